@@ -1,0 +1,458 @@
+"""The verification session as a state machine driven by observations and an injected clock.
+
+idle -> welcome -> liveness (level 1) -> challenge i of N (level 2) -> passed | denied -> idle
+and locked (too many failures) -> idle. The Qt layer only shows `view()` and forwards input.
+"""
+from __future__ import annotations
+
+import enum
+import random
+import secrets
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol
+
+from .challenges import Challenge, ChallengeDrawer, HeadPoseThresholds, Judge
+from .observation import Observation
+
+
+def median_pose(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+    """Per-axis median; robust to the odd frame where the landmarks jumped."""
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+
+
+class State(str, enum.Enum):
+    IDLE = "idle"
+    WELCOME = "welcome"
+    LIVENESS = "liveness"
+    CHALLENGE = "challenge"
+    PASSED = "passed"
+    DENIED = "denied"
+    LOCKED = "locked"
+
+
+# Accessibility choices at the welcome screen: each removes the kinds the person cannot do.
+# The number of challenges to pass stays the same.
+PROFILES: dict[str, frozenset[str]] = {
+    "standard": frozenset(),
+    "no_hands": frozenset({"gesture"}),
+    "no_expression": frozenset({"emotion"}),
+    "limited_head": frozenset({"head_pose"}),
+    "no_sight": frozenset(),  # every prompt is spoken; the challenge draw is unchanged
+}
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+class Limiter(Protocol):
+    def record(self, passed: bool) -> None: ...
+    def locked(self) -> bool: ...
+    def remaining_lockout(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    real_frames: int = 100
+    spoof_frames: int = 25
+    liveness_timeout_s: float = 40.0
+    require_blink: bool = False
+    challenge_count: int = 7
+    frames_to_pass: int = 25
+    time_limit_s: float = 10.0
+    attempts: int = 3
+    max_extensions: int = 10
+    gap_s: tuple[float, float] = (0.6, 1.6)
+    welcome_timeout_s: float = 30.0
+    auto_start_s: float = 4.0
+    result_display_s: float = 6.0
+    face_lost_timeout_s: float = 4.0
+    judge: Judge = Judge()
+
+    @classmethod
+    def from_config(cls, cfg) -> "EngineSettings":
+        return cls(
+            real_frames=cfg.liveness.real_frames,
+            spoof_frames=cfg.liveness.spoof_frames,
+            liveness_timeout_s=cfg.liveness.timeout_s,
+            require_blink=cfg.liveness.require_blink,
+            challenge_count=cfg.challenges.count,
+            frames_to_pass=cfg.challenges.frames_to_pass,
+            time_limit_s=cfg.challenges.time_limit_s,
+            attempts=cfg.challenges.attempts,
+            max_extensions=cfg.challenges.max_extensions,
+            gap_s=tuple(cfg.challenges.gap_s),
+            welcome_timeout_s=cfg.session.welcome_timeout_s,
+            auto_start_s=cfg.session.auto_start_s,
+            result_display_s=cfg.session.result_display_s,
+            face_lost_timeout_s=cfg.session.face_lost_timeout_s,
+            judge=Judge(HeadPoseThresholds(cfg.head_pose.yaw_deg, cfg.head_pose.pitch_deg,
+                                           cfg.head_pose.max_other_deg), cfg.emotion.min_margin),
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class ChallengeRecord:
+    id: str
+    kind: str
+    passed: bool = False
+    frames: int = 0         # frames observed while this challenge was live
+    matched_frames: int = 0
+    seconds: float = 0.0
+    extensions: int = 0
+    reason: str = ""
+
+
+@dataclass
+class SessionRecord:
+    session_id: str
+    started_at: float
+    profile: str = "standard"
+    states: list[str] = field(default_factory=list)
+    challenges: list[ChallengeRecord] = field(default_factory=list)
+    frames: int = 0
+    liveness_frames: int = 0
+    liveness_seconds: float = 0.0
+    levels_passed: int = 0
+    result: str = ""        # passed | denied | abandoned
+    reason: str = ""
+    finished_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id, "profile": self.profile, "states": list(self.states),
+            "result": self.result, "reason": self.reason, "levels_passed": self.levels_passed,
+            "frames": self.frames, "liveness_frames": self.liveness_frames,
+            "liveness_seconds": round(self.liveness_seconds, 3),
+            "duration_s": round((self.finished_at or self.started_at) - self.started_at, 3),
+            "challenges": [vars(c) | {"seconds": round(c.seconds, 3)} for c in self.challenges],
+        }
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """Everything a screen needs; no scores (the user only ever learns pass or fail)."""
+
+    state: State
+    challenge: Challenge | None = None
+    index: int = 0                 # 1-based number of the current challenge
+    total: int = 0
+    streak: int = 0
+    needed: int = 0
+    time_left: float | None = None
+    time_limit: float = 0.0
+    attempts_left: int = 0
+    detected: bool = False         # the current frame meets the challenge
+    in_gap: bool = False           # short pause between challenges
+    extensions_left: int = 0
+    face: bool = False
+    reason: str = ""
+    lockout_left: float = 0.0
+    profile: str = "standard"
+
+
+class SessionEngine:
+    def __init__(self, settings: EngineSettings, pool: Iterable[Challenge], clock: Clock,
+                 rng: random.Random | None = None, limiter: Limiter | None = None,
+                 id_factory=lambda: secrets.token_hex(8)):
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng or secrets.SystemRandom()
+        self.drawer = ChallengeDrawer(pool, self.rng)
+        self.limiter = limiter
+        self._new_id = id_factory
+        self.record: SessionRecord | None = None
+        self.last_record: SessionRecord | None = None
+        self._enter_idle()
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def state(self) -> State:
+        return self._state
+
+    def needs(self) -> frozenset[str]:
+        """The detectors the current state needs; the pipeline runs only these."""
+        if self._state in (State.IDLE, State.WELCOME):
+            return frozenset({"face"})
+        if self._state == State.LIVENESS:
+            return frozenset({"face", "liveness", "head_pose"})
+        if self._state == State.CHALLENGE:
+            kind = self._challenge.kind
+            return frozenset({"face", {"head_pose": "head_pose", "gesture": "hands", "emotion": "emotion"}[kind]})
+        return frozenset()
+
+    def available_profiles(self) -> list[str]:
+        return [p for p, ex in PROFILES.items() if self.drawer.kinds(ex)]
+
+    def view(self) -> SessionView:
+        s = self.settings
+        now = self.clock.now()
+        v = dict(state=self._state, face=self._face, profile=self._profile, reason=self._reason)
+        if self._state == State.CHALLENGE:
+            in_gap = now < self._gap_until
+            v.update(challenge=self._challenge, index=self._passed_count + 1, total=s.challenge_count,
+                     streak=self._streak, needed=s.frames_to_pass, in_gap=in_gap,
+                     time_left=None if in_gap else max(0.0, self._deadline - now),
+                     time_limit=self._limit, attempts_left=s.attempts - self._failures,
+                     detected=self._detected, extensions_left=s.max_extensions - self._extensions)
+        elif self._state == State.LIVENESS:
+            v.update(streak=self._real, needed=s.real_frames,
+                     time_left=max(0.0, self._liveness_deadline - now), time_limit=s.liveness_timeout_s)
+        elif self._state == State.LOCKED and self.limiter:
+            v.update(lockout_left=self.limiter.remaining_lockout())
+        return SessionView(**v)
+
+    # ------------------------------------------------------------------ input
+    def start(self) -> list[Event]:
+        """The person asked to start (key, touch or voice)."""
+        if self._state not in (State.IDLE, State.WELCOME):
+            return []
+        if self.limiter and self.limiter.locked():
+            return self._goto(State.LOCKED)
+        if self.record is None:
+            self._begin_record()
+        return self._start_liveness()
+
+    def cancel(self) -> list[Event]:
+        if self._state in (State.LIVENESS, State.CHALLENGE):
+            return self._finish("abandoned", "cancelled")
+        if self._state == State.WELCOME:
+            return self._enter_idle()
+        return []
+
+    def set_profile(self, name: str) -> list[Event]:
+        """Accessibility choice; allowed before level 2 starts."""
+        if name not in PROFILES:
+            raise ValueError(f"unknown profile {name!r}")
+        if not self.drawer.kinds(PROFILES[name]):
+            raise ValueError(f"profile {name!r} leaves no challenge kind available")
+        if self._state not in (State.IDLE, State.WELCOME, State.LIVENESS):
+            return []
+        self._profile = name
+        if self.record:
+            self.record.profile = name
+        return [Event("profile", {"profile": name})]
+
+    def more_time(self) -> list[Event]:
+        """WCAG 2.2.1: extend the current challenge by its full time limit, up to max_extensions."""
+        s = self.settings
+        if self._state != State.CHALLENGE or self._extensions >= s.max_extensions:
+            return []
+        self._extensions += 1
+        self._deadline += s.time_limit_s
+        self._limit += s.time_limit_s
+        self._current_record().extensions += 1
+        return [Event("extended", {"extensions_left": s.max_extensions - self._extensions})]
+
+    def feed(self, obs: Observation) -> list[Event]:
+        """One camera frame's observation."""
+        now = self.clock.now()
+        events: list[Event] = []
+        self._face = obs.face
+        if obs.face:
+            self._last_face_at = now
+        if self.record is not None:
+            self.record.frames += 1
+        st = self._state
+        if st == State.IDLE:
+            if obs.face and not (self.limiter and self.limiter.locked()):
+                events += self._enter_welcome()
+        elif st == State.WELCOME:
+            if obs.face and self._face_since is None:
+                self._face_since = now
+            elif not obs.face:
+                self._face_since = None
+            s = self.settings
+            if s.auto_start_s > 0 and self._face_since is not None and now - self._face_since >= s.auto_start_s:
+                events += self.start()
+        elif st == State.LIVENESS:
+            events += self._feed_liveness(obs, now)
+        elif st == State.CHALLENGE:
+            events += self._feed_challenge(obs, now)
+        return events + self.tick()
+
+    def tick(self) -> list[Event]:
+        """Timers; called with every frame and by the UI timer, so timeouts fire without frames."""
+        now = self.clock.now()
+        s = self.settings
+        st = self._state
+        if st in (State.LIVENESS, State.CHALLENGE) and now - self._last_face_at > s.face_lost_timeout_s:
+            return self._finish("abandoned", "face_lost")
+        if st == State.WELCOME and now - self._entered_at >= s.welcome_timeout_s and self._face_since is None:
+            return self._enter_idle()
+        if st == State.LIVENESS and now >= self._liveness_deadline:
+            return self._finish("denied", "liveness_timeout")
+        if st == State.CHALLENGE and now >= self._gap_until and now >= self._deadline:
+            return self._fail_challenge("timeout")
+        if st in (State.PASSED, State.DENIED) and now - self._entered_at >= s.result_display_s:
+            return self._enter_idle()
+        if st == State.LOCKED and not (self.limiter and self.limiter.locked()):
+            return self._enter_idle()
+        return []
+
+    # --------------------------------------------------------------- internals
+    def _goto(self, state: State) -> list[Event]:
+        self._state = state
+        self._entered_at = self.clock.now()
+        if self.record is not None:
+            self.record.states.append(state.value)
+        return [Event("state", {"state": state.value})]
+
+    def _enter_idle(self) -> list[Event]:
+        now = self.clock.now()
+        self._state = State.IDLE
+        self._entered_at = now
+        self._face = False
+        self._face_since = None
+        self._last_face_at = now
+        self._profile = "standard"
+        self._reason = ""
+        self._challenge: Challenge | None = None
+        self.record = None
+        return [Event("state", {"state": State.IDLE.value})]
+
+    def _enter_welcome(self) -> list[Event]:
+        self._begin_record()
+        self._face_since = self.clock.now()
+        return self._goto(State.WELCOME)
+
+    def _begin_record(self) -> None:
+        now = self.clock.now()
+        self.record = SessionRecord(self._new_id(), now, profile=self._profile,
+                                    states=[State.IDLE.value])
+
+    def _start_liveness(self) -> list[Event]:
+        now = self.clock.now()
+        self._real = self._spoof = 0
+        self._blinked = False
+        self._poses: list[tuple[float, float]] = []
+        self.baseline = (0.0, 0.0)
+        self._track: int | None = None
+        self._last_face_at = now
+        self._liveness_started = now
+        self._liveness_deadline = now + self.settings.liveness_timeout_s
+        return self._goto(State.LIVENESS)
+
+    def _same_track(self, obs: Observation) -> bool:
+        """False when the face vanished or another face took its place (the streak must restart)."""
+        if not obs.face or obs.faces > 1:
+            return False
+        if self._track is None:
+            self._track = obs.track_id
+            return True
+        if obs.track_id != self._track:
+            self._track = obs.track_id
+            return False
+        return True
+
+    def _feed_liveness(self, obs: Observation, now: float) -> list[Event]:
+        s = self.settings
+        self.record.liveness_frames += 1
+        if not self._same_track(obs) or obs.live is None:
+            self._real = self._spoof = 0
+            return []
+        self._blinked |= obs.blink
+        if obs.head_pose is not None and obs.live:
+            self._poses.append(obs.head_pose[:2])
+        if obs.live:
+            self._real += 1
+            self._spoof = 0
+        else:
+            self._spoof += 1
+            self._real = 0
+        if self._spoof >= s.spoof_frames:
+            return self._finish("denied", "spoof")
+        if self._real >= s.real_frames and (self._blinked or not s.require_blink):
+            self.record.levels_passed = 1
+            self.record.liveness_seconds = now - self._liveness_started
+            # The person looked at the screen during level 1: that is their neutral head pose.
+            if self._poses:
+                self.baseline = median_pose(self._poses)
+            self._passed_count = 0
+            self._failures = 0
+            events = self._goto(State.CHALLENGE)
+            return events + self._next_challenge(now, gap=False)
+        return []
+
+    def _next_challenge(self, now: float, gap: bool = True) -> list[Event]:
+        s = self.settings
+        previous = self._challenge
+        self._challenge = self.drawer.draw(PROFILES[self._profile], previous)
+        self._streak = 0
+        self._detected = False
+        self._extensions = 0
+        self._limit = s.time_limit_s
+        # A random pause makes the moment the next challenge starts unpredictable.
+        self._gap_until = now + (self.rng.uniform(*s.gap_s) if gap else 0.0)
+        self._deadline = self._gap_until + s.time_limit_s
+        self._challenge_started = self._gap_until
+        self.record.challenges.append(ChallengeRecord(self._challenge.id, self._challenge.kind))
+        return [Event("challenge", {"challenge": self._challenge, "index": self._passed_count + 1,
+                                    "total": s.challenge_count, "attempts_left": s.attempts - self._failures})]
+
+    def _current_record(self) -> ChallengeRecord:
+        return self.record.challenges[-1]
+
+    def _feed_challenge(self, obs: Observation, now: float) -> list[Event]:
+        if now < self._gap_until:
+            return []
+        s = self.settings
+        rec = self._current_record()
+        rec.frames += 1
+        same = self._same_track(obs)
+        if not same and obs.face and obs.faces <= 1 and self._track is not None:
+            # Another person took over after level 1: level 1 must be passed again by this face.
+            self._challenge = None
+            return [Event("track_changed")] + self._start_liveness()
+        was = self._detected
+        self._detected = same and s.judge.matches(self._challenge, obs, self.baseline)
+        if not self._detected:
+            self._streak = 0
+            return []
+        self._streak += 1
+        rec.matched_frames += 1
+        events = [] if was else [Event("detected")]
+        if self._streak >= s.frames_to_pass:
+            rec.passed = True
+            rec.seconds = now - self._challenge_started
+            self._passed_count += 1
+            events.append(Event("challenge_passed", {"index": self._passed_count}))
+            if self._passed_count >= s.challenge_count:
+                self.record.levels_passed = 2
+                return events + self._finish("passed", "")
+            events += self._next_challenge(now)
+        return events
+
+    def _fail_challenge(self, reason: str) -> list[Event]:
+        now = self.clock.now()
+        rec = self._current_record()
+        rec.reason = reason
+        rec.seconds = now - self._challenge_started
+        self._failures += 1
+        events = [Event("challenge_failed", {"reason": reason,
+                                             "attempts_left": self.settings.attempts - self._failures})]
+        if self._failures >= self.settings.attempts:
+            return events + self._finish("denied", "attempts_exhausted")
+        return events + self._next_challenge(now)
+
+    def _finish(self, result: str, reason: str) -> list[Event]:
+        rec = self.record
+        rec.result, rec.reason = result, reason
+        rec.finished_at = self.clock.now()
+        self.last_record = rec
+        if self.limiter:
+            self.limiter.record(result == "passed")
+        self._reason = reason
+        self._challenge = None
+        if result == "abandoned":
+            rec.states.append("abandoned")
+            return [Event("abandoned", {"reason": reason, "record": rec})] + self._enter_idle()
+        events = self._goto(State.PASSED if result == "passed" else State.DENIED)
+        return events + [Event(result, {"reason": reason, "record": rec})]

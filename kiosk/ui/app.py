@@ -1,0 +1,126 @@
+"""Builds and runs the kiosk: QApplication, theme, fonts, translations, pipeline, worker, engine."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QLocale, QTimer, QTranslator
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QApplication
+
+from ..session.clock import MonotonicClock
+from ..session.engine import EngineSettings, SessionEngine
+from ..vision.sources import open_source
+from .controller import KioskController
+from .theme import stylesheet
+from .window import KioskWindow
+from .worker import CameraWorker, WorkerThread
+
+log = logging.getLogger(__name__)
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+
+def qt_app() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    return app
+
+
+def load_fonts() -> list[str]:
+    """Bundled fonts (the colour emoji font in installers); the system's are used otherwise."""
+    families = []
+    for f in sorted((RESOURCES / "fonts").glob("*.[ot]tf")):
+        fid = QFontDatabase.addApplicationFont(str(f))
+        if fid >= 0:
+            families += QFontDatabase.applicationFontFamilies(fid)
+    return families
+
+
+def install_translator(app: QApplication, language: str) -> QTranslator | None:
+    if language == "en":
+        return None
+    tr = QTranslator(app)
+    if tr.load(str(RESOURCES / "translations" / f"kiosk_{language}.qm")):
+        app.installTranslator(tr)
+        QLocale.setDefault(QLocale(language))
+        return tr
+    log.warning("no translation for %s; showing English", language)
+    return None
+
+
+def make_limiter(cfg):
+    try:
+        from ..ratelimit import RateLimiter
+    except ImportError:
+        return None
+    return RateLimiter(cfg.security.max_failures, cfg.security.window_s, cfg.security.lockout_s)
+
+
+@dataclass
+class Kiosk:
+    app: QApplication
+    window: KioskWindow
+    controller: KioskController
+    pipeline: object
+    worker_thread: WorkerThread | None
+
+    def shutdown(self) -> None:
+        self.controller.shutdown()
+        self.window.allow_close = True
+        self.window.close()
+
+
+def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: bool = True,
+                speaker=None, listener=None, rng=None, clock=None) -> Kiosk:
+    app = qt_app()
+    app.setStyleSheet(stylesheet())
+    load_fonts()
+    install_translator(app, cfg.ui.language)
+    if pipeline is None:
+        from ..vision.pipeline import VisionPipeline
+        pipeline = VisionPipeline(cfg)
+    pool, notes = pipeline.challenge_pool()
+    for note in notes:
+        log.warning(note)
+    problem = ""
+    if pipeline.liveness is None:
+        problem = "liveness model missing"
+    engine = SessionEngine(EngineSettings.from_config(cfg), pool, clock or MonotonicClock(), rng=rng,
+                           limiter=make_limiter(cfg))
+    window = KioskWindow()
+    window.retranslate()
+    spec = source if source is not None else cfg.camera.source
+    # Files and folders loop, so a recorded source behaves like a camera that never ends.
+    worker = CameraWorker(lambda: open_source(spec, cfg.camera.width, cfg.camera.height, cfg.camera.fps, loop=True),
+                          lambda: pipeline, fps=cfg.camera.fps, reconnect_s=cfg.camera.reconnect_s)
+    thread = WorkerThread(worker)
+    controller = KioskController(cfg, engine, window, thread, speaker=speaker, listener=listener,
+                                 model_problem=problem)
+    if start_worker:
+        thread.start()
+    return Kiosk(app, window, controller, pipeline, thread)
+
+
+def run_app(cfg, windowed: bool = False) -> int:
+    kiosk = build_kiosk(cfg)
+    app, window = kiosk.app, kiosk.window
+    kiosk.controller.quit_requested.connect(app.quit)
+    # Qt blocks Python's signal handlers while in C++; a timer lets SIGTERM (systemd stop) through.
+    signal.signal(signal.SIGTERM, lambda *_: app.quit())
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    pulse = QTimer()
+    pulse.start(250)
+    pulse.timeout.connect(lambda: None)
+    if cfg.ui.fullscreen and not windowed:
+        screen = app.primaryScreen()
+        if screen is not None:  # without a window manager the geometry must be set first
+            window.setGeometry(screen.geometry())
+        window.showFullScreen()
+    else:
+        window.resize(1280, 800)
+        window.show()
+    code = app.exec()
+    kiosk.shutdown()
+    return code

@@ -1,0 +1,127 @@
+"""The full-screen window: a stack of screens above a bar with voice, listen and help buttons
+and the caption of whatever was last spoken. Key presses become signals; nothing else happens here."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+from . import strings as S
+from .screens import (AttractScreen, MessageScreen, ResultScreen, SessionScreen, WelcomeScreen, button,
+                      fit_touch, label)
+from .strings import tr
+
+KEY_COMMANDS = {
+    Qt.Key.Key_S: "start", Qt.Key.Key_V: "voice", Qt.Key.Key_L: "listen", Qt.Key.Key_M: "more_time",
+    Qt.Key.Key_R: "repeat", Qt.Key.Key_C: "cancel", Qt.Key.Key_H: "help", Qt.Key.Key_F1: "help",
+    Qt.Key.Key_Space: "start", Qt.Key.Key_Return: "start",
+}
+
+
+class KioskWindow(QMainWindow):
+    command = Signal(str)       # start, voice, listen, more_time, repeat, cancel, help
+    exit_requested = Signal()   # q / Esc, or the admin PIN; the controller decides
+    admin_pin = Signal(str)
+
+    def __init__(self):
+        super().__init__()
+        self.setWindowTitle("Kiosk")
+        self.allow_close = False
+        root = QWidget()
+        outer = QVBoxLayout(root)
+        self.stack = QStackedWidget()
+        self.attract = AttractScreen()
+        self.welcome = WelcomeScreen()
+        self.session = SessionScreen()
+        self.result = ResultScreen()
+        self.message = MessageScreen()
+        for w in (self.attract, self.welcome, self.session, self.result, self.message):
+            self.stack.addWidget(w)
+        outer.addWidget(self.stack, 1)
+
+        bar = QHBoxLayout()
+        self.voice_button = button("", "voice")
+        self.voice_button.setCheckable(True)
+        self.listen_button = button("", "listen")
+        self.help_button = button("", "help")
+        self.voice_button.clicked.connect(lambda: self.command.emit("voice"))
+        self.listen_button.clicked.connect(lambda: self.command.emit("listen"))
+        self.help_button.clicked.connect(lambda: self.command.emit("help"))
+        for b in (self.voice_button, self.listen_button, self.help_button):
+            bar.addWidget(b)
+        outer.addLayout(bar)
+        self.caption = label("", "caption")
+        self.caption.setAccessibleName("caption")
+        outer.addWidget(self.caption)
+        self.setCentralWidget(root)
+
+        self.attract.start_button.clicked.connect(lambda: self.command.emit("start"))
+        self.welcome.start.connect(lambda: self.command.emit("start"))
+        self.session.more_time.connect(lambda: self.command.emit("more_time"))
+        self.session.cancel.connect(lambda: self.command.emit("cancel"))
+        self._pin_buffer: str | None = None
+        self.set_voice(True)
+        self.set_listening(False)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        for b in self.findChildren(type(self.voice_button)):
+            fit_touch(b)
+
+    # ----------------------------------------------------------------- display
+    def retranslate(self) -> None:
+        for screen in (self.attract, self.welcome, self.session):
+            screen.retranslate()
+        self.help_button.setText("❓ " + tr(S.HELP))
+        self.help_button.setAccessibleName(tr(S.HELP))
+        self.set_voice(self.voice_button.isChecked())
+        self.set_listening(False)
+
+    def set_voice(self, on: bool) -> None:
+        self.voice_button.setChecked(on)
+        text = tr(S.VOICE_ON if on else S.VOICE_OFF)
+        self.voice_button.setText(("🔊 " if on else "🔇 ") + text)
+        self.voice_button.setAccessibleName(text)
+        self.help_button.setText("❓ " + tr(S.HELP))
+
+    def set_listening(self, on: bool) -> None:
+        text = tr(S.LISTENING if on else S.LISTEN)
+        self.listen_button.setText("🎤 " + text)
+        self.listen_button.setAccessibleName(text)
+
+    def show_caption(self, text: str) -> None:
+        self.caption.setText(text)
+
+    def show_screen(self, widget: QWidget) -> None:
+        if self.stack.currentWidget() is not widget:
+            self.stack.setCurrentWidget(widget)
+
+    # ------------------------------------------------------------------- input
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        mods = event.modifiers()
+        if self._pin_buffer is not None:  # typing the admin PIN
+            if Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
+                self._pin_buffer += chr(key)
+                return
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.admin_pin.emit(self._pin_buffer)
+            self._pin_buffer = None
+            return
+        if key == Qt.Key.Key_A and mods & Qt.KeyboardModifier.ControlModifier and mods & Qt.KeyboardModifier.AltModifier:
+            self._pin_buffer = ""
+            return
+        if key in (Qt.Key.Key_Q, Qt.Key.Key_Escape):
+            self.exit_requested.emit()
+            return
+        if key in KEY_COMMANDS:
+            self.command.emit(KEY_COMMANDS[key])
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # A user must not be able to leave the kiosk (Alt+F4, window manager close).
+        if self.allow_close:
+            event.accept()
+        else:
+            event.ignore()

@@ -1,0 +1,1 @@
+"""Vision code: frame sources, detectors and models. Knows nothing of Qt."""

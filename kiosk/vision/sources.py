@@ -1,0 +1,150 @@
+"""Frame sources: a camera by index, a video file, or a folder of images.
+
+Each yields BGR frames with a timestamp in seconds; `read()` returns None when no frame came
+(camera unplugged or busy, or the end of a file), and the caller decides whether to retry.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+class SourceError(RuntimeError):
+    """The source cannot be opened (no camera, unreadable file, empty folder)."""
+
+
+@dataclass
+class Frame:
+    image: np.ndarray  # BGR uint8
+    t: float           # seconds: wall clock for cameras, frame index / fps for files
+    index: int
+
+
+class CameraSource:
+    live = True
+
+    def __init__(self, index: int = 0, width: int = 640, height: int = 480, fps: int = 25):
+        self.index, self.width, self.height, self.fps = index, width, height, fps
+        self._cap = None
+        self._n = 0
+
+    def open(self) -> None:
+        cap = cv2.VideoCapture(self.index)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(f"camera {self.index} is not available")
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+        cap.set(cv2.CAP_PROP_FPS, self.fps)
+        self._cap = cap
+
+    def read(self) -> Frame | None:
+        if self._cap is None:
+            return None
+        ok, img = self._cap.read()
+        if not ok or img is None:
+            return None
+        self._n += 1
+        return Frame(img, time.monotonic(), self._n - 1)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class VideoFileSource:
+    live = False
+
+    def __init__(self, path: str | Path, fps: float | None = None, loop: bool = False):
+        self.path = Path(path)
+        self.loop = loop
+        self._fps = fps
+        self._cap = None
+        self._n = 0
+
+    def open(self) -> None:
+        if not self.path.is_file():
+            raise SourceError(f"video file not found: {self.path}")
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            raise SourceError(f"cannot read video: {self.path}")
+        self._cap = cap
+        self.fps = self._fps or cap.get(cv2.CAP_PROP_FPS) or 25.0
+
+    def read(self) -> Frame | None:
+        if self._cap is None:
+            return None
+        ok, img = self._cap.read()
+        if not ok and self.loop:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, img = self._cap.read()
+        if not ok:
+            return None
+        self._n += 1
+        return Frame(img, (self._n - 1) / self.fps, self._n - 1)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class ImageFolderSource:
+    """Images in name order, each repeated `hold` times (a still held in front of the camera)."""
+
+    live = False
+
+    def __init__(self, path: str | Path, fps: float = 25.0, hold: int = 1, loop: bool = False):
+        self.path = Path(path)
+        self.fps, self.hold, self.loop = fps, max(1, hold), loop
+        self._files: list[Path] = []
+        self._n = 0
+        self._cached: tuple[int, np.ndarray] | None = None
+
+    def open(self) -> None:
+        if not self.path.is_dir():
+            raise SourceError(f"image folder not found: {self.path}")
+        self._files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self._files:
+            raise SourceError(f"no images in {self.path}")
+
+    def __len__(self) -> int:
+        return len(self._files) * self.hold
+
+    def read(self) -> Frame | None:
+        if not self._files:
+            return None
+        i = self._n // self.hold
+        if i >= len(self._files):
+            if not self.loop:
+                return None
+            i %= len(self._files)
+        if self._cached is None or self._cached[0] != i:
+            img = cv2.imread(str(self._files[i]))
+            if img is None:
+                raise SourceError(f"unreadable image: {self._files[i]}")
+            self._cached = (i, img)
+        self._n += 1
+        return Frame(self._cached[1], (self._n - 1) / self.fps, self._n - 1)
+
+    def close(self) -> None:
+        self._cached = None
+
+
+def open_source(spec: str, width: int = 640, height: int = 480, fps: int = 25, hold: int = 1, loop: bool = False):
+    """A camera index ("0"), a video file, or an image folder."""
+    if spec.isdigit():
+        src = CameraSource(int(spec), width, height, fps)
+    elif Path(spec).is_dir():
+        src = ImageFolderSource(spec, fps=fps, hold=hold, loop=loop)
+    else:
+        src = VideoFileSource(spec, loop=loop)
+    src.open()
+    return src

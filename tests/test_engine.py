@@ -1,0 +1,407 @@
+"""The session engine: pure Python, driven by a manual clock and hand-made observations."""
+import collections
+import random
+
+import pytest
+
+from kiosk.session.challenges import HEAD_POSE_CHALLENGES, Challenge, ChallengeDrawer, Judge
+from kiosk.session.clock import ManualClock
+from kiosk.session.engine import EngineSettings, SessionEngine, State
+from kiosk.session.observation import NO_FACE, Observation
+
+DT = 0.04  # 25 fps
+GESTURE = Challenge("gesture", "like", "👍", "Thumbs up", "Thumbs up.")
+EMOTION = Challenge("emotion", "happy", "😄", "Happy", "Smile.")
+POOL = list(HEAD_POSE_CHALLENGES) + [GESTURE, EMOTION]
+
+
+def face(**kw) -> Observation:
+    base = dict(face=True, faces=1, track_id=1, live=True, head_pose=(0.0, 0.0, 0.0))
+    base.update(kw)
+    return Observation(**base)
+
+
+def meeting(c: Challenge, **kw) -> Observation:
+    """An observation that fulfils challenge c."""
+    if c.kind == "head_pose":
+        pose = {"left": (30, 0, 0), "right": (-30, 0, 0), "up": (0, 25, 0), "down": (0, -25, 0)}[c.target]
+        return face(**{"head_pose": pose, **kw})
+    if c.kind == "gesture":
+        return face(gesture=c.target, **kw)
+    return face(emotion=c.target, emotion_margin=0.5, **kw)
+
+
+class FakeLimiter:
+    def __init__(self):
+        self.results = []
+        self.lock = False
+
+    def record(self, passed):
+        self.results.append(passed)
+
+    def locked(self):
+        return self.lock
+
+    def remaining_lockout(self):
+        return 120.0 if self.lock else 0.0
+
+
+def make(pool=POOL, seed=1, **settings):
+    clock = ManualClock()
+    s = EngineSettings(**{"gap_s": (0.0, 0.0), **settings})
+    eng = SessionEngine(s, pool, clock, rng=random.Random(seed), limiter=FakeLimiter())
+    return eng, clock
+
+
+def feed(eng, clock, obs, n=1):
+    events = []
+    for _ in range(n):
+        clock.advance(DT)
+        events += eng.feed(obs)
+    return events
+
+
+def names(events):
+    return [e.name for e in events]
+
+
+def to_challenges(eng, clock):
+    eng.start()
+    feed(eng, clock, face(), eng.settings.real_frames)
+    assert eng.state == State.CHALLENGE
+    return eng
+
+
+# ------------------------------------------------------------------ idle / welcome
+def test_idle_to_welcome_when_a_face_appears_and_back_when_it_leaves():
+    eng, clock = make(auto_start_s=0, welcome_timeout_s=5)
+    assert eng.state == State.IDLE and eng.needs() == {"face"}
+    feed(eng, clock, NO_FACE, 10)
+    assert eng.state == State.IDLE
+    feed(eng, clock, face())
+    assert eng.state == State.WELCOME
+    feed(eng, clock, NO_FACE, int(5 / DT) + 2)
+    assert eng.state == State.IDLE
+
+
+def test_welcome_auto_starts_after_the_face_is_held():
+    eng, clock = make(auto_start_s=2.0)
+    feed(eng, clock, face(), int(2.0 / DT) - 2)
+    assert eng.state == State.WELCOME
+    feed(eng, clock, face(), 3)
+    assert eng.state == State.LIVENESS
+
+
+def test_start_command_from_idle_goes_straight_to_liveness():
+    eng, clock = make()
+    assert names(eng.start()) == ["state"]
+    assert eng.state == State.LIVENESS
+    assert eng.needs() == {"face", "liveness", "head_pose"}
+    assert eng.start() == []  # ignored mid-session
+
+
+def test_cancel_in_welcome_returns_to_idle():
+    eng, clock = make(auto_start_s=0)
+    feed(eng, clock, face())
+    eng.cancel()
+    assert eng.state == State.IDLE
+
+
+# ------------------------------------------------------------------------ level 1
+def test_liveness_passes_after_exactly_n_consecutive_real_frames():
+    eng, clock = make(real_frames=100)
+    eng.start()
+    feed(eng, clock, face(), 99)
+    assert eng.state == State.LIVENESS and eng.view().streak == 99
+    feed(eng, clock, face())
+    assert eng.state == State.CHALLENGE
+    assert eng.record.levels_passed == 1
+
+
+def test_a_spoof_frame_resets_the_real_streak():
+    eng, clock = make(real_frames=100)
+    eng.start()
+    feed(eng, clock, face(), 99)
+    feed(eng, clock, face(live=False))
+    feed(eng, clock, face(), 99)
+    assert eng.state == State.LIVENESS
+
+
+def test_m_consecutive_spoof_frames_deny():
+    eng, clock = make(spoof_frames=25)
+    eng.start()
+    feed(eng, clock, face(live=False), 24)
+    assert eng.state == State.LIVENESS
+    ev = feed(eng, clock, face(live=False))
+    assert eng.state == State.DENIED and "denied" in names(ev)
+    assert eng.last_record.reason == "spoof"
+    assert eng.limiter.results == [False]
+
+
+def test_interleaved_spoof_frames_never_reach_m():
+    eng, clock = make(spoof_frames=25, real_frames=1000, liveness_timeout_s=1000)
+    eng.start()
+    for _ in range(40):
+        feed(eng, clock, face(live=False), 24)
+        feed(eng, clock, face())
+    assert eng.state == State.LIVENESS
+
+
+def test_face_vanishing_or_jumping_resets_the_liveness_streak():
+    eng, clock = make(real_frames=100)
+    eng.start()
+    feed(eng, clock, face(), 90)
+    feed(eng, clock, NO_FACE)
+    assert eng.view().streak == 0
+    feed(eng, clock, face(), 90)
+    feed(eng, clock, face(track_id=2))  # another face took the place of the first
+    assert eng.view().streak == 0
+    feed(eng, clock, face(track_id=2), 99)
+    assert eng.state == State.LIVENESS
+    feed(eng, clock, face(track_id=2))
+    assert eng.state == State.CHALLENGE
+
+
+def test_two_faces_in_view_do_not_count():
+    eng, clock = make(real_frames=10)
+    eng.start()
+    feed(eng, clock, face(faces=2), 50)
+    assert eng.state == State.LIVENESS and eng.view().streak == 0
+
+
+def test_liveness_times_out_to_denied():
+    eng, clock = make(liveness_timeout_s=3.0)
+    eng.start()
+    feed(eng, clock, face(live=None), int(3.0 / DT) + 1)
+    assert eng.state == State.DENIED and eng.last_record.reason == "liveness_timeout"
+
+
+def test_require_blink_holds_level_1_until_a_blink():
+    eng, clock = make(real_frames=10, require_blink=True)
+    eng.start()
+    feed(eng, clock, face(), 30)
+    assert eng.state == State.LIVENESS
+    feed(eng, clock, face(blink=True))
+    assert eng.state == State.CHALLENGE
+
+
+def test_face_lost_for_too_long_abandons_the_session():
+    eng, clock = make(face_lost_timeout_s=2.0)
+    eng.start()
+    feed(eng, clock, face(), 10)
+    ev = feed(eng, clock, NO_FACE, int(2.0 / DT) + 2)
+    assert "abandoned" in names(ev) and eng.state == State.IDLE
+    assert eng.last_record.result == "abandoned" and eng.last_record.reason == "face_lost"
+
+
+def test_tick_alone_fires_timeouts_when_frames_stop():
+    eng, clock = make(face_lost_timeout_s=2.0)
+    eng.start()
+    clock.advance(2.5)
+    assert "abandoned" in names(eng.tick())
+
+
+# ------------------------------------------------------------------------ level 2
+def test_seven_challenges_of_25_frames_pass_the_session():
+    eng, clock = make()
+    to_challenges(eng, clock)
+    seen = []
+    for i in range(7):
+        v = eng.view()
+        assert v.index == i + 1 and v.total == 7
+        c = v.challenge
+        seen.append(c.id)
+        feed(eng, clock, meeting(c), 24)
+        assert eng.view().streak == 24 and eng.view().detected
+        feed(eng, clock, meeting(c))
+    assert eng.state == State.PASSED
+    rec = eng.last_record
+    assert rec.result == "passed" and rec.levels_passed == 2
+    assert [c.id for c in rec.challenges] == seen and all(c.passed for c in rec.challenges)
+    assert all(a != b for a, b in zip(seen, seen[1:])), "the same challenge twice in a row"
+    assert eng.limiter.results == [True]
+
+
+def test_needs_follow_the_challenge_kind():
+    eng, clock = make(pool=[GESTURE, EMOTION], seed=3)
+    to_challenges(eng, clock)
+    expected = {"gesture": {"face", "hands"}, "emotion": {"face", "emotion"}}
+    for _ in range(4):
+        c = eng.view().challenge
+        assert eng.needs() == expected[c.kind]
+        feed(eng, clock, meeting(c), 25)
+
+
+def test_a_broken_streak_starts_again():
+    eng, clock = make()
+    to_challenges(eng, clock)
+    c = eng.view().challenge
+    feed(eng, clock, meeting(c), 20)
+    feed(eng, clock, face(head_pose=(0, 0, 0), gesture="none", emotion="neutral"))
+    assert eng.view().streak == 0
+    feed(eng, clock, meeting(c), 24)
+    assert eng.view().index == 1
+    feed(eng, clock, meeting(c))
+    assert eng.view().index == 2
+
+
+def test_timeout_uses_an_attempt_and_draws_a_new_challenge():
+    eng, clock = make(time_limit_s=10.0, attempts=3)
+    to_challenges(eng, clock)
+    first = eng.view().challenge
+    ev = feed(eng, clock, face(head_pose=(0, 0, 0)), int(10.0 / DT) + 1)
+    assert "challenge_failed" in names(ev)
+    v = eng.view()
+    assert v.attempts_left == 2 and v.index == 1 and v.challenge != first
+
+
+def test_three_failed_attempts_deny():
+    eng, clock = make(time_limit_s=5.0, attempts=3)
+    to_challenges(eng, clock)
+    c = eng.view().challenge
+    feed(eng, clock, meeting(c), 25)  # one passed
+    for _ in range(3):
+        feed(eng, clock, face(head_pose=(0, 0, 0), gesture="none"), int(5.0 / DT) + 1)
+    assert eng.state == State.DENIED
+    assert eng.last_record.reason == "attempts_exhausted"
+    assert [c.passed for c in eng.last_record.challenges] == [True, False, False, False]
+
+
+def test_more_time_extends_the_deadline_up_to_the_limit():
+    eng, clock = make(time_limit_s=10.0, max_extensions=2)
+    to_challenges(eng, clock)
+    feed(eng, clock, face(), int(8.0 / DT))
+    assert names(eng.more_time()) == ["extended"]
+    assert eng.view().time_left == pytest.approx(12.0, abs=0.1)
+    assert names(eng.more_time()) == ["extended"]
+    assert eng.more_time() == []  # no third extension
+    feed(eng, clock, face(), int(21.0 / DT))
+    assert eng.view().attempts_left == 3, "still within the extended time"
+    feed(eng, clock, face(), int(2.0 / DT))
+    assert eng.view().attempts_left == 2
+    assert eng.last_record is None or eng.record.challenges[0].extensions == 2
+
+
+def test_gap_between_challenges_is_random_and_frames_in_it_do_not_count():
+    eng, clock = make(gap_s=(0.5, 1.5))
+    to_challenges(eng, clock)
+    gaps = []
+    for _ in range(6):
+        c = eng.view().challenge
+        feed(eng, clock, meeting(c), 25)
+        v = eng.view()
+        assert v.in_gap and v.time_left is None
+        t0 = clock.now()
+        while eng.view().in_gap:
+            feed(eng, clock, meeting(eng.view().challenge))
+        gaps.append(clock.now() - t0)
+        assert eng.view().streak <= 1
+    assert all(0.4 <= g <= 1.6 for g in gaps)
+    assert len({round(g, 2) for g in gaps}) > 1
+
+
+def test_another_face_after_level_1_sends_back_to_level_1():
+    eng, clock = make()
+    to_challenges(eng, clock)
+    ev = feed(eng, clock, face(track_id=7))
+    assert "track_changed" in names(ev) and eng.state == State.LIVENESS
+
+
+def test_head_pose_is_judged_against_the_persons_neutral_pose():
+    eng, clock = make(pool=list(HEAD_POSE_CHALLENGES))
+    eng.start()
+    feed(eng, clock, face(head_pose=(0.0, -14.0, 0.0)), 100)  # camera above the screen
+    assert eng.baseline == (0.0, -14.0)
+    while eng.view().challenge.target != "down":
+        c = eng.view().challenge
+        assert not eng.settings.judge.matches(c, face(head_pose=(0.0, -14.0, 0.0)), eng.baseline)
+        feed(eng, clock, meeting(c, head_pose={"left": (30, -14, 0), "right": (-30, -14, 0),
+                                                "up": (0, 10, 0)}[c.target]), 25)
+        while eng.view().in_gap:
+            clock.advance(DT)
+    c = eng.view().challenge
+    feed(eng, clock, face(head_pose=(0.0, -20.0, 0.0)), 25)
+    assert eng.view().challenge is c and eng.view().streak == 0, "-6 deg from neutral is not 'down'"
+    feed(eng, clock, face(head_pose=(0.0, -32.0, 0.0)), 25)
+    assert eng.view().challenge is not c or eng.state == State.PASSED
+
+
+def test_results_return_to_idle_after_display_time():
+    eng, clock = make(spoof_frames=2, result_display_s=3.0)
+    eng.start()
+    feed(eng, clock, face(live=False), 2)
+    assert eng.state == State.DENIED
+    feed(eng, clock, NO_FACE, int(3.0 / DT) + 1)
+    assert eng.state == State.IDLE and eng.record is None
+
+
+def test_view_never_exposes_a_score():
+    from kiosk.session.engine import SessionView
+    assert not any("score" in f for f in SessionView.__dataclass_fields__)
+
+
+# ------------------------------------------------------------------ rate limiting
+def test_locked_limiter_refuses_to_start_and_shows_locked():
+    eng, clock = make()
+    eng.limiter.lock = True
+    eng.start()
+    assert eng.state == State.LOCKED
+    eng.limiter.lock = False
+    eng.tick()
+    assert eng.state == State.IDLE
+
+
+# --------------------------------------------------------------- accessibility
+def test_profile_no_hands_removes_gestures_but_keeps_the_count():
+    eng, clock = make(seed=5)
+    eng.start()
+    eng.set_profile("no_hands")
+    feed(eng, clock, face(), 100)
+    kinds = []
+    for _ in range(7):
+        c = eng.view().challenge
+        kinds.append(c.kind)
+        feed(eng, clock, meeting(c), 25)
+    assert eng.state == State.PASSED and "gesture" not in kinds
+    assert len(eng.last_record.challenges) == 7
+
+
+def test_profile_that_leaves_nothing_is_refused():
+    eng, clock = make(pool=[GESTURE])
+    with pytest.raises(ValueError):
+        eng.set_profile("no_hands")
+    assert "no_hands" not in eng.available_profiles()
+
+
+# --------------------------------------------------------------------- the draw
+def test_draw_spread_is_roughly_uniform_over_kinds_and_targets():
+    pool = POOL + [Challenge("gesture", "fist", "✊", "Fist", "Fist."),
+                   Challenge("emotion", "surprise", "😮", "Surprise", "Open your mouth.")]
+    drawer = ChallengeDrawer(pool)  # SystemRandom: the real cryptographic RNG
+    n = 6000
+    counts = collections.Counter()
+    prev = None
+    for _ in range(n):
+        prev = drawer.draw(previous=prev)
+        counts[prev.kind] += 1
+    for kind in ("head_pose", "gesture", "emotion"):
+        assert abs(counts[kind] / n - 1 / 3) < 0.03, counts
+    heads = collections.Counter(drawer.draw(excluded_kinds={"gesture", "emotion"}).target for _ in range(4000))
+    for target in ("left", "right", "up", "down"):
+        assert abs(heads[target] / 4000 - 0.25) < 0.03, heads
+
+
+def test_default_rng_is_cryptographic():
+    import secrets
+    eng = SessionEngine(EngineSettings(), POOL, ManualClock())
+    assert isinstance(eng.rng, secrets.SystemRandom)
+
+
+def test_judge_thresholds():
+    j = Judge()
+    left = HEAD_POSE_CHALLENGES[0]
+    assert j.matches(left, face(head_pose=(25, 0, 0)))
+    assert not j.matches(left, face(head_pose=(15, 0, 0)))
+    assert not j.matches(left, face(head_pose=(25, 40, 0))), "looking up while turning"
+    assert not j.matches(EMOTION, face(emotion="happy", emotion_margin=0.05)), "needs a margin"
+    assert not j.matches(left, Observation(face=False, head_pose=(30, 0, 0)))
