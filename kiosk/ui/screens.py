@@ -162,10 +162,8 @@ class SessionScreen(QWidget):
         for w in (self.step, self.icon, self.title, self.detail, self.countdown, self.progress,
                   self.progress_text, self.detected):
             side.addWidget(w)
-        row = QHBoxLayout()
-        row.addWidget(self.more_button)
-        row.addWidget(self.cancel_button)
-        side.addLayout(row)
+        side.addWidget(self.more_button)
+        side.addWidget(self.cancel_button)
         self.retranslate()
 
     def retranslate(self) -> None:

@@ -167,6 +167,10 @@ class VisionPipeline:
         self.blinks = self._blink_detector()
 
     def close(self) -> None:
-        self.face_mesh.close()
+        """Idempotent: the camera worker closes the pipeline it was given when it stops."""
+        if self.face_mesh is not None:
+            self.face_mesh.close()
+            self.face_mesh = None
         if self._hands is not None:
             self._hands.close()
+            self._hands = None

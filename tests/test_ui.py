@@ -1,0 +1,250 @@
+"""Real Qt widgets offscreen: the camera worker in its thread, every screen, keys and the lock-down.
+A screenshot of each screen is saved in tests/_screenshots/."""
+import random
+import time
+
+import cv2
+import pytest
+from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
+from PySide6.QtTest import QTest
+
+from kiosk.session.clock import ManualClock
+from kiosk.session.engine import State
+from kiosk.session.observation import Observation
+from kiosk.vision.sources import SourceError, open_source
+
+
+def spin(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def wait_until(pred, timeout_s=20.0) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        if pred():
+            return True
+        time.sleep(0.01)
+    return pred()
+
+
+@pytest.fixture(scope="module")
+def app():
+    from kiosk.ui.app import qt_app
+    return qt_app()
+
+
+@pytest.fixture(scope="module")
+def pipeline(cfg):
+    from kiosk.vision.pipeline import VisionPipeline
+    p = VisionPipeline(cfg)
+    yield p
+    p.close()
+
+
+def test_worker_thread_emits_observations_and_stops_cleanly(app, cfg, photos):
+    from kiosk.ui.worker import CameraWorker, WorkerThread
+    from kiosk.vision.pipeline import VisionPipeline
+    # The worker builds its pipeline in its own thread and closes it when it stops.
+    worker = CameraWorker(lambda: open_source(str(photos), fps=25, loop=True), lambda: VisionPipeline(cfg), fps=25)
+    got, frames = [], []
+    worker.observed.connect(got.append)
+    worker.frame.connect(frames.append)
+    thread = WorkerThread(worker)
+    thread.start()
+    try:
+        assert wait_until(lambda: len(got) >= 8)
+        assert any(o.face for o in got), "the photos hold faces"
+        assert frames and frames[0].width() > 0
+        assert thread.thread.isRunning()
+    finally:
+        assert thread.shutdown(), "quit() + wait() must return"
+    assert not thread.thread.isRunning()
+
+
+def test_worker_reports_a_lost_camera_and_recovers(app, cfg, photos):
+    from kiosk.vision.pipeline import VisionPipeline
+    from kiosk.ui.worker import CameraWorker, WorkerThread
+    state = {"plugged": False}
+
+    def factory():
+        if not state["plugged"]:
+            raise SourceError("camera 0 is not available")
+        return open_source(str(photos), loop=True)
+
+    worker = CameraWorker(factory, lambda: VisionPipeline(cfg), fps=25, reconnect_s=0.2)
+    events = []
+    worker.camera_lost.connect(lambda r: events.append(("lost", r)))
+    worker.camera_ok.connect(lambda: events.append(("ok", "")))
+    thread = WorkerThread(worker)
+    thread.start()
+    try:
+        assert wait_until(lambda: events[:1] == [("lost", "camera 0 is not available")])
+        state["plugged"] = True
+        assert wait_until(lambda: ("ok", "") in events)
+    finally:
+        assert thread.shutdown()
+
+
+@pytest.fixture()
+def kiosk(app, cfg, pipeline):
+    from kiosk.ui.app import build_kiosk
+    k = build_kiosk(cfg, pipeline=pipeline, start_worker=False, rng=random.Random(4), clock=ManualClock())
+    k.window.resize(1280, 800)
+    k.window.show()
+    yield k
+    k.controller.timer.stop()
+    k.window.allow_close = True
+    k.window.close()
+
+
+def shot(k, directory, name):
+    spin(30)
+    img = k.window.grab()
+    path = directory / f"{name}.png"
+    assert img.save(str(path)) and path.stat().st_size > 1000
+    return path
+
+
+def face(**kw):
+    return Observation(**{"face": True, "faces": 1, "track_id": 1, "live": True, "head_pose": (0.0, 0.0, 0.0), **kw})
+
+
+def test_every_screen_renders(kiosk, screenshot_dir, photos):
+    k, c = kiosk, kiosk.controller
+    w = k.window
+    if c.model_problem:  # the liveness model is not shipped: that screen first
+        c.refresh()
+        assert w.stack.currentWidget() is w.message
+        assert "liveness" in w.message.detail.text()
+        shot(k, screenshot_dir, "out_of_service")
+        c.model_problem = ""  # from here on the screens are driven by hand-made observations
+    clock = c.engine.clock
+    c.refresh()
+    assert w.stack.currentWidget() is w.attract
+    shot(k, screenshot_dir, "attract")
+
+    clock.advance(0.04)
+    c.on_observation(face())
+    assert w.stack.currentWidget() is w.welcome
+    shot(k, screenshot_dir, "welcome")
+
+    QTest.keyClick(w, Qt.Key.Key_S)
+    assert c.engine.state == State.LIVENESS and w.stack.currentWidget() is w.session
+    from kiosk.ui.worker import to_qimage
+    w.session.camera.show_frame(to_qimage(cv2.imread(str(photos / "business_person.png"))))
+    for _ in range(40):
+        clock.advance(0.04)
+        c.on_observation(face())
+    assert w.session.progress.value() == 40
+    shot(k, screenshot_dir, "liveness")
+
+    for _ in range(60):
+        clock.advance(0.04)
+        c.on_observation(face())
+    assert c.engine.state == State.CHALLENGE
+    ch = c.engine.view().challenge
+    assert w.session.icon.text() == ch.icon and w.session.title.text() == ch.text
+    shot(k, screenshot_dir, "challenge")
+
+    pose = {"left": (30, 0, 0), "right": (-30, 0, 0), "up": (0, 25, 0), "down": (0, -25, 0)}
+    if ch.kind == "head_pose":
+        for _ in range(10):
+            clock.advance(0.04)
+            c.on_observation(face(head_pose=pose[ch.target]))
+        assert w.session.detected.text() and w.session.progress.value() == 10
+        shot(k, screenshot_dir, "challenge_detected")
+
+    c.handle_command("cancel")
+    assert c.engine.state == State.IDLE
+    c.handle_command("start")
+    for _ in range(25):
+        clock.advance(0.04)
+        c.on_observation(face(live=False))
+    assert c.engine.state == State.DENIED and w.stack.currentWidget() is w.result
+    assert w.result.icon.text() == "❌"
+    shot(k, screenshot_dir, "denied")
+
+    c.engine._enter_idle()
+    c.handle_command("start")
+    for _ in range(100):
+        clock.advance(0.04)
+        c.on_observation(face())
+    while c.engine.state == State.CHALLENGE:
+        v = c.engine.view()
+        clock.advance(0.04)
+        obs = face(head_pose=pose.get(v.challenge.target, (0, 0, 0)), gesture=v.challenge.target,
+                   emotion=v.challenge.target, emotion_margin=0.9)
+        c.on_observation(obs)
+    assert c.engine.state == State.PASSED and w.result.icon.text() == "✅"
+    shot(k, screenshot_dir, "passed")
+
+    c.on_camera_lost("camera 0 is not available")
+    assert w.stack.currentWidget() is w.message and "📷" in w.message.icon.text()
+    shot(k, screenshot_dir, "camera_missing")
+    c.on_camera_ok()
+    assert w.stack.currentWidget() is w.result
+
+
+def test_locked_screen(kiosk, screenshot_dir):
+    c = kiosk.controller
+    c.model_problem = ""
+    c.engine.limiter = type("L", (), {"locked": lambda s: True, "remaining_lockout": lambda s: 250.0,
+                                      "record": lambda s, p: None})()
+    c.handle_command("start")
+    assert c.engine.state == State.LOCKED
+    assert "5 min" in kiosk.window.message.detail.text()
+    shot(kiosk, screenshot_dir, "locked")
+
+
+def test_keys_and_lock_down(kiosk):
+    w, c = kiosk.window, kiosk.controller
+    quits = []
+    c.quit_requested.connect(lambda: quits.append(1))
+    QTest.keyClick(w, Qt.Key.Key_Escape)
+    QTest.keyClick(w, Qt.Key.Key_Q)
+    assert quits == [], "q / Esc must not leave the kiosk unless the admin allows it"
+    w.close()
+    assert w.isVisible(), "closing the window is refused"
+    voice = c.speaker.enabled
+    QTest.keyClick(w, Qt.Key.Key_V)
+    assert c.speaker.enabled != voice and w.voice_button.isChecked() == c.speaker.enabled
+    assert w.caption.text()  # the toggle is also captioned
+
+
+def test_admin_pin_and_allow_exit(app, cfg, pipeline):
+    from kiosk.config import config_from_dict
+    from kiosk.ui.app import build_kiosk
+    c2 = config_from_dict({"ui": {"admin_pin": "4711", "allow_exit": False}})
+    k = build_kiosk(c2, pipeline=pipeline, start_worker=False, clock=ManualClock())
+    quits = []
+    k.controller.quit_requested.connect(lambda: quits.append(1))
+    QTest.keyClick(k.window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    QTest.keyClicks(k.window, "1234")
+    QTest.keyClick(k.window, Qt.Key.Key_Return)
+    assert quits == []
+    QTest.keyClick(k.window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    QTest.keyClicks(k.window, "4711")
+    QTest.keyClick(k.window, Qt.Key.Key_Return)
+    assert quits == [1]
+    k.controller.timer.stop()
+    c3 = config_from_dict({"ui": {"allow_exit": True}})
+    k3 = build_kiosk(c3, pipeline=pipeline, start_worker=False, clock=ManualClock())
+    k3.controller.quit_requested.connect(lambda: quits.append(3))
+    QTest.keyClick(k3.window, Qt.Key.Key_Escape)
+    assert quits == [1, 3]
+    k3.controller.timer.stop()
+
+
+def test_controls_have_accessible_names_and_touch_size(kiosk):
+    from PySide6.QtWidgets import QPushButton
+    from kiosk.ui.screens import touch_px
+    kiosk.window.show()
+    spin(20)
+    buttons = kiosk.window.findChildren(QPushButton)
+    assert len(buttons) >= 8
+    for b in buttons:
+        assert b.accessibleName(), b.text()
+        assert b.minimumHeight() >= touch_px(b) and b.minimumWidth() >= touch_px(b)
