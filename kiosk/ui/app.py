@@ -106,10 +106,16 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
 def run_app(cfg, windowed: bool = False) -> int:
     kiosk = build_kiosk(cfg)
     app, window = kiosk.app, kiosk.window
-    kiosk.controller.quit_requested.connect(app.quit)
+
+    def quit_app(*_):
+        # Qt 6 quits by closing every window; the kiosk window refuses that unless allowed.
+        window.allow_close = True
+        app.quit()
+
+    kiosk.controller.quit_requested.connect(quit_app)
     # Qt blocks Python's signal handlers while in C++; a timer lets SIGTERM (systemd stop) through.
-    signal.signal(signal.SIGTERM, lambda *_: app.quit())
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    signal.signal(signal.SIGTERM, quit_app)
+    signal.signal(signal.SIGINT, quit_app)
     pulse = QTimer()
     pulse.start(250)
     pulse.timeout.connect(lambda: None)
