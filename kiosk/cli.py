@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("KIOSK_LOG", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .privacy import install_log_filter
+    install_log_filter()  # defence in depth: no image payload ever reaches a log
     command = "self-test" if args.self_test else (args.command or "run")
     try:
         if command == "check-config":

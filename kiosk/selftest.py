@@ -31,7 +31,8 @@ def self_test(cfg, out_dir: str | None = None) -> int:
     from .ui.app import build_kiosk
     from .ui.gallery import render_all
     target = Path(out_dir or tempfile.mkdtemp(prefix="kiosk-selftest-"))
-    kiosk = build_kiosk(cfg, pipeline=pipeline, start_worker=False)
+    from .reporting import NullReporter
+    kiosk = build_kiosk(cfg, pipeline=pipeline, start_worker=False, reporter=NullReporter())
     kiosk.window.resize(1280, 800)
     kiosk.window.show()
     try:

@@ -36,6 +36,19 @@ def screenshot_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def cfg():
-    from kiosk.config import load_config
-    return load_config()
+def state_dir(tmp_path_factory) -> Path:
+    """Where tests keep the device key and verdict spool (never the real home)."""
+    return tmp_path_factory.mktemp("kiosk-state")
+
+
+def make_cfg(state_dir: Path, **sections):
+    from kiosk.config import config_from_dict
+    data = {"verdict": {"key_path": str(state_dir / "device.key")}}
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return config_from_dict(data)
+
+
+@pytest.fixture(scope="session")
+def cfg(state_dir):
+    return make_cfg(state_dir)

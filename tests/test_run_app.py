@@ -9,8 +9,9 @@ import time
 from conftest import ROOT
 
 
-def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm():
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KIOSK_LOG="INFO")
+def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
+    # HOME in a temp folder: the device key and caches are created there, not in the real home.
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KIOSK_LOG="INFO", HOME=str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--source", "97"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -24,3 +25,5 @@ def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm():
     assert proc.returncode == 0, err[-2000:]
     assert "Traceback" not in err, err[-2000:]
     assert "camera lost: camera 97 is not available" in err
+    key = tmp_path / ".local/share/kiosk/device.key"
+    assert key.is_file() and key.stat().st_mode & 0o077 == 0, "device key created, private"

@@ -214,10 +214,10 @@ def test_keys_and_lock_down(kiosk):
     assert w.caption.text()  # the toggle is also captioned
 
 
-def test_admin_pin_and_allow_exit(app, cfg, pipeline):
-    from kiosk.config import config_from_dict
+def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
+    from conftest import make_cfg
     from kiosk.ui.app import build_kiosk
-    c2 = config_from_dict({"ui": {"admin_pin": "4711", "allow_exit": False}})
+    c2 = make_cfg(state_dir, ui={"admin_pin": "4711", "allow_exit": False})
     k = build_kiosk(c2, pipeline=pipeline, start_worker=False, clock=ManualClock())
     quits = []
     k.controller.quit_requested.connect(lambda: quits.append(1))
@@ -230,7 +230,7 @@ def test_admin_pin_and_allow_exit(app, cfg, pipeline):
     QTest.keyClick(k.window, Qt.Key.Key_Return)
     assert quits == [1]
     k.controller.timer.stop()
-    c3 = config_from_dict({"ui": {"allow_exit": True}})
+    c3 = make_cfg(state_dir, ui={"allow_exit": True})
     k3 = build_kiosk(c3, pipeline=pipeline, start_worker=False, clock=ManualClock())
     k3.controller.quit_requested.connect(lambda: quits.append(3))
     QTest.keyClick(k3.window, Qt.Key.Key_Escape)

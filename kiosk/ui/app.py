@@ -51,10 +51,7 @@ def install_translator(app: QApplication, language: str) -> QTranslator | None:
 
 
 def make_limiter(cfg):
-    try:
-        from ..ratelimit import RateLimiter
-    except ImportError:
-        return None
+    from ..ratelimit import RateLimiter
     return RateLimiter(cfg.security.max_failures, cfg.security.window_s, cfg.security.lockout_s)
 
 
@@ -65,15 +62,18 @@ class Kiosk:
     controller: KioskController
     pipeline: object
     worker_thread: WorkerThread | None
+    reporter: object = None
 
     def shutdown(self) -> None:
         self.controller.shutdown()
+        if self.reporter is not None:
+            self.reporter.close()
         self.window.allow_close = True
         self.window.close()
 
 
 def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: bool = True,
-                speaker=None, listener=None, rng=None, clock=None) -> Kiosk:
+                speaker=None, listener=None, rng=None, clock=None, reporter=None) -> Kiosk:
     app = qt_app()
     app.setStyleSheet(stylesheet())
     load_fonts()
@@ -89,6 +89,9 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
         problem = "liveness model missing"
     engine = SessionEngine(EngineSettings.from_config(cfg), pool, clock or MonotonicClock(), rng=rng,
                            limiter=make_limiter(cfg))
+    if reporter is None:
+        from ..reporting import VerdictReporter
+        reporter = VerdictReporter(cfg, {n: s.version for n, s in pipeline.models.items() if s.available})
     window = KioskWindow()
     window.retranslate()
     spec = source if source is not None else cfg.camera.source
@@ -97,14 +100,19 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
                           lambda: pipeline, fps=cfg.camera.fps, reconnect_s=cfg.camera.reconnect_s)
     thread = WorkerThread(worker)
     controller = KioskController(cfg, engine, window, thread, speaker=speaker, listener=listener,
-                                 model_problem=problem)
+                                 on_result=reporter.submit, model_problem=problem)
     if start_worker:
         thread.start()
-    return Kiosk(app, window, controller, pipeline, thread)
+    return Kiosk(app, window, controller, pipeline, thread, reporter)
 
 
 def run_app(cfg, windowed: bool = False) -> int:
-    kiosk = build_kiosk(cfg)
+    from ..verdict import KeyFileError
+    try:
+        kiosk = build_kiosk(cfg)
+    except KeyFileError as exc:
+        print(f"kiosk: config key 'verdict.key_path': {exc}", file=sys.stderr)
+        return 2
     app, window = kiosk.app, kiosk.window
 
     def quit_app(*_):

@@ -1,0 +1,39 @@
+"""A finished session becomes a signed verdict delivered by the configured hook."""
+import json
+import random
+
+from conftest import make_cfg
+from kiosk.reporting import VerdictReporter
+from kiosk.session.challenges import HEAD_POSE_CHALLENGES
+from kiosk.session.clock import ManualClock
+from kiosk.session.engine import EngineSettings, SessionEngine, State
+from kiosk.session.observation import Observation
+from kiosk.verdict import verify
+
+
+def _denied_session():
+    clock = ManualClock()
+    eng = SessionEngine(EngineSettings(), HEAD_POSE_CHALLENGES, clock, rng=random.Random(0))
+    eng.start()
+    for _ in range(25):
+        clock.advance(0.04)
+        eng.feed(Observation(face=True, faces=1, track_id=1, live=False))
+    assert eng.state == State.DENIED
+    return eng.last_record
+
+
+def test_session_verdict_is_signed_delivered_and_tamper_evident(tmp_path):
+    out = tmp_path / "verdicts.jsonl"
+    cfg = make_cfg(tmp_path, verdict={"hook": f"file:{out}", "device_id": "kiosk-7"})
+    reporter = VerdictReporter(cfg, {"liveness": "1.0"})
+    try:
+        assert reporter.submit(_denied_session()).result(timeout=10) is True
+    finally:
+        reporter.close()
+    line = json.loads(out.read_text().splitlines()[0])
+    assert line["verdict"] == "fail" and line["levels_passed"] == 0 and line["device_id"] == "kiosk-7"
+    assert line["model_versions"] == {"liveness": "1.0"}
+    assert not any("score" in k for k in line)
+    assert verify(line, reporter.key)
+    line["verdict"] = "pass"
+    assert not verify(line, reporter.key)

@@ -1,0 +1,360 @@
+"""Signed verdict records: canonical form, tamper detection, device key, delivery hooks."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import stat
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from kiosk import verdict
+from kiosk.verdict import (CommandHook, FileHook, HttpHook, KeyFileError, NullHook, canonical,
+                           hook_from_config, load_or_create_device_key, make_record, sign, verify)
+
+KEY = bytes(range(32))
+T0 = 1_790_000_000.25  # 2026-09-21T... UTC
+
+
+def record(**over):
+    args = dict(session_id="s-0001", passed=True, levels_passed=2,
+                challenge_kinds=["head_pose", "gesture", "emotion"],
+                model_versions={"liveness": "1.2.0", "gesture": "0.3"},
+                started_at=T0, finished_at=T0 + 42.5, device_id="kiosk-1")
+    args.update(over)
+    return make_record(**args)
+
+
+# --------------------------------------------------------------------------- record + canonical form
+
+
+def test_record_fields_and_no_score():
+    r = record()
+    assert r["verdict"] == "pass" and record(passed=False)["verdict"] == "fail"
+    assert r["started_at"] == "2026-09-21T14:13:20.250Z"
+    assert r["finished_at"] == "2026-09-21T14:14:02.750Z"
+    assert set(r) == {"v", "session_id", "device_id", "started_at", "finished_at", "verdict",
+                      "levels_passed", "challenge_kinds", "model_versions"}
+    assert not any("score" in k or "prob" in k for k in r)
+
+
+def test_aware_datetime_equals_epoch_and_naive_is_refused():
+    when = dt.datetime.fromtimestamp(T0, dt.timezone(dt.timedelta(hours=2)))
+    assert record(started_at=when)["started_at"] == record()["started_at"]
+    with pytest.raises(verdict.VerdictError):
+        record(started_at=dt.datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize("bad", [dict(session_id=""), dict(levels_passed=3), dict(levels_passed=True),
+                                 dict(passed=1), dict(challenge_kinds=[1]), dict(device_id=""),
+                                 dict(finished_at=float("nan")), dict(model_versions=[])])
+def test_bad_values_are_refused(bad):
+    with pytest.raises(verdict.VerdictError):
+        record(**bad)
+
+
+def test_canonical_form_is_exact_and_order_independent():
+    r = record(model_versions={"liveness": "1"}, challenge_kinds=["gesture"])
+    expected = (b'{"challenge_kinds":["gesture"],"device_id":"kiosk-1",'
+                b'"finished_at":"2026-09-21T14:14:02.750Z","levels_passed":2,'
+                b'"model_versions":{"liveness":"1"},"session_id":"s-0001",'
+                b'"started_at":"2026-09-21T14:13:20.250Z","v":1,"verdict":"pass"}')
+    assert canonical(r) == expected
+    shuffled = dict(reversed(list(r.items())))
+    assert canonical(shuffled) == expected
+    assert canonical({**r, "signature": "x"}) == expected  # the signature is not signed
+
+
+def test_signature_is_plain_hmac_sha256_over_canonical_json():
+    s = sign(record(), KEY)
+    assert s["alg"] == "HMAC-SHA256" and len(s["signature"]) == 64
+    # A host needs nothing of ours to verify: standard HMAC over the canonical bytes.
+    body = {k: v for k, v in s.items() if k != "signature"}
+    expected = hmac.new(KEY, json.dumps(body, sort_keys=True, separators=(",", ":")).encode(),
+                        hashlib.sha256).hexdigest()
+    assert s["signature"] == expected
+    assert sign(record(), KEY) == s  # deterministic
+    assert verify(s, KEY)
+
+
+# --------------------------------------------------------------------------- tampering
+
+
+def _tampered_values(value):
+    if isinstance(value, bool):
+        return [not value]
+    if isinstance(value, int):
+        return [value + 1, value - 1, str(value)]
+    if isinstance(value, str):
+        return [value + "x", value[:-1], value.upper() if value != value.upper() else value.lower(), ""]
+    if isinstance(value, list):
+        return [value[:-1], value + ["gesture"], list(reversed(value))]
+    if isinstance(value, dict):
+        first = next(iter(value))
+        return [{**value, first: value[first] + "9"}, {**value, "extra": "1"},
+                {k: v for k, v in value.items() if k != first}]
+    raise AssertionError(type(value))
+
+
+def test_every_field_change_is_detected():
+    s = sign(record(), KEY)
+    checked = 0
+    for field, value in s.items():
+        if field == "signature":
+            continue
+        for new in _tampered_values(value):
+            if new == value:
+                continue
+            bad = copy.deepcopy(s)
+            bad[field] = new
+            assert not verify(bad, KEY), f"change of {field} to {new!r} not detected"
+            checked += 1
+        bad = copy.deepcopy(s)
+        del bad[field]
+        assert not verify(bad, KEY), f"removal of {field} not detected"
+    assert checked >= 25
+    assert not verify({**s, "score": 0.99}, KEY)  # an added field is detected too
+
+
+def test_signature_key_and_shape_tampering():
+    s = sign(record(), KEY)
+    sig = s["signature"]
+    for i in (0, 31, 63):
+        flipped = sig[:i] + ("0" if sig[i] != "0" else "1") + sig[i + 1:]
+        assert not verify({**s, "signature": flipped}, KEY)
+    assert not verify({k: v for k, v in s.items() if k != "signature"}, KEY)
+    for bad_sig in ("", sig[:-1], sig + "0", sig.upper(), "é" * 64, None, 123):
+        assert not verify({**s, "signature": bad_sig}, KEY)
+    assert not verify(s, bytes(32))
+    assert not verify(s, KEY[:-1] + b"\xff")
+    assert not verify(s, b"short")  # a too-short key is an error, never a pass
+    assert not verify({**s, "alg": "none"}, KEY)
+    assert not verify(None, KEY) and not verify([s], KEY)
+    re_signed = sign({**s, "verdict": "pass", "levels_passed": 2}, bytes(32))
+    assert verify(re_signed, bytes(32)) and not verify(re_signed, KEY)
+
+
+def test_round_trip_through_json_line():
+    s = sign(record(session_id="sess-ü"), KEY)
+    assert verify(json.loads(verdict.to_json_line(s)), KEY)
+
+
+# --------------------------------------------------------------------------- device key
+
+
+def test_device_key_created_0600_and_reloaded(tmp_path):
+    path = tmp_path / "sub" / "device.key"
+    key = load_or_create_device_key(path)
+    assert len(key) == 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_device_key(path) == key
+    assert load_or_create_device_key(tmp_path / "other.key") != key  # random, not derived
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o602])
+def test_group_or_world_accessible_key_is_refused(tmp_path, mode):
+    path = tmp_path / "device.key"
+    load_or_create_device_key(path)
+    path.chmod(mode)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        load_or_create_device_key(path)
+
+
+def test_bad_key_files_are_refused(tmp_path):
+    short = tmp_path / "short.key"
+    short.write_text("abcd\n")
+    short.chmod(0o600)
+    with pytest.raises(KeyFileError, match="too short"):
+        load_or_create_device_key(short)
+    junk = tmp_path / "junk.key"
+    junk.write_text("not hex at all\n")
+    junk.chmod(0o600)
+    with pytest.raises(KeyFileError, match="not hex"):
+        load_or_create_device_key(junk)
+    with pytest.raises(KeyFileError, match="not a regular file"):
+        load_or_create_device_key(tmp_path)
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_file_hook_appends_verifiable_lines(tmp_path):
+    out = tmp_path / "host" / "verdicts.jsonl"
+    hook = FileHook(out, spool_path=tmp_path / "spool.jsonl")
+    recs = [sign(record(session_id=f"s{i}"), KEY) for i in range(3)]
+    assert all(hook.deliver(r) for r in recs)
+    got = lines(out)
+    assert [g["session_id"] for g in got] == ["s0", "s1", "s2"]
+    assert all(verify(g, KEY) for g in got)
+    assert hook.pending() == 0 and not (tmp_path / "spool.jsonl").exists()
+
+
+def test_command_hook_gets_record_on_stdin_without_shell(tmp_path):
+    out = tmp_path / "cmd-out.jsonl"
+    script = "import sys; open(sys.argv[1], 'ab').write(sys.stdin.buffer.read())"
+    # A ';' in an argument would start a second command under a shell; here it is just text.
+    hook = CommandHook([sys.executable, "-c", script, str(out)], timeout_s=30,
+                       spool_path=tmp_path / "spool.jsonl")
+    s = sign(record(session_id="a;touch pwned"), KEY)
+    assert hook.deliver(s)
+    assert verify(lines(out)[0], KEY) and lines(out)[0]["session_id"] == "a;touch pwned"
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_command_hook_failure_and_timeout_spool(tmp_path):
+    spool = tmp_path / "spool.jsonl"
+    fails = CommandHook([sys.executable, "-c", "import sys; sys.exit(3)"], 30, spool)
+    assert not fails.deliver(sign(record(), KEY))
+    slow = CommandHook([sys.executable, "-c", "import time; time.sleep(10)"], 0.3, spool)
+    assert not slow.deliver(sign(record(session_id="s2"), KEY))
+    missing = CommandHook([str(tmp_path / "no-such-program")], 5, spool)
+    assert not missing.deliver(sign(record(session_id="s3"), KEY))
+    assert [r["session_id"] for r in lines(spool)] == ["s-0001", "s2", "s3"]
+    assert stat.S_IMODE(spool.stat().st_mode) == 0o600
+
+
+class _Host:
+    """A verdict receiver on 127.0.0.1 that can be told to fail."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        self.status = 200
+        host = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if host.status == 200:
+                    assert self.headers["Content-Type"] == "application/json"
+                    host.received.append(json.loads(body))
+                self.send_response(host.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/verdict"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def host():
+    h = _Host()
+    yield h
+    h.close()
+
+
+def test_http_hook_posts_json(host, tmp_path, monkeypatch):
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # must be ignored for the host
+    hook = HttpHook(host.url, timeout_s=5, spool_path=tmp_path / "spool.jsonl")
+    s = sign(record(), KEY)
+    assert hook.deliver(s)
+    assert host.received == [s] and verify(host.received[0], KEY)
+
+
+def test_http_failure_spools_then_flushes_in_order(host, tmp_path):
+    spool = tmp_path / "spool.jsonl"
+    hook = HttpHook(host.url, timeout_s=5, spool_path=spool)
+    host.status = 503
+    assert not hook.deliver(sign(record(session_id="s1"), KEY))
+    assert not hook.deliver(sign(record(session_id="s2"), KEY))
+    assert host.received == [] and hook.pending() == 2
+    host.status = 200
+    assert hook.deliver(sign(record(session_id="s3"), KEY))
+    assert [r["session_id"] for r in host.received] == ["s1", "s2", "s3"]
+    assert all(verify(r, KEY) for r in host.received)
+    assert hook.pending() == 0 and not spool.exists()
+
+
+def test_unreachable_host_spools_and_a_new_hook_flushes_the_spool(tmp_path):
+    spool = tmp_path / "spool.jsonl"
+    down = _Host()
+    url = down.url
+    down.close()  # nothing listens there now
+    assert not HttpHook(url, timeout_s=2, spool_path=spool).deliver(sign(record(session_id="lost?"), KEY))
+    assert lines(spool)[0]["session_id"] == "lost?"
+    out = tmp_path / "verdicts.jsonl"  # after a restart / reconfiguration the spool still goes out
+    assert FileHook(out, spool_path=spool).deliver(sign(record(session_id="next"), KEY))
+    assert [r["session_id"] for r in lines(out)] == ["lost?", "next"]
+
+
+def test_file_hook_failure_spools(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    hook = FileHook(blocker / "verdicts.jsonl", spool_path=tmp_path / "spool.jsonl")
+    assert not hook.deliver(sign(record(), KEY))
+    assert hook.pending() == 1
+
+
+def test_corrupt_spool_lines_are_set_aside(tmp_path):
+    spool = tmp_path / "spool.jsonl"
+    good = verdict.to_json_line(sign(record(session_id="kept"), KEY))
+    spool.write_bytes(good + b"{half a rec\n")
+    out = tmp_path / "v.jsonl"
+    assert FileHook(out, spool_path=spool).deliver(sign(record(session_id="new"), KEY))
+    assert [r["session_id"] for r in lines(out)] == ["kept", "new"]
+    assert (tmp_path / "spool.jsonl.corrupt").read_bytes() == b"{half a rec\n"
+
+
+def test_http_hook_refuses_other_schemes():
+    for url in ("file:///etc/passwd", "ftp://127.0.0.1/x", "127.0.0.1:8080", "http://"):
+        with pytest.raises(ValueError):
+            HttpHook(url)
+
+
+def test_hook_from_config(tmp_path):
+    key_path = tmp_path / "keys" / "device.key"
+    h = hook_from_config({"hook": f"file:{tmp_path}/v.jsonl", "key_path": str(key_path), "device_id": "k"})
+    assert isinstance(h, FileHook) and h.path == tmp_path / "v.jsonl"
+    assert h.spool_path == tmp_path / "keys" / "verdict-spool.jsonl"
+    c = hook_from_config({"hook": "command:/usr/bin/logger -t 'kiosk verdict'", "timeout_s": 2})
+    assert isinstance(c, CommandHook) and c.argv == ["/usr/bin/logger", "-t", "kiosk verdict"]
+    assert c.timeout_s == 2
+    assert isinstance(hook_from_config("http://127.0.0.1:8080/verdict"), HttpHook)
+    assert isinstance(hook_from_config({"type": "command", "argv": ["true"]}), CommandHook)
+    assert isinstance(hook_from_config({"hook": ""}), NullHook)
+    assert NullHook().deliver(sign(record(), KEY))
+    for bad in ("ftp://x", "mail:me", {"type": "smtp"}):
+        with pytest.raises(ValueError):
+            hook_from_config(bad)
+
+
+def test_host_that_hangs_up_or_answers_garbage_spools(tmp_path):
+    import socket
+    spool = tmp_path / "spool.jsonl"
+    for name, answer in (("hang-up", b""), ("garbage", b"NOT HTTP AT ALL\r\n\r\n")):
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+
+        def serve_once(srv=srv, answer=answer):
+            conn, _ = srv.accept()
+            conn.recv(65536)
+            conn.sendall(answer)
+            conn.close()
+
+        t = threading.Thread(target=serve_once, daemon=True)
+        t.start()
+        hook = HttpHook(f"http://127.0.0.1:{srv.getsockname()[1]}/v", timeout_s=5, spool_path=spool)
+        assert not hook.deliver(sign(record(session_id=name), KEY))
+        t.join(5)
+        srv.close()
+    assert [r["session_id"] for r in lines(spool)] == ["hang-up", "garbage"]
