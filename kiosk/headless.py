@@ -64,7 +64,7 @@ def run_verify(cfg, source: str, script: str | None = None, hold: int = 1, fps: 
         if cfg.liveness.real_frames and pipeline.liveness is None:
             return _verdict("error", f"liveness model unavailable: {pipeline.models['liveness'].error}",
                             engine, pipeline, notes, frames, wall0, source, events)
-        engine.start()
+        events += [e.name for e in engine.start()]
         while engine.state not in (State.PASSED, State.DENIED):
             frame = src.read()
             if frame is None:

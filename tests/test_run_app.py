@@ -27,3 +27,39 @@ def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
     assert "camera lost: camera 97 is not available" in err
     key = tmp_path / ".local/share/kiosk/device.key"
     assert key.is_file() and key.stat().st_mode & 0o077 == 0, "device key created, private"
+
+
+def test_full_sessions_leave_no_image_files(tmp_path, photos):
+    """The real kiosk runs whole sessions on a face photo; afterwards no image file exists in its
+    home, temp or working folders, and the verdict log proves sessions finished."""
+    from kiosk.privacy import find_image_files
+    home, tmp, work, faces = (tmp_path / n for n in ("home", "tmp", "work", "faces"))
+    for d in (home, tmp, work, faces):
+        d.mkdir()
+    (faces / "person.png").write_bytes((photos / "business_person.png").read_bytes())
+    verdicts = tmp_path / "verdicts.jsonl"
+    site = work / "site.toml"
+    site.write_text(f'[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n'
+                    f'[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n'
+                    f'[verdict]\nhook = "file:{verdicts}"\n')
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), TMPDIR=str(tmp),
+               PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(home / ".cache"))
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source", str(faces)],
+                            cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            if verdicts.exists() and len(verdicts.read_text().splitlines()) >= 2:
+                break
+            time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert verdicts.exists(), err[-3000:]
+    lines = verdicts.read_text().splitlines()
+    assert len(lines) >= 2, "two whole sessions should have finished"
+    assert "Traceback" not in err
+    found = [p for d in (home, tmp, work) for p in find_image_files(d)]
+    assert found == [], f"image files written: {found}"

@@ -124,6 +124,7 @@ class SessionRecord:
     result: str = ""        # passed | denied | abandoned
     reason: str = ""
     finished_at: float | None = None
+    last_seen_at: float = 0.0  # time of the latest frame, for sessions that never finished
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,7 +132,7 @@ class SessionRecord:
             "result": self.result, "reason": self.reason, "levels_passed": self.levels_passed,
             "frames": self.frames, "liveness_frames": self.liveness_frames,
             "liveness_seconds": round(self.liveness_seconds, 3),
-            "duration_s": round((self.finished_at or self.started_at) - self.started_at, 3),
+            "duration_s": round((self.finished_at or self.last_seen_at) - self.started_at, 3),
             "challenges": [vars(c) | {"seconds": round(c.seconds, 3)} for c in self.challenges],
         }
 
@@ -260,6 +261,7 @@ class SessionEngine:
             self._last_face_at = now
         if self.record is not None:
             self.record.frames += 1
+            self.record.last_seen_at = now
         st = self._state
         if st == State.IDLE:
             if obs.face and not (self.limiter and self.limiter.locked()):

@@ -1,0 +1,351 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de">
+  <context>
+    <name>kiosk</name>
+    <message>
+      <source>Human verification</source>
+      <translation>Menschen-Prüfung</translation>
+    </message>
+    <message>
+      <source>Step in front of the camera, or press Start.</source>
+      <translation>Treten Sie vor die Kamera oder drücken Sie Start.</translation>
+    </message>
+    <message>
+      <source>Welcome</source>
+      <translation>Willkommen</translation>
+    </message>
+    <message>
+      <source>Choose what suits you, then press Start. You can also say "start".</source>
+      <translation>Wählen Sie, was zu Ihnen passt, und drücken Sie Start. Sie können auch „Start“ sagen.</translation>
+    </message>
+    <message>
+      <source>Start</source>
+      <translation>Start</translation>
+    </message>
+    <message>
+      <source>Look at the camera</source>
+      <translation>Schauen Sie in die Kamera</translation>
+    </message>
+    <message>
+      <source>Keep your face in the frame and stay still for a moment.</source>
+      <translation>Halten Sie Ihr Gesicht im Bild und bleiben Sie einen Moment ruhig.</translation>
+    </message>
+    <message>
+      <source>Step {index} of {total}</source>
+      <translation>Schritt {index} von {total}</translation>
+    </message>
+    <message>
+      <source>Tries left: {n}</source>
+      <translation>Verbleibende Versuche: {n}</translation>
+    </message>
+    <message>
+      <source>{n} s</source>
+      <translation>{n} s</translation>
+    </message>
+    <message>
+      <source>Detected, hold it</source>
+      <translation>Erkannt, bitte halten</translation>
+    </message>
+    <message>
+      <source>Well done. Next step coming.</source>
+      <translation>Gut gemacht. Der nächste Schritt kommt.</translation>
+    </message>
+    <message>
+      <source>More time</source>
+      <translation>Mehr Zeit</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>Abbrechen</translation>
+    </message>
+    <message>
+      <source>Voice on</source>
+      <translation>Sprache an</translation>
+    </message>
+    <message>
+      <source>Voice off</source>
+      <translation>Sprache aus</translation>
+    </message>
+    <message>
+      <source>Speak a command</source>
+      <translation>Befehl sprechen</translation>
+    </message>
+    <message>
+      <source>Listening…</source>
+      <translation>Ich höre zu …</translation>
+    </message>
+    <message>
+      <source>Help</source>
+      <translation>Hilfe</translation>
+    </message>
+    <message>
+      <source>Verified</source>
+      <translation>Bestätigt</translation>
+    </message>
+    <message>
+      <source>You are verified. Thank you.</source>
+      <translation>Sie sind bestätigt. Vielen Dank.</translation>
+    </message>
+    <message>
+      <source>Not verified</source>
+      <translation>Nicht bestätigt</translation>
+    </message>
+    <message>
+      <source>We could not verify you. Please try again, or ask a member of staff.</source>
+      <translation>Wir konnten Sie nicht bestätigen. Bitte versuchen Sie es erneut oder wenden Sie sich an das Personal.</translation>
+    </message>
+    <message>
+      <source>Please wait</source>
+      <translation>Bitte warten</translation>
+    </message>
+    <message>
+      <source>Too many attempts. The kiosk is available again in {minutes} min.</source>
+      <translation>Zu viele Versuche. Das Terminal ist in {minutes} Min. wieder verfügbar.</translation>
+    </message>
+    <message>
+      <source>Camera not available</source>
+      <translation>Kamera nicht verfügbar</translation>
+    </message>
+    <message>
+      <source>The camera is not working. We keep trying; please ask a member of staff if this stays.</source>
+      <translation>Die Kamera funktioniert nicht. Wir versuchen es weiter; bitte wenden Sie sich an das Personal, wenn das so bleibt.</translation>
+    </message>
+    <message>
+      <source>Out of service</source>
+      <translation>Außer Betrieb</translation>
+    </message>
+    <message>
+      <source>This kiosk cannot verify at the moment: {what}. Please ask a member of staff.</source>
+      <translation>Dieses Terminal kann gerade nicht prüfen: {what}. Bitte wenden Sie sich an das Personal.</translation>
+    </message>
+    <message>
+      <source>Follow the picture and the spoken instruction. Hold each pose until the bar is full. Say "more time" or press M if you need longer, "repeat" or R to hear it again, "cancel" or C to stop.</source>
+      <translation>Folgen Sie dem Bild und der gesprochenen Anweisung. Halten Sie jede Haltung, bis der Balken voll ist. Sagen Sie „mehr Zeit“ oder drücken Sie M, wenn Sie länger brauchen, „wiederholen“ oder R, um es noch einmal zu hören, „abbrechen“ oder C, um aufzuhören.</translation>
+    </message>
+    <message>
+      <source>You have more time.</source>
+      <translation>Sie haben mehr Zeit.</translation>
+    </message>
+    <message>
+      <source>Let's try another one.</source>
+      <translation>Versuchen wir eine andere Aufgabe.</translation>
+    </message>
+    <message>
+      <source>We lost sight of your face. Please start again.</source>
+      <translation>Ihr Gesicht ist nicht mehr zu sehen. Bitte beginnen Sie erneut.</translation>
+    </message>
+    <message>
+      <source>Standard</source>
+      <translation>Standard</translation>
+    </message>
+    <message>
+      <source>I can't use my hands</source>
+      <translation>Ich kann meine Hände nicht benutzen</translation>
+    </message>
+    <message>
+      <source>I can't make facial expressions</source>
+      <translation>Ich kann keine Gesichtsausdrücke machen</translation>
+    </message>
+    <message>
+      <source>I can't turn my head</source>
+      <translation>Ich kann meinen Kopf nicht drehen</translation>
+    </message>
+    <message>
+      <source>I can't see the screen</source>
+      <translation>Ich kann den Bildschirm nicht sehen</translation>
+    </message>
+    <message>
+      <source>Turn your head left</source>
+      <translation>Kopf nach links drehen</translation>
+    </message>
+    <message>
+      <source>Turn your head to your left and hold it.</source>
+      <translation>Drehen Sie den Kopf nach links und halten Sie ihn so.</translation>
+    </message>
+    <message>
+      <source>Turn your head right</source>
+      <translation>Kopf nach rechts drehen</translation>
+    </message>
+    <message>
+      <source>Turn your head to your right and hold it.</source>
+      <translation>Drehen Sie den Kopf nach rechts und halten Sie ihn so.</translation>
+    </message>
+    <message>
+      <source>Look up</source>
+      <translation>Nach oben schauen</translation>
+    </message>
+    <message>
+      <source>Tilt your head up, look at the ceiling, and hold it.</source>
+      <translation>Neigen Sie den Kopf nach oben, schauen Sie zur Decke und halten Sie ihn so.</translation>
+    </message>
+    <message>
+      <source>Look down</source>
+      <translation>Nach unten schauen</translation>
+    </message>
+    <message>
+      <source>Tilt your head down, look at the floor, and hold it.</source>
+      <translation>Neigen Sie den Kopf nach unten, schauen Sie zum Boden und halten Sie ihn so.</translation>
+    </message>
+    <message>
+      <source>Thumbs up</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Make a fist and point your thumb up.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Thumbs down</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Make a fist and point your thumb down.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Call me</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Stretch out your thumb and little finger, fold the others.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Four fingers</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Hold up four fingers, thumb folded in.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Open hand</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Hold up your open hand, fingers up, palm to the camera.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Victory</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Hold up your index and middle finger in a V.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>OK sign</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Touch your thumb and index finger in a ring, other fingers up.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Mamma mia</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Pinch all your fingertips together, pointing up.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Fingers crossed</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Cross your middle finger over your index finger.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Fist</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Make a fist.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>One finger</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Hold up your index finger.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Rock on</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Hold up your index and little finger, fold the others.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>No gesture</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>No gesture recognised.</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Happy</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Smile widely and show your teeth</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Surprised</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Raise your eyebrows high and open your mouth wide</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Neutral</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Relax your face and look straight ahead, no smile</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Angry</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Frown hard, pull your eyebrows down and together, press your lips</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Sad</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Turn the corners of your mouth down and raise the inner eyebrows</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Afraid</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Open your eyes wide, raise your eyebrows and stretch your lips sideways</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Disgusted</source>
+      <translation type="unfinished"></translation>
+    </message>
+    <message>
+      <source>Wrinkle your nose and raise your upper lip</source>
+      <translation type="unfinished"></translation>
+    </message>
+  </context>
+</TS>
