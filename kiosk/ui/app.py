@@ -55,6 +55,16 @@ def make_limiter(cfg):
     return RateLimiter(cfg.security.max_failures, cfg.security.window_s, cfg.security.lockout_s)
 
 
+def make_voice(cfg, speaker=None, listener=None):
+    """Speaker (Azure with offline fallback) and command listener from the [speech] settings."""
+    from ..speech import build_from_config
+    from ..speech.qt_audio import Listener, Speaker
+    tts, recognizer = build_from_config(cfg.speech, cfg.ui.language)
+    speaker = speaker or Speaker(tts, language=cfg.ui.language, enabled=cfg.ui.voice)
+    listener = listener or Listener(recognizer, language=cfg.ui.language)
+    return speaker, listener
+
+
 @dataclass
 class Kiosk:
     app: QApplication
@@ -92,6 +102,8 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     if reporter is None:
         from ..reporting import VerdictReporter
         reporter = VerdictReporter(cfg, {n: s.version for n, s in pipeline.models.items() if s.available})
+    if speaker is None or listener is None:
+        speaker, listener = make_voice(cfg, speaker, listener)
     window = KioskWindow()
     window.retranslate()
     spec = source if source is not None else cfg.camera.source

@@ -68,7 +68,9 @@ class KioskController(QObject):
         if listener is not None:
             listener.command.connect(self._voice_command)
             listener.listening_changed.connect(window.set_listening)
-            listener.error.connect(window.show_caption)
+            listener.error.connect(lambda text: window.show_caption(tr(S.VOICE_INPUT_PROBLEM)))
+            listener.no_microphone.connect(lambda: self.say(tr(S.NO_MICROPHONE)))
+            listener.not_understood.connect(lambda heard: self.say(tr(S.NOT_UNDERSTOOD)))
         if worker_thread is not None:
             w = worker_thread.worker
             w.observed.connect(self.on_observation)
@@ -168,10 +170,12 @@ class KioskController(QObject):
             self.window.set_voice(on)
             self.say(tr(S.VOICE_ON if on else S.VOICE_OFF))
         elif name == "listen":
-            if self.listener is not None:
-                self.listener.listen()
+            if self.listener is None:
+                self.say(tr(S.NO_MICROPHONE))
             else:
-                self.window.show_caption(tr(S.LISTEN) + ": —")
+                self.speaker.stop()  # do not record our own voice
+                self.speaker.play_earcon("listening")
+                self.listener.listen()
         self.refresh()
 
     @Slot(object)
@@ -242,5 +246,8 @@ class KioskController(QObject):
     def shutdown(self) -> None:
         self.timer.stop()
         self.speaker.stop()
+        for part in (self.speaker, self.listener):
+            if hasattr(part, "shutdown"):
+                part.shutdown()
         if self.worker_thread is not None:
             self.worker_thread.shutdown()

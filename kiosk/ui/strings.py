@@ -44,6 +44,9 @@ HELP_TEXT = ("Follow the picture and the spoken instruction. Hold each pose unti
              "Say \"more time\" or press M if you need longer, \"repeat\" or R to hear it again, "
              "\"cancel\" or C to stop.")
 EXTENDED = "You have more time."
+NO_MICROPHONE = "No microphone is available. Please use the buttons or the keys."
+NOT_UNDERSTOOD = "Sorry, I did not understand. Say start, repeat, help, more time or cancel."
+VOICE_INPUT_PROBLEM = "Voice commands are not available right now. Please use the buttons or the keys."
 TRY_ANOTHER = "Let's try another one."
 FACE_LOST = "We lost sight of your face. Please start again."
 

@@ -128,6 +128,18 @@
       <translation>Sie haben mehr Zeit.</translation>
     </message>
     <message>
+      <source>No microphone is available. Please use the buttons or the keys.</source>
+      <translation>Kein Mikrofon verfügbar. Bitte benutzen Sie die Tasten oder Schaltflächen.</translation>
+    </message>
+    <message>
+      <source>Sorry, I did not understand. Say start, repeat, help, more time or cancel.</source>
+      <translation>Entschuldigung, das habe ich nicht verstanden. Sagen Sie Start, Wiederholen, Hilfe, Mehr Zeit oder Abbrechen.</translation>
+    </message>
+    <message>
+      <source>Voice commands are not available right now. Please use the buttons or the keys.</source>
+      <translation>Sprachbefehle sind gerade nicht verfügbar. Bitte benutzen Sie die Tasten oder Schaltflächen.</translation>
+    </message>
+    <message>
       <source>Let's try another one.</source>
       <translation>Versuchen wir eine andere Aufgabe.</translation>
     </message>

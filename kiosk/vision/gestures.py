@@ -1,0 +1,103 @@
+"""Hand-gesture classification for the gesture challenge.
+
+Features (the one format every loader, the collection tool and the runtime share):
+21 MediaPipe landmarks, x/y only, in pixel-proportional units (x and y on the same scale),
+hands that MediaPipe labels "Left" mirrored onto "Right" (x -> -x), made relative to the wrist
+and divided by the largest absolute value -> 42 float32 values in [-1, 1].
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+NONE_LABEL = "none"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "gesture_classifier.tflite"
+
+# label -> (emoji, short text, spoken/written instruction)
+GESTURE_INFO: dict[str, tuple[str, str, str]] = {
+    "like": ("\U0001F44D", "Thumbs up", "Make a fist and point your thumb up."),
+    "dislike": ("\U0001F44E", "Thumbs down", "Make a fist and point your thumb down."),
+    "call_me": ("\U0001F919", "Call me", "Stretch out your thumb and little finger, fold the others."),
+    "four": ("4\uFE0F\u20E3", "Four fingers", "Hold up four fingers, thumb folded in."),
+    "hi_five": ("\u270B", "Open hand", "Hold up your open hand, fingers up, palm to the camera."),
+    "victory": ("\u270C\uFE0F", "Victory", "Hold up your index and middle finger in a V."),
+    "perfect": ("\U0001F44C", "OK sign", "Touch your thumb and index finger in a ring, other fingers up."),
+    "mamma_mia": ("\U0001F90C", "Mamma mia", "Pinch all your fingertips together, pointing up."),
+    "crossed_fingers": ("\U0001F91E", "Fingers crossed", "Cross your middle finger over your index finger."),
+    "fist": ("\u270A", "Fist", "Make a fist."),
+    "one": ("\u261D\uFE0F", "One finger", "Hold up your index finger."),
+    "rock": ("\U0001F918", "Rock on", "Hold up your index and little finger, fold the others."),
+    NONE_LABEL: ("\u2753", "No gesture", "No gesture recognised."),
+}
+
+
+def hand_features(landmarks_xy: np.ndarray, handedness: str) -> np.ndarray:
+    """(21, 2|3) landmarks in pixel-proportional units -> (42,) float32 kiosk features.
+
+    Translation and scale invariant; a "Left" hand gives the same features as its mirror image
+    labelled "Right". Not rotation invariant on purpose: like and dislike differ only by rotation.
+    """
+    pts = np.asarray(landmarks_xy, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[0] != 21 or pts.shape[1] < 2:
+        raise ValueError(f"expected (21, 2|3) landmarks, got {pts.shape}")
+    xy = pts[:, :2] - pts[0, :2]
+    if str(handedness).lower().startswith("l"):
+        xy[:, 0] = -xy[:, 0]
+    scale = np.abs(xy).max()
+    if not np.isfinite(scale) or scale <= 0:
+        return np.zeros(42, dtype=np.float32)
+    return (xy / scale + 0.0).astype(np.float32).reshape(42)  # + 0.0: no negative zeros
+
+
+@dataclass(frozen=True)
+class GestureResult:
+    label: str  # NONE_LABEL when unknown
+    confidence: float
+    probs: dict[str, float] = field(default_factory=dict)
+
+
+class GestureClassifier:
+    """Runs models/gesture_classifier.tflite; labels, thresholds and validated recall come from the JSON beside it."""
+
+    def __init__(self, model_path=DEFAULT_MODEL, meta_path=None, min_confidence=None):
+        from kiosk.vision.tflite import ModelError, TFLiteModel
+
+        model_path = Path(model_path)
+        meta_path = Path(meta_path) if meta_path else model_path.with_suffix(".json")
+        if not meta_path.is_file():
+            raise ModelError(f"model metadata not found: {meta_path}")
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.model = TFLiteModel(model_path, num_threads=1)
+        self.labels: list[str] = list(self.meta["labels"])
+        if self.model.outputs[0].shape[-1] != len(self.labels):
+            raise ModelError(f"{model_path.name}: {self.model.outputs[0].shape[-1]} outputs, {len(self.labels)} labels")
+        self.validated_recall: dict[str, float] = {k: float(v) for k, v in self.meta.get("validated_recall", {}).items()}
+        # "real" or "synthetic": a class measured only on synthetic poses must stay out of the draw
+        self.validated_on: dict[str, str] = dict(self.meta.get("validated_on", {}))
+        self.min_confidence = float(self.meta.get("min_confidence", 0.5) if min_confidence is None else min_confidence)
+
+    def challenge_labels(self, min_recall: float = 0.95) -> list[str]:
+        """Gestures fit for the challenge draw: validated on real landmarks with recall >= min_recall."""
+        return [label for label in self.labels
+                if label != NONE_LABEL and self.validated_on.get(label) == "real"
+                and self.validated_recall.get(label, 0.0) >= min_recall]
+
+    def classify(self, hand) -> GestureResult:
+        """Classify a kiosk.vision.hands.Hand (pixel landmarks + MediaPipe handedness)."""
+        return self.classify_features(hand_features(hand.landmarks, hand.handedness))
+
+    def classify_features(self, features) -> GestureResult:
+        x = np.asarray(features, dtype=np.float32).reshape(1, 42)
+        p = self.model.predict(x)[0].astype(np.float64)
+        p = np.clip(p, 0.0, None)
+        total = p.sum()
+        p = p / total if total > 0 else np.full_like(p, 1.0 / len(p))
+        probs = {label: float(v) for label, v in zip(self.labels, p)}
+        best = int(np.argmax(p))
+        label, confidence = self.labels[best], float(p[best])
+        if confidence < self.min_confidence:
+            label = NONE_LABEL
+        return GestureResult(label, confidence, probs)

@@ -1,0 +1,162 @@
+"""Gesture classifier: real photos through MediaPipe, handedness, the 'none' outcome, feature invariants.
+
+Runs in the runtime venv. Photo tests skip (with the reason) when the shared datasets are absent.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # training/ is not an installed package
+
+from kiosk.vision.gestures import GESTURE_INFO, GestureClassifier, GestureResult, hand_features  # noqa: E402
+from training.gestures.synth import posed_hand  # noqa: E402
+
+MODEL = ROOT / "models" / "gesture_classifier.tflite"
+THUMB_PHOTOS = ["hand_thumb_up.jpg", "two_thumbs_up.jpg"]
+RELAXED_THUMB = dict(alpha=-30.0, oppose=25.0, mcp=20.0, ip=20.0)
+
+
+@pytest.fixture(scope="module")
+def clf() -> GestureClassifier:
+    return GestureClassifier(MODEL)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    from kiosk.vision.hands import HandDetector
+    det = HandDetector(max_hands=2, static_image_mode=True)
+    yield det
+    det.close()
+
+
+def load_photo(photos: Path, name: str):
+    import cv2
+    img = cv2.imread(str(photos / name))
+    if img is None:
+        pytest.skip(f"photo {photos / name} not found")
+    return img
+
+
+def detect(detector, img):
+    hands = detector.detect(img)
+    assert hands, "MediaPipe found no hand"
+    return hands
+
+
+# --- real photos ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", THUMB_PHOTOS)
+def test_thumbs_up_photo_is_like(clf, detector, photos, name):
+    for hand in detect(detector, load_photo(photos, name)):
+        result = clf.classify(hand)
+        assert result.label == "like", result
+
+
+@pytest.mark.parametrize("name", THUMB_PHOTOS)
+@pytest.mark.parametrize("flip", [0, -1], ids=["upside_down", "rotated_180"])
+def test_flipped_thumbs_up_is_dislike(clf, detector, photos, name, flip):
+    import cv2
+    for hand in detect(detector, cv2.flip(load_photo(photos, name), flip)):
+        assert clf.classify(hand).label == "dislike"
+
+
+@pytest.mark.parametrize("name", THUMB_PHOTOS)
+def test_mirrored_photo_gives_same_gesture(clf, detector, photos, name):
+    import cv2
+    img = load_photo(photos, name)
+    original = detect(detector, img)[0]
+    mirrored = detect(detector, cv2.flip(img, 1))[0]
+    assert original.handedness != mirrored.handedness       # MediaPipe sees the other hand...
+    a, b = clf.classify(original), clf.classify(mirrored)
+    assert a.label == b.label == "like"                      # ...and the classifier does not care
+    fa = hand_features(original.landmarks, original.handedness)
+    fb = hand_features(mirrored.landmarks, mirrored.handedness)
+    unhandled = hand_features(mirrored.landmarks, original.handedness)   # mirror ignored
+    handled_gap, unhandled_gap = np.abs(fa - fb).mean(), np.abs(fa - unhandled).mean()
+    assert handled_gap < 0.08 and handled_gap < unhandled_gap / 3, (handled_gap, unhandled_gap)
+
+
+# --- the "none" outcome -----------------------------------------------------------------------
+@pytest.mark.parametrize("flex", [
+    (0.35, 0.40, 0.45, 0.50),      # relaxed hand: every finger loosely bent
+    (0.50, 0.50, 0.50, 0.50),      # half-way into a fist
+], ids=["relaxed", "half_fist"])
+def test_relaxed_or_half_formed_hand_is_none(clf, flex):
+    xy = posed_hand(flex, RELAXED_THUMB)
+    result = clf.classify_features(hand_features(xy, "Right"))
+    assert result.label == "none", result
+
+
+def test_low_confidence_becomes_none():
+    strict = GestureClassifier(MODEL, min_confidence=1.01)   # nothing can reach it
+    xy = posed_hand((0.0, 0.0, 0.0, 0.0), dict(alpha=-50.0, oppose=5.0, mcp=0.0, ip=0.0))
+    assert strict.classify_features(hand_features(xy, "Right")).label == "none"
+
+
+def test_open_synthetic_hand_is_hi_five(clf):
+    xy = posed_hand((0.0, 0.0, 0.0, 0.0), dict(alpha=-50.0, oppose=5.0, mcp=0.0, ip=0.0), abduct=(-8, 0, 6, 14))
+    assert clf.classify_features(hand_features(xy, "Right")).label == "hi_five"
+
+
+# --- features -----------------------------------------------------------------------------------
+def _hand(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(100, 400, (21, 3)).astype(np.float32)
+
+
+def test_features_shape_and_range():
+    f = hand_features(_hand(), "Right")
+    assert f.shape == (42,) and f.dtype == np.float32
+    assert np.isclose(np.abs(f).max(), 1.0) and f[0] == 0 and f[1] == 0
+
+
+def test_features_translation_and_scale_invariant():
+    pts = _hand()
+    moved = pts.copy()
+    moved[:, :2] = pts[:, :2] * 2.5 + np.array([37.0, -12.0])
+    np.testing.assert_allclose(hand_features(moved, "Left"), hand_features(pts, "Left"), atol=1e-6)
+    np.testing.assert_allclose(hand_features(pts[:, :2], "Right"), hand_features(pts, "Right"), atol=1e-7)
+
+
+def test_features_mirror_left_onto_right():
+    pts = _hand()
+    mirrored = pts.copy()
+    mirrored[:, 0] = 640 - pts[:, 0]
+    np.testing.assert_allclose(hand_features(mirrored, "Left"), hand_features(pts, "Right"), atol=1e-6)
+    assert not np.allclose(hand_features(pts, "Left"), hand_features(pts, "Right"))
+
+
+def test_classify_handles_handedness(clf):
+    from kiosk.vision.hands import Hand
+    xy = posed_hand((0.9, 0.9, 0.9, 0.9), dict(alpha=-10.0, oppose=50.0, mcp=50.0, ip=40.0))
+    pts = np.c_[xy * 100 + 300, np.zeros(21)].astype(np.float32)
+    mirrored = pts.copy()
+    mirrored[:, 0] = 640 - pts[:, 0]
+    a = clf.classify(Hand(pts, "Right", 0.99, (640, 480)))
+    b = clf.classify(Hand(mirrored, "Left", 0.99, (640, 480)))
+    assert isinstance(a, GestureResult) and a.label == b.label
+    assert a.probs == pytest.approx(b.probs)
+    assert set(a.probs) == set(clf.labels) and sum(a.probs.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_bad_landmarks_rejected():
+    with pytest.raises(ValueError):
+        hand_features(np.zeros((20, 2)), "Right")
+
+
+# --- metadata -----------------------------------------------------------------------------------
+def test_metadata_keeps_synthetic_classes_out_of_the_draw(clf):
+    meta = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    assert clf.labels == meta["labels"] and clf.labels[-1] == "none"
+    assert set(clf.labels) <= set(GESTURE_INFO)
+    drawable = clf.challenge_labels(0.0)
+    for label in meta["synthetic_only"]:
+        assert clf.validated_on[label] == "synthetic"
+        assert label not in drawable
+    assert "none" not in drawable
+    assert {"like", "dislike"} <= set(clf.validated_recall)

@@ -1,0 +1,330 @@
+"""Qt side of speech under QT_QPA_PLATFORM=offscreen: captions with voice off, synthesis off
+the GUI thread, interruption, earcons, playback without an audio device, the Listener
+(no microphone here; recognition from files), and a spoken flow of a whole session that
+records every utterance."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import importlib.util  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import wave  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6.QtMultimedia", reason="PySide6 with QtMultimedia is required")
+from PySide6.QtCore import QCoreApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from kiosk.speech.commands import AzureSTT, Command, CommandRecognizer, KeywordSpotter  # noqa: E402
+from kiosk.speech.earcons import EARCONS  # noqa: E402
+from kiosk.speech.qt_audio import Listener, Speaker, _has_audio_output  # noqa: E402
+from kiosk.speech.tts import AzureTTS, OfflineTTS, TTSChain, wav_info  # noqa: E402
+
+ESPEAK = shutil.which("espeak-ng")
+needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng binary not installed (apt install espeak-ng)")
+
+_spec = importlib.util.spec_from_file_location("_speech_fakes", Path(__file__).with_name("test_speech_tts.py"))
+_fakes = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fakes)
+FakeAzure, FAKE_KEY = _fakes.FakeAzure, _fakes.FAKE_KEY
+
+
+@pytest.fixture(scope="module")
+def app():
+    return QApplication.instance() or QApplication([])
+
+
+def wait_until(predicate, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        if predicate():
+            return True
+        time.sleep(0.01)
+    QCoreApplication.processEvents()
+    return predicate()
+
+
+def tone_wav(path: Path, seconds: float = 0.3) -> Path:
+    t = np.arange(int(16000 * seconds)) / 16000
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((6000 * np.sin(2 * np.pi * 440 * t)).astype("<i2").tobytes())
+    return path
+
+
+class FakeTTS:
+    """Counts calls and the threads they ran on; optionally slow."""
+    name = "fake"
+
+    def __init__(self, directory: Path, delay_s: float = 0.0):
+        self.directory, self.delay_s = directory, delay_s
+        self.calls: list[tuple[str, str]] = []
+        self.threads: set[int] = set()
+
+    def synthesize(self, text: str, language: str) -> Path:
+        self.calls.append((text, language))
+        self.threads.add(threading.get_ident())
+        time.sleep(self.delay_s)
+        return tone_wav(self.directory / f"{len(self.calls)}.wav")
+
+
+def record(signal) -> list:
+    seen = []
+    signal.connect(lambda *args: seen.append(args[0] if len(args) == 1 else args))
+    return seen
+
+
+# --- Speaker -------------------------------------------------------------------------------
+
+def test_captions_are_emitted_with_voice_off(app, tmp_path):
+    tts = FakeTTS(tmp_path)
+    speaker = Speaker(tts, enabled=False)
+    captions = record(speaker.caption)
+    for text in ("Welcome", "Please look at the camera", "Done"):
+        speaker.say(text)
+    assert captions == ["Welcome", "Please look at the camera", "Done"]
+    assert tts.calls == []                       # nothing synthesized with voice off
+    assert [u.voiced for u in speaker.utterances] == [False, False, False]
+    speaker.shutdown()
+
+
+def test_synthesis_runs_off_the_gui_thread_and_plays_without_a_device(app, tmp_path):
+    tts = FakeTTS(tmp_path)
+    speaker = Speaker(tts, language="de")
+    errors = record(speaker.error)
+    utterance = speaker.say("Bitte lächeln")
+    assert wait_until(lambda: utterance.wav is not None)
+    assert tts.calls == [("Bitte lächeln", "de")]
+    assert threading.get_ident() not in tts.threads
+    if _has_audio_output():
+        assert wait_until(lambda: utterance.played)
+    else:                                        # this machine: no audio device, no crash
+        assert wait_until(lambda: errors)
+        assert "no audio output device" in errors[0]
+        assert not speaker.speaking
+    speaker.shutdown()
+
+
+def test_media_player_path_survives_a_missing_device(app, tmp_path, monkeypatch):
+    """Force the QMediaPlayer path even though no device exists: prompts play in order to
+    their end (or fail with an error signal), never crash, and speaking ends False."""
+    import kiosk.speech.qt_audio as qt_audio
+
+    monkeypatch.setattr(qt_audio, "_has_audio_output", lambda: True)
+    speaker = Speaker(FakeTTS(tmp_path))
+    states = record(speaker.speaking_changed)
+    first = speaker.say("one")
+    second = speaker.say("two", interrupt=False)
+    speaker.play_earcon("attention")
+    assert wait_until(lambda: first.played and second.played and not speaker.speaking, 8.0)
+    assert states[0] is True and states[-1] is False
+    speaker.say("three")
+    assert wait_until(lambda: speaker.speaking, 3.0)
+    speaker.stop()
+    assert not speaker.speaking
+    speaker.shutdown()
+
+
+def test_interrupt_drops_the_older_prompts(app, tmp_path):
+    tts = FakeTTS(tmp_path, delay_s=0.2)
+    speaker = Speaker(tts)
+    old = speaker.say("Turn your head left")
+    waiting = speaker.say("Now nod", interrupt=False)
+    new = speaker.say("Cancelled", interrupt=True)
+    assert wait_until(lambda: new.wav is not None)
+    assert wait_until(lambda: old.interrupted and waiting.interrupted)
+    assert not old.played and not waiting.played
+    assert "Now nod" not in [c[0] for c in tts.calls]  # never synthesized: it was dropped first
+    speaker.shutdown()
+
+
+def test_queued_prompts_keep_their_order(app, tmp_path):
+    tts = FakeTTS(tmp_path, delay_s=0.05)
+    speaker = Speaker(tts)
+    utterances = [speaker.say(t, interrupt=False) for t in ("one", "two", "three")]
+    assert wait_until(lambda: all(u.wav for u in utterances))
+    assert [c[0] for c in tts.calls] == ["one", "two", "three"]
+    assert not any(u.interrupted for u in utterances)
+    speaker.shutdown()
+
+
+def test_switching_voice_off_stops_and_signals(app, tmp_path):
+    speaker = Speaker(FakeTTS(tmp_path, delay_s=0.2))
+    changes = record(speaker.enabled_changed)
+    pending = speaker.say("A long instruction")
+    speaker.set_enabled(False)
+    assert not speaker.enabled and changes == [False]
+    assert wait_until(lambda: pending.interrupted)
+    assert speaker.toggle_enabled() is True and changes == [False, True]
+    speaker.shutdown()
+
+
+def test_earcons_play_without_crashing_and_are_logged(app, tmp_path):
+    speaker = Speaker(FakeTTS(tmp_path), enabled=False)   # earcons do not depend on voice
+    played = record(speaker.earcon)
+    for name in EARCONS:
+        speaker.play_earcon(name)
+    speaker.play_earcon("success")                        # alias of "pass"
+    wait_until(lambda: False, 0.2)
+    assert played == list(EARCONS) + ["pass"]
+    assert {"pass", "fail", "detected", "step", "listening", "attention"} <= set(EARCONS)
+    with pytest.raises(KeyError):
+        speaker.play_earcon("fanfare")
+    speaker.shutdown()
+
+
+def test_earcon_files_are_short_and_distinct():
+    """Short and small, and pairwise different in length or in dominant pitch."""
+    from kiosk.speech.earcons import earcon_path
+
+    features = {}
+    for name in EARCONS:
+        path = earcon_path(name)
+        with wave.open(str(path)) as w:
+            rate = w.getframerate()
+            x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32)
+        seconds = len(x) / rate
+        assert 0 < seconds <= 0.6 and path.stat().st_size < 40_000
+        spectrum = np.abs(np.fft.rfft(x))
+        features[name] = (seconds, np.fft.rfftfreq(len(x), 1 / rate)[spectrum.argmax()])
+    names = list(features)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            (da, fa), (db, fb) = features[a], features[b]
+            assert abs(da - db) > 0.05 or abs(fa - fb) / max(fa, fb) > 0.1, (a, b, features)
+
+
+@needs_espeak
+def test_speaker_with_the_real_chain_falls_back_when_azure_hangs(app, tmp_path):
+    fake = FakeAzure()
+    try:
+        fake.hang()
+        chain = TTSChain([AzureTTS(FAKE_KEY, "westeurope", endpoint=fake.tts_url, out_dir=tmp_path),
+                          OfflineTTS(out_dir=tmp_path)], tmp_path / "cache")
+        speaker = Speaker(chain)
+        start = time.monotonic()
+        utterance = speaker.say("Please blink twice")
+        assert wait_until(lambda: utterance.wav is not None, 3.0)
+        assert time.monotonic() - start < 1.5
+        assert utterance.engine == "espeak" and wav_info(utterance.wav)[0] > 0
+        speaker.shutdown()
+    finally:
+        fake.close()
+
+
+# --- Listener --------------------------------------------------------------------------------
+
+def test_listen_reports_a_missing_microphone(app):
+    if Listener.microphone_available():
+        pytest.skip("this machine has a microphone")
+    listener = Listener(CommandRecognizer([KeywordSpotter()]))
+    missing, errors, states = record(listener.no_microphone), record(listener.error), record(listener.listening_changed)
+    assert listener.listen(seconds=1) is False
+    assert len(missing) == 1 and errors == ["no microphone"]
+    assert states == [] and not listener.listening
+
+
+@needs_espeak
+def test_recognize_file_emits_the_command(app, tmp_path):
+    listener = Listener(CommandRecognizer([KeywordSpotter()]))
+    commands, heard = record(listener.command), record(listener.heard)
+    wav = tmp_path / "cancel.wav"
+    subprocess.run([ESPEAK, "-v", "en-us", "-w", str(wav), "cancel"], check=True)
+    listener.recognize_file(wav)
+    assert wait_until(lambda: commands)
+    assert commands == [Command.CANCEL] and heard == ["cancel"]
+    listener.shutdown()
+
+
+def test_recognize_file_reports_silence_as_not_understood(app, tmp_path):
+    listener = Listener(CommandRecognizer([KeywordSpotter()]))
+    commands, unclear = record(listener.command), record(listener.not_understood)
+    path = tmp_path / "silence.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.zeros(16000, dtype="<i2").tobytes())
+    listener.recognize_file(path)
+    assert wait_until(lambda: unclear)
+    assert commands == [] and unclear == [""]
+    listener.shutdown()
+
+
+# --- a whole session, spoken ------------------------------------------------------------------
+
+@needs_espeak
+def test_spoken_flow_records_every_utterance(app, tmp_path):
+    """A scripted session: Azure answers, then hangs mid-session (espeak-ng takes over), the
+    user switches the voice off and on by voice. Every prompt is captioned and logged in
+    order; every voiced prompt has audio from the engine that was up at that moment."""
+    fake = FakeAzure()
+    fake.answer()
+    try:
+        chain = TTSChain([AzureTTS(FAKE_KEY, "westeurope", endpoint=fake.tts_url, out_dir=tmp_path),
+                          OfflineTTS(out_dir=tmp_path)], tmp_path / "cache")
+        speaker = Speaker(chain, language="en")
+        recognizer = CommandRecognizer([AzureSTT(FAKE_KEY, "westeurope", endpoint=fake.stt_url,
+                                                 timeout_s=1.0), KeywordSpotter()])
+        listener = Listener(recognizer)
+        listener.command.connect(lambda c: speaker.set_enabled(c is not Command.VOICE_OFF)
+                                 if c in (Command.VOICE_ON, Command.VOICE_OFF) else None)
+        captions = record(speaker.caption)
+
+        def say_and_wait(text):
+            u = speaker.say(text, interrupt=False)
+            if u.voiced:
+                assert wait_until(lambda: u.wav is not None or u.error, 5.0), text
+            return u
+
+        def voice_command(phrase, azure_text):
+            fake.stt_text = azure_text
+            wav = tmp_path / f"{phrase.replace(' ', '_')}.wav"
+            subprocess.run([ESPEAK, "-v", "en-us", "-w", str(wav), phrase], check=True)
+            got = record(listener.command)
+            listener.recognize_file(wav)
+            assert wait_until(lambda: got, 5.0), phrase
+            return got[0]
+
+        script = []
+        for text in ("Welcome. Press start or say start.", "Look at the camera."):
+            script.append(text)
+            say_and_wait(text)
+        speaker.play_earcon("step")
+        fake.hang()                                            # outage mid-session
+        script.append("Turn your head to the left.")
+        say_and_wait(script[-1])
+        assert voice_command("voice off", "Voice off.") is Command.VOICE_OFF  # offline spotter
+        assert not speaker.enabled
+        script.append("Now smile.")
+        say_and_wait(script[-1])
+        assert voice_command("voice on", "Voice on.") is Command.VOICE_ON
+        assert speaker.enabled
+        fake.answer()
+        speaker.play_earcon("pass")
+        script.append("Thank you. You passed.")
+        say_and_wait(script[-1])
+
+        log = speaker.utterances
+        assert [u.text for u in log] == script == captions
+        assert [u.voiced for u in log] == [True, True, True, False, True]
+        assert [u.engine for u in log] == ["azure", "azure", "espeak", None, "espeak"]  # still backing off
+        for u in log:
+            if u.voiced:
+                assert wav_info(u.wav)[0] > 0
+        assert speaker.earcons_played == ["step", "pass"]
+        speaker.shutdown()
+        listener.shutdown()
+    finally:
+        fake.close()

@@ -1,0 +1,426 @@
+"""Speech out: Azure REST TTS against a local fake that refuses, hangs and answers; the
+offline espeak-ng engine; the cached chain (fallback within 1 s, back-off, recovery).
+
+Also home of FakeAzure, which the other speech tests load from this file.
+Only loopback addresses are used.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+import wave
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiosk.speech.tts import (AzureCredentials, AzureTTS, CredentialsError, OfflineTTS, TTSChain,
+                              TTSError, wav_info)
+
+ESPEAK = shutil.which("espeak-ng")
+needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng binary not installed (apt install espeak-ng)")
+
+FAKE_KEY = "test-key-not-secret"
+AZURE_RATE = 24000    # riff-24khz-16bit-mono-pcm: tells the Azure path from espeak's 22050 Hz
+ESPEAK_RATE = 22050
+
+
+# --- the fake Azure endpoint ----------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fake_neural_wav(text: str) -> bytes:
+    """A real speech WAV at 24 kHz: espeak-ng's rendering, resampled (a tone without espeak)."""
+    if ESPEAK:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "x.wav"
+            subprocess.run([ESPEAK, "-v", "en-us", "-w", str(out), "--", text or "ok"],
+                           check=True, capture_output=True, timeout=15)
+            with wave.open(str(out)) as w:
+                rate = w.getframerate()
+                x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32)
+        n = int(len(x) * AZURE_RATE / rate)
+        y = np.interp(np.arange(n) * rate / AZURE_RATE, np.arange(len(x)), x)
+    else:
+        t = np.arange(int(0.4 * AZURE_RATE)) / AZURE_RATE
+        y = 8000 * np.sin(2 * np.pi * 440 * t)
+    import io
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(AZURE_RATE)
+        w.writeframes(y.astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+class FakeAzure:
+    """One loopback port that can refuse (nothing listens), hang (accepts, never answers)
+    or answer like Azure's TTS and short-audio STT REST endpoints."""
+
+    def __init__(self, key: str = FAKE_KEY, stt_text: str = "Start."):
+        self.key = key
+        self.port = _free_port()
+        self.stt_text = stt_text
+        self.stt_status = "Success"
+        self.requests: list[dict] = []
+        self.connections = 0  # connections accepted while hanging
+        self.mode = "refuse"
+        self._server: ThreadingHTTPServer | None = None
+        self._hang_sock: socket.socket | None = None
+        self._hung: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def tts_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/cognitiveservices/v1"
+
+    @property
+    def stt_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/speech/recognition/conversation/cognitiveservices/v1"
+
+    def refuse(self) -> None:
+        self._shutdown()
+        self.mode = "refuse"
+
+    def hang(self) -> None:
+        self._shutdown()
+        self.mode = "hang"
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(16)
+        sock.settimeout(0.05)
+        self._hang_sock = sock
+        self._stop.clear()
+
+        def accept_forever():
+            while not self._stop.is_set():
+                try:
+                    conn, _ = sock.accept()
+                except (socket.timeout, OSError):
+                    continue
+                self.connections += 1
+                self._hung.append(conn)  # keep it open, never answer
+
+        self._thread = threading.Thread(target=accept_forever, daemon=True)
+        self._thread.start()
+
+    def answer(self) -> None:
+        self._shutdown()
+        self.mode = "answer"
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                if self.headers.get("Ocp-Apim-Subscription-Key") != fake.key:
+                    return self._send(401, "application/json", b'{"error": "unauthorized"}')
+                if self.path.startswith("/cognitiveservices/v1"):
+                    ssml = body.decode("utf-8")
+                    text = re.sub(r"<[^>]+>", "", ssml)
+                    return self._send(200, "audio/wav", fake_neural_wav(text))
+                if self.path.startswith("/speech/recognition/"):
+                    answer = {"RecognitionStatus": fake.stt_status, "DisplayText": fake.stt_text,
+                              "Offset": 0, "Duration": 10000000}
+                    return self._send(200, "application/json", json.dumps(answer).encode())
+                return self._send(404, "text/plain", b"not found")
+
+            def _send(self, code, ctype, data):
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+
+    def tts_requests(self) -> list[dict]:
+        return [r for r in self.requests if r["path"].startswith("/cognitiveservices/v1")]
+
+    def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._hang_sock is not None:
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join(1)
+            self._hang_sock.close()
+            self._hang_sock = None
+            for conn in self._hung:
+                conn.close()
+            self._hung.clear()
+
+    def close(self) -> None:
+        self._shutdown()
+
+
+@pytest.fixture
+def fake_azure():
+    fake = FakeAzure()
+    yield fake
+    fake.close()
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_chain(fake: FakeAzure, tmp_path: Path, clock=None, backoff_s: float = 30.0) -> TTSChain:
+    azure = AzureTTS(FAKE_KEY, "westeurope", endpoint=fake.tts_url, timeout_s=0.8,
+                     out_dir=tmp_path / "out")
+    offline = OfflineTTS(out_dir=tmp_path / "out")
+    kwargs = {"clock": clock} if clock else {}
+    return TTSChain([azure, offline], tmp_path / "cache", deadline_s=1.0, backoff_s=backoff_s, **kwargs)
+
+
+def assert_valid_wav(path: Path, rate: int) -> None:
+    frames, actual_rate = wav_info(path)
+    assert frames > 0
+    assert actual_rate == rate
+
+
+# --- Azure answers ---------------------------------------------------------------------------
+
+def test_azure_path_uses_rest_headers_and_neural_voices(fake_azure, tmp_path):
+    fake_azure.answer()
+    chain = make_chain(fake_azure, tmp_path)
+    result = chain.synthesize_detailed("Please look at the camera & smile", "en")
+    assert result.engine == "azure" and not result.cached
+    assert_valid_wav(result.path, AZURE_RATE)
+
+    request = fake_azure.tts_requests()[-1]
+    assert request["headers"]["Ocp-Apim-Subscription-Key"] == FAKE_KEY
+    assert request["headers"]["X-Microsoft-OutputFormat"] == "riff-24khz-16bit-mono-pcm"
+    assert request["headers"]["Content-Type"] == "application/ssml+xml"
+    ssml = request["body"].decode()
+    assert 'name="en-US-JennyNeural"' in ssml and 'xml:lang="en-US"' in ssml
+    assert "&amp; smile" in ssml  # text is XML-escaped
+
+    german = chain.synthesize_detailed("Bitte schauen Sie in die Kamera", "de")
+    assert german.engine == "azure"
+    assert "de-DE-KatjaNeural" in fake_azure.tts_requests()[-1]["body"].decode()
+
+
+def test_azure_errors_are_reported_not_swallowed(fake_azure, tmp_path):
+    fake_azure.answer()
+    wrong_key = AzureTTS("wrong", "westeurope", endpoint=fake_azure.tts_url, out_dir=tmp_path)
+    with pytest.raises(TTSError, match="HTTP 401"):
+        wrong_key.synthesize("hello", "en")
+    with pytest.raises(TTSError, match="no voice"):
+        wrong_key.synthesize("hello", "fr")
+
+
+def test_chain_raises_when_every_engine_fails(fake_azure, tmp_path):
+    fake_azure.refuse()
+    azure = AzureTTS(FAKE_KEY, "westeurope", endpoint=fake_azure.tts_url, out_dir=tmp_path)
+    chain = TTSChain([azure], tmp_path / "cache")
+    with pytest.raises(TTSError, match="no speech engine succeeded"):
+        chain.synthesize("hello", "en")
+
+
+# --- fallback, back-off, recovery, cache -------------------------------------------------------
+
+@needs_espeak
+@pytest.mark.parametrize("outage", ["refuse", "hang"])
+def test_falls_back_to_offline_within_one_second(fake_azure, tmp_path, outage):
+    getattr(fake_azure, outage)()
+    chain = make_chain(fake_azure, tmp_path)
+    start = time.monotonic()
+    result = chain.synthesize_detailed("Turn your head to the left", "en")
+    elapsed = time.monotonic() - start
+    assert result.engine == "espeak"
+    assert_valid_wav(result.path, ESPEAK_RATE)
+    assert elapsed < 1.0, f"fallback took {elapsed:.2f} s"
+    if outage == "hang":
+        assert fake_azure.connections >= 1  # it really reached the hanging host
+
+
+@needs_espeak
+def test_backoff_skips_azure_then_recovers(fake_azure, tmp_path):
+    clock = FakeClock()
+    chain = make_chain(fake_azure, tmp_path, clock=clock, backoff_s=30.0)
+    fake_azure.hang()
+    assert chain.synthesize_detailed("first prompt", "en").engine == "espeak"
+    seen = fake_azure.connections
+
+    start = time.monotonic()
+    assert chain.synthesize_detailed("second prompt", "en").engine == "espeak"
+    assert time.monotonic() - start < 0.5  # no second wait on the dead host
+    assert fake_azure.connections == seen
+
+    fake_azure.answer()                     # Azure is back, but we are still backing off
+    clock.now += 10
+    assert chain.synthesize_detailed("third prompt", "en").engine == "espeak"
+    assert fake_azure.tts_requests() == []
+
+    clock.now += 25                         # back-off over: recovery
+    result = chain.synthesize_detailed("fourth prompt", "en")
+    assert result.engine == "azure"
+    assert_valid_wav(result.path, AZURE_RATE)
+    assert len(fake_azure.tts_requests()) == 1
+
+
+@needs_espeak
+def test_cache_keeps_the_neural_voice_during_an_outage(fake_azure, tmp_path):
+    fake_azure.answer()
+    chain = make_chain(fake_azure, tmp_path)
+    first = chain.synthesize_detailed("Welcome. Please step closer.", "en")
+    assert first.engine == "azure" and not first.cached
+
+    fake_azure.hang()
+    start = time.monotonic()
+    again = chain.synthesize_detailed("Welcome. Please step closer.", "en")
+    assert time.monotonic() - start < 0.2
+    assert again.engine == "azure" and again.cached and again.path == first.path
+    assert_valid_wav(again.path, AZURE_RATE)
+    assert fake_azure.connections == 0      # served from disk, the network was not touched
+
+    new = chain.synthesize_detailed("A prompt never heard before", "en")
+    assert new.engine == "espeak"
+    # the cache key includes the voice: the same text in German is a different entry
+    assert chain.cache_path(chain.engines[0], "Hallo", "de") != chain.cache_path(chain.engines[0], "Hallo", "en")
+
+
+# --- offline engine --------------------------------------------------------------------------
+
+@needs_espeak
+@pytest.mark.parametrize("language,text", [("en", "Please smile"), ("de", "Bitte lächeln Sie")])
+def test_offline_engine_writes_a_unique_wav_per_call(tmp_path, language, text):
+    tts = OfflineTTS(out_dir=tmp_path)
+    first = tts.synthesize(text, language)
+    second = tts.synthesize(text + " " + text, language)
+    assert first != second and first.exists() and second.exists()  # nothing overwritten
+    assert_valid_wav(first, ESPEAK_RATE)
+    assert wav_info(second)[0] > wav_info(first)[0]
+
+
+@needs_espeak
+def test_offline_engine_uses_espeak_cli_when_pyttsx3_fails(tmp_path, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("driver broken")
+
+    monkeypatch.setattr(OfflineTTS, "_pyttsx3_save", broken)
+    monkeypatch.setattr(OfflineTTS, "_pyttsx3_broken", False)
+    path = OfflineTTS(out_dir=tmp_path).synthesize("-starts with a dash", "en")
+    frames, rate = wav_info(path)
+    assert frames > 0 and rate == ESPEAK_RATE
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+@pytest.fixture
+def no_env(monkeypatch):
+    monkeypatch.delenv("KIOSK_AZURE_SPEECH_KEY", raising=False)
+    monkeypatch.delenv("KIOSK_AZURE_SPEECH_REGION", raising=False)
+
+
+def test_credentials_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("KIOSK_AZURE_SPEECH_KEY", "k")
+    monkeypatch.setenv("KIOSK_AZURE_SPEECH_REGION", "westeurope")
+    creds = AzureCredentials.from_env_or_file(tmp_path / "missing.toml")
+    assert (creds.key, creds.region) == ("k", "westeurope")
+    assert "'k'" not in repr(creds)  # the key never lands in logs
+    # the configured region (speech.azure_region) wins over the environment's
+    assert AzureCredentials.from_env_or_file(None, region="northeurope").region == "northeurope"
+
+
+@pytest.mark.parametrize("content", [
+    '[azure_speech]\nkey = "abc"\nregion = "westeurope"\n',   # TOML
+    "[azure_speech]\nkey = abc\nregion = westeurope\n",         # INI
+])
+def test_credentials_from_protected_file(no_env, tmp_path, content):
+    path = tmp_path / "azure_speech.conf"
+    path.write_text(content)
+    path.chmod(0o600)
+    creds = AzureCredentials.from_env_or_file(path)
+    assert (creds.key, creds.region) == ("abc", "westeurope")
+
+
+def test_bare_key_file_with_region_from_config(no_env, tmp_path):
+    path = tmp_path / "azure.key"
+    path.write_text("0123456789abcdef\n")
+    path.chmod(0o600)
+    creds = AzureCredentials.from_env_or_file(path, region="westeurope")
+    assert (creds.key, creds.region) == ("0123456789abcdef", "westeurope")
+    assert AzureCredentials.from_env_or_file(path) is None  # a key without a region: offline
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o604, 0o602])
+def test_world_accessible_credentials_file_is_refused(no_env, tmp_path, mode):
+    path = tmp_path / "azure_speech.toml"
+    path.write_text('[azure_speech]\nkey = "abc"\nregion = "westeurope"\n')
+    path.chmod(mode)
+    with pytest.raises(CredentialsError, match="chmod 600"):
+        AzureCredentials.from_env_or_file(path)
+
+
+def test_no_credentials_means_offline_only(no_env, tmp_path):
+    assert AzureCredentials.from_env_or_file(None) is None
+    assert AzureCredentials.from_env_or_file(tmp_path / "missing.toml") is None
+    keyless = tmp_path / "c.toml"
+    keyless.write_text('[azure_speech]\nregion = "westeurope"\n')
+    keyless.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    with pytest.raises(CredentialsError, match="no Azure key"):
+        AzureCredentials.from_env_or_file(keyless)
+
+
+# --- wiring from the kiosk's [speech] config --------------------------------------------------
+
+def test_build_from_config_offline_and_with_azure(no_env, monkeypatch, tmp_path, caplog):
+    from types import SimpleNamespace
+
+    from kiosk.speech import build_from_config
+
+    cfg = SimpleNamespace(azure_region="", azure_key_file="", timeout_s=0.8, cache_dir=str(tmp_path / "c"))
+    tts, recognizer = build_from_config(cfg, language="de")
+    assert [e.name for e in tts.engines] == ["espeak"]
+    assert [e.name for e in recognizer.engines] == ["pocketsphinx"] and recognizer.language == "de"
+
+    key_file = tmp_path / "azure.key"
+    key_file.write_text("secret-key\n")
+    key_file.chmod(0o644)                                   # unprotected: refused, offline, logged
+    cfg = SimpleNamespace(azure_region="westeurope", azure_key_file=str(key_file), timeout_s=0.8,
+                          cache_dir=str(tmp_path / "c"))
+    tts, _ = build_from_config(cfg)
+    assert [e.name for e in tts.engines] == ["espeak"]
+    assert "chmod 600" in caplog.text
+
+    key_file.chmod(0o600)
+    tts, recognizer = build_from_config(cfg)
+    assert [e.name for e in tts.engines] == ["azure", "espeak"]
+    assert tts.engines[0].endpoint == "https://westeurope.tts.speech.microsoft.com/cognitiveservices/v1"
+    assert recognizer.engines[0].endpoint.startswith("https://westeurope.stt.speech.microsoft.com/")
+    assert tts.deadline_s == 1.0
+    # the kiosk's real default config has the keys this reads
+    from kiosk.config import load_config
+    speech = load_config().speech
+    assert {"azure_region", "azure_key_file", "timeout_s", "cache_dir"} <= set(vars(speech))

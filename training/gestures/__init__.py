@@ -1,0 +1,1 @@
+"""Training pipeline for the kiosk's hand-gesture classifier (see README.md)."""

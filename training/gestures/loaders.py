@@ -1,0 +1,146 @@
+"""Loaders: every dataset -> the kiosk's one feature format (kiosk.vision.gestures.hand_features).
+
+kinivi_keypoint.csv  : class, 42 values already wrist-relative and divided by the max abs value,
+                       computed from pixel coordinates. No handedness column: the recordings come from
+                       a mirrored webcam and hold both hand chiralities, so rows are used as they are
+                       (training adds mirrored copies for every source anyway).
+hagrid_landmarks_train.csv : class, handedness (0 right, 1 left), 21 x (x, y, z) in image-normalised
+                       units with the wrist moved to (0.5, 0.5). Checked against MediaPipe on the shared
+                       photos (3-D chirality of the landmarks): the column is the person's hand on an
+                       unmirrored photo, so 0 ("right") is what MediaPipe calls "Left" -> mirrored.
+                       x and y are treated as the same scale (bone-length/direction analysis gave an
+                       aspect close to 1: the landmarks come from hand crops); training jitters the aspect.
+collected CSV        : written by collect.py: label, subject, handedness, f0..f41 (already kiosk features).
+"""
+from __future__ import annotations
+
+import csv
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from kiosk.vision.gestures import hand_features  # noqa: E402  (the single feature definition)
+from training.gestures.labels import DOWN_DEG, HAGRID_CLASSES, KINIVI_CLASSES, LABELS, UPRIGHT  # noqa: E402
+
+
+@dataclass
+class Dataset:
+    X: np.ndarray        # (N, 42) float32 kiosk features
+    y: np.ndarray        # (N,) int index into LABELS
+    source: np.ndarray   # (N,) str: dataset name
+    group: np.ndarray    # (N,) str: subject/session id where known, else "<source>:<class>"
+    order: np.ndarray    # (N,) int: row position within (source, class) in file order
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, mask) -> "Dataset":
+        return Dataset(self.X[mask], self.y[mask], self.source[mask], self.group[mask], self.order[mask])
+
+    @staticmethod
+    def concat(parts: list["Dataset"]) -> "Dataset":
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return empty()
+        return Dataset(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("X", "y", "source", "group", "order")))
+
+
+def empty() -> Dataset:
+    return Dataset(np.zeros((0, 42), np.float32), np.zeros(0, int), np.zeros(0, str), np.zeros(0, str), np.zeros(0, int))
+
+
+def _order_within_class(y: np.ndarray) -> np.ndarray:
+    order = np.zeros(len(y), int)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        order[idx] = np.arange(len(idx))
+    return order
+
+
+def _finish(X, y, name, groups=None) -> Dataset:
+    y = np.asarray(y, int)
+    groups = np.asarray(groups if groups is not None else [f"{name}:{LABELS[c]}" for c in y])
+    return Dataset(np.asarray(X, np.float32), y, np.full(len(y), name), groups, _order_within_class(y))
+
+
+def load_kinivi(path: str | Path) -> Dataset:
+    rows = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+    keep = np.isin(rows[:, 0].astype(int), list(KINIVI_CLASSES))
+    rows = rows[keep]
+    # re-run the kiosk feature function so the normalisation is exactly the runtime's
+    X = np.stack([hand_features(r[1:43].reshape(21, 2), "Right") for r in rows])
+    y = [LABELS.index(KINIVI_CLASSES[int(c)]) for c in rows[:, 0]]
+    return _finish(X, y, "kinivi")
+
+
+def load_hagrid(path: str | Path) -> Dataset:
+    rows = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+    keep = np.isin(rows[:, 0].astype(int), list(HAGRID_CLASSES))
+    rows = rows[keep]
+    X, y = [], []
+    for r in rows:
+        pts = r[2:65].reshape(21, 3)
+        mediapipe_label = "Left" if int(r[1]) == 0 else "Right"
+        X.append(hand_features(pts, mediapipe_label))
+        y.append(LABELS.index(HAGRID_CLASSES[int(r[0])]))
+    return _finish(np.stack(X), y, "hagrid")
+
+
+COLLECT_HEADER = ["label", "subject", "handedness"] + [f"f{i}" for i in range(42)]
+
+
+def load_collected(path: str | Path) -> Dataset:
+    """CSV written by collect.py (label names; rows with unknown labels are skipped)."""
+    X, y, groups = [], [], []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("label") not in LABELS:
+                continue
+            X.append([float(row[f"f{i}"]) for i in range(42)])
+            y.append(LABELS.index(row["label"]))
+            groups.append(f"collected:{row.get('subject') or 'unknown'}")
+    if not X:
+        return empty()
+    return _finish(np.asarray(X), y, "collected", groups)
+
+
+def hand_angle(X: np.ndarray) -> np.ndarray:
+    """Degrees between "up" and the wrist -> middle-knuckle direction, per feature row."""
+    xy = X.reshape(len(X), 21, 2)
+    v = xy[:, 9] - xy[:, 0]
+    return np.degrees(np.abs(np.arctan2(v[:, 0], -v[:, 1])))
+
+
+def upright_mask(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """False for rows of fingers-up gestures whose hand points down (see labels.UPRIGHT)."""
+    upright_cls = np.isin(y, [LABELS.index(c) for c in UPRIGHT])
+    return ~(upright_cls & (hand_angle(X) > DOWN_DEG))
+
+
+def load_all(datasets_dir: str | Path, collected: list[str | Path] = (), upright_only: bool = True) -> Dataset:
+    """Every real source found under <datasets>/gestures plus any collect.py CSVs.
+    upright_only drops rows of fingers-up gestures that point down (kinivi has some: hands at rest)."""
+    d = Path(datasets_dir) / "gestures"
+    parts = []
+    if (d / "kinivi_keypoint.csv").is_file():
+        parts.append(load_kinivi(d / "kinivi_keypoint.csv"))
+    if (d / "hagrid_landmarks_train.csv").is_file():
+        parts.append(load_hagrid(d / "hagrid_landmarks_train.csv"))
+    for c in collected:
+        parts.append(load_collected(c))
+    if not parts:
+        raise FileNotFoundError(f"no gesture datasets under {d}")
+    ds = Dataset.concat(parts)
+    if upright_only:
+        ds = ds.subset(upright_mask(ds.X, ds.y))
+        ds.order = np.zeros(len(ds), int)   # renumber within (source, class), file order kept
+        for key in set(zip(ds.source, ds.y)):
+            idx = np.flatnonzero((ds.source == key[0]) & (ds.y == key[1]))
+            ds.order[idx] = np.arange(len(idx))
+    return ds
