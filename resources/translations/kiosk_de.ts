@@ -201,163 +201,163 @@
     </message>
     <message>
       <source>Thumbs up</source>
-      <translation type="unfinished"></translation>
+      <translation>Daumen hoch</translation>
     </message>
     <message>
       <source>Make a fist and point your thumb up.</source>
-      <translation type="unfinished"></translation>
+      <translation>Machen Sie eine Faust und strecken Sie den Daumen nach oben.</translation>
     </message>
     <message>
       <source>Thumbs down</source>
-      <translation type="unfinished"></translation>
+      <translation>Daumen runter</translation>
     </message>
     <message>
       <source>Make a fist and point your thumb down.</source>
-      <translation type="unfinished"></translation>
+      <translation>Machen Sie eine Faust und strecken Sie den Daumen nach unten.</translation>
     </message>
     <message>
       <source>Call me</source>
-      <translation type="unfinished"></translation>
+      <translation>Ruf mich an</translation>
     </message>
     <message>
       <source>Stretch out your thumb and little finger, fold the others.</source>
-      <translation type="unfinished"></translation>
+      <translation>Strecken Sie Daumen und kleinen Finger aus, die anderen Finger eingeklappt.</translation>
     </message>
     <message>
       <source>Four fingers</source>
-      <translation type="unfinished"></translation>
+      <translation>Vier Finger</translation>
     </message>
     <message>
       <source>Hold up four fingers, thumb folded in.</source>
-      <translation type="unfinished"></translation>
+      <translation>Zeigen Sie vier Finger, der Daumen ist eingeklappt.</translation>
     </message>
     <message>
       <source>Open hand</source>
-      <translation type="unfinished"></translation>
+      <translation>Offene Hand</translation>
     </message>
     <message>
       <source>Hold up your open hand, fingers up, palm to the camera.</source>
-      <translation type="unfinished"></translation>
+      <translation>Zeigen Sie die offene Hand, Finger nach oben, Handfläche zur Kamera.</translation>
     </message>
     <message>
       <source>Victory</source>
-      <translation type="unfinished"></translation>
+      <translation>Victory-Zeichen</translation>
     </message>
     <message>
       <source>Hold up your index and middle finger in a V.</source>
-      <translation type="unfinished"></translation>
+      <translation>Zeigen Sie Zeige- und Mittelfinger als V.</translation>
     </message>
     <message>
       <source>OK sign</source>
-      <translation type="unfinished"></translation>
+      <translation>OK-Zeichen</translation>
     </message>
     <message>
       <source>Touch your thumb and index finger in a ring, other fingers up.</source>
-      <translation type="unfinished"></translation>
+      <translation>Bilden Sie mit Daumen und Zeigefinger einen Ring, die anderen Finger nach oben.</translation>
     </message>
     <message>
       <source>Mamma mia</source>
-      <translation type="unfinished"></translation>
+      <translation>Mamma mia</translation>
     </message>
     <message>
       <source>Pinch all your fingertips together, pointing up.</source>
-      <translation type="unfinished"></translation>
+      <translation>Legen Sie alle Fingerspitzen zusammen, nach oben zeigend.</translation>
     </message>
     <message>
       <source>Fingers crossed</source>
-      <translation type="unfinished"></translation>
+      <translation>Finger gekreuzt</translation>
     </message>
     <message>
       <source>Cross your middle finger over your index finger.</source>
-      <translation type="unfinished"></translation>
+      <translation>Kreuzen Sie den Mittelfinger über den Zeigefinger.</translation>
     </message>
     <message>
       <source>Fist</source>
-      <translation type="unfinished"></translation>
+      <translation>Faust</translation>
     </message>
     <message>
       <source>Make a fist.</source>
-      <translation type="unfinished"></translation>
+      <translation>Machen Sie eine Faust.</translation>
     </message>
     <message>
       <source>One finger</source>
-      <translation type="unfinished"></translation>
+      <translation>Ein Finger</translation>
     </message>
     <message>
       <source>Hold up your index finger.</source>
-      <translation type="unfinished"></translation>
+      <translation>Strecken Sie den Zeigefinger nach oben.</translation>
     </message>
     <message>
       <source>Rock on</source>
-      <translation type="unfinished"></translation>
+      <translation>Rock-Zeichen</translation>
     </message>
     <message>
       <source>Hold up your index and little finger, fold the others.</source>
-      <translation type="unfinished"></translation>
+      <translation>Strecken Sie Zeigefinger und kleinen Finger aus, die anderen eingeklappt.</translation>
     </message>
     <message>
       <source>No gesture</source>
-      <translation type="unfinished"></translation>
+      <translation>Keine Geste</translation>
     </message>
     <message>
       <source>No gesture recognised.</source>
-      <translation type="unfinished"></translation>
+      <translation>Keine Geste erkannt.</translation>
     </message>
     <message>
       <source>Happy</source>
-      <translation type="unfinished"></translation>
+      <translation>Fröhlich</translation>
     </message>
     <message>
       <source>Smile widely and show your teeth</source>
-      <translation type="unfinished"></translation>
+      <translation>Lächeln Sie breit und zeigen Sie die Zähne</translation>
     </message>
     <message>
       <source>Surprised</source>
-      <translation type="unfinished"></translation>
+      <translation>Überrascht</translation>
     </message>
     <message>
       <source>Raise your eyebrows high and open your mouth wide</source>
-      <translation type="unfinished"></translation>
+      <translation>Ziehen Sie die Augenbrauen hoch und öffnen Sie den Mund weit</translation>
     </message>
     <message>
       <source>Neutral</source>
-      <translation type="unfinished"></translation>
+      <translation>Neutral</translation>
     </message>
     <message>
       <source>Relax your face and look straight ahead, no smile</source>
-      <translation type="unfinished"></translation>
+      <translation>Entspannen Sie das Gesicht und schauen Sie geradeaus, ohne zu lächeln</translation>
     </message>
     <message>
       <source>Angry</source>
-      <translation type="unfinished"></translation>
+      <translation>Wütend</translation>
     </message>
     <message>
       <source>Frown hard, pull your eyebrows down and together, press your lips</source>
-      <translation type="unfinished"></translation>
+      <translation>Runzeln Sie die Stirn, ziehen Sie die Augenbrauen nach unten und zusammen, pressen Sie die Lippen aufeinander</translation>
     </message>
     <message>
       <source>Sad</source>
-      <translation type="unfinished"></translation>
+      <translation>Traurig</translation>
     </message>
     <message>
       <source>Turn the corners of your mouth down and raise the inner eyebrows</source>
-      <translation type="unfinished"></translation>
+      <translation>Ziehen Sie die Mundwinkel nach unten und heben Sie die inneren Augenbrauen</translation>
     </message>
     <message>
       <source>Afraid</source>
-      <translation type="unfinished"></translation>
+      <translation>Ängstlich</translation>
     </message>
     <message>
       <source>Open your eyes wide, raise your eyebrows and stretch your lips sideways</source>
-      <translation type="unfinished"></translation>
+      <translation>Reißen Sie die Augen auf, heben Sie die Augenbrauen und ziehen Sie die Lippen zur Seite</translation>
     </message>
     <message>
       <source>Disgusted</source>
-      <translation type="unfinished"></translation>
+      <translation>Angeekelt</translation>
     </message>
     <message>
       <source>Wrinkle your nose and raise your upper lip</source>
-      <translation type="unfinished"></translation>
+      <translation>Rümpfen Sie die Nase und heben Sie die Oberlippe</translation>
     </message>
   </context>
 </TS>

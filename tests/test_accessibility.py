@@ -1,0 +1,144 @@
+"""Contrast (>= 7:1), text size (>= 32 px), captions and translations, checked on the stylesheet
+and on screenshots of the real widgets."""
+import re
+import tomllib
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTranslator
+from PySide6.QtWidgets import QLabel, QPushButton
+
+from conftest import ROOT, make_cfg
+from kiosk.session.clock import ManualClock
+from kiosk.ui import strings as S
+from kiosk.ui.theme import COLOURS, MIN_TEXT_PX, contrast_ratio, relative_luminance, stylesheet
+
+
+def rules(qss: str):
+    for selector, body in re.findall(r"([^{}]+)\{([^}]*)\}", re.sub(r"/\*.*?\*/", "", qss, flags=re.S)):
+        props = dict(re.findall(r"([\w-]+)\s*:\s*([^;]+);", body))
+        yield selector.strip(), {k: v.strip() for k, v in props.items()}
+
+
+def test_every_text_colour_in_the_stylesheet_reaches_7_to_1():
+    all_rules = list(rules(stylesheet()))
+    base_bg = dict(all_rules)["QWidget"]["background-color"]
+    checked = 0
+    for selector, props in all_rules:
+        if "color" in props:
+            bg = props.get("background-color", base_bg)
+            ratio = contrast_ratio(props["color"], bg)
+            assert ratio >= 7.0, f"{selector}: {props['color']} on {bg} is {ratio:.2f}:1"
+            checked += 1
+    assert checked >= 8
+
+
+def test_every_font_size_is_at_least_32px():
+    sizes = [(sel, int(p["font-size"].rstrip("px"))) for sel, p in rules(stylesheet()) if "font-size" in p]
+    assert sizes and all(px >= MIN_TEXT_PX for _, px in sizes), sizes
+
+
+def test_palette_contrast_math():
+    assert contrast_ratio("#FFFFFF", "#000000") == pytest.approx(21.0)
+    assert contrast_ratio("#777777", "#FFFFFF") == pytest.approx(4.48, abs=0.01)
+
+
+@pytest.fixture()
+def kiosk(state_dir):
+    from kiosk.reporting import NullReporter
+    from kiosk.ui.app import build_kiosk
+    from kiosk.vision.pipeline import VisionPipeline
+    cfg = make_cfg(state_dir)
+    pipeline = VisionPipeline(cfg)
+    k = build_kiosk(cfg, pipeline=pipeline, start_worker=False, clock=ManualClock(), reporter=NullReporter())
+    k.window.resize(1280, 800)
+    k.window.show()
+    yield k
+    k.controller.shutdown()
+    k.window.allow_close = True
+    k.window.close()
+    pipeline.close()
+
+
+def _image(widget) -> np.ndarray:
+    img = widget.grab().toImage().convertToFormat(widget.grab().toImage().Format.Format_RGB888)
+    arr = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes())
+    return arr.reshape(img.height(), img.bytesPerLine())[:, : img.width() * 3].reshape(img.height(), img.width(), 3)
+
+
+def _hex(rgb) -> str:
+    return "#%02X%02X%02X" % tuple(int(v) for v in rgb)
+
+
+def measured_contrast(widget) -> float:
+    """Contrast between the widget's dominant colour (its background) and its most distant
+    pixel (the core of the glyphs), as a person would see it on screen."""
+    pix = _image(widget).reshape(-1, 3)
+    colours, counts = np.unique(pix, axis=0, return_counts=True)
+    bg = colours[counts.argmax()]
+    lum = np.array([relative_luminance(_hex(c)) for c in colours])
+    bg_l = relative_luminance(_hex(bg))
+    far = colours[np.abs(lum - bg_l).argmax()]
+    return contrast_ratio(_hex(far), _hex(bg))
+
+
+def test_screenshots_of_text_reach_7_to_1_and_32px(kiosk, screenshot_dir):
+    from kiosk.ui.gallery import render_all
+    w = kiosk.window
+    render_all(w, screenshot_dir / "gallery")
+    for screen in (w.attract, w.welcome):
+        w.show_screen(screen)
+        for widget in screen.findChildren(QLabel) + screen.findChildren(QPushButton):
+            if not widget.isVisible() or not widget.text() or widget.objectName() == "icon":
+                continue
+            assert widget.fontInfo().pixelSize() >= MIN_TEXT_PX, widget.text()
+            assert measured_contrast(widget) >= 7.0, widget.text()
+    w.show_caption("Look at the camera")
+    assert measured_contrast(w.caption) >= 7.0
+
+
+def test_everything_spoken_is_also_captioned(kiosk):
+    c = kiosk.controller
+    captions = []
+    c.speaker.caption.connect(captions.append)
+    c.handle_command("voice")  # voice off: captions must continue
+    c.handle_command("help")
+    c.handle_command("start")
+    assert captions and all(t for t in captions)
+    assert captions[-1] == S.tr(S.LIVENESS_TITLE) + ". " + S.tr(S.LIVENESS_DETAIL)
+    assert kiosk.window.caption.text() == captions[-1]
+
+
+def test_german_translation_is_complete_and_compiled(kiosk):
+    table = tomllib.loads((ROOT / "resources/translations/de.toml").read_text(encoding="utf-8"))["strings"]
+    sources = S.all_source_strings()
+    missing = [s for s in sources if s not in table]
+    assert not missing, f"untranslated: {missing}"
+    tr = QTranslator()
+    assert tr.load(str(ROOT / "resources/translations/kiosk_de.qm"))
+    stale = [s for s in sources if tr.translate(S.CONTEXT, s) != table[s]]
+    assert not stale, f"kiosk_de.qm is out of date (run resources/translations/build.py): {stale[:3]}"
+
+
+def test_german_kiosk_shows_german(state_dir, screenshot_dir):
+    from kiosk.reporting import NullReporter
+    from kiosk.ui.app import build_kiosk, qt_app
+    from kiosk.vision.pipeline import VisionPipeline
+    cfg = make_cfg(state_dir, ui={"language": "de"})
+    pipeline = VisionPipeline(cfg)
+    k = build_kiosk(cfg, pipeline=pipeline, start_worker=False, clock=ManualClock(), reporter=NullReporter())
+    try:
+        k.controller.model_problem = ""
+        k.window.resize(1280, 800)
+        k.window.show()
+        k.controller.handle_command("start")
+        assert k.window.session.title.text() == "Schauen Sie in die Kamera"
+        assert k.window.caption.text().startswith("Schauen Sie in die Kamera")
+        k.window.grab().save(str(screenshot_dir / "liveness_de.png"))
+    finally:
+        k.controller.shutdown()
+        k.window.allow_close = True
+        k.window.close()
+        pipeline.close()
+        for t in qt_app().findChildren(QTranslator):
+            qt_app().removeTranslator(t)
