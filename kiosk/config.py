@@ -44,6 +44,7 @@ class CameraConfig:
     width: int = field(metadata=POSITIVE)
     height: int = field(metadata=POSITIVE)
     fps: int = field(metadata=POSITIVE)
+    idle_fps: int = field(metadata=POSITIVE)
     hfov_deg: float = field(metadata=_check(lambda v: 20 <= v <= 170, "must be between 20 and 170 degrees"))
     reconnect_s: float = field(metadata=POSITIVE)
 

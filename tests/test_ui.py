@@ -95,7 +95,7 @@ def kiosk(app, cfg, pipeline):
     k.window.resize(1280, 800)
     k.window.show()
     yield k
-    k.controller.timer.stop()
+    k.controller.shutdown()
     k.window.allow_close = True
     k.window.close()
 
@@ -112,7 +112,7 @@ def face(**kw):
     return Observation(**{"face": True, "faces": 1, "track_id": 1, "live": True, "head_pose": (0.0, 0.0, 0.0), **kw})
 
 
-def test_every_screen_renders(kiosk, screenshot_dir, photos):
+def test_every_screen_renders(kiosk, screenshot_dir):
     k, c = kiosk, kiosk.controller
     w = k.window
     if c.model_problem:  # the liveness model is not shipped: that screen first
@@ -134,7 +134,10 @@ def test_every_screen_renders(kiosk, screenshot_dir, photos):
     QTest.keyClick(w, Qt.Key.Key_S)
     assert c.engine.state == State.LIVENESS and w.stack.currentWidget() is w.session
     from kiosk.ui.worker import to_qimage
-    w.session.camera.show_frame(to_qimage(cv2.imread(str(photos / "business_person.png"))))
+    import numpy as np
+    frame = np.zeros((480, 640, 3), np.uint8)
+    cv2.circle(frame, (320, 220), 120, (140, 170, 210), -1)  # stands in for the mirror view
+    w.session.camera.show_frame(to_qimage(frame))
     for _ in range(40):
         clock.advance(0.04)
         c.on_observation(face())
@@ -229,13 +232,13 @@ def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
     QTest.keyClicks(k.window, "4711")
     QTest.keyClick(k.window, Qt.Key.Key_Return)
     assert quits == [1]
-    k.controller.timer.stop()
+    k.controller.shutdown()
     c3 = make_cfg(state_dir, ui={"allow_exit": True})
     k3 = build_kiosk(c3, pipeline=pipeline, start_worker=False, clock=ManualClock())
     k3.controller.quit_requested.connect(lambda: quits.append(3))
     QTest.keyClick(k3.window, Qt.Key.Key_Escape)
     assert quits == [1, 3]
-    k3.controller.timer.stop()
+    k3.controller.shutdown()
 
 
 def test_controls_have_accessible_names_and_touch_size(kiosk):
@@ -248,3 +251,23 @@ def test_controls_have_accessible_names_and_touch_size(kiosk):
     for b in buttons:
         assert b.accessibleName(), b.text()
         assert b.minimumHeight() >= touch_px(b) and b.minimumWidth() >= touch_px(b)
+
+
+def test_idle_analyses_fewer_frames_until_a_session_needs_more(app, cfg, photos):
+    from kiosk.ui.worker import CameraWorker, WorkerThread
+    from kiosk.vision.pipeline import VisionPipeline
+    worker = CameraWorker(lambda: open_source(str(photos), fps=50, loop=True), lambda: VisionPipeline(cfg),
+                          fps=50, idle_fps=10)
+    got = []
+    worker.observed.connect(got.append)
+    thread = WorkerThread(worker)
+    thread.start()
+    try:
+        assert wait_until(lambda: len(got) >= 6)
+        assert worker._frame_no >= 5 * len(got) - 5, "idle: one frame in five is analysed"
+        worker.set_needs(frozenset({"face", "head_pose"}))
+        n0, f0 = len(got), worker._frame_no
+        assert wait_until(lambda: len(got) >= n0 + 10)
+        assert (worker._frame_no - f0) <= (len(got) - n0) + 2, "in a session every frame is analysed"
+    finally:
+        assert thread.shutdown()

@@ -109,7 +109,8 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     spec = source if source is not None else cfg.camera.source
     # Files and folders loop, so a recorded source behaves like a camera that never ends.
     worker = CameraWorker(lambda: open_source(spec, cfg.camera.width, cfg.camera.height, cfg.camera.fps, loop=True),
-                          lambda: pipeline, fps=cfg.camera.fps, reconnect_s=cfg.camera.reconnect_s)
+                          lambda: pipeline, fps=cfg.camera.fps, reconnect_s=cfg.camera.reconnect_s,
+                          idle_fps=cfg.camera.idle_fps)
     thread = WorkerThread(worker)
     controller = KioskController(cfg, engine, window, thread, speaker=speaker, listener=listener,
                                  on_result=reporter.submit, model_problem=problem)
@@ -147,6 +148,12 @@ def run_app(cfg, windowed: bool = False) -> int:
     else:
         window.resize(1280, 800)
         window.show()
+    from ..watchdog import Watchdog
+    watchdog = Watchdog()
+    watchdog.ready()
+    # The ping rides on the GUI loop: if the loop freezes, systemd's WatchdogSec restarts us.
+    kiosk.controller.timer.timeout.connect(watchdog.ping)
     code = app.exec()
+    watchdog.stopping()
     kiosk.shutdown()
     return code

@@ -35,11 +35,14 @@ class CameraWorker(QObject):
     finished = Signal()
 
     def __init__(self, source_factory, pipeline_factory, fps: int = 25, reconnect_s: float = 2.0,
-                 preview: bool = True):
+                 preview: bool = True, idle_fps: int | None = None):
         super().__init__()
         self._source_factory = source_factory
         self._pipeline_factory = pipeline_factory
         self._interval_ms = max(1, int(1000 / fps))
+        # While only a face is looked for (attract screen), analyse fewer frames: low idle CPU.
+        self._idle_every = max(1, round(fps / idle_fps)) if idle_fps else 1
+        self._frame_no = 0
         self._reconnect_ms = int(reconnect_s * 1000)
         self._preview = preview
         self._needs: frozenset[str] = frozenset({"face"})
@@ -96,6 +99,9 @@ class CameraWorker(QObject):
             return
         with self._lock:
             needs = self._needs
+        self._frame_no += 1
+        if needs <= {"face"} and self._frame_no % self._idle_every:
+            return
         try:
             obs = self._pipeline.process(frame.image, needs)
         except Exception:
