@@ -1,0 +1,45 @@
+"""NUAA frames + cached MediaPipe boxes -> model crops, the subject split, and sequence grouping."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from kiosk.vision.liveness import crop_for_model, detector_box_from_mesh  # noqa: E402  (one crop rule)
+
+# Subject-disjoint split of the 9 NUAA training-list subjects. Validation mixes glasses (0003, 0007
+# wear them in some sessions) and bare faces, and both real sessions of a subject stay on one side.
+VAL_SUBJECTS = ("0003", "0006", "0008")
+
+
+def load_index(work: Path) -> dict[str, np.ndarray]:
+    d = np.load(work / "nuaa_faces.npz")
+    return {k: d[k] for k in d.files}
+
+
+def load_frames(datasets: Path, index: dict) -> list[np.ndarray]:
+    root = datasets / "nuaa_train"
+    return [cv2.imread(str(root / p)) for p in index["path"]]
+
+
+def make_crops(frames, index, scale: float, size: int = 80, adjust=None, jitter=None, rng=None) -> np.ndarray:
+    """uint8 BGR crops (N, size, size, 3). jitter=(shift, scale) randomises the box like a tracker would."""
+    out = np.empty((len(frames), size, size, 3), np.uint8)
+    for i, (img, bbox) in enumerate(zip(frames, index["bbox"])):
+        x, y, w, h = detector_box_from_mesh(bbox, adjust)
+        s = scale
+        if jitter is not None:
+            sh, sc = jitter
+            x += rng.uniform(-sh, sh) * w
+            y += rng.uniform(-sh, sh) * h
+            s = scale * rng.uniform(1 - sc, 1 + sc)
+        out[i] = crop_for_model(img, (x, y, w, h), s, size)
+    return out
+
+
+def split_mask(index) -> np.ndarray:
+    """True for validation rows."""
+    return np.isin(index["subject"], VAL_SUBJECTS)

@@ -1,0 +1,133 @@
+"""Step 3 (training venv): fine-tune the ported MiniFASNetV2 on NUAA train subjects + synthetic
+screen replays + capture augmentation, validate on held-out subjects.
+
+    /work/venvs/train/bin/python training/liveness/train.py ../shared/datasets artifacts/liveness \
+        [--epochs 4] [--lr 1e-4]
+
+Output: <work>/liveness_finetuned.keras (input 80x80x3 BGR 0..255, output P(live)) and
+training/liveness/report/train_log.json (loss per epoch, float val metrics before/after).
+BatchNorm statistics stay frozen at the pretrained values: 6 subjects are too few to re-estimate them
+without pulling the network towards NUAA's one camera.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+SCALE = 2.7
+
+
+def live_prob_model(base):
+    import keras
+
+    probs = keras.layers.Softmax(name="softmax")(base.output)
+    live = keras.layers.Lambda(lambda p: p[:, 1:2], name="p_live")(probs)  # index 1 = live
+    return keras.Model(base.input, live, name="liveness")
+
+
+def frame_metrics(scores: dict, thr: float) -> dict:
+    return {
+        "BPCER": float(np.mean(scores["real"] < thr)),
+        "BPCER_hard": float(np.mean(scores["real_hard"] < thr)),
+        "APCER_print": float(np.mean(scores["print"] >= thr)),
+        "APCER_screen": float(np.mean(scores["screen"] >= thr)),
+    }
+
+
+def build_train_set(frames, index, rng, screens_per_real=2, aug_copies=1):
+    import augment
+    import data
+
+    tr = np.where(~data.split_mask(index))[0]
+    real = tr[index["label"][tr] == 1]
+    imgs, boxes, ys, kinds = [], [], [], []
+    for i in tr:  # recorded frames, plus capture-augmented copies, both classes alike
+        for k in range(1 + aug_copies):
+            imgs.append(frames[i] if k == 0 else augment.capture(frames[i], rng))
+            boxes.append(index["bbox"][i])
+            ys.append(index["label"][i])
+            kinds.append("real" if index["label"][i] else "print")
+    for _ in range(screens_per_real):
+        for i in real:
+            bg = frames[int(rng.choice(tr))]
+            img, box = augment.screen_replay(frames[i], index["bbox"][i], rng, background=bg)
+            imgs.append(img)
+            boxes.append(box)
+            ys.append(0)
+            kinds.append("screen")
+    x = data.make_crops(imgs, {"bbox": np.array(boxes)}, SCALE, jitter=(0.06, 0.12), rng=rng)
+    return x, np.array(ys, np.float32), np.array(kinds)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("datasets", type=Path)
+    ap.add_argument("work", type=Path)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import keras
+
+    keras.utils.set_random_seed(args.seed)
+    import data
+    import minifasnet
+    import valset
+
+    t0 = time.time()
+    index = data.load_index(args.work)
+    frames = data.load_frames(args.datasets, index)
+    rng = np.random.default_rng(args.seed)
+    x, y, kinds = build_train_set(frames, index, rng)
+    val = valset.build(frames, index, SCALE)
+    print(f"train {len(y)} crops ({dict(zip(*np.unique(kinds, return_counts=True)))}), "
+          f"val {({k: len(v[0]) for k, v in val.items()})}, {time.time() - t0:.0f}s", flush=True)
+
+    base = minifasnet.build(minifasnet.load_state_npz(args.work / "MiniFASNetV2.npz"), dropout=0.2)
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    model = live_prob_model(base)
+
+    def val_scores():
+        return {k: model.predict(v[0].astype(np.float32), batch_size=256, verbose=0).ravel()
+                for k, v in val.items()}
+
+    log = {"epochs": args.epochs, "lr": args.lr, "seed": args.seed, "train_counts":
+           {k: int(n) for k, n in zip(*np.unique(kinds, return_counts=True))}, "val_subjects": list(data.VAL_SUBJECTS)}
+    before = val_scores()
+    log["pretrained_val@0.5"] = frame_metrics(before, 0.5)
+    print("pretrained", log["pretrained_val@0.5"], flush=True)
+
+    # balance live against all attacks together, and print against screen
+    w = np.where(y == 1, 1.0, 0.0)
+    for k in ("print", "screen"):
+        w[kinds == k] = 0.5 * (y == 1).sum() / (kinds == k).sum()
+    model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="binary_crossentropy")
+    hist = model.fit(x.astype(np.float32), y, sample_weight=w.astype(np.float32), batch_size=64,
+                     epochs=args.epochs, shuffle=True, verbose=2)
+    log["loss"] = [float(v) for v in hist.history["loss"]]
+    after = val_scores()
+    log["finetuned_val@0.5"] = frame_metrics(after, 0.5)
+    print("fine-tuned", log["finetuned_val@0.5"], flush=True)
+    model.save(args.work / "liveness_finetuned.keras")
+    log["seconds"] = round(time.time() - t0, 1)
+    (HERE / "report").mkdir(exist_ok=True)
+    (HERE / "report" / "train_log.json").write_text(json.dumps(log, indent=2))
+
+
+if __name__ == "__main__":
+    main()
