@@ -64,6 +64,9 @@ class LivenessConfig:
     spoof_frames: int = field(metadata=POSITIVE)
     timeout_s: float = field(metadata=POSITIVE)
     require_blink: bool
+    score_ema: float = field(metadata=_check(lambda v: 0 < v <= 1, "must be above 0 and at most 1"))
+    deny_on_flat: bool
+    require_3d: bool
 
 
 KINDS = ("head_pose", "gesture", "emotion")
@@ -78,7 +81,6 @@ class ChallengesConfig:
     max_extensions: int = field(metadata=NON_NEGATIVE)
     kinds: list[str] = field(metadata=_check(
         lambda v: len(v) > 0 and all(k in KINDS for k in v), f"must be a non-empty list of {', '.join(KINDS)}"))
-    min_validated_recall: float = field(metadata=_check(lambda v: 0 <= v <= 1, "must be between 0 and 1"))
     gap_s: list[float] = field(metadata=_check(
         lambda v: len(v) == 2 and 0 <= v[0] <= v[1], "must be [min, max] seconds with 0 <= min <= max"))
 
@@ -94,13 +96,19 @@ class HeadPoseConfig:
 class GestureConfig:
     model: str
     min_confidence: float = field(metadata=_check(lambda v: 0 <= v <= 1, "must be between 0 and 1"))
+    min_validated_recall: float = field(metadata=_check(lambda v: 0 <= v <= 1, "must be between 0 and 1"))
+
+
+EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
 @dataclass(frozen=True)
 class EmotionConfig:
     model: str
-    allowed: list[str]
+    allowed: list[str] = field(metadata=_check(
+        lambda v: all(e in EMOTIONS for e in v), f"must be a list of {', '.join(EMOTIONS)}"))
     min_margin: float = field(metadata=_check(lambda v: 0 <= v <= 1, "must be between 0 and 1"))
+    min_validated_recall: float = field(metadata=_check(lambda v: 0 <= v <= 1, "must be between 0 and 1"))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ def test_defaults_load_and_match_the_design():
     ({"verdict": {"hook": "ftp://x"}}, "verdict.hook", "http"),
     ({"camera": {"fps": True}}, "camera.fps", "integer"),
     ({"nonsense": {"a": 1}}, "nonsense", "unknown key"),
+    ({"liveness": {"score_ema": 0.0}}, "liveness.score_ema", "above 0"),
+    ({"liveness": {"deny_on_flat": "yes"}}, "liveness.deny_on_flat", "true or false"),
+    ({"emotion": {"allowed": ["happy", "bored"]}}, "emotion.allowed", "list of"),
+    ({"emotion": {"min_validated_recall": 1.5}}, "emotion.min_validated_recall", "between 0 and 1"),
+    ({"gesture": {"min_validated_recall": -0.1}}, "gesture.min_validated_recall", "between 0 and 1"),
 ])
 def test_bad_values_name_the_key_and_the_reason(data, key, reason):
     with pytest.raises(ConfigError) as err:

@@ -185,6 +185,39 @@ def test_require_blink_holds_level_1_until_a_blink():
     assert eng.state == State.CHALLENGE
 
 
+def test_a_head_that_turns_like_a_flat_picture_is_denied_in_level_1():
+    eng, clock = make(real_frames=50)
+    eng.start()
+    feed(eng, clock, face(), 20)
+    feed(eng, clock, face(shape=False))
+    assert eng.state == State.DENIED and eng.last_record.reason == "flat"
+
+
+def test_flat_cue_can_be_switched_off():
+    eng, clock = make(real_frames=10, deny_on_flat=False)
+    eng.start()
+    feed(eng, clock, face(shape=False), 10)
+    assert eng.state == State.CHALLENGE
+
+
+def test_require_3d_holds_level_1_until_depth_was_seen():
+    eng, clock = make(real_frames=10, require_3d=True)
+    eng.start()
+    feed(eng, clock, face(), 30)
+    assert eng.state == State.LIVENESS
+    feed(eng, clock, face(shape=True))
+    assert eng.state == State.CHALLENGE
+
+
+def test_a_tilted_picture_meeting_a_head_pose_challenge_is_denied():
+    eng, clock = make(pool=list(HEAD_POSE_CHALLENGES), real_frames=5)
+    eng.start()
+    feed(eng, clock, face(), 5)
+    assert eng.state == State.CHALLENGE
+    feed(eng, clock, meeting(eng.view().challenge, shape=False))
+    assert eng.state == State.DENIED and eng.last_record.reason == "flat"
+
+
 def test_face_lost_for_too_long_abandons_the_session():
     eng, clock = make(face_lost_timeout_s=2.0)
     eng.start()

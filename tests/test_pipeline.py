@@ -55,3 +55,62 @@ def test_no_face_gives_an_empty_observation(pipeline):
     import numpy as np
     obs = pipeline.process(np.zeros((240, 320, 3), np.uint8), frozenset({"face", "liveness"}))
     assert not obs.face and obs.live is None
+
+
+def test_each_model_family_has_its_own_recall_floor(tmp_path):
+    from kiosk.config import config_from_dict
+    strict = VisionPipeline(config_from_dict({"emotion": {"min_validated_recall": 0.85}}), static_image_mode=True)
+    loose = VisionPipeline(config_from_dict({"emotion": {"min_validated_recall": 0.0},
+                                             "gesture": {"min_validated_recall": 0.0}}), static_image_mode=True)
+    try:
+        recall = strict.emotion.validated_recall
+        allowed = strict.cfg.emotion.allowed
+        pool, notes = strict.challenge_pool()
+        assert {c.target for c in pool if c.kind == "emotion"} == {e for e in allowed if recall[e] >= 0.85}
+        assert all(f"emotion {e} left out" in " ".join(notes) for e in allowed if recall[e] < 0.85)
+        pool, _ = loose.challenge_pool()
+        assert {c.target for c in pool if c.kind == "emotion"} == set(allowed)
+        # The emotion floor does not move the gesture floor, and vice versa.
+        strict_gestures = {c.target for c in strict.challenge_pool()[0] if c.kind == "gesture"}
+        assert strict_gestures <= {c.target for c in pool if c.kind == "gesture"}
+    finally:
+        strict.close()
+        loose.close()
+
+
+def test_liveness_score_is_smoothed_within_one_face_and_restarts_for_the_next(cfg, photos):
+    import dataclasses
+
+    img = cv2.imread(str(photos / "business_person.png"))
+    dark = (img * 0.25).astype("uint8")  # same face, same place, a much worse capture
+    c = dataclasses.replace(cfg, liveness=dataclasses.replace(cfg.liveness, score_ema=0.1))
+    p = VisionPipeline(c, static_image_mode=True)
+    try:
+        needs = frozenset({"face", "liveness", "head_pose"})
+        face = p.face_mesh.detect(img)[0]
+        raw_img, raw_dark = p.liveness.score(img, face), p.liveness.score(dark, p.face_mesh.detect(dark)[0])
+        assert abs(raw_img - raw_dark) > 0.01, "the test needs two different raw scores"
+        first = p.process(img, needs)
+        assert first.live_score == pytest.approx(raw_img, abs=1e-6)  # a new face starts from its own score
+        second = p.process(dark, needs)
+        assert second.track_id == first.track_id
+        assert second.live_score == pytest.approx(0.1 * raw_dark + 0.9 * raw_img, abs=1e-3)
+        p.reset()  # next session: no memory of the last face
+        assert p.process(dark, needs).live_score == pytest.approx(raw_dark, abs=1e-3)
+    finally:
+        p.close()
+
+
+def test_parallax_cue_runs_with_head_pose_and_restarts_for_a_new_face(pipeline, photos):
+    one = cv2.imread(str(photos / "business_person.png"))
+    other = cv2.imread(str(photos / "two_faces.jpg"))
+    needs = frozenset({"face", "liveness", "head_pose"})
+    obs = pipeline.process(one, needs)
+    assert obs.shape is None  # a still face: no evidence either way
+    pipeline.process(one, needs)
+    assert pipeline.parallax._ref is not None
+    ref = pipeline.parallax._ref.copy()
+    obs2 = pipeline.process(other, needs)
+    assert obs2.track_id != obs.track_id
+    assert not (pipeline.parallax._ref.shape == ref.shape and (pipeline.parallax._ref == ref).all())
+    assert pipeline.process(one, frozenset({"face", "emotion"})).shape is None  # not while making faces

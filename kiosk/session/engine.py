@@ -58,6 +58,8 @@ class EngineSettings:
     spoof_frames: int = 25
     liveness_timeout_s: float = 40.0
     require_blink: bool = False
+    deny_on_flat: bool = True
+    require_3d: bool = False
     challenge_count: int = 7
     frames_to_pass: int = 25
     time_limit_s: float = 10.0
@@ -77,6 +79,8 @@ class EngineSettings:
             spoof_frames=cfg.liveness.spoof_frames,
             liveness_timeout_s=cfg.liveness.timeout_s,
             require_blink=cfg.liveness.require_blink,
+            deny_on_flat=cfg.liveness.deny_on_flat,
+            require_3d=cfg.liveness.require_3d,
             challenge_count=cfg.challenges.count,
             frames_to_pass=cfg.challenges.frames_to_pass,
             time_limit_s=cfg.challenges.time_limit_s,
@@ -334,6 +338,7 @@ class SessionEngine:
         now = self.clock.now()
         self._real = self._spoof = 0
         self._blinked = False
+        self._seen_3d = False
         self._poses: list[tuple[float, float]] = []
         self.baseline = (0.0, 0.0)
         self._track: int | None = None
@@ -361,6 +366,9 @@ class SessionEngine:
             self._real = self._spoof = 0
             return []
         self._blinked |= obs.blink
+        self._seen_3d |= obs.shape is True
+        if s.deny_on_flat and obs.shape is False:
+            return self._finish("denied", "flat")
         if obs.head_pose is not None and obs.live:
             self._poses.append(obs.head_pose[:2])
         if obs.live:
@@ -371,7 +379,8 @@ class SessionEngine:
             self._real = 0
         if self._spoof >= s.spoof_frames:
             return self._finish("denied", "spoof")
-        if self._real >= s.real_frames and (self._blinked or not s.require_blink):
+        if (self._real >= s.real_frames and (self._blinked or not s.require_blink)
+                and (self._seen_3d or not s.require_3d)):
             self.record.levels_passed = 1
             self.record.liveness_seconds = now - self._liveness_started
             # The person looked at the screen during level 1: that is their neutral head pose.
@@ -413,6 +422,9 @@ class SessionEngine:
             # Another person took over after level 1: level 1 must be passed again by this face.
             self._challenge = None
             return [Event("track_changed")] + self._start_liveness()
+        if same and s.deny_on_flat and obs.shape is False:
+            # The head-pose challenge was met by tilting a picture: it turned but showed no depth.
+            return self._finish("denied", "flat")
         was = self._detected
         self._detected = same and s.judge.matches(self._challenge, obs, self.baseline)
         if not self._detected:

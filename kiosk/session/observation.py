@@ -12,6 +12,7 @@ class Observation:
     live: bool | None = None            # liveness model decision for this frame (None = not run)
     live_score: float | None = None     # kept for logs/benchmarks only; never shown to the user
     blink: bool = False                 # a completed blink ended in this frame
+    shape: bool | None = None           # head turned like a 3D face (True), like a flat picture (False), unknown
     head_pose: tuple[float, float, float] | None = None  # yaw, pitch, roll in degrees
     gesture: str | None = None          # classifier label ("none" = a hand but no gesture)
     emotion: str | None = None          # top emotion label

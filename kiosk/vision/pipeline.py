@@ -53,15 +53,24 @@ class VisionPipeline:
                                  cfg.path(cfg.gesture.model), min_confidence=cfg.gesture.min_confidence)
         self.emotion, s3 = _load("emotion", "kiosk.vision.emotion", "EmotionClassifier", cfg.path(cfg.emotion.model))
         self.models = {s.name: s for s in (s1, s2, s3)}
-        self.blinks = self._blink_detector()
+        self._cue_track: int | None = None
+        self._reset_cues()
         self.timings: dict[str, list[float]] = defaultdict(list)
 
-    def _blink_detector(self):
-        try:
-            from .active_cues import BlinkDetector
-        except ImportError:
-            return None
-        return BlinkDetector()
+    def _reset_cues(self) -> None:
+        """Blinks, 3D parallax and the smoothed liveness score belong to one face in one session."""
+        from .active_cues import BlinkDetector, ParallaxCue
+        self.blinks = BlinkDetector()
+        self.parallax = ParallaxCue()
+        self._live_ema: float | None = None
+        self._needed_liveness = False
+
+    def _smoothed(self, score: float) -> float:
+        # An EMA over frames: a few odd frames (glare, motion blur) must not break the run of
+        # consecutive live frames; a spoof scores low on most frames, so it is still denied.
+        w = self.cfg.liveness.score_ema
+        self._live_ema = score if self._live_ema is None else w * score + (1.0 - w) * self._live_ema
+        return self._live_ema
 
     @property
     def hands(self):
@@ -78,7 +87,6 @@ class VisionPipeline:
         pool: list[Challenge] = []
         notes: list[str] = []
         kinds = cfg.challenges.kinds
-        floor = cfg.challenges.min_validated_recall
         if "head_pose" in kinds:
             pool += HEAD_POSE_CHALLENGES
         if "gesture" in kinds:
@@ -89,7 +97,7 @@ class VisionPipeline:
                 for label in self.gesture.labels:
                     if label == "none" or label not in GESTURE_INFO:
                         continue
-                    ok, why = self._validated(self.gesture, label, floor)
+                    ok, why = self._validated(self.gesture, label, cfg.gesture.min_validated_recall)
                     if not ok:
                         notes.append(f"gesture {label} left out: {why}")
                         continue
@@ -105,7 +113,7 @@ class VisionPipeline:
                     if label not in self.emotion.labels or label not in EMOTION_INFO:
                         notes.append(f"emotion {label} left out: not a label of the model")
                         continue
-                    ok, why = self._validated(self.emotion, label, floor)
+                    ok, why = self._validated(self.emotion, label, cfg.emotion.min_validated_recall)
                     if not ok:
                         notes.append(f"emotion {label} left out: {why}")
                         continue
@@ -140,15 +148,25 @@ class VisionPipeline:
             self.tracker.update(None)
             return Observation()
         face = faces[0]
-        obs: dict = dict(face=True, faces=len(faces), track_id=self.tracker.update(face.bbox))
+        track = self.tracker.update(face.bbox)
+        obs: dict = dict(face=True, faces=len(faces), track_id=track)
+        # A new face, or level 1 starting again: the cues start again from this frame.
+        starting = "liveness" in needs and not self._needed_liveness
+        if track != self._cue_track or starting:
+            self._reset_cues()
+            self._cue_track = track
+        self._needed_liveness = "liveness" in needs
         if "head_pose" in needs or "liveness" in needs:
             obs["head_pose"] = self._timed("head_pose", self.head_pose.estimate, face)
+            # Only while the head is meant to move or be still, not while it makes a face
+            # (expressions move the mouth corners the parallax fit treats as rigid).
+            obs["shape"] = self._timed("parallax", self.parallax.update, face)
         if "liveness" in needs:
             if self.liveness is not None:
-                score = self._timed("liveness", self.liveness.score, image, face)
+                raw = self._timed("liveness", self.liveness.score, image, face)
+                score = self._smoothed(raw)
                 obs.update(live=bool(self.liveness.is_real(score)), live_score=float(score))
-            if self.blinks is not None:
-                obs["blink"] = bool(self.blinks.update(face))
+            obs["blink"] = bool(self.blinks.update(face))
         if "hands" in needs and self.gesture is not None:
             hands = self._timed("hands", self.hands.detect, image)
             if hands:
@@ -162,9 +180,10 @@ class VisionPipeline:
         return Observation(**obs)
 
     def reset(self) -> None:
-        """Between sessions: forget the face track and blink state."""
+        """Between sessions: forget the face track, the active cues and the smoothed score."""
         self.tracker.reset()
-        self.blinks = self._blink_detector()
+        self._cue_track = None
+        self._reset_cues()
 
     def close(self) -> None:
         """Idempotent: the camera worker closes the pipeline it was given when it stops."""

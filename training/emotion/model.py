@@ -40,14 +40,20 @@ def build_model(num_classes: int = 7, size: int = 48, width: int = 32, dropout: 
     return keras.Model(inp, out, name="emotion_cnn")
 
 
-def build_vgg(num_classes: int = 7, size: int = 48, width: int = 16, dropout: float = 0.3) -> keras.Model:
+def build_vgg(num_classes: int = 7, size: int = 48, width: int = 16, dropout: float = 0.3,
+              channels: tuple[int, ...] | None = None, convs: tuple[int, ...] = (1, 2, 2, 2)) -> keras.Model:
     """Plain small VGG: regular 3x3 convs, which oneDNN trains far faster per FLOP on CPU than
-    depthwise ones (the training machine is one shared core)."""
+    depthwise ones (the training machine is one shared core).
+
+    Four stages at 48 / 24 / 12 / 6 px. `channels` (one per stage) overrides `width` x (1, 2, 4, 8);
+    `convs` is the number of 3x3 conv-BN-ReLU layers per stage.
+    """
+    channels = tuple(channels) if channels else tuple(width * m for m in (1, 2, 4, 8))
     inp = keras.Input((size, size, 1), name="face")
     x = inp
-    for stage, (mult, n_conv) in enumerate(((1, 1), (2, 2), (4, 2), (8, 2))):  # 48 -> 24 -> 12 -> 6
+    for stage, (ch, n_conv) in enumerate(zip(channels, convs)):  # 48 -> 24 -> 12 -> 6
         for i in range(n_conv):
-            x = layers.Conv2D(width * mult, 3, padding="same", use_bias=False, name=f"s{stage}_conv{i}")(x)
+            x = layers.Conv2D(ch, 3, padding="same", use_bias=False, name=f"s{stage}_conv{i}")(x)
             x = layers.BatchNormalization(name=f"s{stage}_bn{i}")(x)
             x = layers.ReLU(name=f"s{stage}_relu{i}")(x)
         if stage < 3:

@@ -2,8 +2,14 @@
 
     /work/venvs/train/bin/python training/emotion/train.py ../shared/datasets --out artifacts/emotion/run4 --epochs 18
 
-Writes <out>/best.keras, <out>/history.json, <out>/train_config.json.
+Writes <out>/best.keras (best val epoch), <out>/last.keras, <out>/history.json, <out>/train_config.json.
 TF runs on one thread (the training machine is shared).
+
+--time-budget-min M: the machine is shared, so an epoch takes 1-3+ min depending on load. With a
+budget the learning rate follows warm-up + cosine over *elapsed wall time* instead of steps and
+training stops when the budget is spent, so the schedule always finishes annealed on time
+(--epochs is then only an upper bound).
+--init-tflite PATH: warm-start a `vgg` of the same shape from an exported int8 model (warmstart.py).
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ import keras  # noqa: E402
 
 from augment import augment  # noqa: E402
 from model import build_model, build_vgg  # noqa: E402
+from warmstart import init_from_tflite  # noqa: E402
 from split import SEED, load_fer, split_indices  # noqa: E402
 from kiosk.vision.emotion import standardize  # noqa: E402
 
@@ -62,6 +69,28 @@ class AugmentedBatches(keras.utils.PyDataset):
         return x, y, self.weights[self.labels[idx]]
 
 
+class WallClockSchedule(keras.callbacks.Callback):
+    """LR = linear warm-up (0.1 -> 1) x peak over the first `warmup_frac` of the budget, then cosine
+    decay to 0.01 x peak at the end of the budget; stops training when the budget is spent."""
+
+    def __init__(self, peak: float, budget_s: float, warmup_frac: float):
+        super().__init__()
+        self.peak, self.budget_s, self.warmup_frac = peak, budget_s, warmup_frac
+        self.t0 = time.time()
+
+    def lr_at(self, frac: float) -> float:
+        if frac < self.warmup_frac:
+            return self.peak * (0.1 + 0.9 * frac / self.warmup_frac)
+        f = min(1.0, (frac - self.warmup_frac) / max(1e-9, 1.0 - self.warmup_frac))
+        return self.peak * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * f)))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        frac = (time.time() - self.t0) / self.budget_s
+        self.model.optimizer.learning_rate = self.lr_at(frac)
+        if frac >= 1.0:
+            self.model.stop_training = True
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("datasets", help="folder holding fer2013_train.npz")
@@ -76,6 +105,11 @@ def main() -> None:
     ap.add_argument("--class-weight-power", type=float, default=0.5)
     ap.add_argument("--limit", type=int, default=0, help="use only this many training images (smoke test)")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--channels", default="", help="comma-separated channels per stage for vgg, e.g. 24,48,96,192")
+    ap.add_argument("--time-budget-min", type=float, default=0.0,
+                    help="wall-clock training budget; LR schedule over elapsed time (see above)")
+    ap.add_argument("--warmup-frac", type=float, default=0.03, help="warm-up share of the time budget")
+    ap.add_argument("--init-tflite", default="", help="warm-start from this int8 model (same vgg shape)")
     args = ap.parse_args()
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -94,25 +128,44 @@ def main() -> None:
                                  args.label_smoothing)
     x_val, y_val = prepare(images[parts["val"]]), labels[parts["val"]]
 
-    model = (build_vgg if args.arch == "vgg" else build_model)(len(classes), width=args.width)
-    steps = args.epochs * len(train_seq)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        args.lr * 0.1, decay_steps=steps - len(train_seq), alpha=0.01,
-        warmup_target=args.lr, warmup_steps=len(train_seq))
+    if args.arch == "vgg":
+        channels = tuple(int(c) for c in args.channels.split(",")) if args.channels else None
+        model = build_vgg(len(classes), width=args.width, channels=channels)
+    else:
+        model = build_model(len(classes), width=args.width)
+    if args.init_tflite:
+        calib = np.stack([standardize(augment(images[j], np.random.default_rng(args.seed + 1)))
+                          for j in tr[:2048]])[..., None]
+        init_from_tflite(model, args.init_tflite, calib)
+        acc0 = float((model.predict(x_val, batch_size=256, verbose=0).argmax(1) == y_val).mean())
+        print(f"warm start from {args.init_tflite}: val acc {acc0:.4f}", flush=True)
+    budget_s = args.time_budget_min * 60.0
+    callbacks = []
+    if budget_s > 0:
+        schedule = args.lr * 0.1
+        callbacks.append(WallClockSchedule(args.lr, budget_s, args.warmup_frac))
+    else:
+        steps = args.epochs * len(train_seq)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            args.lr * 0.1, decay_steps=steps - len(train_seq), alpha=0.01,
+            warmup_target=args.lr, warmup_steps=len(train_seq))
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True),
                   weighted_metrics=[])
     model.summary(print_fn=lambda s, **k: print(s, flush=True))
 
     history, best, t0 = [], -1.0, time.time()
+    for cb in callbacks:
+        cb.t0 = t0
     for epoch in range(args.epochs):
-        fit = model.fit(train_seq, epochs=1, verbose=0)
+        fit = model.fit(train_seq, epochs=1, verbose=0, callbacks=callbacks)
         logits = model.predict(x_val, batch_size=256, verbose=0)
         pred = logits.argmax(1)
         acc = float((pred == y_val).mean())
         recall = {c: float((pred[y_val == k] == k).mean()) for k, c in enumerate(classes)}
         row = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]), "val_acc": acc,
-               "val_recall": recall, "minutes": (time.time() - t0) / 60}
+               "val_recall": recall, "minutes": (time.time() - t0) / 60,
+               "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))}
         history.append(row)
         print(f"epoch {epoch + 1:2d} loss {row['loss']:.3f} val_acc {acc:.4f} "
               f"happy {recall['happy']:.3f} surprise {recall['surprise']:.3f} "
@@ -120,8 +173,12 @@ def main() -> None:
         if acc > best:
             best = acc
             model.save(out / "best.keras")
+        model.save(out / "last.keras")
         (out / "history.json").write_text(json.dumps(history, indent=1))
+        if budget_s > 0 and time.time() - t0 >= budget_s:
+            break
     cfg = vars(args) | {"classes": classes, "best_val_acc": best, "n_train": int(len(tr)),
+                        "epochs_run": len(history), "train_minutes": (time.time() - t0) / 60,
                         "class_weights": weights.tolist()}
     (out / "train_config.json").write_text(json.dumps(cfg, indent=1))
     print(f"best val acc {best:.4f}; saved {out / 'best.keras'}")
