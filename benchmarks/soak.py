@@ -1,6 +1,6 @@
 """Soak: many back-to-back sessions through the real pipeline; prints RSS growth and failures.
 
-    .venv/bin/python benchmarks/soak.py --source ../shared/datasets/photos --sessions 1000
+    .venv/bin/python benchmarks/soak.py --source ../shared/datasets/photos --sessions 1000 --hold 10
 
 Each session runs headless (the same engine and pipeline as the kiosk) on the source until a
 verdict or the end of the source; one pipeline is reused, as in the kiosk, so leaks accumulate.
@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kiosk.config import load_config  # noqa: E402
 from kiosk.headless import run_verify  # noqa: E402
 from kiosk.vision.pipeline import VisionPipeline  # noqa: E402
+from kiosk.vision.sources import open_source  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -37,9 +38,16 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--hold", type=int, default=30, help="frames per image of a folder")
     ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--all-detectors", type=int, default=5, metavar="N",
+                    help="after each session, N frames with every detector on (hands, gesture, emotion too), "
+                         "so that models a short session never reaches are soaked as well")
     args = ap.parse_args()
     cfg = load_config()
     pipeline = VisionPipeline(cfg)
+    everything = frozenset({"face", "liveness", "head_pose", "hands", "emotion"})
+    src = open_source(args.source, hold=1, loop=True)
+    extra = [src.read().image for _ in range(args.all_detectors)]
+    src.close()
     verdicts = collections.Counter()
     failures = []
     t0 = time.perf_counter()
@@ -51,6 +59,9 @@ def main() -> int:
         try:
             out = run_verify(cfg, args.source, hold=args.hold, pipeline=pipeline)
             verdicts[out["verdict"]] += 1
+            pipeline.reset()
+            for image in extra:
+                pipeline.process(image, everything)
             pipeline.reset()
         except Exception as exc:  # a failure is any exception escaping a session
             failures.append(f"session {i}: {exc!r}")
