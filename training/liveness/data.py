@@ -43,3 +43,16 @@ def make_crops(frames, index, scale: float, size: int = 80, adjust=None, jitter=
 def split_mask(index) -> np.ndarray:
     """True for validation rows."""
     return np.isin(index["subject"], VAL_SUBJECTS)
+
+
+def frame_metrics(scores: dict, thr: float) -> dict:
+    """ISO 30107-3 style error rates at threshold thr: BPCER for every "real*" set of live scores,
+    APCER_<kind> for every attack kind ("print", "screen", ...)."""
+    out = {}
+    for kind, s in scores.items():
+        s = np.asarray(s)
+        if kind.startswith("real"):
+            out["BPCER" + kind[len("real"):]] = float(np.mean(s < thr))
+        else:
+            out[f"APCER_{kind}"] = float(np.mean(s >= thr))
+    return out

@@ -33,15 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 
-def frame_metrics(scores: dict, thr: float) -> dict:
-    return {
-        "BPCER": float(np.mean(scores["real"] < thr)),
-        "BPCER_hard": float(np.mean(scores["real_hard"] < thr)),
-        "APCER_print": float(np.mean(scores["print"] >= thr)),
-        "APCER_screen": float(np.mean(scores["screen"] >= thr)),
-        "APCER_screen_fine": float(np.mean(scores["screen_fine"] >= thr)),
-    }
-
 
 def simulate_session(scores: np.ndarray, real_frames: int, spoof_frames: int, max_frames: int,
                      start: int = 0) -> tuple[str, int]:
@@ -119,9 +110,9 @@ def main() -> None:
     report = {"model": str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model),
               "threshold": thr, "val_subjects": list(data.VAL_SUBJECTS),
               "frames": {k: int(len(v)) for k, v in scores.items()},
-              "frame_level": frame_metrics(scores, thr),
+              "frame_level": data.frame_metrics(scores, thr),
               "mean_score": {k: float(v.mean()) for k, v in scores.items()},
-              "sweep": {f"{t:.2f}": frame_metrics(scores, t) for t in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)}}
+              "sweep": {f"{t:.2f}": data.frame_metrics(scores, t) for t in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)}}
     max_frames = int(args.timeout_s * args.fps)
     sess = {}
     for kind in ("real", "real_hard", "print", "screen", "screen_fine"):

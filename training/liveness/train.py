@@ -34,14 +34,6 @@ def live_prob_model(base):
     return keras.Model(base.input, live, name="liveness")
 
 
-def frame_metrics(scores: dict, thr: float) -> dict:
-    return {
-        "BPCER": float(np.mean(scores["real"] < thr)),
-        "BPCER_hard": float(np.mean(scores["real_hard"] < thr)),
-        "APCER_print": float(np.mean(scores["print"] >= thr)),
-        "APCER_screen": float(np.mean(scores["screen"] >= thr)),
-    }
-
 
 def build_train_set(frames, index, rng, screens_per_real=2, aug_copies=1):
     import augment
@@ -109,7 +101,7 @@ def main() -> None:
     log = {"epochs": args.epochs, "lr": args.lr, "seed": args.seed, "train_counts":
            {k: int(n) for k, n in zip(*np.unique(kinds, return_counts=True))}, "val_subjects": list(data.VAL_SUBJECTS)}
     before = val_scores()
-    log["pretrained_val@0.5"] = frame_metrics(before, 0.5)
+    log["pretrained_val@0.5"] = data.frame_metrics(before, 0.5)
     print("pretrained", log["pretrained_val@0.5"], flush=True)
 
     # balance live against all attacks together, and print against screen
@@ -121,7 +113,7 @@ def main() -> None:
                      epochs=args.epochs, shuffle=True, verbose=2)
     log["loss"] = [float(v) for v in hist.history["loss"]]
     after = val_scores()
-    log["finetuned_val@0.5"] = frame_metrics(after, 0.5)
+    log["finetuned_val@0.5"] = data.frame_metrics(after, 0.5)
     print("fine-tuned", log["finetuned_val@0.5"], flush=True)
     model.save(args.work / "liveness_finetuned.keras")
     log["seconds"] = round(time.time() - t0, 1)
