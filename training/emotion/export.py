@@ -80,9 +80,13 @@ def main() -> None:
         "trained_on": "FER2013 train split (fer2013_train.npz), stratified duplicate-grouped split "
                       "train/val/test 80/10/10, seed %d (training/emotion/split.py)" % SEED,
         "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "training": {k: train_cfg.get(k) for k in ("arch", "width", "epochs", "batch", "lr", "label_smoothing",
-                                                    "class_weight_power", "best_val_acc") if k in train_cfg},
+        "training": {k: train_cfg.get(k) for k in ("arch", "width", "channels", "epochs", "epochs_run",
+                                                    "time_budget_min", "train_minutes", "init_tflite", "batch",
+                                                    "lr", "label_smoothing", "class_weight_power", "best_val_acc")
+                     if train_cfg.get(k) not in (None, "", 0, 0.0)},
     }
+    if "epochs_run" in meta["training"]:  # time-budgeted run: --epochs was only an upper bound
+        meta["training"]["epochs"] = meta["training"].pop("epochs_run")
     out.with_suffix(".json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
     # Agreement between the Keras model and the int8 model on the val split.
