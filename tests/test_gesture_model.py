@@ -160,3 +160,16 @@ def test_metadata_keeps_synthetic_classes_out_of_the_draw(clf):
         assert label not in drawable
     assert "none" not in drawable
     assert {"like", "dislike"} <= set(clf.validated_recall)
+
+
+def test_validated_recall_follows_the_configured_min_confidence():
+    meta = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    by_conf = meta["validated_recall_by_min_confidence"]
+    stricter = GestureClassifier(MODEL, min_confidence=0.8)
+    assert stricter.validated_recall["fist"] == pytest.approx(by_conf["0.8"]["fist"])
+    assert stricter.validated_recall["four"] == 0.0  # synthetic-only stays unvalidated
+    # 0.75 was not measured: the recall measured at 0.8 (lower, so never optimistic) is used
+    between = GestureClassifier(MODEL, min_confidence=0.75)
+    assert between.validated_recall == stricter.validated_recall
+    assert GestureClassifier(MODEL, min_confidence=0.95).validated_recall == {}
+    assert GestureClassifier(MODEL).validated_recall == pytest.approx(meta["validated_recall"])

@@ -78,6 +78,21 @@ class GestureClassifier:
         # "real" or "synthetic": a class measured only on synthetic poses must stay out of the draw
         self.validated_on: dict[str, str] = dict(self.meta.get("validated_on", {}))
         self.min_confidence = float(self.meta.get("min_confidence", 0.5) if min_confidence is None else min_confidence)
+        self.validated_recall = self._recall_at(self.min_confidence)
+
+    def _recall_at(self, confidence: float) -> dict[str, float]:
+        """Validated recall as measured at this min_confidence: a higher threshold turns more real
+        gestures into "none", so the recall measured at the JSON's own threshold would overstate it.
+        Uses the measurement at the lowest measured threshold >= confidence (never optimistic);
+        none measured that high -> no validated recall, so nothing is drawn."""
+        by_conf = self.meta.get("validated_recall_by_min_confidence") or {}
+        if not by_conf or abs(confidence - float(self.meta.get("min_confidence", confidence))) < 1e-9:
+            return self.validated_recall
+        at_or_above = sorted(float(c) for c in by_conf if float(c) >= confidence - 1e-9)
+        if not at_or_above:
+            return {}
+        measured = next(v for c, v in by_conf.items() if abs(float(c) - at_or_above[0]) < 1e-9)
+        return {label: float(measured.get(label, 0.0)) for label in self.validated_recall}
 
     def challenge_labels(self, min_recall: float = 0.95) -> list[str]:
         """Gestures fit for the challenge draw: validated on real landmarks with recall >= min_recall."""
