@@ -88,10 +88,10 @@ class GestureClassifier:
         by_conf = self.meta.get("validated_recall_by_min_confidence") or {}
         if not by_conf or abs(confidence - float(self.meta.get("min_confidence", confidence))) < 1e-9:
             return self.validated_recall
-        at_or_above = sorted(float(c) for c in by_conf if float(c) >= confidence - 1e-9)
+        at_or_above = [c for c in by_conf if float(c) >= confidence - 1e-9]
         if not at_or_above:
             return {}
-        measured = next(v for c, v in by_conf.items() if abs(float(c) - at_or_above[0]) < 1e-9)
+        measured = by_conf[min(at_or_above, key=float)]
         return {label: float(measured.get(label, 0.0)) for label in self.validated_recall}
 
     def challenge_labels(self, min_recall: float = 0.95) -> list[str]:
