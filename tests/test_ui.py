@@ -6,6 +6,7 @@ import time
 import cv2
 import pytest
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtTest import QTest
 
 from kiosk.session.clock import ManualClock
@@ -189,6 +190,76 @@ def test_every_screen_renders(kiosk, screenshot_dir):
     shot(k, screenshot_dir, "camera_missing")
     c.on_camera_ok()
     assert w.stack.currentWidget() is w.result
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipeline, screenshot_dir, language):
+    """At 1280x800, in English and in German: the window is not forced wider or taller than the
+    screen, the welcome screen's profile buttons show their whole labels, and on level 1 and for
+    every challenge the kiosk can draw no text is cut and the emoji is drawn whole (a squeezed
+    QLabel used to clip its top and bottom; German labels used to force a 1886 px wide window)."""
+    from kiosk.reporting import NullReporter
+    from kiosk.session.challenges import HEAD_POSE_CHALLENGES, Challenge
+    from kiosk.session.engine import SessionView
+    from kiosk.ui.app import build_kiosk
+    from kiosk.vision.emotion import EMOTION_INFO
+    from kiosk.vision.gestures import GESTURE_INFO, NONE_LABEL
+    from conftest import make_cfg
+    k = build_kiosk(make_cfg(state_dir, ui={"language": language}), pipeline=pipeline, start_worker=False,
+                    clock=ManualClock(), reporter=NullReporter())
+    try:
+        k.controller.model_problem = ""
+        k.window.resize(1280, 800)
+        k.window.show()
+        k.controller.refresh()
+        k.controller.on_observation(face())
+        assert k.window.stack.currentWidget() is k.window.welcome
+        spin(10)
+        assert (k.window.width(), k.window.height()) == (1280, 800)
+        welcome = k.window.welcome
+        for b in [*welcome.profile_buttons.values(), welcome.start_button]:
+            if b.isVisible():
+                assert b.width() >= b.sizeHint().width(), f"{language}: {b.text()!r} cut"
+                assert b.height() >= b.sizeHint().height(), f"{language}: {b.text()!r} squeezed"
+        for w in (welcome.title, welcome.detail):
+            assert w.height() >= w.heightForWidth(w.width()), f"{language}: {w.text()!r} squeezed"
+        shot(k, screenshot_dir, f"welcome_{language}")
+
+        s = k.window.session
+        k.controller.handle_command("start")
+        assert k.window.stack.currentWidget() is s
+        views = [SessionView(State.LIVENESS, streak=40, needed=100, time_left=39.0)]
+        pool = list(HEAD_POSE_CHALLENGES)
+        pool += [Challenge("gesture", key, *v) for key, v in GESTURE_INFO.items() if key != NONE_LABEL]
+        pool += [Challenge("emotion", key, *v) for key, v in EMOTION_INFO.items()]
+        views += [SessionView(State.CHALLENGE, challenge=c, index=7, total=7, streak=10, needed=25, time_left=9.0,
+                              attempts_left=3, detected=True, extensions_left=1) for c in pool]
+        for v in views:
+            s.show_view(v)
+            spin(5)
+            where = f"{language} {v.challenge.id if v.challenge else 'liveness'}"
+            assert (k.window.width(), k.window.height()) == (1280, 800), where
+            for w in (s.step, s.title, s.detail):  # text is never cut
+                if w.isVisible():
+                    assert w.height() >= w.heightForWidth(w.width()), f"{where}: {w.objectName()} squeezed"
+            for w in (s.countdown, s.progress_text, s.detected, s.more_button, s.cancel_button):
+                if w.isVisible():
+                    assert w.width() >= w.sizeHint().width(), f"{where}: {w.objectName()} cut"
+            # the icon may shrink to half its styled size, and draws a glyph that fits its height
+            assert s.icon.height() >= s.icon.minimumSizeHint().height(), f"{where}: icon {s.icon.height()} px"
+            font = QFont(s.icon.font())
+            font.setPixelSize(s.icon.glyph_px())
+            assert QFontMetrics(font).height() <= s.icon.height(), where
+            assert s.icon.glyph_px() >= 64, f"{where}: icon drawn at {s.icon.glyph_px()} px (2x body text)"
+            if v.challenge is not None and v.challenge.id == "head_pose:left":  # a two-line title
+                shot(k, screenshot_dir, f"challenge_detected_{language}")
+    finally:
+        k.controller.shutdown()
+        k.window.allow_close = True
+        k.window.close()
+        from PySide6.QtCore import QTranslator
+        for t in app.findChildren(QTranslator):  # the next test expects English
+            app.removeTranslator(t)
 
 
 def test_locked_screen(kiosk, screenshot_dir):

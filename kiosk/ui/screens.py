@@ -1,8 +1,8 @@
 """The kiosk's screens. Each one only displays what it is given and forwards button presses."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
@@ -26,6 +26,42 @@ def label(text: str = "", name: str = "", align=Qt.AlignmentFlag.AlignCenter) ->
     w.setWordWrap(True)
     w.setAccessibleName(name or "text")
     return w
+
+
+class EmojiIcon(QLabel):
+    """The big emoji of a screen. Its size comes from the style sheet (QLabel#icon); when the layout
+    gives it less height than that (a small screen, a long title), it draws a smaller glyph instead
+    of letting QLabel clip the top and bottom off."""
+
+    MIN_SCALE = 0.5  # the layout is asked not to go below half the styled size (80 px of 160)
+
+    def __init__(self, text: str = ""):
+        super().__init__(text)
+        self.setObjectName("icon")
+        self.setAccessibleName("icon")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+    def _styled_px(self) -> int:
+        return self.font().pixelSize() if self.font().pixelSize() > 0 else QFontMetrics(self.font()).height()
+
+    def glyph_px(self) -> int:
+        """Pixel size the emoji is drawn at: the styled size, or less if the widget is shorter."""
+        styled = self._styled_px()
+        line_per_px = QFontMetrics(self.font()).height() / styled
+        return max(1, min(styled, int(self.height() / line_per_px)))
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(int(hint.width() * self.MIN_SCALE), int(hint.height() * self.MIN_SCALE))
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        font = QFont(self.font())
+        font.setPixelSize(self.glyph_px())
+        painter = QPainter(self)
+        painter.setFont(font)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(self.contentsRect(), int(self.alignment()), self.text())
+        painter.end()
 
 
 def button(text: str, accessible: str, parent: QWidget | None = None) -> QPushButton:
@@ -67,7 +103,7 @@ class AttractScreen(QWidget):
         super().__init__()
         lay = QVBoxLayout(self)
         lay.addStretch(1)
-        self.icon = label("👋", "icon")
+        self.icon = EmojiIcon("👋")
         self.title = label(name="title")
         self.detail = label(name="detail")
         self.start_button = button("", "start")
@@ -96,7 +132,10 @@ class WelcomeScreen(QWidget):
         self.detail = label(name="detail")
         lay.addWidget(self.title)
         lay.addWidget(self.detail)
-        grid = QGridLayout()
+        self.grid = QGridLayout()
+        self.grid.setColumnStretch(0, 1)
+        self.grid.setColumnStretch(1, 1)
+        self._placement = None
         self.profile_buttons: dict[str, QPushButton] = {}
         icons = {"standard": "🙂", "no_hands": "🙌", "no_expression": "😐", "limited_head": "🧍", "no_sight": "🔊"}
         for i, name in enumerate(PROFILES):
@@ -104,18 +143,60 @@ class WelcomeScreen(QWidget):
             b.setCheckable(True)
             b.setProperty("icon_text", icons.get(name, ""))
             b.clicked.connect(lambda _=False, n=name: self.profile.emit(n))
+            # the width of the longest label must not set the window's minimum width (German labels
+            # are ~900 px each): _regrid picks one or two columns for the width there is
+            b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             self.profile_buttons[name] = b
-            grid.addWidget(b, i // 2, i % 2)
-        lay.addLayout(grid)
         self.start_button = button("", "start")
+        self.start_button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.start_button.clicked.connect(self.start)
-        lay.addWidget(self.start_button)
+        lay.addLayout(self.grid)
         self.retranslate()
         self.select("standard")
 
     def set_available(self, names: list[str]) -> None:
         for name, b in self.profile_buttons.items():
             b.setVisible(name in names)
+        self._regrid()
+
+    def _regrid(self) -> None:
+        """Two columns of profile buttons when every label fits in half the width, if need be on two
+        lines; else one column. One column of five buttons does not fit a 1280x800 screen."""
+        room = self.contentsRect().width() - self.layout().contentsMargins().left() - self.layout().contentsMargins().right()
+        half = (room - self.grid.horizontalSpacing()) // 2
+        texts = {name: f"{b.property('icon_text')} {tr(S.PROFILE_LABELS[name])}"
+                 for name, b in self.profile_buttons.items()}
+        # in two columns, only the labels too wide for half the width go on two lines
+        two_col = {n: texts[n] if self._text_width(b, texts[n]) <= half else _two_lines(texts[n])
+                   for n, b in self.profile_buttons.items()}
+        columns = 2 if all(self._text_width(b, two_col[n]) <= half for n, b in self.profile_buttons.items()) else 1
+        for n, b in self.profile_buttons.items():
+            b.setText(two_col[n] if columns == 2 else texts[n])
+        shown = [b for b in self.profile_buttons.values() if not b.isHidden()]
+        placement = (columns, tuple(id(b) for b in shown))
+        if placement == self._placement:
+            return
+        self._placement = placement
+        for b in [*self.profile_buttons.values(), self.start_button]:
+            self.grid.removeWidget(b)
+        for i, b in enumerate(shown):
+            self.grid.addWidget(b, i // columns, i % columns)
+        # Start takes the free cell beside the last profile (a whole row is one row too many at
+        # 1280x800 in German), or a full row of its own
+        row, col = divmod(len(shown), columns)
+        self.grid.addWidget(self.start_button, row, col, 1, columns - col if col else columns)
+
+    @staticmethod
+    def _text_width(b: QPushButton, text: str) -> int:
+        old = b.text()
+        b.setText(text)
+        width = b.sizeHint().width()
+        b.setText(old)
+        return width
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self._regrid()
 
     def select(self, name: str) -> None:
         for n, b in self.profile_buttons.items():
@@ -125,11 +206,19 @@ class WelcomeScreen(QWidget):
         self.title.setText(tr(S.WELCOME_TITLE))
         self.detail.setText(tr(S.WELCOME_DETAIL))
         for name, b in self.profile_buttons.items():
-            text = tr(S.PROFILE_LABELS[name])
-            b.setText(f"{b.property('icon_text')} {text}")
-            b.setAccessibleName(text)
+            b.setAccessibleName(tr(S.PROFILE_LABELS[name]))  # _regrid sets the (maybe wrapped) text
         self.start_button.setText("▶ " + tr(S.START))
         self.start_button.setAccessibleName(tr(S.START))
+        self._regrid()
+
+
+def _two_lines(text: str) -> str:
+    """Break a label at the space nearest its middle (QPushButton draws a newline as a new line)."""
+    spaces = [i for i, ch in enumerate(text) if ch == " "][1:]  # never right after the emoji
+    if not spaces:
+        return text
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return text[:cut] + "\n" + text[cut + 1:]
 
 
 class SessionScreen(QWidget):
@@ -142,11 +231,14 @@ class SessionScreen(QWidget):
         super().__init__()
         lay = QHBoxLayout(self)
         self.camera = CameraView()
-        lay.addWidget(self.camera, 3)
+        # The instructions get more than half the width: a wide side column keeps titles on one or
+        # two lines and both buttons side by side, and at 1280x800 it is under 600 px tall.
+        lay.addWidget(self.camera, 4)
         side = QVBoxLayout()
-        lay.addLayout(side, 2)
+        side.setSpacing(4)
+        lay.addLayout(side, 5)
         self.step = label(name="status")
-        self.icon = label("", "icon")
+        self.icon = EmojiIcon()
         self.title = label(name="title")
         self.detail = label(name="detail")
         self.countdown = label(name="countdown")
@@ -159,11 +251,18 @@ class SessionScreen(QWidget):
         self.more_button.clicked.connect(self.more_time)
         self.cancel_button = button("", "cancel")
         self.cancel_button.clicked.connect(self.cancel)
-        for w in (self.step, self.icon, self.title, self.detail, self.countdown, self.progress,
-                  self.progress_text, self.detected):
+        for w in (self.step, self.icon, self.title, self.detail, self.progress):
             side.addWidget(w)
-        side.addWidget(self.more_button)
-        side.addWidget(self.cancel_button)
+        # time left, the count and the "detected" tick share one row, and so do the two buttons
+        status_row = QHBoxLayout()
+        for w in (self.countdown, self.progress_text, self.detected):
+            w.setWordWrap(False)  # short texts; wrapping them would double the row's height
+            status_row.addWidget(w, 1)
+        side.addLayout(status_row)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.more_button)
+        buttons.addWidget(self.cancel_button)
+        side.addLayout(buttons)
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -173,6 +272,10 @@ class SessionScreen(QWidget):
         self.cancel_button.setAccessibleName(tr(S.CANCEL))
 
     def show_view(self, v: SessionView) -> None:
+        # Level 1 has no step counter and no "detected" tick: hide them rather than leave empty
+        # rows, which on a 720 px side column squeezed the icon below its glyph height.
+        self.step.setVisible(v.state != State.LIVENESS)
+        self.detected.setVisible(v.state != State.LIVENESS)
         if v.state == State.LIVENESS:
             self.step.setText("")
             self.icon.setText("🙂")
@@ -201,7 +304,7 @@ class ResultScreen(QWidget):
         super().__init__()
         lay = QVBoxLayout(self)
         lay.addStretch(1)
-        self.icon = label("", "icon")
+        self.icon = EmojiIcon()
         self.title = label(name="result_pass")
         self.detail = label(name="detail")
         for w in (self.icon, self.title, self.detail):
@@ -225,7 +328,7 @@ class MessageScreen(QWidget):
         super().__init__()
         lay = QVBoxLayout(self)
         lay.addStretch(1)
-        self.icon = label("", "icon")
+        self.icon = EmojiIcon()
         self.title = label(name="title")
         self.detail = label(name="detail")
         for w in (self.icon, self.title, self.detail):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from . import strings as S
 from .screens import (AttractScreen, MessageScreen, ResultScreen, SessionScreen, WelcomeScreen, button,
@@ -54,6 +54,10 @@ class KioskWindow(QMainWindow):
         self.caption.setAccessibleName("caption")
         outer.addWidget(self.caption)
         self.setCentralWidget(root)
+        # The window is the screen: never let the layout's height-for-width (the stack asks every
+        # page, the caption wraps) grow it past the screen. tests/test_ui.py checks that at
+        # 1280x800 nothing is cut instead.
+        self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
 
         self.attract.start_button.clicked.connect(lambda: self.command.emit("start"))
         self.welcome.start.connect(lambda: self.command.emit("start"))

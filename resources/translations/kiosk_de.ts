@@ -44,8 +44,8 @@
       <translation>{n} s</translation>
     </message>
     <message>
-      <source>Detected, hold it</source>
-      <translation>Erkannt, bitte halten</translation>
+      <source>Hold it</source>
+      <translation>Halten</translation>
     </message>
     <message>
       <source>Well done. Next step coming.</source>
