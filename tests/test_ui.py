@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QWidget
 
 from kiosk.session.clock import ManualClock
 from kiosk.session.engine import State
@@ -19,6 +20,21 @@ def spin(ms: int) -> None:
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
     loop.exec()
+
+
+def settle(window, rounds=10) -> None:
+    """Let Qt finish laying out: word-wrapped labels need a pass per width change, and a loaded
+    machine may not get through them in a fixed few milliseconds."""
+    def geometry():
+        return [w.geometry().getRect() for w in window.findChildren(QWidget) if w.isVisible()]
+    before = None
+    for _ in range(rounds):
+        QCoreApplication.sendPostedEvents()
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        now = geometry()
+        if now == before:
+            return
+        before = now
 
 
 def wait_until(pred, timeout_s=20.0) -> bool:
@@ -214,7 +230,7 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
         k.controller.refresh()
         k.controller.on_observation(face())
         assert k.window.stack.currentWidget() is k.window.welcome
-        spin(10)
+        settle(k.window)
         assert (k.window.width(), k.window.height()) == (1280, 800)
         welcome = k.window.welcome
         for b in [*welcome.profile_buttons.values(), welcome.start_button]:
@@ -236,7 +252,7 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
                               attempts_left=3, detected=True, extensions_left=1) for c in pool]
         for v in views:
             s.show_view(v)
-            spin(5)
+            settle(k.window)
             where = f"{language} {v.challenge.id if v.challenge else 'liveness'}"
             assert (k.window.width(), k.window.height()) == (1280, 800), where
             for w in (s.step, s.title, s.detail):  # text is never cut
