@@ -34,8 +34,11 @@ def _bn(x, w, name):
     return x
 
 
-def _conv(x, w, name, stride=1, pad=None, act=True):
-    """Conv_block (act=True: conv+BN+PReLU) or Linear_block (act=False: conv+BN) named like the torch module."""
+def _conv(x, w, name, stride=1, pad=None, act=True, activation="prelu"):
+    """Conv_block (act=True: conv+BN+PReLU) or Linear_block (act=False: conv+BN) named like the torch module.
+
+    activation="relu" swaps every PReLU for ReLU (its slopes are dropped): XNNPACK runs int8 ReLU
+    fused into the conv, but not int8 PReLU, which made the int8 graph 3x slower on one core."""
     kern = w[name + ".conv.weight"]  # (out, in/groups, kh, kw)
     out_c, in_per_group, kh, kw = kern.shape
     in_c = x.shape[-1]
@@ -53,7 +56,9 @@ def _conv(x, w, name, stride=1, pad=None, act=True):
         x = conv(x)
         conv.set_weights([kern.transpose(2, 3, 1, 0)])  # (kh, kw, in, out)
     x = _bn(x, w, name + ".bn")
-    if act:
+    if act and activation == "relu":
+        x = layers.ReLU(name=name.replace(".", "_") + "_relu")(x)
+    elif act:
         prelu = layers.PReLU(shared_axes=[1, 2], name=name.replace(".", "_") + "_prelu")
         x = prelu(x)
         prelu.set_weights([w[name + ".prelu.weight"].reshape(1, 1, -1)])
@@ -72,10 +77,10 @@ def _se(x, w, name):
     return layers.Multiply(name=name.replace(".", "_") + "_gate")([x, gate])
 
 
-def _depth_wise(x, w, name, stride, residual):
+def _depth_wise(x, w, name, stride, residual, activation="prelu"):
     short = x
-    y = _conv(x, w, name + ".conv", pad=0)
-    y = _conv(y, w, name + ".conv_dw", stride=stride, pad=1)
+    y = _conv(x, w, name + ".conv", pad=0, activation=activation)
+    y = _conv(y, w, name + ".conv_dw", stride=stride, pad=1, activation=activation)
     y = _conv(y, w, name + ".project", pad=0, act=False)
     if residual:
         if name + ".se_module.fc1.weight" in w:
@@ -89,22 +94,27 @@ def _stage_blocks(w, stage):
     return [f"{stage}.model.{i}" for i in idx]
 
 
-def build(weights: dict[str, np.ndarray], dropout: float = 0.0, name: str = "minifasnet") -> keras.Model:
-    """MiniFASNet with the given (torch-named, 'module.' stripped) weights; outputs 3-way logits."""
+def build(weights: dict[str, np.ndarray], dropout: float = 0.0, name: str = "minifasnet",
+          activation: str = "prelu") -> keras.Model:
+    """MiniFASNet with the given (torch-named, 'module.' stripped) weights; outputs 3-way logits.
+    activation: "prelu" (as published) or "relu" (see _conv)."""
+    if activation not in ("prelu", "relu"):
+        raise ValueError(f"activation must be 'prelu' or 'relu', not {activation!r}")
     w = weights
+    a = activation
     inp = keras.Input((80, 80, 3), name="image")
-    x = _conv(inp, w, "conv1", stride=2, pad=1)
-    x = _conv(x, w, "conv2_dw", stride=1, pad=1)
-    x = _depth_wise(x, w, "conv_23", stride=2, residual=False)
+    x = _conv(inp, w, "conv1", stride=2, pad=1, activation=a)
+    x = _conv(x, w, "conv2_dw", stride=1, pad=1, activation=a)
+    x = _depth_wise(x, w, "conv_23", stride=2, residual=False, activation=a)
     for b in _stage_blocks(w, "conv_3"):
-        x = _depth_wise(x, w, b, stride=1, residual=True)
-    x = _depth_wise(x, w, "conv_34", stride=2, residual=False)
+        x = _depth_wise(x, w, b, stride=1, residual=True, activation=a)
+    x = _depth_wise(x, w, "conv_34", stride=2, residual=False, activation=a)
     for b in _stage_blocks(w, "conv_4"):
-        x = _depth_wise(x, w, b, stride=1, residual=True)
-    x = _depth_wise(x, w, "conv_45", stride=2, residual=False)
+        x = _depth_wise(x, w, b, stride=1, residual=True, activation=a)
+    x = _depth_wise(x, w, "conv_45", stride=2, residual=False, activation=a)
     for b in _stage_blocks(w, "conv_5"):
-        x = _depth_wise(x, w, b, stride=1, residual=True)
-    x = _conv(x, w, "conv_6_sep", pad=0)
+        x = _depth_wise(x, w, b, stride=1, residual=True, activation=a)
+    x = _conv(x, w, "conv_6_sep", pad=0, activation=a)
     x = _conv(x, w, "conv_6_dw", pad=0, act=False)
     x = layers.Flatten(name="flatten")(x)
     lin = layers.Dense(w["linear.weight"].shape[0], use_bias=False, name="linear")
