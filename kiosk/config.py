@@ -135,6 +135,7 @@ class SecurityConfig:
     max_failures: int = field(metadata=POSITIVE)
     window_s: float = field(metadata=POSITIVE)
     lockout_s: float = field(metadata=NON_NEGATIVE)
+    state_path: str  # "" = lockouts do not survive a restart
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,7 @@ cache_dir = "/var/cache/kiosk/tts"
 max_failures = 5
 window_s = 180.0
 lockout_s = 300.0
+state_path = "/var/lib/kiosk/lockout.json"   # a lockout survives a reboot or a crash
 
 [verdict]
 key_path = "/var/lib/kiosk/device.key"

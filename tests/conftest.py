@@ -1,3 +1,4 @@
+import itertools
 import os
 from pathlib import Path
 
@@ -41,9 +42,14 @@ def state_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("kiosk-state")
 
 
+_LOCKOUT_FILES = itertools.count()
+
+
 def make_cfg(state_dir: Path, **sections):
     from kiosk.config import config_from_dict
-    data = {"verdict": {"key_path": str(state_dir / "device.key")}}
+    # one lockout file per config: failed sessions of one test must not lock a later test's kiosk
+    data = {"verdict": {"key_path": str(state_dir / "device.key")},
+            "security": {"state_path": str(state_dir / f"lockout-{next(_LOCKOUT_FILES)}.json")}}
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     return config_from_dict(data)

@@ -99,3 +99,92 @@ def test_bad_settings_are_refused(kw):
 def test_default_clock_is_monotonic():
     import time
     assert RateLimiter()._clock is time.monotonic
+
+
+# --------------------------------------------------------------------------- surviving a restart
+def restarted(path, wall_t, **kw):
+    """A new process: a fresh monotonic clock with another origin, the wall clock at wall_t."""
+    clock, wall = FakeClock(5.0), FakeClock(wall_t)
+    return RateLimiter(clock=clock, wall=wall, state_path=path, **kw), clock, wall
+
+
+def test_a_lockout_survives_a_restart_and_still_ends_on_time(tmp_path):
+    path = tmp_path / "state" / "lockout.json"
+    clock, wall = FakeClock(), FakeClock(1_000_000.0)
+    rl = RateLimiter(max_failures=3, window_s=180, lockout_s=300, clock=clock, wall=wall, state_path=path)
+    for _ in range(3):
+        rl.record(False)
+    assert rl.locked() and path.is_file()
+    assert path.stat().st_mode & 0o077 == 0, "private to the kiosk user"
+    # power cut; the kiosk is back 100 s later
+    rl2, clock2, _ = restarted(path, 1_000_100.0, max_failures=3, window_s=180, lockout_s=300)
+    assert rl2.locked() and rl2.remaining_lockout() == pytest.approx(200)
+    clock2.advance(200)
+    assert not rl2.locked()
+
+
+def test_failures_in_the_window_survive_a_restart(tmp_path):
+    path = tmp_path / "lockout.json"
+    clock, wall = FakeClock(), FakeClock(2_000_000.0)
+    rl = RateLimiter(max_failures=5, window_s=180, lockout_s=300, clock=clock, wall=wall, state_path=path)
+    for _ in range(4):
+        rl.record(False)
+        clock.advance(10)
+        wall.advance(10)
+    rl2, _, _ = restarted(path, 2_000_050.0, max_failures=5, window_s=180, lockout_s=300)
+    assert rl2.failures_in_window() == 4 and not rl2.locked()
+    rl2.record(False)  # the 5th within 180 s, across the restart
+    assert rl2.locked()
+
+
+def test_failures_older_than_the_window_are_forgotten_across_a_restart(tmp_path):
+    path = tmp_path / "lockout.json"
+    clock, wall = FakeClock(), FakeClock(2_500_000.0)
+    rl = RateLimiter(max_failures=5, window_s=180, lockout_s=300, clock=clock, wall=wall, state_path=path)
+    rl.record(False)
+    rl.record(False)
+    assert restarted(path, 2_500_100.0, max_failures=5, window_s=180)[0].failures_in_window() == 2
+    assert restarted(path, 2_500_181.0, max_failures=5, window_s=180)[0].failures_in_window() == 0
+
+
+def test_a_clock_set_back_cannot_lengthen_a_reloaded_lockout(tmp_path):
+    path = tmp_path / "lockout.json"
+    clock, wall = FakeClock(), FakeClock(3_000_000.0)
+    rl = RateLimiter(max_failures=1, window_s=60, lockout_s=300, clock=clock, wall=wall, state_path=path)
+    rl.record(False)
+    rl2, _, _ = restarted(path, 3_000_000.0 - 86_400, max_failures=1, window_s=60, lockout_s=300)
+    assert rl2.remaining_lockout() == pytest.approx(300)
+    rl3, _, _ = restarted(path, 3_000_000.0 + 301, max_failures=1, window_s=60, lockout_s=300)
+    assert not rl3.locked()
+
+
+def test_reset_clears_the_saved_state(tmp_path):
+    path = tmp_path / "lockout.json"
+    rl = RateLimiter(max_failures=1, clock=FakeClock(), wall=FakeClock(4_000_000.0), state_path=path)
+    rl.record(False)
+    rl.reset()
+    rl2, _, _ = restarted(path, 4_000_001.0, max_failures=1)
+    assert not rl2.locked() and rl2.failures_in_window() == 0
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"locked_until": "soon"}', "[1, 2]", ""])
+def test_an_unreadable_state_file_is_logged_and_ignored(tmp_path, caplog, content):
+    path = tmp_path / "lockout.json"
+    path.write_text(content)
+    rl, _, _ = restarted(path, 5_000_000.0, max_failures=2)
+    assert not rl.locked() and rl.failures_in_window() == 0
+    assert "unreadable lockout state" in caplog.text
+    rl.record(False)
+    rl.record(False)
+    assert rl.locked(), "still counts, and overwrites the bad file"
+    rl2, _, _ = restarted(path, 5_000_001.0, max_failures=2)
+    assert rl2.locked()
+
+
+def test_an_unwritable_state_path_does_not_stop_the_kiosk(tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rl = RateLimiter(max_failures=1, clock=FakeClock(), state_path=blocker / "sub" / "lockout.json")
+    rl.record(False)
+    assert rl.locked(), "the lockout works in memory"
+    assert "cannot save the lockout state" in caplog.text

@@ -52,7 +52,8 @@ def install_translator(app: QApplication, language: str) -> QTranslator | None:
 
 def make_limiter(cfg):
     from ..ratelimit import RateLimiter
-    return RateLimiter(cfg.security.max_failures, cfg.security.window_s, cfg.security.lockout_s)
+    return RateLimiter(cfg.security.max_failures, cfg.security.window_s, cfg.security.lockout_s,
+                       state_path=cfg.security.state_path or None)
 
 
 def make_voice(cfg, speaker=None, listener=None):
