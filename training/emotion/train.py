@@ -48,9 +48,11 @@ def prepare(images: np.ndarray) -> np.ndarray:
 
 
 class AugmentedBatches(keras.utils.PyDataset):
-    def __init__(self, images, labels, weights, n_classes, batch, seed, label_smoothing):
+    def __init__(self, images, labels, weights, n_classes, batch, seed, label_smoothing,
+                 soft=None, distill=0.0):
         super().__init__()
         self.images, self.labels, self.weights = images, labels, weights
+        self.soft, self.distill = soft, distill  # teacher probabilities per image (distillation)
         self.n_classes, self.batch, self.smooth = n_classes, batch, label_smoothing
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(images))
@@ -66,6 +68,8 @@ class AugmentedBatches(keras.utils.PyDataset):
         x = np.stack([standardize(augment(self.images[j], self.rng)) for j in idx])[..., None]
         y = np.full((len(idx), self.n_classes), self.smooth / self.n_classes, dtype=np.float32)
         y[np.arange(len(idx)), self.labels[idx]] += 1.0 - self.smooth
+        if self.soft is not None:
+            y = (1.0 - self.distill) * y + self.distill * self.soft[idx]
         return x, y, self.weights[self.labels[idx]]
 
 
@@ -110,6 +114,9 @@ def main() -> None:
                     help="wall-clock training budget; LR schedule over elapsed time (see above)")
     ap.add_argument("--warmup-frac", type=float, default=0.03, help="warm-up share of the time budget")
     ap.add_argument("--init-tflite", default="", help="warm-start from this int8 model (same vgg shape)")
+    ap.add_argument("--teacher-keras", default="",
+                    help="distil from this Keras model's mirror-averaged softmax (one pass learns what two gave)")
+    ap.add_argument("--distill", type=float, default=0.7, help="weight of the teacher in the targets")
     args = ap.parse_args()
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -124,8 +131,19 @@ def main() -> None:
     weights = class_weights(labels[parts["train"]], len(classes), args.class_weight_power)
     print("class weights:", dict(zip(classes, np.round(weights, 2).tolist())), flush=True)
 
+    soft = None
+    if args.teacher_keras:
+        teacher = keras.models.load_model(args.teacher_keras)
+        x_tr = prepare(images[tr])
+        soft = (keras.ops.convert_to_numpy(keras.ops.softmax(teacher.predict(x_tr, batch_size=256, verbose=0)))
+                + keras.ops.convert_to_numpy(keras.ops.softmax(
+                    teacher.predict(x_tr[:, :, ::-1], batch_size=256, verbose=0)))) / 2.0
+        soft = soft.astype(np.float32)
+        print(f"teacher {args.teacher_keras}: mirror-averaged, agrees with the labels on "
+              f"{float((soft.argmax(1) == labels[tr]).mean()):.4f} of train images", flush=True)
+        del teacher, x_tr
     train_seq = AugmentedBatches(images[tr], labels[tr], weights, len(classes), args.batch, args.seed,
-                                 args.label_smoothing)
+                                 args.label_smoothing, soft=soft, distill=args.distill)
     x_val, y_val = prepare(images[parts["val"]]), labels[parts["val"]]
 
     if args.arch == "vgg":
