@@ -52,7 +52,7 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import keras
     import minifasnet
-    from train import live_prob_model
+    from train import live_prob_model, tflite_live_scores
 
     if args.keras == "pretrained":
         model = live_prob_model(minifasnet.build(minifasnet.load_state_npz(args.work / "MiniFASNetV2.npz")))
@@ -89,19 +89,11 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(conv.convert())
 
-    interp = tf.lite.Interpreter(model_path=str(args.out))
-    interp.allocate_tensors()
-    d_in, d_out = interp.get_input_details()[0], interp.get_output_details()[0]
-    s, z = d_in["quantization"]
+    s, z = tf.lite.Interpreter(model_path=str(args.out)).get_input_details()[0]["quantization"]
     probe = rep[:64]
-    got = []
-    for c in probe:
-        interp.set_tensor(d_in["index"], np.clip(np.round(c[None] / s + z), -128, 127).astype(np.int8))
-        interp.invoke()
-        so, zo = d_out["quantization"]
-        got.append((interp.get_tensor(d_out["index"]).astype(np.float32) - zo) * so)
+    got = tflite_live_scores(args.out, probe)
     ref = model.predict(probe, verbose=0).ravel()
-    err = float(np.abs(np.array(got).ravel() - ref).max())
+    err = float(np.abs(got - ref).max())
     print(f"int8 {args.out} {args.out.stat().st_size} bytes, input scale {s} zp {z}; "
           f"max |int8 - keras| on 64 train crops {err:.3f}; float copy {float_path}")
 

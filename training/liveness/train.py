@@ -35,7 +35,7 @@ def live_prob_model(base):
 
 
 
-def teacher_scores(path, x):
+def tflite_live_scores(path, x):
     """P(live) of a TFLite liveness model (int8 or float I/O) on float crops, one at a time."""
     import tensorflow as tf
 
@@ -139,7 +139,7 @@ def main() -> None:
         w[kinds == k] = 0.5 * (y == 1).sum() / (kinds == k).sum()
     target = y
     if args.teacher:
-        t = teacher_scores(args.teacher, x)
+        t = tflite_live_scores(args.teacher, x)
         target = ((1.0 - args.distill) * y + args.distill * t).astype(np.float32)
         log.update(teacher=str(args.teacher), distill=args.distill,
                    teacher_train_agreement=float(((t >= 0.5) == (y == 1)).mean()))
