@@ -167,9 +167,9 @@ class WelcomeScreen(QWidget):
         texts = {name: f"{b.property('icon_text')} {tr(S.PROFILE_LABELS[name])}"
                  for name, b in self.profile_buttons.items()}
         # in two columns, only the labels too wide for half the width go on two lines
-        two_col = {n: texts[n] if self._text_width(b, texts[n]) <= half else _two_lines(texts[n])
-                   for n, b in self.profile_buttons.items()}
-        columns = 2 if all(self._text_width(b, two_col[n]) <= half for n, b in self.profile_buttons.items()) else 1
+        too_wide = {n for n, b in self.profile_buttons.items() if self._text_width(b, texts[n]) > half}
+        two_col = {n: _two_lines(t) if n in too_wide else t for n, t in texts.items()}
+        columns = 2 if all(self._text_width(self.profile_buttons[n], two_col[n]) <= half for n in too_wide) else 1
         for n, b in self.profile_buttons.items():
             b.setText(two_col[n] if columns == 2 else texts[n])
         shown = [b for b in self.profile_buttons.values() if not b.isHidden()]
