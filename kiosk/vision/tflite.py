@@ -70,7 +70,7 @@ class TFLiteModel:
         # Quantisation constants as full-shape arrays, made once: on the gesture MLP (invoke ~4 us)
         # numpy's per-call overhead is most of the time, and array-array ufuncs cost about half
         # of array-scalar ones here.
-        self._in_shape = self.input.shape
+        self._in_shape = self.input.shape  # plain attributes: a few us per call on the gesture MLP
         self._in_index = self._in["index"]
         self._in_q = None
         if self.input.quantized:
