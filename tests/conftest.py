@@ -1,3 +1,4 @@
+import contextlib
 import itertools
 import os
 from pathlib import Path
@@ -58,3 +59,25 @@ def make_cfg(state_dir: Path, **sections):
 @pytest.fixture(scope="session")
 def cfg(state_dir):
     return make_cfg(state_dir)
+
+
+@contextlib.contextmanager
+def shown_kiosk(cfg, pipeline, **kwargs):
+    """A kiosk on `pipeline` (no camera worker, a manual clock unless given), shown at 1280x800.
+    Afterwards it is shut down and closed, and any translator it installed is removed: the next
+    test expects English."""
+    from PySide6.QtCore import QTranslator
+    from kiosk.session.clock import ManualClock
+    from kiosk.ui.app import build_kiosk, qt_app
+    kwargs.setdefault("clock", ManualClock())
+    k = build_kiosk(cfg, pipeline=pipeline, start_worker=False, **kwargs)
+    try:
+        k.window.resize(1280, 800)
+        k.window.show()
+        yield k
+    finally:
+        k.controller.shutdown()
+        k.window.allow_close = True
+        k.window.close()
+        for t in qt_app().findChildren(QTranslator):
+            qt_app().removeTranslator(t)

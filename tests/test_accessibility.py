@@ -8,8 +8,7 @@ import pytest
 from PySide6.QtCore import QTranslator
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from conftest import ROOT, make_cfg
-from kiosk.session.clock import ManualClock
+from conftest import ROOT, make_cfg, shown_kiosk
 from kiosk.ui import strings as S
 from kiosk.ui.theme import COLOURS, MIN_TEXT_PX, contrast_ratio, relative_luminance, stylesheet
 
@@ -46,17 +45,11 @@ def test_palette_contrast_math():
 @pytest.fixture()
 def kiosk(state_dir):
     from kiosk.reporting import NullReporter
-    from kiosk.ui.app import build_kiosk
     from kiosk.vision.pipeline import VisionPipeline
     cfg = make_cfg(state_dir)
     pipeline = VisionPipeline(cfg)
-    k = build_kiosk(cfg, pipeline=pipeline, start_worker=False, clock=ManualClock(), reporter=NullReporter())
-    k.window.resize(1280, 800)
-    k.window.show()
-    yield k
-    k.controller.shutdown()
-    k.window.allow_close = True
-    k.window.close()
+    with shown_kiosk(cfg, pipeline, reporter=NullReporter()) as k:
+        yield k
     pipeline.close()
 
 
@@ -122,23 +115,15 @@ def test_german_translation_is_complete_and_compiled(kiosk):
 
 def test_german_kiosk_shows_german(state_dir, screenshot_dir):
     from kiosk.reporting import NullReporter
-    from kiosk.ui.app import build_kiosk, qt_app
     from kiosk.vision.pipeline import VisionPipeline
     cfg = make_cfg(state_dir, ui={"language": "de"})
     pipeline = VisionPipeline(cfg)
-    k = build_kiosk(cfg, pipeline=pipeline, start_worker=False, clock=ManualClock(), reporter=NullReporter())
     try:
-        k.controller.model_problem = ""
-        k.window.resize(1280, 800)
-        k.window.show()
-        k.controller.handle_command("start")
-        assert k.window.session.title.text() == "Schauen Sie in die Kamera"
-        assert k.window.caption.text().startswith("Schauen Sie in die Kamera")
-        k.window.grab().save(str(screenshot_dir / "liveness_de.png"))
+        with shown_kiosk(cfg, pipeline, reporter=NullReporter()) as k:
+            k.controller.model_problem = ""
+            k.controller.handle_command("start")
+            assert k.window.session.title.text() == "Schauen Sie in die Kamera"
+            assert k.window.caption.text().startswith("Schauen Sie in die Kamera")
+            k.window.grab().save(str(screenshot_dir / "liveness_de.png"))
     finally:
-        k.controller.shutdown()
-        k.window.allow_close = True
-        k.window.close()
         pipeline.close()
-        for t in qt_app().findChildren(QTranslator):
-            qt_app().removeTranslator(t)

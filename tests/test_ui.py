@@ -15,6 +15,8 @@ from kiosk.session.engine import State
 from kiosk.session.observation import Observation
 from kiosk.vision.sources import SourceError, open_source
 
+from conftest import shown_kiosk
+
 
 def spin(ms: int) -> None:
     loop = QEventLoop()
@@ -107,14 +109,8 @@ def test_worker_reports_a_lost_camera_and_recovers(app, cfg, photos):
 
 @pytest.fixture()
 def kiosk(app, cfg, pipeline):
-    from kiosk.ui.app import build_kiosk
-    k = build_kiosk(cfg, pipeline=pipeline, start_worker=False, rng=random.Random(4), clock=ManualClock())
-    k.window.resize(1280, 800)
-    k.window.show()
-    yield k
-    k.controller.shutdown()
-    k.window.allow_close = True
-    k.window.close()
+    with shown_kiosk(cfg, pipeline, rng=random.Random(4)) as k:
+        yield k
 
 
 def shot(k, directory, name):
@@ -217,16 +213,11 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
     from kiosk.reporting import NullReporter
     from kiosk.session.challenges import HEAD_POSE_CHALLENGES, Challenge
     from kiosk.session.engine import SessionView
-    from kiosk.ui.app import build_kiosk
     from kiosk.vision.emotion import EMOTION_INFO
     from kiosk.vision.gestures import GESTURE_INFO, NONE_LABEL
     from conftest import make_cfg
-    k = build_kiosk(make_cfg(state_dir, ui={"language": language}), pipeline=pipeline, start_worker=False,
-                    clock=ManualClock(), reporter=NullReporter())
-    try:
+    with shown_kiosk(make_cfg(state_dir, ui={"language": language}), pipeline, reporter=NullReporter()) as k:
         k.controller.model_problem = ""
-        k.window.resize(1280, 800)
-        k.window.show()
         k.controller.refresh()
         k.controller.on_observation(face())
         assert k.window.stack.currentWidget() is k.window.welcome
@@ -269,13 +260,6 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
             assert s.icon.glyph_px() >= 64, f"{where}: icon drawn at {s.icon.glyph_px()} px (2x body text)"
             if v.challenge is not None and v.challenge.id == "head_pose:left":  # a two-line title
                 shot(k, screenshot_dir, f"challenge_detected_{language}")
-    finally:
-        k.controller.shutdown()
-        k.window.allow_close = True
-        k.window.close()
-        from PySide6.QtCore import QTranslator
-        for t in app.findChildren(QTranslator):  # the next test expects English
-            app.removeTranslator(t)
 
 
 def test_locked_screen(kiosk, screenshot_dir):
