@@ -103,6 +103,30 @@ def test_open_synthetic_hand_is_hi_five(clf):
     assert clf.classify_features(hand_features(xy, "Right")).label == "hi_five"
 
 
+@pytest.mark.parametrize("pitch", [-50, -40, 40, 50])
+def test_hands_tipped_towards_or_away_from_the_camera(clf, pitch):
+    """A hand tipped forwards or back looks shorter in 2-D, like bent fingers. The model trained
+    without tipped hands (2026-11-22) took the relaxed hand for hi_five at -50 and the fist for "one" at +50."""
+    cases = {"hi_five": ((0.0, 0.0, 0.0, 0.0), dict(alpha=-50.0, oppose=5.0, mcp=0.0, ip=0.0), (-8, 0, 6, 14)),
+             "fist": ((0.9, 0.9, 0.9, 0.9), dict(alpha=0.0, oppose=55.0, mcp=50.0, ip=40.0), (0, 0, 0, 0)),
+             "none": ((0.35, 0.40, 0.45, 0.50), RELAXED_THUMB, (0, 0, 0, 0))}
+    got = {want: clf.classify_features(hand_features(posed_hand(flex, thumb, abduct, pitch=pitch), "Right")).label
+           for want, (flex, thumb, abduct) in cases.items()}
+    assert got == {want: want for want in cases}
+
+
+def test_synthetic_hands_include_tipped_palms():
+    """Real rows reach palm width / length 1.1-1.6 (tipped hands); every synthetic class must too,
+    "none" included, or tipped real hands are out of distribution for the gestures and for "none"."""
+    from training.gestures.synth import generate
+    X, names = generate(["fist", "hi_five", "one", "none"], 300, seed=7)
+    xy = X.reshape(-1, 21, 2)
+    ratio = np.linalg.norm(xy[:, 5] - xy[:, 17], axis=1) / np.linalg.norm(xy[:, 9] - xy[:, 0], axis=1)
+    for name in ("fist", "hi_five", "one", "none"):
+        tipped = float((ratio[names == name] > 1.1).mean())
+        assert 0.03 < tipped < 0.3, (name, tipped)
+
+
 # --- features -----------------------------------------------------------------------------------
 def _hand(seed=0):
     rng = np.random.default_rng(seed)

@@ -38,6 +38,13 @@ PHOTO_CASES = [(p, t, "like" if t in ("original", "mirrored") else "dislike")
 PHOTO_CASES += [(p, t, NONE) for p in ("two_faces.jpg", "business_person.png") for t in ("original", "mirrored")]
 
 
+def kiosk_draw_floor() -> float:
+    """gesture.min_validated_recall of the kiosk's default config: what a kiosk draws by default."""
+    import tomllib
+    cfg = tomllib.loads((ROOT / "kiosk" / "default_config.toml").read_text(encoding="utf-8"))
+    return float(cfg["gesture"]["min_validated_recall"])
+
+
 def predict(model: TFLiteModel, X: np.ndarray, min_conf: float) -> tuple[np.ndarray, np.ndarray]:
     probs = np.stack([model.predict(x[None, :])[0] for x in X]) if len(X) else np.zeros((0, len(LABELS)))
     pred = probs.argmax(1)
@@ -233,6 +240,9 @@ def main(argv=None):
     metrics["validated_on"] = validated_on
     metrics["challenge_labels"] = [k for k, v in validated_recall.items()
                                    if validated_on[k] == "real" and v >= DRAW_MIN_RECALL]
+    metrics["kiosk_draw_floor"] = kiosk_draw_floor()
+    metrics["kiosk_draws"] = [k for k, v in validated_recall.items()
+                              if validated_on[k] == "real" and v >= metrics["kiosk_draw_floor"]]
     (REPORT / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     (REPORT / "report.md").write_text(render(metrics), encoding="utf-8")
 
@@ -295,8 +305,10 @@ def render(m) -> str:
               "| photo | transform | MediaPipe handedness | expected | predicted | confidence |", "|---|---|---|---|---|---|"]
     lines += [f"| {p['photo']} | {p['transform']} | {p['handedness']} | {p['expected']} | {p['predicted']} | {p['confidence']} |"
               for p in m["photos"]["cases"]]
-    lines += ["", "## Challenge draw", f"validated on real landmarks with recall >= {DRAW_MIN_RECALL}: "
-              + ", ".join(m["challenge_labels"]), ""]
+    lines += ["", "## Challenge draw", f"validated on real landmarks with recall >= {DRAW_MIN_RECALL} (the target): "
+              + ", ".join(m["challenge_labels"]),
+              f"drawn by a kiosk with the default `gesture.min_validated_recall = {m['kiosk_draw_floor']}`: "
+              + ", ".join(m["kiosk_draws"]), ""]
     return "\n".join(lines)
 
 

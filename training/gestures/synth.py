@@ -27,6 +27,13 @@ FINGER_BASE_ANGLE = np.array([-4.0, 0.0, 5.0, 12.0])     # degrees from "up", + 
 FINGER_SPREAD = np.array([-14.0, 0.0, 10.0, 22.0])        # extra angle at full abduction
 THUMB_CMC = np.array([-0.36, -0.30, -0.05])
 THUMB_BONES = np.array([0.43, 0.34, 0.28])                # CMC->MCP, MCP->IP, IP->tip
+# Pitch (tipping the fingers towards or away from the camera) foreshortens the palm. Real rows reach
+# palm width / length 1.1-1.6 (kinivi fists, open hands, pointers at the 90th-97th percentile);
+# +-35 degrees alone never passes 0.9, so a share of the hands not aligned by thumb or fingertips
+# (every class but like / dislike / mamma mia, "none" included) is tipped further.
+PITCH_DEG = 35.0
+TIPPED_SHARE = 0.35
+TIPPED_DEG = (35.0, 70.0)
 
 
 def _rot(axis, angle):
@@ -205,6 +212,11 @@ class HandPoser:
         return self.build(flex, abduct, thumb, self.scales()), "any_side"
 
     # --- camera --------------------------------------------------------------------------
+    def pitch(self):
+        if self.rng.random() < TIPPED_SHARE:
+            return self.u(*TIPPED_DEG) * (1 if self.rng.random() < 0.5 else -1)
+        return self.u(-PITCH_DEG, PITCH_DEG)
+
     def orientation(self, pts, orient):
         u = self.u
         if orient in ("thumb_up", "thumb_down"):
@@ -218,12 +230,12 @@ class HandPoser:
             return _rot([0, 0, 1], u(-40, 40) * D) @ _rot([1, 0, 0], u(-25, 25) * D) @ R
         if orient == "hanging":                                 # fingers down, 135..225 degrees
             roll = 180 + u(-45, 45)
-            return _rot([0, 0, 1], roll * D) @ _rot([0, 1, 0], u(-60, 60) * D) @ _rot([1, 0, 0], u(-35, 35) * D)
+            return _rot([0, 0, 1], roll * D) @ _rot([0, 1, 0], u(-60, 60) * D) @ _rot([1, 0, 0], self.pitch() * D)
         roll = {"tilted": 60, "any_side": 90}.get(orient, 50)   # visitors tilt their hands
         yaw = u(-50, 50)
         if orient == "any_side" and self.rng.random() < 0.35:
             yaw += 180                                      # back of the hand to the camera
-        return _rot([0, 0, 1], u(-roll, roll) * D) @ _rot([0, 1, 0], yaw * D) @ _rot([1, 0, 0], u(-35, 35) * D)
+        return _rot([0, 0, 1], u(-roll, roll) * D) @ _rot([0, 1, 0], yaw * D) @ _rot([1, 0, 0], self.pitch() * D)
 
     def sample(self, gesture: str) -> np.ndarray:
         """(21, 2) image-plane landmarks of one synthetic "Right" hand (pixel-proportional units)."""
@@ -236,12 +248,14 @@ class HandPoser:
         return xy + self.rng.normal(0, self.u(0.005, 0.025), xy.shape)
 
 
-def posed_hand(flex, thumb: dict, abduct=(0.0, 0.0, 0.0, 0.0)) -> np.ndarray:
+def posed_hand(flex, thumb: dict, abduct=(0.0, 0.0, 0.0, 0.0), pitch: float = 0.0) -> np.ndarray:
     """A noise-free "Right" hand facing the camera, fingers up, as (21, 2) image landmarks.
-    flex: 4 flexion fractions (index..little), thumb: alpha/oppose/mcp/ip in degrees."""
+    flex: 4 flexion fractions (index..little), thumb: alpha/oppose/mcp/ip in degrees,
+    pitch: degrees the fingers are tipped towards (+) or away from (-) the camera."""
     poser = HandPoser(np.random.default_rng(0))
     unit = {"palm": np.ones(3), "fingers": np.ones((4, 3)), "thumb": np.ones(3)}
-    return poser.build(list(flex), np.asarray(abduct, float), thumb, unit, jitter=False)[:, :2]
+    pts = poser.build(list(flex), np.asarray(abduct, float), thumb, unit, jitter=False)
+    return (_rot([1, 0, 0], pitch * D) @ pts.T).T[:, :2]
 
 
 def generate(gestures, per_class: int, seed: int = 0):

@@ -44,11 +44,13 @@ ROTATE_DEG_DEFAULT = 60.0
 def build_model(n_classes: int, seed: int):
     import keras
     keras.utils.set_random_seed(seed)
+    # 192/96 rather than 128/64: with tipped synthetic hands to tell apart, the wider net had higher
+    # fist recall and accepted fewer relaxed hands over 3 seeds (model card); 38.6 KB int8, +1 us
     m = keras.Sequential([
         keras.Input((42,)),
-        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dense(192, activation="relu"),
         keras.layers.Dropout(0.2),
-        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(96, activation="relu"),
         keras.layers.Dropout(0.2),
         keras.layers.Dense(n_classes, activation="softmax"),
     ])
@@ -96,6 +98,8 @@ def main(argv=None):
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--synthetic-per-class", type=int, default=1500)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="offset added to every model's seed; compare changes over several (runs move by +-0.02)")
     ap.add_argument("--skip-validation", action="store_true", help="only train the shipped model")
     args = ap.parse_args(argv)
 
@@ -118,7 +122,7 @@ def main(argv=None):
         t = time.time()
         rX, ry = (real.X[tr], real.y[tr]) if use_real else (np.zeros((0, 42), np.float32), np.zeros(0, int))
         sX, sy = (syn_X, syn_y) if use_syn else (np.zeros((0, 42), np.float32), np.zeros(0, int))
-        model, X = fit(rX, ry, sX, sy, args.epochs, seed=len(runs))
+        model, X = fit(rX, ry, sX, sy, args.epochs, seed=args.seed + len(runs))
         path = work / f"{name}.tflite"
         export_int8(model, X, path)
         np.save(work / f"{name}_val.npy", val)
@@ -138,7 +142,7 @@ def main(argv=None):
         run("synthetic_only", "sim_to_real", np.zeros(0, int), np.arange(len(real)), use_real=False)
 
     # the shipped model: every real row + synthetic poses
-    model, X = fit(real.X, real.y, syn_X, syn_y, args.epochs, seed=1234)
+    model, X = fit(real.X, real.y, syn_X, syn_y, args.epochs, seed=args.seed + 1234)
     out = Path(args.out)
     size = export_int8(model, X, out.with_suffix(".tflite"))
     meta = {
