@@ -1,6 +1,6 @@
-"""Compare training runs over several seeds: one seed moves blocked-fold fist recall by +-0.02 and
-the relaxed hands accepted by +-0.025, as much as most changes do, so judge a change by its mean
-over 3 or more seeds. Runs in the RUNTIME venv; reads what train.py wrote, writes nothing:
+"""Compare training runs over several seeds. Three seeds of the same code gave blocked-fold fist
+recall 0.893 / 0.909 / 0.914 and relaxed hands accepted 0.072 / 0.113 / 0.062: as much as most
+changes move them, so judge a change by its mean over 3 or more seeds. Runs in the RUNTIME venv; reads what train.py wrote, writes nothing:
 
     for s in 0 100 200; do /work/venvs/train/bin/python -m training.gestures.train --seed $s \\
         --work /tmp/g/s$s --out /tmp/g/s$s/gesture_classifier; done
@@ -50,6 +50,8 @@ def score(work: Path, real, relaxed_X, min_conf: float | None) -> dict[str, floa
         elif run["kind"] == "cross_dataset":
             a, b = run["name"].removeprefix("cross_").split("_to_")
             out[f"{a}>{b}"] = macro_recall(per_class(real.y[idx], pred))
+    if not fold_y:
+        sys.exit(f"{work}: no blocked-fold runs in runs.json (trained with --skip-validation?)")
     blocked = per_class(np.concatenate(fold_y), np.concatenate(fold_pred))
     out["blocked"] = macro_recall(blocked)
     out["lowest"] = min(v["recall"] for v in blocked.values())
