@@ -25,7 +25,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from kiosk.vision.tflite import TFLiteModel  # noqa: E402
-from training.gestures.evaluate import SYNTH_VAL_PER_CLASS, macro_recall, per_class, predict  # noqa: E402
+from training.gestures.evaluate import (  # noqa: E402
+    SYNTH_VAL_PER_CLASS, blocked_fold_predictions, macro_recall, per_class, predict)
 from training.gestures.labels import LABELS, NONE  # noqa: E402
 from training.gestures.loaders import load_all  # noqa: E402
 from training.gestures import synth  # noqa: E402
@@ -40,19 +41,18 @@ def score(work: Path, real, relaxed_X, min_conf: float | None) -> dict[str, floa
         sys.exit(f"{work}: trained on {manifest['rows']} real rows, the datasets now hold {len(real)}")
     if min_conf is None:
         min_conf = float(json.loads((work / "gesture_classifier.json").read_text())["min_confidence"])
-    out, fold_y, fold_pred = {}, [], []
+    try:
+        fold_y, fold_pred, _, _ = blocked_fold_predictions(work, manifest, real, min_conf)
+    except ValueError as exc:
+        sys.exit(str(exc))
+    out = {}
     for run in manifest["runs"]:
-        idx = np.load(work / run["val_indices"])
-        pred, _ = predict(TFLiteModel(work / run["model"]), real.X[idx], min_conf)
-        if run["kind"] == "blocked_fold":
-            fold_y.append(real.y[idx])
-            fold_pred.append(pred)
-        elif run["kind"] == "cross_dataset":
+        if run["kind"] == "cross_dataset":
+            idx = np.load(work / run["val_indices"])
+            pred, _ = predict(TFLiteModel(work / run["model"]), real.X[idx], min_conf)
             a, b = run["name"].removeprefix("cross_").split("_to_")
             out[f"{a}>{b}"] = macro_recall(per_class(real.y[idx], pred))
-    if not fold_y:
-        sys.exit(f"{work}: no blocked-fold runs in runs.json (trained with --skip-validation?)")
-    blocked = per_class(np.concatenate(fold_y), np.concatenate(fold_pred))
+    blocked = per_class(fold_y, fold_pred)
     out["blocked"] = macro_recall(blocked)
     out["lowest"] = min(v["recall"] for v in blocked.values())
     for label in ("fist", "hi_five", "one"):

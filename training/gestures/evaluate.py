@@ -40,9 +40,8 @@ PHOTO_CASES += [(p, t, NONE) for p in ("two_faces.jpg", "business_person.png") f
 
 def kiosk_draw_floor() -> float:
     """gesture.min_validated_recall of the kiosk's default config: what a kiosk draws by default."""
-    import tomllib
-    cfg = tomllib.loads((ROOT / "kiosk" / "default_config.toml").read_text(encoding="utf-8"))
-    return float(cfg["gesture"]["min_validated_recall"])
+    from kiosk.config import config_from_dict
+    return config_from_dict({}).gesture.min_validated_recall
 
 
 def predict(model: TFLiteModel, X: np.ndarray, min_conf: float) -> tuple[np.ndarray, np.ndarray]:
@@ -50,6 +49,20 @@ def predict(model: TFLiteModel, X: np.ndarray, min_conf: float) -> tuple[np.ndar
     pred = probs.argmax(1)
     pred[probs.max(1) < min_conf] = LABELS.index(NONE)
     return pred, probs
+
+
+def blocked_fold_predictions(work: Path, manifest: dict, real, min_conf: float):
+    """The blocked-fold runs of train.py pooled: every real row predicted once by the fold model
+    that did not train on it. Returns true labels, predictions, sources and probabilities."""
+    parts = []
+    for r in manifest["runs"]:
+        if r["kind"] == "blocked_fold":
+            idx = np.load(work / r["val_indices"])
+            pred, probs = predict(TFLiteModel(work / r["model"]), real.X[idx], min_conf)
+            parts.append((real.y[idx], pred, real.source[idx], probs))
+    if not parts:
+        raise ValueError(f"{work}: no blocked-fold runs in runs.json (trained with --skip-validation?)")
+    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
 def per_class(y, pred, classes=None):
@@ -149,15 +162,8 @@ def main(argv=None):
                "command": ".venv/bin/python -m training.gestures.evaluate " + " ".join(argv or sys.argv[1:])}
 
     # 1. blocked folds, pooled: every real row is predicted once by the fold model that did not train on it
-    fold_y, fold_pred, fold_src, fold_probs = [], [], [], []
     runs = {r["name"]: r for r in manifest["runs"]}
-    for r in manifest["runs"]:
-        if r["kind"] != "blocked_fold":
-            continue
-        idx = np.load(work / r["val_indices"])
-        pred, probs = predict(TFLiteModel(work / r["model"]), real.X[idx], min_conf)
-        fold_y.append(real.y[idx]), fold_pred.append(pred), fold_src.append(real.source[idx]), fold_probs.append(probs)
-    fold_y, fold_pred, fold_src, fold_probs = map(np.concatenate, (fold_y, fold_pred, fold_src, fold_probs))
+    fold_y, fold_pred, fold_src, fold_probs = blocked_fold_predictions(work, manifest, real, min_conf)
     blocked = per_class(fold_y, fold_pred)
     metrics["blocked_folds"] = {"per_class": blocked, "macro_recall": macro_recall(blocked),
                                 "rows": int(len(fold_y)),
