@@ -190,6 +190,8 @@ class SessionEngine:
         self._new_id = id_factory
         self.record: SessionRecord | None = None
         self.last_record: SessionRecord | None = None
+        self._face_since: float | None = None
+        self._challenge: Challenge | None = None
         self._enter_idle()
 
     # ----------------------------------------------------------------- queries
@@ -213,20 +215,22 @@ class SessionEngine:
     def view(self) -> SessionView:
         s = self.settings
         now = self.clock.now()
-        v = dict(state=self._state, face=self._face, profile=self._profile, reason=self._reason)
+        v = SessionView(state=self._state, face=self._face, profile=self._profile, reason=self._reason)
         if self._state == State.CHALLENGE:
             in_gap = now < self._gap_until
-            v.update(challenge=self._challenge, index=self._passed_count + 1, total=s.challenge_count,
-                     streak=self._streak, needed=s.frames_to_pass, in_gap=in_gap,
-                     time_left=None if in_gap else max(0.0, self._deadline - now),
-                     time_limit=self._limit, attempts_left=s.attempts - self._failures,
-                     detected=self._detected, extensions_left=s.max_extensions - self._extensions)
-        elif self._state == State.LIVENESS:
-            v.update(streak=self._real, needed=s.real_frames,
-                     time_left=max(0.0, self._liveness_deadline - now), time_limit=s.liveness_timeout_s)
-        elif self._state == State.LOCKED and self.limiter:
-            v.update(lockout_left=self.limiter.remaining_lockout())
-        return SessionView(**v)
+            return dataclasses.replace(
+                v, challenge=self._challenge, index=self._passed_count + 1, total=s.challenge_count,
+                streak=self._streak, needed=s.frames_to_pass, in_gap=in_gap,
+                time_left=None if in_gap else max(0.0, self._deadline - now),
+                time_limit=self._limit, attempts_left=s.attempts - self._failures,
+                detected=self._detected, extensions_left=s.max_extensions - self._extensions)
+        if self._state == State.LIVENESS:
+            return dataclasses.replace(v, streak=self._real, needed=s.real_frames,
+                                       time_left=max(0.0, self._liveness_deadline - now),
+                                       time_limit=s.liveness_timeout_s)
+        if self._state == State.LOCKED and self.limiter:
+            return dataclasses.replace(v, lockout_left=self.limiter.remaining_lockout())
+        return v
 
     # ------------------------------------------------------------------ input
     def start(self) -> list[Event]:
@@ -334,7 +338,7 @@ class SessionEngine:
         self._last_face_at = now
         self._profile = "standard"
         self._reason = ""
-        self._challenge: Challenge | None = None
+        self._challenge = None
         self.record = None
         return [StateChanged(State.IDLE)]
 
@@ -375,7 +379,7 @@ class SessionEngine:
 
     def _feed_liveness(self, obs: Observation, now: float) -> list[Event]:
         s = self.settings
-        self.record.liveness_frames += 1
+        self._active().liveness_frames += 1
         if not self._same_track(obs) or obs.live is None:
             self._real = self._spoof = 0
             return []
@@ -395,8 +399,8 @@ class SessionEngine:
             return self._finish("denied", "spoof")
         if (self._real >= s.real_frames and (self._blinked or not s.require_blink)
                 and (self._seen_3d or not s.require_3d)):
-            self.record.levels_passed = 1
-            self.record.liveness_seconds = now - self._liveness_started
+            self._active().levels_passed = 1
+            self._active().liveness_seconds = now - self._liveness_started
             # The person looked at the screen during level 1: that is their neutral head pose.
             if self._poses:
                 self.baseline = median_pose(self._poses)
@@ -409,7 +413,7 @@ class SessionEngine:
     def _next_challenge(self, now: float, gap: bool = True) -> list[Event]:
         s = self.settings
         previous = self._challenge
-        self._challenge = self.drawer.draw(PROFILES[self._profile], previous)
+        challenge = self._challenge = self.drawer.draw(PROFILES[self._profile], previous)
         self._streak = 0
         self._detected = False
         self._absent_run = 0
@@ -420,12 +424,21 @@ class SessionEngine:
         self._gap_until = now + (self.rng.uniform(*s.gap_s) if gap else 0.0)
         self._deadline = self._gap_until + s.time_limit_s
         self._challenge_started = self._gap_until
-        self.record.challenges.append(ChallengeRecord(self._challenge.id, self._challenge.kind))
-        return [ChallengeStarted(self._challenge, self._passed_count + 1, s.challenge_count,
+        self._active().challenges.append(ChallengeRecord(challenge.id, challenge.kind))
+        return [ChallengeStarted(challenge, self._passed_count + 1, s.challenge_count,
                                  s.attempts - self._failures)]
 
+    def _active(self) -> SessionRecord:
+        """The record of the session under way (levels 1 and 2 always have one)."""
+        assert self.record is not None, "no session under way"
+        return self.record
+
+    def _asked(self) -> Challenge:
+        assert self._challenge is not None, "no challenge under way"
+        return self._challenge
+
     def _current_record(self) -> ChallengeRecord:
-        return self.record.challenges[-1]
+        return self._active().challenges[-1]
 
     def _onset_seen(self, obs: Observation, meets: bool) -> bool:
         """A challenge counts only once the asked state has started after the prompt: the person is
@@ -442,7 +455,7 @@ class SessionEngine:
         if now < self._gap_until:
             # The prompt is already shown during the pause, so the onset may be seen then: a person
             # may start moving before the pause ends.
-            self._onset_seen(obs, obs.face and s.judge.matches(self._challenge, obs, self.baseline))
+            self._onset_seen(obs, obs.face and s.judge.matches(self._asked(), obs, self.baseline))
             return []
         rec = self._current_record()
         rec.frames += 1
@@ -454,7 +467,7 @@ class SessionEngine:
         if same and s.deny_on_flat and obs.shape is False:
             # The head-pose challenge was met by tilting a picture: it turned but showed no depth.
             return self._finish("denied", "flat")
-        meets = same and s.judge.matches(self._challenge, obs, self.baseline)
+        meets = same and s.judge.matches(self._asked(), obs, self.baseline)
         if not self._onset_seen(obs, meets):
             self._detected = False
             self._streak = 0
@@ -477,7 +490,7 @@ class SessionEngine:
             self._passed_count += 1
             events.append(ChallengePassed(self._passed_count))
             if self._passed_count >= s.challenge_count:
-                self.record.levels_passed = 2
+                self._active().levels_passed = 2
                 return events + self._finish("passed", "")
             events += self._next_challenge(now)
         return events
@@ -494,7 +507,7 @@ class SessionEngine:
         return events + self._next_challenge(now)
 
     def _finish(self, result: str, reason: str) -> list[Event]:
-        rec = self.record
+        rec = self._active()
         rec.result, rec.reason = result, reason
         rec.finished_at = self.clock.now()
         self.last_record = rec
