@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kiosk.vision.gestures import GestureClassifier  # noqa: E402
+from kiosk.modelcard import ModelCard  # noqa: E402
+from kiosk.session.catalogue import drawable  # noqa: E402
+from kiosk.vision.gestures import NONE_LABEL, GestureClassifier  # noqa: E402
 from training.gestures.labels import LABELS, NONE, REAL_NONE_FAMILY, SYNTHETIC_ONLY  # noqa: E402
 from training.gestures.loaders import load_all, load_not_upright, upright_mask  # noqa: E402
 from training.gestures.synth import SYNTH_NONE_FAMILIES, generate, generate_none  # noqa: E402
@@ -279,13 +281,15 @@ def main(argv=None):
             validated_recall[label] = 0.0   # not measurable on real landmarks: keep out of the draw
             validated_on[label] = "synthetic"
     floor = kiosk_draw_floor()
-    drawn = {k for k, v in validated_recall.items() if validated_on[k] == "real" and v >= floor}
+    # what the kiosk's own draw rule makes of these figures (the card as the runtime will read it)
+    card = ModelCard.from_meta({**meta, "validated_recall": validated_recall, "validated_on": validated_on},
+                               reject_labels=frozenset({NONE_LABEL}))
+    drawn = {k for k in LABELS if drawable(card, k, floor)[0]}
     metrics["validated_recall"] = validated_recall
     metrics["validated_on"] = validated_on
-    metrics["challenge_labels"] = [k for k, v in validated_recall.items()
-                                   if validated_on[k] == "real" and v >= DRAW_MIN_RECALL]
+    metrics["challenge_labels"] = [k for k in LABELS if drawable(card, k, DRAW_MIN_RECALL)[0]]
     metrics["kiosk_draw_floor"] = floor
-    metrics["kiosk_draws"] = [k for k in validated_recall if k in drawn]
+    metrics["kiosk_draws"] = [k for k in LABELS if k in drawn]
     real_labels = [k for k in validated_recall if validated_on[k] == "real"]
     worst = min(real_labels, key=validated_recall.__getitem__)
     metrics["worst_class"] = {"label": worst, "recall": validated_recall[worst]}
