@@ -92,17 +92,18 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     if pipeline is None:
         from ..vision.pipeline import VisionPipeline
         pipeline = VisionPipeline(cfg)
-    pool, notes = pipeline.challenge_pool()
-    for note in notes:
+    from ..preflight import preflight
+    checked = preflight(cfg, pipeline)  # the same checks as check-config
+    pool = checked.pool
+    for note in checked.notes:
         log.warning(note)
-    problem = ""
-    if pipeline.liveness is None:
-        problem = "liveness model missing"
+    problem = checked.out_of_service()
     engine = SessionEngine(EngineSettings.from_config(cfg), pool, clock or MonotonicClock(), rng=rng,
                            limiter=make_limiter(cfg))
     if reporter is None:
         from ..reporting import VerdictReporter
         reporter = VerdictReporter(cfg, {n: s.version for n, s in pipeline.models.items() if s.available})
+    problem = problem or getattr(reporter, "problem", "")  # no device key: out of service, no restart loop
     if speaker is None or listener is None:
         speaker, listener = make_voice(cfg, speaker, listener)
     window = KioskWindow()
@@ -138,6 +139,7 @@ def run_app(cfg, windowed: bool = False) -> int:
     # Qt blocks Python's signal handlers while in C++; a timer lets SIGTERM (systemd stop) through.
     signal.signal(signal.SIGTERM, quit_app)
     signal.signal(signal.SIGINT, quit_app)
+    signal.signal(signal.SIGHUP, quit_app)  # a closed terminal or session cleans up like a stop
     pulse = QTimer()
     pulse.start(250)
     pulse.timeout.connect(lambda: None)
