@@ -196,7 +196,7 @@ class PinGate:
             return PinResult(False, locked_s=left)
         if hmac.compare_digest(entered.encode("utf-8"), self._pin):
             self._wrong = 0
-            log.warning("admin PIN accepted")
+            log.warning("admin PIN accepted: admin exit")
             return PinResult(True)
         self._wrong += 1
         if self._wrong >= self.max_wrong:
