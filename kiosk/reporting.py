@@ -6,7 +6,8 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from .verdict import KeyFileError, hook_from_config, load_or_create_device_key, make_record, read_nonce, sign
+from .verdict import (KeyFileError, VerdictError, hook_from_config, load_or_create_device_key, make_record,
+                      read_nonce, sign)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,19 @@ class VerdictReporter:
         """The signed record of a SessionRecord, carrying the host's nonce if one is waiting."""
         return self._sign(self.unsigned_record_for(session))
 
+    def submit_interrupted(self, cut: dict) -> Future | None:
+        """A "fail" record for a session found cut short at start (stop, crash, power cut), so the
+        host hears of every session that began. `cut` is the rate limiter's marker:
+        {"session_id", "started_at" (wall-clock epoch seconds)}."""
+        try:
+            started = float(cut.get("started_at", 0.0))
+            record = make_record(str(cut.get("session_id", "")), False, 0, [], self.model_versions, started,
+                                 max(time.time(), started), self.device_id, valid_s=self.valid_s)
+        except (VerdictError, TypeError, ValueError, AttributeError) as exc:
+            log.error("interrupted session %r cannot be reported: %s", cut, exc)
+            return None
+        return self._pool.submit(self._sign_and_deliver, record)
+
     def _sign(self, record: dict) -> dict:
         if self.key is None:
             raise KeyFileError(self.problem)
@@ -82,6 +96,9 @@ class NullReporter:
     problem = ""
 
     def submit(self, session: Any) -> None:
+        return None
+
+    def submit_interrupted(self, cut: dict) -> None:
         return None
 
     def close(self) -> None:

@@ -104,6 +104,8 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
         from ..reporting import VerdictReporter
         reporter = VerdictReporter(cfg, {n: s.version for n, s in pipeline.models.items() if s.available})
     problem = problem or getattr(reporter, "problem", "")  # no device key: out of service, no restart loop
+    for cut in getattr(engine.limiter, "interrupted", []):  # sessions a stop or crash cut short
+        reporter.submit_interrupted(cut)
     if speaker is None or listener is None:
         speaker, listener = make_voice(cfg, speaker, listener)
     window = KioskWindow()

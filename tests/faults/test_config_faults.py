@@ -1,0 +1,128 @@
+"""Bad configs: `check-config` and `run` agree. Each one fails both, naming the key, before the
+kiosk starts (so `run` under Restart=always cannot start and then crash later); every problem of
+a config is listed at once; what only the models can tell (a missing model, an empty challenge
+pool, a bad device key) fails check-config and puts run out of service instead of crash-looping."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, make_cfg
+from kiosk.cli import main
+
+BAD = [
+    ("[camera]\nreconnect_s = 1e306\n", "camera.reconnect_s"),
+    ("[camera]\nreconnect_s = nan\n", "camera.reconnect_s"),
+    ("[security]\nlockout_s = inf\n", "security.lockout_s"),
+    ("[security]\nwindow_s = 1e300\n", "security.window_s"),
+    ("[challenges]\ntime_limit_s = 1e20\n", "challenges.time_limit_s"),
+    ("[session]\nresult_display_s = -inf\n", "session.result_display_s"),
+    ('[verdict]\nhook = "command:"\n', "verdict.hook"),
+    ('[verdict]\nhook = "command:/bin/cat \\"unterminated"\n', "verdict.hook"),
+    ('[verdict]\nhook = "http://"\n', "verdict.hook"),
+    ('[verdict]\nhook = "file:"\n', "verdict.hook"),
+    ('[verdict]\ndevice_id = ""\n', "verdict.device_id"),
+    ('[ui]\nadmin_pin = "4711"\n', "ui.admin_pin"),
+    ("[ui]\nhigh_contrast = true\n", "ui.high_contrast"),
+    ('[camera]\nsource = ""\n', "camera.source"),
+]
+
+
+def site(tmp_path, body: str):
+    f = tmp_path / "site.toml"
+    # the test's own state folder: check-config looks at the device key it names
+    f.write_text(f'{body}\n' if body.startswith("[verdict]") else
+                 f'{body}\n[verdict]\nkey_path = "{tmp_path}/device.key"\n')
+    return f
+
+
+@pytest.mark.parametrize("body, key", BAD)
+def test_check_config_and_run_both_refuse_naming_the_key(tmp_path, capsys, body, key):
+    f = site(tmp_path, body)
+    assert main(["check-config", str(f)]) == 2
+    assert f"'{key}'" in capsys.readouterr().err
+    # run refuses in the config step: no window, no camera, nothing that could crash later
+    assert main(["--config", str(f), "run", "--windowed"]) == 2
+    assert f"'{key}'" in capsys.readouterr().err
+
+
+def test_every_problem_of_a_config_is_listed_at_once(tmp_path, capsys):
+    f = tmp_path / "site.toml"
+    f.write_text('[camera]\nreconnect_s = 1e306\n[security]\nlockout_s = inf\nstate_path = "x.json"\n'
+                 '[verdict]\nhook = "command:"\ndevice_id = ""\n[ui]\nadmin_pin = "12"\nhigh_contrast = true\n')
+    assert main(["check-config", str(f)]) == 2
+    err = capsys.readouterr().err
+    for key in ("camera.reconnect_s", "security.lockout_s", "verdict.hook", "verdict.device_id", "ui.admin_pin",
+                "ui.high_contrast"):
+        assert f"'{key}'" in err, err
+    assert "6 config problems" in err
+
+
+def test_a_good_config_passes_and_names_its_challenges(tmp_path, capsys):
+    f = site(tmp_path, "[challenges]\ncount = 3\n")
+    assert main(["check-config", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert ": ok (" in out and "head_pose" in out
+    assert not (tmp_path / "device.key").exists(), "check-config creates nothing"
+
+
+@pytest.mark.parametrize("body, key", [
+    ('[challenges]\nkinds = ["gesture"]\n[gesture]\nmodel = "models/none.tflite"\n', "gesture.model"),
+    ('[challenges]\nkinds = ["emotion"]\n[emotion]\nallowed = []\n', "challenges.kinds"),
+    ('[liveness]\nmodel = "models/none.tflite"\n', "liveness.model"),
+])
+def test_models_and_an_empty_pool_fail_check_config_and_put_run_out_of_service(tmp_path, capsys, body, key):
+    f = site(tmp_path, body)
+    assert main(["check-config", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"'{key}'" in err
+    if key == "gesture.model":
+        assert "'challenges.kinds'" in err, "the pool it leaves empty is reported too"
+    from kiosk.config import load_config
+    from kiosk.reporting import NullReporter
+    from kiosk.session.clock import ManualClock
+    from kiosk.ui.app import build_kiosk
+    cfg = load_config(f)
+    k = build_kiosk(cfg, start_worker=False, clock=ManualClock(), reporter=NullReporter())
+    try:
+        assert k.controller.model_problem, "run shows out of service instead of drawing from nothing"
+        assert k.window.stack.currentWidget() is k.window.message
+    finally:
+        k.controller.shutdown()
+        k.pipeline.close()
+        k.window.allow_close = True
+        k.window.close()
+
+
+@pytest.mark.parametrize("content, why", [
+    ("00" * 32, "repeated"), ("ab" * 16, "16 bytes"), ("not hex", "not hex"), (None, "was issued here before")])
+def test_a_bad_device_key_fails_check_config_and_puts_run_out_of_service(tmp_path, capsys, content, why):
+    key = tmp_path / "device.key"
+    if content is None:
+        (tmp_path / "device.key.issued").touch()
+    else:
+        key.write_text(content + "\n")
+        key.chmod(0o600)
+    f = site(tmp_path, "")
+    assert main(["check-config", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "'verdict.key_path'" in err and why in err
+    from kiosk.reporting import VerdictReporter
+    cfg = make_cfg(tmp_path, verdict={"key_path": str(key)})
+    reporter = VerdictReporter(cfg, {})
+    try:
+        assert why in reporter.problem and reporter.key is None
+        assert not key.exists() or content is not None, "a missing key is not regenerated"
+    finally:
+        reporter.close()
+
+
+def test_run_with_a_bad_config_exits_once_without_a_traceback(tmp_path):
+    """As systemd starts it: a separate process, exit status 2 and one line naming the key."""
+    f = site(tmp_path, "[security]\nlockout_s = inf\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "kiosk", "--config", str(f), "run"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "'security.lockout_s'" in done.stderr and "Traceback" not in done.stderr
