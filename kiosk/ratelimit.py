@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -128,6 +129,8 @@ class RateLimiter:
             locked_until = state.get("locked_until")
             failures = [float(w) for w in state.get("failures", [])]
             locked_until = None if locked_until is None else float(locked_until)
+            if not all(math.isfinite(t) for t in [*failures, *([] if locked_until is None else [locked_until])]):
+                raise ValueError("times must be finite numbers")
             interrupted = state.get("in_progress")
             if interrupted is not None and not isinstance(interrupted, dict):
                 raise ValueError(f"in_progress must be an object, got {interrupted!r}")
