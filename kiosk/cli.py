@@ -95,13 +95,14 @@ def verify_records(file: str, key_file: str, nonce: str | None, now: float | Non
         valid = not problems
         all_valid &= valid
         session = record.get("session_id") if isinstance(record, dict) else None
-        out = {"valid": valid, "session_id": session,
-               "verdict": record.get("verdict") if valid else None, "problems": problems}
+        out: dict[str, object] = {"valid": valid, "session_id": session,
+                                  "verdict": record.get("verdict") if valid else None, "problems": problems}
         if valid:
-            out["host_must_check"] = (f"session_id {session!r} was not accepted before (keep accepted ids "
-                                      f"until their expires_at, {record['expires_at']})")
+            must = (f"session_id {session!r} was not accepted before (keep accepted ids "
+                    f"until their expires_at, {record['expires_at']})")
             if nonce is None:
-                out["host_must_check"] += "; without --nonce the record is not bound to your request"
+                must += "; without --nonce the record is not bound to your request"
+            out["host_must_check"] = must
         print(json.dumps(out, ensure_ascii=False))
     return 0 if all_valid else 1
 

@@ -82,7 +82,9 @@ class RateLimiter:
     def remaining_lockout(self) -> float:
         """Seconds until the lockout ends; 0.0 when not locked."""
         now = self._clock()
-        return max(0.0, self._locked_until - now) if self._is_locked(now) else 0.0
+        if not self._is_locked(now) or self._locked_until is None:
+            return 0.0
+        return max(0.0, self._locked_until - now)
 
     def failures_in_window(self) -> int:
         self._forget_old(self._clock())
