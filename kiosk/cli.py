@@ -140,7 +140,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if result["verdict"] in ("pass", "fail") else 1
     if command == "bench":
         from .headless import run_bench
-        print(json.dumps(run_bench(cfg, args.source, args.frames, args.hold), indent=2))
+        if args.frames < 1 or args.hold < 1:
+            print("kiosk: --frames and --hold must be at least 1", file=sys.stderr)
+            return 2
+        try:
+            print(json.dumps(run_bench(cfg, args.source, args.frames, args.hold), indent=2))
+        except (ValueError, RuntimeError) as exc:  # unreadable source: one line, not a traceback
+            print(f"kiosk: bench: {exc}", file=sys.stderr)
+            return 2
         return 0
     if command == "self-test":
         from .selftest import self_test

@@ -126,3 +126,12 @@ def test_run_with_a_bad_config_exits_once_without_a_traceback(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "'security.lockout_s'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("source", ["/nonexistent/video.mp4", "EMPTY"])
+def test_bench_on_a_bad_source_says_so_in_one_line(tmp_path, capsys, source):
+    if source == "EMPTY":
+        source = str(tmp_path)
+    assert main(["bench", "--source", source, "--frames", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kiosk: bench: ") and "Traceback" not in err
