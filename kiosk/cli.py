@@ -107,6 +107,50 @@ def verify_records(file: str, key_file: str, nonce: str | None, now: float | Non
     return 0 if all_valid else 1
 
 
+def out_of_service(reason: str, windowed: bool = False) -> int:
+    """`run` with a config it cannot use: the "out of service" screen naming the keys to fix, until
+    stopped (0). Exiting instead would have systemd (Restart=always) start it into the same error
+    every few seconds, with a blank screen in front of the visitor."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    from .ui import strings as S
+    from .ui.app import qt_app
+    from .ui.strings import tr
+    from .ui.theme import stylesheet
+    from .ui.window import KioskWindow
+    from .watchdog import Watchdog
+    app = qt_app()
+    app.setStyleSheet(stylesheet())
+    window = KioskWindow()
+    window.retranslate()
+    window.message.show_message("🛠️", tr(S.MODEL_TITLE), tr(S.MODEL_DETAIL).format(what=reason))
+    window.show_screen(window.message)
+
+    def stop(*_: object) -> None:
+        window.allow_close = True
+        app.quit()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop)
+    watchdog = Watchdog()
+    pulse = QTimer()  # lets Python's signal handlers run, and keeps systemd's watchdog fed
+    pulse.timeout.connect(watchdog.ping)
+    pulse.start(250)
+    if windowed:
+        window.resize(1280, 800)
+        window.show()
+    else:
+        window.showFullScreen()
+    watchdog.ready()
+    app.exec()
+    watchdog.stopping()
+    window.allow_close = True
+    window.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("KIOSK_LOG", "WARNING"),
@@ -125,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config, overrides)
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
+        if command == "run":
+            keys = ", ".join(k for k in exc.keys if k) or "the config file"
+            return out_of_service(f"configuration error in {keys} (details in the log)",
+                                  windowed=getattr(args, "windowed", False))
         return 2
 
     if command == "verify-record":

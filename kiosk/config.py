@@ -55,6 +55,7 @@ def _above(lo: float, hi: float, unit: str = "") -> dict[str, Any]:
 
 
 PATH: dict[str, Any] = {"path": True}  # resolved by resolve_path() when the config is loaded
+SECRET: dict[str, Any] = {"secret": True}  # an error names the key, never the value (it reaches logs)
 NOT_EMPTY = _check(lambda v: bool(v.strip()), "must not be empty")
 DAY_S = 86_400.0
 
@@ -151,9 +152,9 @@ MIN_PIN_DIGITS = 6
 class UiConfig:
     fullscreen: bool
     allow_exit: bool
-    admin_pin: str = field(metadata=_check(
+    admin_pin: str = field(metadata={**_check(
         lambda v: v == "" or (v.isascii() and v.isdigit() and len(v) >= MIN_PIN_DIGITS),
-        f"must be empty or at least {MIN_PIN_DIGITS} digits"))
+        f"must be empty or at least {MIN_PIN_DIGITS} digits"), **SECRET})
     language: str = field(metadata=_one_of("en", "de"))
     voice: bool
 
@@ -243,14 +244,15 @@ def _build(section_cls: Any, name: str, data: dict[str, Any], root: Path,
         if fname not in data:
             problems.append((key, "missing"))
             continue
+        secret = f.metadata.get("secret", False)
         try:
             value = _coerce(key, data[fname], hints[fname])
         except ConfigError as exc:
-            problems.append((exc.key, exc.reason))
+            problems.append((exc.key, exc.reason.split(", got ")[0] if secret else exc.reason))
             continue
         check = f.metadata.get("check")
         if check and not check[0](value):
-            problems.append((key, f"{check[1]}, got {value!r}"))
+            problems.append((key, check[1] if secret else f"{check[1]}, got {value!r}"))
             continue
         if f.metadata.get("path") and value:
             value = str(resolve_path(root, value))
