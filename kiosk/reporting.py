@@ -88,6 +88,10 @@ class VerdictReporter:
 
     def close(self, timeout_s: float = 10.0) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+        lost = self.hook.held_in_memory()
+        if lost:  # the disk stayed full until the end: say exactly which verdicts go with the process
+            log.error("stopping with %d verdict(s) that could not be delivered or spooled (disk full?): "
+                      "sessions %s", len(lost), ", ".join(lost))
 
 
 class NullReporter:

@@ -415,6 +415,16 @@ class Hook:
         else:
             self._unsaved = []
 
+    def held_in_memory(self) -> list[str]:
+        """Session ids of the records only memory holds (the spool could not be written)."""
+        ids = []
+        for line in self._unsaved:
+            try:
+                ids.append(str(json.loads(line).get("session_id")))
+            except (ValueError, AttributeError):
+                ids.append("?")
+        return ids
+
     def pending(self) -> int:
         """How many records wait in the spool or, when it could not be written, in memory."""
         return len(self._read_spool()) + len(self._unsaved)

@@ -136,6 +136,7 @@ def test_disk_full_for_host_file_and_spool_keeps_records_in_memory_until_space_r
     assert results == [False] * 5
     assert hook.pending() == 5
     assert "kept in memory" in caplog.text
+    assert hook.held_in_memory() == [f"s{i}" for i in range(5)]
     filler.unlink()
     assert hook.deliver(signed(5)) is True
     lines = (tiny_disk / "verdicts.jsonl").read_text().splitlines()
