@@ -1,8 +1,10 @@
 """Validated TOML configuration.
 
 The defaults live in `default_config.toml`; a site file overrides any subset. Every key is
-checked for type and range, unknown keys are rejected (a typo must not silently keep a
-default), and the error names the key and the reason.
+checked for type and range (every number finite and bounded), unknown keys are rejected (a typo
+must not silently keep a default), and one ConfigError names every bad key and its reason.
+Paths are resolved once, here, by `resolve_path` (relative to the project or bundle root), and
+the verdict hook is parsed by the code that delivers verdicts: what passes here is what `run` uses.
 """
 from __future__ import annotations
 
