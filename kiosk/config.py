@@ -111,6 +111,7 @@ KINDS = ("head_pose", "gesture", "emotion")
 class ChallengesConfig:
     count: int = field(metadata=_between(1, 50))
     frames_to_pass: int = field(metadata=_between(1, 1000, "frames"))
+    onset_frames: int = field(metadata=_between(0, 50, "frames"))
     time_limit_s: float = field(metadata=_between(1, 600, "seconds"))
     attempts: int = field(metadata=_between(1, 100))
     max_extensions: int = field(metadata=_between(0, 100))

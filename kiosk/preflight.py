@@ -4,12 +4,16 @@ challenge pool is not empty. One function, so a config that `check-config` passe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from .config import Config
+from .pool import challenge_pool
+from .session.catalogue import Challenge
+from .vision.pipeline import VisionPipeline
 
 
 @dataclass
 class Preflight:
-    pool: list[Any]
+    pool: list[Challenge]
     notes: list[str] = field(default_factory=list)        # challenges left out (logged by run)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (config key, reason): no session possible
     missing_models: list[tuple[str, str]] = field(default_factory=list)  # configured, not loadable
@@ -19,17 +23,8 @@ class Preflight:
         return "; ".join(reason for _, reason in self.problems)
 
 
-def build_pool(cfg: Any, pipeline: Any) -> tuple[list[Any], list[str]]:
-    """The challenge pool from the config and the loaded models, with a note per challenge left out.
-
-    The one place the pool is built for `check-config` and `run`: when the challenge catalogue
-    moves into kiosk/session/catalogue.py, this calls its builder instead of the pipeline's.
-    """
-    return pipeline.challenge_pool()
-
-
-def preflight(cfg: Any, pipeline: Any) -> Preflight:
-    pool, notes = build_pool(cfg, pipeline)
+def preflight(cfg: Config, pipeline: VisionPipeline) -> Preflight:
+    pool, notes = challenge_pool(cfg, pipeline)
     result = Preflight(list(pool), list(notes))
     needed = {"liveness": cfg.liveness.real_frames > 0, "gesture": "gesture" in cfg.challenges.kinds,
               "emotion": "emotion" in cfg.challenges.kinds}
@@ -39,7 +34,6 @@ def preflight(cfg: Any, pipeline: Any) -> Preflight:
     if not pipeline.models["liveness"].available:
         result.problems.append(("liveness.model", "liveness model missing"))
     if not pool:
-        kinds = ", ".join(cfg.challenges.kinds)
-        why = "; ".join(notes) or "no challenge of these kinds"
-        result.problems.append(("challenges.kinds", f"no challenge can be drawn from [{kinds}]: {why}"))
+        kinds = ", ".join(cfg.challenges.kinds)  # the notes say why; check-config prints them
+        result.problems.append(("challenges.kinds", f"no challenge can be drawn ({kinds})"))
     return result

@@ -19,12 +19,13 @@ def self_test(cfg: Any, out_dir: str | None = None) -> int:
         print(f"[{'ok' if ok else 'FAIL'}] {what}")
 
     from .preflight import preflight
+    from .session.events import Need
     from .vision.pipeline import VisionPipeline
     pipeline = VisionPipeline(cfg, static_image_mode=True)
     for status in pipeline.models.values():
         report(status.available, f"model {status.name}: {status.path} {status.version or status.error}")
     import numpy as np
-    obs = pipeline.process(np.zeros((240, 320, 3), np.uint8), frozenset({"face"}))
+    obs = pipeline.process(np.zeros((240, 320, 3), np.uint8), frozenset({Need.FACE}))
     report(not obs.face, "MediaPipe face mesh runs")
     checked = preflight(cfg, pipeline)
     pool = checked.pool

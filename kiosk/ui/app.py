@@ -11,6 +11,7 @@ from PySide6.QtCore import QLocale, QTimer, QTranslator
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 
+from ..preflight import preflight
 from ..session.clock import MonotonicClock
 from ..session.engine import EngineSettings, SessionEngine
 from ..vision.sources import open_source
@@ -92,11 +93,11 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     if pipeline is None:
         from ..vision.pipeline import VisionPipeline
         pipeline = VisionPipeline(cfg)
-    from ..preflight import preflight
-    checked = preflight(cfg, pipeline)  # the same checks as check-config
+    checked = preflight(cfg, pipeline)  # the same checks as check-config, the pool through kiosk/pool.py
     pool = checked.pool
     for note in checked.notes:
         log.warning(note)
+    # No liveness model or nothing to ask after level 1: out of service instead of failing on every frame.
     problem = checked.out_of_service()
     engine = SessionEngine(EngineSettings.from_config(cfg), pool, clock or MonotonicClock(), rng=rng,
                            limiter=make_limiter(cfg))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..session.challenges import HEAD_POSE_CHALLENGES
+from ..session.catalogue import HEAD_POSE_CHALLENGES
 from ..session.engine import SessionView, State
 from . import strings as S
 from .strings import tr

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from kiosk.ratelimit import RateLimiter
-from kiosk.session.challenges import HEAD_POSE_CHALLENGES
+from kiosk.session.catalogue import HEAD_POSE_CHALLENGES
 from kiosk.session.clock import ManualClock
 from kiosk.session.engine import EngineSettings, SessionEngine, State
 from kiosk.session.observation import Observation
@@ -14,7 +14,7 @@ from kiosk.session.observation import Observation
 
 def engine_on(limiter):
     clock = ManualClock()
-    return SessionEngine(EngineSettings(), HEAD_POSE_CHALLENGES, clock, rng=random.Random(0), limiter=limiter), clock
+    return SessionEngine(EngineSettings.defaults(), HEAD_POSE_CHALLENGES, clock, rng=random.Random(0), limiter=limiter), clock
 
 
 def deny_one(eng, clock):
