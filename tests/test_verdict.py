@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import http.server
 import json
-import os
 import stat
 import sys
 import threading
