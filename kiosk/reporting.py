@@ -23,13 +23,15 @@ class VerdictReporter:
 
     def __init__(self, cfg: Any, model_versions: dict[str, str]):
         key_path = cfg.path(cfg.verdict.key_path)
-        self.problem = ""
+        self.problem = ""    # short, for the out-of-service screen the visitor sees
+        self.key_error = ""  # the whole story, for the log and the tests
         self.key: bytes | None = None
         try:
             self.key = load_or_create_device_key(key_path)
         except KeyFileError as exc:
-            self.problem = f"device key: {exc}"
-            log.error("verdicts cannot be signed: %s", exc)
+            self.key_error = str(exc)
+            self.problem = "the device key is missing or unusable (details in the log)"
+            log.error("verdicts cannot be signed, out of service: %s", exc)
         self.hook = hook_from_config({"hook": cfg.verdict.hook, "key_path": str(key_path)})
         self.device_id = cfg.verdict.device_id
         self.valid_s = cfg.verdict.valid_s
@@ -64,7 +66,7 @@ class VerdictReporter:
 
     def _sign(self, record: dict) -> dict:
         if self.key is None:
-            raise KeyFileError(self.problem)
+            raise KeyFileError(self.key_error)
         nonce = read_nonce(self.nonce_file) if self.nonce_file else None
         if nonce is not None:
             record = {**record, "nonce": nonce}

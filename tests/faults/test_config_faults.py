@@ -126,7 +126,7 @@ def test_a_bad_device_key_fails_check_config_and_puts_run_out_of_service(tmp_pat
     cfg = make_cfg(tmp_path, verdict={"key_path": str(key)})
     reporter = VerdictReporter(cfg, {})
     try:
-        assert why in reporter.problem and reporter.key is None
+        assert why in reporter.key_error and "device key" in reporter.problem and reporter.key is None
         assert not key.exists() or content is not None, "a missing key is not regenerated"
     finally:
         reporter.close()
@@ -160,3 +160,19 @@ def test_bench_on_a_bad_source_says_so_in_one_line(tmp_path, capsys, source):
     assert main(["bench", "--source", source, "--frames", "3"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("kiosk: bench: ") and "Traceback" not in err
+
+
+def test_run_with_a_deleted_key_shows_out_of_service_and_makes_no_new_key(tmp_path):
+    from kiosk.session.clock import ManualClock
+    from kiosk.ui.app import build_kiosk
+    key = tmp_path / "device.key"
+    (tmp_path / "device.key.issued").touch()
+    cfg = make_cfg(tmp_path, verdict={"key_path": str(key)})
+    k = build_kiosk(cfg, start_worker=False, clock=ManualClock())
+    try:
+        assert "device key" in k.controller.model_problem
+        assert k.window.stack.currentWidget() is k.window.message
+        assert not key.exists()
+    finally:
+        k.shutdown()
+        k.pipeline.close()
