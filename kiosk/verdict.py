@@ -371,8 +371,11 @@ class Hook:
     def __init__(self, spool_path: str | os.PathLike | None = None):
         self.spool_path = Path(spool_path or DEFAULT_SPOOL).expanduser()
         self._lock = threading.Lock()
-        # Records the spool could not take (disk full): kept here, retried with every delivery.
+        # Records only memory holds, retried with every delivery. After a failed spool write
+        # (disk full) they are the whole queue and the file is stale (`_file_stale`); after a
+        # failed read they come on top of what the file holds.
         self._unsaved: list[bytes] = []
+        self._file_stale = False
 
     def send(self, line: bytes) -> None:
         """Hand one JSON line to the host; raise DeliveryError (or OSError) on failure."""
@@ -386,7 +389,7 @@ class Hook:
         line = to_json_line(signed)
         with self._lock:
             try:
-                spooled = self._read_spool()
+                spooled = [] if self._file_stale else self._read_spool()
             except OSError as exc:  # unreadable spool: do not overwrite it, keep this one in memory
                 self._unsaved.append(line)
                 log.error("cannot read the verdict spool %s (%s); %d record(s) kept in memory",
@@ -408,12 +411,16 @@ class Hook:
         try:
             self._write_spool(lines)
         except OSError as exc:  # disk full, read-only: keep them in memory, say so loudly
-            self._unsaved = list(lines)
+            # The file keeps its old lines (some may be delivered by now): memory is the queue
+            # until a write succeeds. If the kiosk stops first, the old lines are sent again at
+            # the next start (the host refuses a repeated session_id) and these are lost, as
+            # the error says.
+            self._unsaved, self._file_stale = list(lines), True
             log.error("cannot write the verdict spool %s (%s); %d record(s) kept in memory and retried "
                       "with the next delivery (lost only if the kiosk stops first)",
                       self.spool_path, exc, len(lines))
         else:
-            self._unsaved = []
+            self._unsaved, self._file_stale = [], False
 
     def held_in_memory(self) -> list[str]:
         """Session ids of the records only memory holds (the spool could not be written)."""
@@ -427,7 +434,7 @@ class Hook:
 
     def pending(self) -> int:
         """How many records wait in the spool or, when it could not be written, in memory."""
-        return len(self._read_spool()) + len(self._unsaved)
+        return (0 if self._file_stale else len(self._read_spool())) + len(self._unsaved)
 
     def _read_spool(self) -> list[bytes]:
         try:

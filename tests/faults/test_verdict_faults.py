@@ -211,3 +211,48 @@ def test_a_replayed_record_is_caught_by_expiry_nonce_and_the_printed_host_checks
     assert rc == 1 and any("expired" in p for p in res["problems"])
     rc, [res] = check(json.dumps({**first, "verdict": "fail"}) + "\n")
     assert rc == 1 and "signature" in res["problems"][0]
+
+
+class FlakyHost(verdict.Hook):
+    """A host that can be down; records what it received."""
+
+    def __init__(self, spool_path):
+        super().__init__(spool_path)
+        self.down = False
+        self.got: list[str] = []
+
+    def send(self, line: bytes) -> None:
+        if self.down:
+            raise verdict.DeliveryError("host down")
+        self.got.append(json.loads(line)["session_id"])
+
+
+def test_host_down_then_disk_full_then_both_back_delivers_each_record_once(tmp_path, monkeypatch):
+    import errno
+
+    from kiosk import files
+    host = FlakyHost(tmp_path / "spool.jsonl")
+    host.down = True
+    assert not host.deliver(signed(0))           # spooled on disk
+    real_replace = files.os.replace
+
+    def full(*a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(files.os, "replace", full)
+    host.down = False
+    host.got.clear()
+    original_send = host.send  # the host comes back for one record, then goes down again
+
+    def send_then_down(line: bytes) -> None:
+        original_send(line)
+        host.down = True
+    monkeypatch.setattr(host, "send", send_then_down)
+    assert not host.deliver(signed(1))           # s0 delivered, s1 not; the spool cannot be rewritten
+    monkeypatch.setattr(host, "send", original_send)
+    assert host.got == ["s0"] and host.pending() == 1
+    assert not host.deliver(signed(2))           # still down, disk still full: memory holds s1, s2
+    monkeypatch.setattr(files.os, "replace", real_replace)
+    host.down = False
+    assert host.deliver(signed(3))
+    assert host.got == ["s0", "s1", "s2", "s3"], "each exactly once, in order"
+    assert host.pending() == 0
