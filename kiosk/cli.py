@@ -127,6 +127,8 @@ def out_of_service(reason: str, windowed: bool = False) -> int:
     window.retranslate()
     window.message.show_message("🛠️", tr(S.MODEL_TITLE), tr(S.MODEL_DETAIL).format(what=reason))
     window.show_screen(window.message)
+    for b in (window.voice_button, window.listen_button, window.help_button):
+        b.hide()  # nothing behind them without a controller
 
     def stop(*_: object) -> None:
         window.allow_close = True
