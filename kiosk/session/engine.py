@@ -241,6 +241,9 @@ class SessionEngine:
             return self._goto(State.LOCKED)
         if self.record is None:
             self._begin_record()
+        begin = getattr(self.limiter, "begin", None)
+        if begin is not None:  # marks the session in progress: one cut by a crash or signal still counts
+            begin(self.record.session_id)
         return self._start_liveness()
 
     def cancel(self) -> list[Event]:
