@@ -57,6 +57,7 @@ class Clock(Protocol):
 
 
 class Limiter(Protocol):
+    def begin(self, session_id: str) -> None: ...
     def record(self, passed: bool) -> None: ...
     def locked(self) -> bool: ...
     def remaining_lockout(self) -> float: ...
@@ -241,6 +242,8 @@ class SessionEngine:
             return self._goto(State.LOCKED)
         if self.record is None:
             self._begin_record()
+        if self.limiter:  # marks the session in progress: one cut by a crash or signal still counts
+            self.limiter.begin(self._active().session_id)
         return self._start_liveness()
 
     def cancel(self) -> list[Event]:

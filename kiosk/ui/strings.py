@@ -49,6 +49,9 @@ NOT_UNDERSTOOD = "Sorry, I did not understand. Say start, repeat, help, more tim
 VOICE_INPUT_PROBLEM = "Voice commands are not available right now. Please use the buttons or the keys."
 TRY_ANOTHER = "Let's try another one."
 FACE_LOST = "We lost sight of your face. Please start again."
+ADMIN_PIN_ENTRY = "Admin PIN: {dots}"
+ADMIN_PIN_WRONG = "Wrong PIN. {n} tries left before the admin exit locks."
+ADMIN_PIN_LOCKED = "Too many wrong PINs. The admin exit is locked for {minutes} min."
 
 PROFILE_LABELS = {
     "standard": "Standard",
