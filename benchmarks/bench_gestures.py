@@ -64,7 +64,7 @@ def main() -> None:
         models["reference"] = GestureClassifier(args.reference)
         for h in hands:
             models["reference"].classify(h)
-    for name, c in models.items():
+    for name in models:
         path = Path(args.model if name == "model" else args.reference)
         print(f"{name} {path.name}: {path.stat().st_size} bytes ({path.stat().st_size / 1024:.1f} KiB), "
               f"runtime {RUNTIME}, 1 thread, {args.runs} runs")

@@ -104,4 +104,4 @@ class GestureClassifier:
         label, confidence = self.labels[best], p[best]
         if confidence < self.thresholds[best]:
             label = NONE_LABEL
-        return GestureResult(label, confidence, dict(zip(self.labels, p)))
+        return GestureResult(label, confidence, dict(zip(self.labels, p, strict=True)))

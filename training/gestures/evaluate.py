@@ -86,7 +86,7 @@ def blocked_fold_predictions(work: Path, runs: list[dict], real, meta: dict, min
             parts.append((real.y[idx], pred, real.source[idx], real.group[idx]))
     if not parts:
         raise ValueError(f"{work}: no blocked-fold runs (trained with --parts without folds?)")
-    return tuple(np.concatenate(column) for column in zip(*parts))
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
 
 
 def choose_thresholds(work: Path, runs: list[dict], real, meta: dict) -> tuple[dict[str, float], dict]:
@@ -137,7 +137,7 @@ def four_like_rows(real) -> dict[str, int]:
         return np.linalg.norm(xy[:, 4 * finger + 4], axis=1) > 1.15 * np.linalg.norm(xy[:, 4 * finger + 2], axis=1)
     four = out(1) & out(2) & out(3) & out(4) & (np.linalg.norm(xy[:, 4] - xy[:, 5], axis=1) < 0.35 * palm)
     return {f"{src}:{LABELS[c]}": int((four & (real.source == src) & (real.y == c)).sum())
-            for src, c in sorted(set(zip(real.source, real.y))) if (four & (real.source == src) & (real.y == c)).any()}
+            for src, c in sorted(set(zip(real.source, real.y, strict=True))) if (four & (real.source == src) & (real.y == c)).any()}
 
 
 def per_class(y, pred, classes=None):

@@ -40,11 +40,11 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.y)
 
-    def subset(self, mask) -> "Dataset":
+    def subset(self, mask) -> Dataset:
         return Dataset(self.X[mask], self.y[mask], self.source[mask], self.group[mask], self.order[mask])
 
     @staticmethod
-    def concat(parts: list["Dataset"]) -> "Dataset":
+    def concat(parts: list[Dataset]) -> Dataset:
         parts = [p for p in parts if len(p)]
         if not parts:
             return empty()
@@ -128,7 +128,7 @@ def load_not_upright(datasets_dir: str | Path, collected: list[str | Path] = ())
     relabelled "none": real hand shapes the kiosk does not ask for."""
     ds = load_all(datasets_dir, collected, upright_only=False)
     ds = ds.subset(~upright_mask(ds.X, ds.y))
-    ds.group = np.array([f"{src}:{LABELS[c]}" for src, c in zip(ds.source, ds.y)])  # what it was labelled
+    ds.group = np.array([f"{src}:{LABELS[c]}" for src, c in zip(ds.source, ds.y, strict=True)])  # what it was labelled
     ds.y = np.full(len(ds), LABELS.index(NONE))
     return ds
 
@@ -150,7 +150,7 @@ def load_all(datasets_dir: str | Path, collected: list[str | Path] = (), upright
     if upright_only:
         ds = ds.subset(upright_mask(ds.X, ds.y))
         ds.order = np.zeros(len(ds), int)   # renumber within (source, class), file order kept
-        for key in set(zip(ds.source, ds.y)):
+        for key in set(zip(ds.source, ds.y, strict=True)):
             idx = np.flatnonzero((ds.source == key[0]) & (ds.y == key[1]))
             ds.order[idx] = np.arange(len(idx))
     return ds

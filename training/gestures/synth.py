@@ -82,7 +82,7 @@ def _align(v, target):
 
 def _chain(start, direction, bend_axis, lengths, angles):
     pts, p, d = [], np.asarray(start, float), np.asarray(direction, float)
-    for length, angle in zip(lengths, angles):
+    for length, angle in zip(lengths, angles, strict=True):
         d = _rot(bend_axis, angle) @ d
         p = p + length * d
         pts.append(p)
