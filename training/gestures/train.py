@@ -80,7 +80,7 @@ def negatives(neg_X, neg_fam, rng):
             np.concatenate([neg_fam[~real], np.full(int(keep.sum()), REAL_NONE_FAMILY)]))
 
 
-def training_set(real_X, real_y, syn_X, syn_y, rng, neg_X=None, neg_fam=None):
+def training_set(real_X, real_y, syn_X, syn_y, rng, neg_X=None, neg_fam=None, none_weight=NONE_WEIGHT):
     """Real rows (+ augmented copies), synthetic rows and "none" families, with per-class balanced
     sample weights (within "none", every family weighs the same)."""
     rotate = np.array([ROTATE_DEG.get(LABELS[c], ROTATE_DEG_DEFAULT) for c in real_y])
@@ -111,14 +111,14 @@ def training_set(real_X, real_y, syn_X, syn_y, rng, neg_X=None, neg_fam=None):
     families = sorted(set(nfam.tolist()))
     for f in families:
         rows = offset + np.flatnonzero(nfam == f)
-        w[rows] = NONE_WEIGHT / len(families) / len(rows)
+        w[rows] = none_weight / len(families) / len(rows)
     w *= len(y) / w.sum()
     return X, y, w
 
 
-def fit(real_X, real_y, syn_X, syn_y, neg_X, neg_fam, epochs, seed):
+def fit(real_X, real_y, syn_X, syn_y, neg_X, neg_fam, epochs, seed, none_weight=NONE_WEIGHT):
     rng = np.random.default_rng(seed)
-    X, y, w = training_set(real_X, real_y, syn_X, syn_y, rng, neg_X, neg_fam)
+    X, y, w = training_set(real_X, real_y, syn_X, syn_y, rng, neg_X, neg_fam, none_weight)
     model = build_model(len(LABELS), seed)
     model.fit(X, y, sample_weight=w, epochs=epochs, batch_size=256, shuffle=True, verbose=0)
     return model, X
@@ -137,6 +137,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0,
                     help="offset added to every model's seed; compare changes over several (runs move by +-0.02)")
     ap.add_argument("--none-per-family", type=int, default=NONE_PER_FAMILY)
+    ap.add_argument("--none-weight", type=float, default=NONE_WEIGHT,
+                    help="weight of the whole 'none' class relative to one gesture class")
     ap.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
                     help="what to train (default: everything); evaluate.py needs all of it")
     ap.add_argument("--loso-families", nargs="+", metavar="FAMILY",
@@ -174,7 +176,8 @@ def main(argv=None):
         keep = neg_fam != hold_out_family
         if not use_real:
             keep &= neg_fam != REAL_NONE_FAMILY
-        model, X = fit(rX, ry, sX, sy, neg_X[keep], neg_fam[keep], args.epochs, seed=args.seed + seed)
+        model, X = fit(rX, ry, sX, sy, neg_X[keep], neg_fam[keep], args.epochs, seed=args.seed + seed,
+                       none_weight=args.none_weight)
         path = work / f"{name}.tflite"
         export_int8(model, X, path)
         np.save(work / f"{name}_val.npy", val)
@@ -208,7 +211,8 @@ def main(argv=None):
         return
 
     # the shipped model: every real row + synthetic poses
-    model, X = fit(real.X, real.y, syn_X, syn_y, neg_X, neg_fam, args.epochs, seed=args.seed + 1234)
+    model, X = fit(real.X, real.y, syn_X, syn_y, neg_X, neg_fam, args.epochs, seed=args.seed + 1234,
+                   none_weight=args.none_weight)
     out = Path(args.out)
     size = export_int8(model, X, out.with_suffix(".tflite"))
     meta = {
