@@ -68,8 +68,6 @@ def score(work: Path, real, families_X, min_conf: float | None) -> dict[str, flo
             leave_one_shape_out(work, runs, meta, families_X, every_label, min_conf).values()]
     if loso:
         out["loso_worst"], out["loso_mean"] = max(loso), float(np.mean(loso))
-    for f in work.glob("*.eval.json"):
-        f.unlink()
     return out
 
 

@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -61,10 +62,11 @@ def read_runs(work: Path) -> list[dict]:
 
 
 def runtime_classifier(model: Path, meta: dict, min_confidence: float | None = None) -> GestureClassifier:
-    """The kiosk's own GestureClassifier on a model file, with `meta` (labels, thresholds) beside it."""
-    meta_path = model.with_suffix(".eval.json")
-    meta_path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    return GestureClassifier(model, meta_path, min_confidence=min_confidence)
+    """The kiosk's own GestureClassifier on a model file, reading `meta` (labels, thresholds) as its JSON."""
+    with tempfile.TemporaryDirectory() as tmp:
+        meta_path = Path(tmp) / "meta.json"
+        meta_path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        return GestureClassifier(model, meta_path, min_confidence=min_confidence)
 
 
 def classify(clf: GestureClassifier, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -394,8 +396,6 @@ def main(argv=None):
                               "gesture (leave-one-shape-out).")
         meta["evaluated"] = metrics["created"]
         meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    for f in work.glob("*.eval.json"):
-        f.unlink()
     print((report_dir / "report.md").read_text())
 
 
