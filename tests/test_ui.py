@@ -173,8 +173,13 @@ def test_every_screen_renders(kiosk, screenshot_dir):
         assert w.session.detected.text() and w.session.progress.value() == 10
         shot(k, screenshot_dir, "challenge_detected")
 
-    c.handle_command("cancel")
+    QTest.keyClick(w, Qt.Key.Key_C)  # asks first
+    assert c.engine.state == State.CHALLENGE and "Press C again" in w.session.detail.text()
+    shot(k, screenshot_dir, "cancel_question")
+    QTest.keyClick(w, Qt.Key.Key_C)
     assert c.engine.state == State.IDLE
+    c.handle_command("start")
+    assert c.engine.state == State.WELCOME, "Start on the attract screen opens the choices"
     c.handle_command("start")
     for _ in range(25):
         clock.advance(0.04)
@@ -184,6 +189,7 @@ def test_every_screen_renders(kiosk, screenshot_dir):
     shot(k, screenshot_dir, "denied")
 
     c.engine._enter_idle()
+    c.handle_command("start")
     c.handle_command("start")
     for _ in range(100):
         clock.advance(0.04)
@@ -233,7 +239,7 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
         shot(k, screenshot_dir, f"welcome_{language}")
 
         s = k.window.session
-        k.controller.handle_command("start")
+        QTest.keyClick(k.window, Qt.Key.Key_Space)
         assert k.window.stack.currentWidget() is s
         views = [SessionView(State.LIVENESS, streak=40, needed=100, time_left=39.0)]
         pool = list(HEAD_POSE_CHALLENGES)
@@ -271,6 +277,28 @@ def test_locked_screen(kiosk, screenshot_dir):
     assert c.engine.state == State.LOCKED
     assert "5 min" in kiosk.window.message.detail.text()
     shot(kiosk, screenshot_dir, "locked")
+
+
+def test_lockout_is_shown_and_said_on_the_attract_screen(kiosk, screenshot_dir):
+    """Nobody is invited to press Start while the kiosk is locked: the attract screen says how
+    long to wait, and says it aloud to whoever steps up, once per visit."""
+    c, w = kiosk.controller, kiosk.window
+    c.model_problem = ""
+    left = {"s": 250.0}
+    c.engine.limiter = type("L", (), {"locked": lambda s: left["s"] > 0, "remaining_lockout": lambda s: left["s"],
+                                      "record": lambda s, p: None})()
+    c.refresh()
+    assert w.stack.currentWidget() is w.attract
+    assert "5 min" in w.attract.detail.text() and not w.attract.start_button.isVisible()
+    shot(kiosk, screenshot_dir, "attract_locked")
+    c.on_observation(face())
+    c.on_observation(face())
+    said = [e.text for e in c.transcript]
+    assert said.count("Too many attempts. Please wait 5 min, then step in front of the camera again.") == 1, said
+    assert c.engine.state == State.IDLE, "a locked kiosk does not open a session"
+    left["s"] = 0.0
+    c.refresh()
+    assert w.attract.start_button.isVisible() and "press Start" in w.attract.detail.text()
 
 
 def test_keys_and_lock_down(kiosk):
