@@ -11,7 +11,18 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from ..session.engine import Event, SessionEngine, State
+from ..session.engine import SessionEngine, State
+from ..session.events import (
+    AutoStarted,
+    ChallengeFailed,
+    ChallengePassed,
+    ChallengeStarted,
+    Detected,
+    Event,
+    Extended,
+    SessionEnded,
+    StateChanged,
+)
 from ..session.observation import Observation
 from . import strings as S
 from .strings import tr
@@ -166,52 +177,50 @@ class KioskController(QObject):
 
     def _announce(self, e: Event) -> None:
         sp = self.speaker
-        if e.name == "state":
-            state = e.data["state"]
-            if state == State.IDLE.value and self.worker_thread is not None:
-                self.worker_thread.worker.reset_session()
-            if state == State.IDLE.value:
+        match e:
+            case StateChanged(state=State.IDLE):
+                if self.worker_thread is not None:
+                    self.worker_thread.worker.reset_session()
                 self._close_questions()
                 if self._lockout_minutes() is not None:
                     self._locked_told = False  # told on the attract screen to whoever is there
-            elif state == State.WELCOME.value:
+            case StateChanged(state=State.WELCOME):
                 self._instruction = self._welcome_text()
                 self.say(self._instruction)
-            elif state == State.LIVENESS.value:
+            case StateChanged(state=State.LIVENESS):
                 self._close_questions()
                 self._instruction = tr(S.LIVENESS_TITLE) + ". " + tr(S.LIVENESS_DETAIL)
                 self.say(self._instruction)
-            elif state == State.LOCKED.value:
+            case StateChanged(state=State.LOCKED):
                 self._instruction = self._locked_text()
                 self.say(self._instruction)
-        elif e.name == "auto_start":
-            self.say(tr(S.STARTING_NOW))
-        elif e.name == "challenge":
-            c = e.data["challenge"]
-            step = tr(S.CHALLENGE_OF).format(index=e.data["index"], total=e.data["total"])
-            self._instruction = f"{step}. {tr(c.instruction)}"
-            self.say(self._instruction)
-        elif e.name == "detected":
-            sp.play_earcon("detected")
-        elif e.name == "challenge_passed":
-            sp.play_earcon("step")
-        elif e.name == "challenge_failed":
-            self.say(tr(S.NOT_THIS_TIME))
-        elif e.name == "extended":
-            self.say(tr(S.EXTENDED))
-        elif e.name in ("passed", "denied"):
-            passed = e.name == "passed"
-            sp.play_earcon("pass" if passed else "fail")
-            self.say(tr(S.PASSED_DETAIL if passed else S.DENIED_DETAIL))
-            if self.on_result:
-                self.on_result(e.data["record"])
-        elif e.name == "abandoned":
-            if e.data.get("reason") == "face_lost":
-                self.say(tr(S.FACE_LOST))
-            elif e.data.get("reason") == "cancelled":
-                self.say(tr(S.CANCELLED))
-            if self.on_result:
-                self.on_result(e.data["record"])
+            case AutoStarted():
+                self.say(tr(S.STARTING_NOW))
+            case ChallengeStarted():
+                step = tr(S.CHALLENGE_OF).format(index=e.index, total=e.total)
+                self._instruction = f"{step}. {tr(e.challenge.instruction)}"
+                self.say(self._instruction)
+            case Detected():
+                sp.play_earcon("detected")
+            case ChallengePassed():
+                sp.play_earcon("step")
+            case ChallengeFailed():
+                self.say(tr(S.NOT_THIS_TIME))
+            case Extended():
+                self.say(tr(S.EXTENDED))
+            case SessionEnded(result="passed" | "denied"):
+                passed = e.result == "passed"
+                sp.play_earcon("pass" if passed else "fail")
+                self.say(tr(S.PASSED_DETAIL if passed else S.DENIED_DETAIL))
+                if self.on_result:
+                    self.on_result(e.record)
+            case SessionEnded(result="abandoned"):
+                if e.reason == "face_lost":
+                    self.say(tr(S.FACE_LOST))
+                elif e.reason == "cancelled":
+                    self.say(tr(S.CANCELLED))
+                if self.on_result:
+                    self.on_result(e.record)
 
     def say(self, text: str, interrupt: bool | None = None) -> None:
         """Speak (with voice on) and caption `text`, and write it to the transcript. Prompts
@@ -358,9 +367,8 @@ class KioskController(QObject):
                 self.speaker.stop()  # do not record our own voice
                 self.speaker.play_earcon("listening")
                 self.listener.listen()
-        elif name.startswith("profile:"):
-            if e.state in (State.IDLE, State.WELCOME):
-                self.choose_profile(name.split(":", 1)[1])
+        elif name.startswith("profile:") and e.state in (State.IDLE, State.WELCOME):
+            self.choose_profile(name.split(":", 1)[1])
         self.refresh()
 
     def _set_voice(self, on: bool) -> None:

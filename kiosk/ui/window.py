@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLayout,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import strings as S
-from .screens import (AttractScreen, MessageScreen, ResultScreen, SessionScreen, WelcomeScreen, button,
-                      fit_touch, label, set_emoji)
+from .screens import (
+    AttractScreen,
+    MessageScreen,
+    ResultScreen,
+    SessionScreen,
+    WelcomeScreen,
+    button,
+    fit_touch,
+    label,
+    set_emoji,
+)
 from .strings import tr
 
 # One meaning per key on every screen (README "Keys"). `c` asks before it cancels; `c` again or
@@ -131,7 +147,7 @@ class KioskWindow(QMainWindow):
         self.caption.setText(shown)
         self.caption.setFixedHeight(room + margins.top() + margins.bottom() + 2 * 10 + 3)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit_caption()
 

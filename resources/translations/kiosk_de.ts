@@ -380,14 +380,6 @@
       <translation>Strecken Sie Zeigefinger und kleinen Finger aus, die anderen eingeklappt.</translation>
     </message>
     <message>
-      <source>No gesture</source>
-      <translation>Keine Geste</translation>
-    </message>
-    <message>
-      <source>No gesture recognised.</source>
-      <translation>Keine Geste erkannt.</translation>
-    </message>
-    <message>
       <source>Happy</source>
       <translation>Fröhlich</translation>
     </message>
