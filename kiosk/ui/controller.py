@@ -303,7 +303,8 @@ class KioskController(QObject):
         self._confirm_asked_at = self.engine.clock.now()
         self.engine.pause()
         self.say(tr(S.CANCEL_CONFIRM if what == "cancel" else S.VOICE_OFF_CONFIRM), interrupt=True)
-        self._listen_after_speech = by_voice and self.listener is not None
+        self._listen_after_speech = (by_voice and self.listener is not None
+                                     and bool(getattr(self.listener, "microphone_available", lambda: True)()))
 
     def _close_questions(self) -> None:
         self._confirming = None
