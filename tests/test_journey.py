@@ -222,7 +222,8 @@ class Journey:
         while self.engine.state == State.CHALLENGE:
             self.hold()
             if self.engine.state == State.CHALLENGE:
-                self.expect_challenge_prompt()
+                self.expect_challenge_prompt(before=(S.WELL_DONE,))
+                assert self.w.session.detail.text() == S.WELL_DONE  # the pause before the next one
         self.verdict_passed()
 
     def nothing_cut_off(self) -> None:
@@ -293,7 +294,8 @@ def test_standard_nobody_chooses_then_help_repeat_and_capture_hints_by_keys(jour
     j.frames(face(), int(30.0 / DT))
     v = j.engine.view()
     assert v.state == State.CHALLENGE and v.paused and v.time_left == left
-    assert j.w.session.countdown.text().endswith(S.PAUSED) and j.w.session.detail.text() == S.HELP_TEXT
+    assert j.w.stack.currentWidget() is j.w.message and j.w.message.detail.text() == S.HELP_TEXT
+    assert S.PAUSED in j.w.message.title.text()
     j.shot("help")
     j.quiet()
     j.key(Qt.Key.Key_H)
@@ -330,7 +332,7 @@ def test_cannot_see_chooses_starts_and_answers_by_voice(journey):
     j.expect_challenge_prompt()
     j.shot("challenge1")
     c = j.hold()
-    j.expect_challenge_prompt()
+    j.expect_challenge_prompt(before=(S.WELL_DONE,))
     assert c.kind not in PROFILES["no_sight"]
     j.quiet()
     j.speak("help")

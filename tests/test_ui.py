@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWidget
 
 from kiosk.session.clock import ManualClock
+from kiosk.ui import strings as S
 from kiosk.session.engine import State
 from kiosk.session.observation import Observation
 from kiosk.vision.sources import SourceError, open_source
@@ -268,6 +269,31 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
             assert s.icon.glyph_px() >= 64, f"{where}: icon drawn at {s.icon.glyph_px()} px (2x body text)"
             if v.challenge is not None and v.challenge.id == "head_pose:left":  # a two-line title
                 shot(k, screenshot_dir, f"challenge_detected_{language}")
+
+        # the longest texts: help (full width, keys included), the cancel question, capture hints
+        c = k.controller
+        c.handle_command("help")
+        settle(k.window)
+        m = k.window.message
+        assert k.window.stack.currentWidget() is m
+        for w in (m.title, m.detail):
+            assert w.height() >= w.heightForWidth(w.width()), f"{language} help: {w.text()!r} squeezed"
+        shot(k, screenshot_dir, f"help_{language}")
+        c.handle_command("help")
+        c.handle_command("cancel")
+        settle(k.window)
+        assert k.window.stack.currentWidget() is s
+        for w in (s.title, s.detail):
+            assert w.height() >= w.heightForWidth(w.width()), f"{language} cancel?: {w.text()!r} squeezed"
+        for w in (s.more_button, s.cancel_button):
+            assert w.width() >= w.sizeHint().width(), f"{language}: {w.text()!r} cut"
+        shot(k, screenshot_dir, f"cancel_question_{language}")
+        c.handle_command("deny")
+        for key, (_icon, text) in S.CAPTURE_HINTS.items():
+            s.show_view(SessionView(State.LIVENESS, streak=40, needed=100, time_left=39.0),
+                        (_icon, S.tr(S.LIVENESS_TITLE), S.tr(text)))
+            settle(k.window)
+            assert s.detail.height() >= s.detail.heightForWidth(s.detail.width()), f"{language} {key} squeezed"
 
 
 def test_locked_screen(kiosk, screenshot_dir):

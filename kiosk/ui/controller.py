@@ -204,6 +204,8 @@ class KioskController(QObject):
                 sp.play_earcon("detected")
             case ChallengePassed():
                 sp.play_earcon("step")
+                if e.index < self.engine.settings.challenge_count:  # the last one gets the verdict
+                    self.say(tr(S.WELL_DONE))
             case ChallengeFailed():
                 self.say(tr(S.NOT_THIS_TIME))
             case Extended():
@@ -475,6 +477,10 @@ class KioskController(QObject):
             w.welcome.select(v.profile)
             w.welcome.show_question(tr(S.CANCEL_CONFIRM) if self._confirming == "cancel" else None)
             w.show_screen(w.welcome)
+        elif v.state in (State.LIVENESS, State.CHALLENGE) and self._help_open:
+            # the whole width: the help with its keys does not fit beside the camera view
+            w.message.show_message(S.NOTICE_ICONS["help"], f"{tr(S.HELP)} · ⏸ {tr(S.PAUSED)}", tr(S.HELP_TEXT))
+            w.show_screen(w.message)
         elif v.state in (State.LIVENESS, State.CHALLENGE):
             w.session.show_view(v, self._notice(v), paused=v.paused, after_failure=v.after_failure,
                                 question=self._confirming == "cancel")
@@ -491,8 +497,6 @@ class KioskController(QObject):
         if self._confirming:
             text = tr(S.CANCEL_CONFIRM if self._confirming == "cancel" else S.VOICE_OFF_CONFIRM)
             return S.NOTICE_ICONS["cancel"], tr(S.CANCEL if self._confirming == "cancel" else S.VOICE_OFF), text
-        if self._help_open:
-            return S.NOTICE_ICONS["help"], tr(S.HELP), tr(S.HELP_TEXT)
         if self._hint is not None:
             title = tr(v.challenge.text) if v.challenge is not None else tr(S.LIVENESS_TITLE)
             return self._hint_icon(self._hint), title, self._hint_text(self._hint)

@@ -391,9 +391,9 @@ class SessionScreen(QWidget):
             return
         self._question = question
         if question:
-            self.more_button.setText("▶ " + tr(S.NO_GO_ON))
+            self.more_button.setText(tr(S.NO_GO_ON))  # no symbol: German needs the room
             self.more_button.setAccessibleName(tr(S.NO_GO_ON))
-            self.cancel_button.setText("✖ " + tr(S.YES_CANCEL))
+            self.cancel_button.setText(tr(S.YES_CANCEL))
             self.cancel_button.setAccessibleName(tr(S.YES_CANCEL))
         else:
             self.retranslate()
