@@ -1,20 +1,26 @@
 """Contrast (>= 7:1), text size (>= 32 px), captions and translations, checked on the stylesheet
 and on screenshots of the real widgets."""
 import re
-import tomllib
 
 import numpy as np
 import pytest
+import tomllib
+from conftest import ROOT, make_cfg, shown_kiosk
 from PySide6.QtCore import QCoreApplication, QTranslator
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from conftest import ROOT, make_cfg, shown_kiosk
 from kiosk.ui import strings as S
-from kiosk.ui.theme import COLOURS, MIN_TEXT_PX, contrast_ratio, relative_luminance, stylesheet
+from kiosk.ui.theme import (
+    COLOURS,
+    MIN_TEXT_PX,
+    contrast_ratio,
+    relative_luminance,
+    stylesheet,
+)
 
 
 def rules(qss: str):
-    for selector, body in re.findall(r"([^{}]+)\{([^}]*)\}", re.sub(r"/\*.*?\*/", "", qss, flags=re.S)):
+    for selector, body in re.findall(r"([^{}]+)\{([^}]*)\}", re.sub(r"/\*.*?\*/", "", qss, flags=re.DOTALL)):
         props = dict(re.findall(r"([\w-]+)\s*:\s*([^;]+);", body))
         yield selector.strip(), {k: v.strip() for k, v in props.items()}
 
@@ -60,7 +66,8 @@ def _image(widget) -> np.ndarray:
 
 
 def _hex(rgb) -> str:
-    return "#%02X%02X%02X" % tuple(int(v) for v in rgb)
+    r, g, b = (int(v) for v in rgb[:3])
+    return f"#{r:02X}{g:02X}{b:02X}"
 
 
 def measured_contrast(widget) -> float:
@@ -188,7 +195,7 @@ def test_icons_on_buttons_reach_3_to_1_and_profile_icons_are_twice_the_text(kios
     arr = _image_of_qimage(bare)
     tile = arr[0 if arr.shape[0] < 3 else 36, 2]
     assert contrast_ratio(_hex(tile[:3]), COLOURS["button_bg"]) >= 3.0, "the tile stands out from the button"
-    from PySide6.QtGui import QIcon, QPixmap, QPainter, QColor, QFont
+    from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
     pix = QPixmap(72, 72)
     pix.fill(QColor(0, 0, 0, 0))
     p = QPainter(pix)

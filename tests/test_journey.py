@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import make_cfg, shown_kiosk
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
 from PySide6.QtTest import QTest
 
-from conftest import make_cfg, shown_kiosk
 from kiosk.session.catalogue import HEAD_POSE_CHALLENGES
 from kiosk.session.clock import ManualClock
 from kiosk.session.engine import PROFILES, EngineSettings, SessionEngine, State
@@ -201,7 +201,7 @@ class Journey:
 
     def hold(self, n: int | None = None) -> list:
         """The person does what is asked, after the pause and after being seen not doing it."""
-        v, c = self.challenge()
+        _, c = self.challenge()
         while self.engine.view().in_gap:
             self.frames(face())
         self.frames(face(), self.engine.settings.onset_frames)
@@ -555,3 +555,72 @@ def test_readme_key_table_matches_the_keys():
         assert token in table, f"{name} ({KEY_COMMANDS[key]}) is missing from the README's key table"
     assert all(k in START_KEYS for k in (Qt.Key.Key_Space, Qt.Key.Key_Return))
     assert "Space, Enter | start, on the welcome screen only" in table
+
+
+# ------------------------------------------------------------- controller alone
+@pytest.fixture()
+def kiosk(app, state_dir, pipeline):
+    from kiosk.reporting import NullReporter
+    with shown_kiosk(make_cfg(state_dir, ui={"voice": True}), pipeline, rng=random.Random(3),
+                     reporter=NullReporter()) as k:
+        k.controller.model_problem = ""
+        yield k
+
+
+def test_transcript_is_logged_at_info_and_holds_only_prompt_texts(kiosk, caplog):
+    import logging
+    caplog.set_level(logging.INFO, logger="kiosk.transcript")
+    c = kiosk.controller
+    c.on_observation(face(live_score=0.987654))
+    c.handle_command("help")
+    c.handle_command("start")
+    logged = [r.getMessage() for r in caplog.records if r.name == "kiosk.transcript"]
+    said = [e.text for e in c.transcript]
+    assert logged == said and len(said) == 3
+    assert not any("0.98" in t for t in logged), "no score or measurement reaches the transcript"
+
+
+def test_voice_off_by_voice_asks_first_and_a_key_does_not(kiosk):
+    from kiosk.speech.commands import Command
+    c = kiosk.controller
+    c._voice_command(Command.VOICE_OFF)
+    assert c.speaker.enabled and c.transcript[-1].text == S.VOICE_OFF_CONFIRM
+    c._not_understood("yes")  # the plain word, until the recogniser has a yes command of its own
+    assert not c.speaker.enabled and c.transcript[-1].text == S.VOICE_OFF
+    QTest.keyClick(kiosk.window, Qt.Key.Key_V)
+    assert c.speaker.enabled
+    QTest.keyClick(kiosk.window, Qt.Key.Key_V)  # a key is deliberate: no question
+    assert not c.speaker.enabled
+
+
+def test_after_a_cancel_the_welcome_waits_until_the_person_has_left(kiosk):
+    c, w = kiosk.controller, kiosk.window
+    c.on_observation(face())
+    assert c.engine.state == State.WELCOME
+    QTest.keyClick(w, Qt.Key.Key_C)
+    assert c.engine.state == State.WELCOME and w.welcome.detail.text() == S.CANCEL_CONFIRM
+    QTest.keyClick(w, Qt.Key.Key_C)
+    assert c.engine.state == State.IDLE
+    for _ in range(10):
+        c.on_observation(face())
+    assert c.engine.state == State.IDLE, "no new welcome for the person who just cancelled"
+    c.on_observation(Observation())
+    c.on_observation(face())
+    assert c.engine.state == State.WELCOME
+
+
+def test_a_denial_that_locks_says_how_long_to_wait(kiosk):
+    c, w = kiosk.controller, kiosk.window
+    locked = {"on": False}
+    c.engine.limiter = type("L", (), {"locked": lambda s: locked["on"], "remaining_lockout": lambda s: 299.0,
+                                      "record": lambda s, p: locked.update(on=not p)})()
+    c.handle_command("start")
+    c.handle_command("start")
+    clock = c.engine.clock
+    for _ in range(c.engine.settings.spoof_frames):
+        clock.advance(DT)
+        c.on_observation(face(live=False))
+    assert c.engine.state == State.DENIED
+    text = S.DENIED_TITLE + ". " + S.LOCKED_DETAIL.format(minutes=5)
+    assert c.transcript[-1].text == text and w.result.detail.text() == text
+    assert "try again" not in text

@@ -5,18 +5,17 @@ import time
 
 import cv2
 import pytest
+from conftest import shown_kiosk
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWidget
 
 from kiosk.session.clock import ManualClock
-from kiosk.ui import strings as S
 from kiosk.session.engine import State
 from kiosk.session.observation import Observation
+from kiosk.ui import strings as S
 from kiosk.vision.sources import SourceError, open_source
-
-from conftest import shown_kiosk
 
 
 def spin(ms: int) -> None:
@@ -85,8 +84,8 @@ def test_worker_thread_emits_observations_and_stops_cleanly(app, cfg, photos):
 
 
 def test_worker_reports_a_lost_camera_and_recovers(app, cfg, photos):
-    from kiosk.vision.pipeline import VisionPipeline
     from kiosk.ui.worker import CameraWorker, WorkerThread
+    from kiosk.vision.pipeline import VisionPipeline
     state = {"plugged": False}
 
     def factory():
@@ -147,8 +146,9 @@ def test_every_screen_renders(kiosk, screenshot_dir):
 
     QTest.keyClick(w, Qt.Key.Key_S)
     assert c.engine.state == State.LIVENESS and w.stack.currentWidget() is w.session
-    from kiosk.ui.worker import to_qimage
     import numpy as np
+
+    from kiosk.ui.worker import to_qimage
     frame = np.zeros((480, 640, 3), np.uint8)
     cv2.circle(frame, (320, 220), 120, (140, 170, 210), -1)  # stands in for the mirror view
     w.session.camera.show_frame(to_qimage(frame))
@@ -223,10 +223,11 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
     screen, the welcome screen's profile buttons show their whole labels, and on level 1 and for
     every challenge the kiosk can draw no text is cut and the emoji is drawn whole (a squeezed
     QLabel used to clip its top and bottom; German labels used to force a 1886 px wide window)."""
+    from conftest import make_cfg
+
     from kiosk.reporting import NullReporter
     from kiosk.session.catalogue import every_challenge
     from kiosk.session.engine import SessionView
-    from conftest import make_cfg
     with shown_kiosk(make_cfg(state_dir, ui={"language": language}), pipeline, reporter=NullReporter()) as k:
         k.controller.model_problem = ""
         k.controller.refresh()
@@ -346,6 +347,7 @@ def test_keys_and_lock_down(kiosk):
 
 def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
     from conftest import make_cfg
+
     from kiosk.ui.app import build_kiosk
     c2 = make_cfg(state_dir, ui={"admin_pin": "4711", "allow_exit": False})
     k = build_kiosk(c2, pipeline=pipeline, start_worker=False, clock=ManualClock())
@@ -370,6 +372,7 @@ def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
 
 def test_controls_have_accessible_names_and_touch_size(kiosk):
     from PySide6.QtWidgets import QPushButton
+
     from kiosk.ui.screens import touch_px
     kiosk.window.show()
     spin(20)

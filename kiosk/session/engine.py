@@ -214,6 +214,7 @@ class SessionEngine:
         self._speaking = False
         self._quiet_since = clock.now()
         self._paused_at: float | None = None
+        self._welcome_after_face_gone = False
         self._capture: CaptureProblem | None = None
         self._liveness_deadline = self._liveness_started = 0.0
         self._face_since: float | None = None
@@ -278,6 +279,7 @@ class SessionEngine:
         nobody is checked before they could choose."""
         if self._state != State.IDLE:
             return []
+        self._welcome_after_face_gone = False
         if self.limiter and self.limiter.locked():
             return self._goto(State.LOCKED)
         return self._enter_welcome()
@@ -288,10 +290,14 @@ class SessionEngine:
         After a failure it does, or cancelling would buy a fresh set of tries for free."""
         self._paused_at = None
         if self._state in (State.LIVENESS, State.CHALLENGE):
-            return self._finish("abandoned", "cancelled")
-        if self._state == State.WELCOME:
-            return self._enter_idle()
-        return []
+            events = self._finish("abandoned", "cancelled")
+        elif self._state == State.WELCOME:
+            events = self._enter_idle()
+        else:
+            return []
+        # Whoever cancelled is still in front of the camera: no new welcome until they have left.
+        self._welcome_after_face_gone = True
+        return events
 
     def set_speaking(self, speaking: bool) -> None:
         """Whether the kiosk is talking to the person. Auto-start waits until it has finished
@@ -366,7 +372,9 @@ class SessionEngine:
             self.record.last_seen_at = now
         st = self._state
         if st == State.IDLE:
-            if obs.face and not (self.limiter and self.limiter.locked()):
+            if not obs.face:
+                self._welcome_after_face_gone = False
+            elif not self._welcome_after_face_gone and not (self.limiter and self.limiter.locked()):
                 events += self._enter_welcome()
         elif st == State.WELCOME:
             if obs.face and self._face_since is None:

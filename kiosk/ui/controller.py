@@ -110,6 +110,8 @@ class KioskController(QObject):
         self._locked_told = False       # the lockout was told to the person now at the kiosk
         self.language = getattr(cfg.ui, "language", "en")
         self.speaker.caption.connect(window.show_caption)
+        if hasattr(self.speaker, "finished"):  # auto-start may go once the speech has ended
+            self.speaker.finished.connect(self._sync_speaking)
         self.speaker.set_enabled(cfg.ui.voice)
         window.set_voice(cfg.ui.voice)
         window.command.connect(self.handle_command)
@@ -182,6 +184,7 @@ class KioskController(QObject):
                 if self.worker_thread is not None:
                     self.worker_thread.worker.reset_session()
                 self._close_questions()
+                self._instruction = ""
                 if self._lockout_minutes() is not None:
                     self._locked_told = False  # told on the attract screen to whoever is there
             case StateChanged(state=State.WELCOME):
@@ -213,7 +216,8 @@ class KioskController(QObject):
             case SessionEnded(result="passed" | "denied"):
                 passed = e.result == "passed"
                 sp.play_earcon("pass" if passed else "fail")
-                self.say(tr(S.PASSED_DETAIL if passed else S.DENIED_DETAIL))
+                self._instruction = self._result_text(passed)
+                self.say(self._instruction)
                 if self.on_result:
                     self.on_result(e.record)
             case SessionEnded(result="abandoned"):
@@ -234,6 +238,15 @@ class KioskController(QObject):
         utterance = self.speaker.say(text, interrupt=interrupt)
         self.transcript.append(Said(text, self.engine.state.value, utterance))
         self._sync_speaking()
+
+    def _result_text(self, passed: bool) -> str:
+        """The verdict's words; a denial that locked the kiosk says how long to wait instead of
+        "please try again"."""
+        if passed:
+            return tr(S.PASSED_DETAIL)
+        if self._lockout_minutes() is not None:
+            return tr(S.DENIED_TITLE) + ". " + self._locked_text()
+        return tr(S.DENIED_DETAIL)
 
     def _welcome_text(self) -> str:
         """The spoken welcome: every choice, with its key, touch and spoken word."""
@@ -319,6 +332,8 @@ class KioskController(QObject):
             return tr(S.CANCEL_CONFIRM if self._confirming == "cancel" else S.VOICE_OFF_CONFIRM)
         if self._help_open:
             return tr(S.HELP_TEXT)
+        if self.engine.state == State.IDLE:
+            return tr(S.ATTRACT_HELP)
         return self._instruction
 
     # ------------------------------------------------------------------ input
@@ -486,7 +501,7 @@ class KioskController(QObject):
                                 question=self._confirming == "cancel")
             w.show_screen(w.session)
         elif v.state in (State.PASSED, State.DENIED):
-            w.result.show_result(v.state == State.PASSED)
+            w.result.show_result(v.state == State.PASSED, self._result_text(v.state == State.PASSED))
             w.show_screen(w.result)
         elif v.state == State.LOCKED:
             w.message.show_message("⏳", tr(S.LOCKED_TITLE), self._locked_text())

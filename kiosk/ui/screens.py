@@ -31,7 +31,7 @@ def touch_px(widget: QWidget, mm: float = MIN_TOUCH_MM) -> int:
     """Pixels for a physical size on the screen the widget is on (touch targets >= 2 cm)."""
     screen = widget.screen()
     dpi = screen.physicalDotsPerInch() if screen else 96.0
-    return int(round(mm / 25.4 * max(dpi, 72.0)))
+    return round(mm / 25.4 * max(dpi, 72.0))
 
 
 def label(text: str = "", name: str = "", align=Qt.AlignmentFlag.AlignCenter) -> QLabel:
@@ -69,7 +69,7 @@ class EmojiIcon(QLabel):
         hint = super().sizeHint()
         return QSize(int(hint.width() * self.MIN_SCALE), int(hint.height() * self.MIN_SCALE))
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event) -> None:
         font = QFont(self.font())
         font.setPixelSize(self.glyph_px())
         painter = QPainter(self)
@@ -180,7 +180,7 @@ class WelcomeScreen(QWidget):
 
     def __init__(self):
         super().__init__()
-        lay = QVBoxLayout(self)
+        lay = self._lay = QVBoxLayout(self)
         self.title = label(name="title")
         self.detail = label(name="detail")
         lay.addWidget(self.title)
@@ -225,7 +225,8 @@ class WelcomeScreen(QWidget):
     def _regrid(self) -> None:
         """Two columns of profile buttons when every label fits in half the width, if need be on two
         lines; else one column. One column of five buttons does not fit a 1280x800 screen."""
-        room = self.contentsRect().width() - self.layout().contentsMargins().left() - self.layout().contentsMargins().right()
+        margins = self._lay.contentsMargins()
+        room = self.contentsRect().width() - margins.left() - margins.right()
         half = (room - self.grid.horizontalSpacing()) // 2
         texts = {name: self.label_of(name) for name in self.profile_buttons}
         # in two columns, only the labels too wide for half the width go on two lines
@@ -256,7 +257,7 @@ class WelcomeScreen(QWidget):
         b.setText(old)
         return width
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._regrid()
 
@@ -411,12 +412,12 @@ class ResultScreen(QWidget):
             lay.addWidget(w)
         lay.addStretch(1)
 
-    def show_result(self, passed: bool) -> None:
+    def show_result(self, passed: bool, detail: str | None = None) -> None:
         # Only pass or fail reaches the user: never a score or which check failed.
         self.icon.setText("✅" if passed else "❌")
         self.title.setObjectName("result_pass" if passed else "result_fail")
         self.title.setText(tr(S.PASSED_TITLE if passed else S.DENIED_TITLE))
-        self.detail.setText(tr(S.PASSED_DETAIL if passed else S.DENIED_DETAIL))
+        self.detail.setText(detail or tr(S.PASSED_DETAIL if passed else S.DENIED_DETAIL))
         self.title.style().unpolish(self.title)
         self.title.style().polish(self.title)
 

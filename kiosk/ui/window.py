@@ -181,8 +181,12 @@ class KioskWindow(QMainWindow):
         if on_welcome and event.text() in self.welcome.profile_keys:
             self.welcome.profile.emit(self.welcome.profile_keys[event.text()])
             return
-        if key in KEY_COMMANDS:
-            self.command.emit(KEY_COMMANDS[key])
+        try:
+            command = KEY_COMMANDS.get(Qt.Key(key))
+        except ValueError:  # a key Qt has no name for
+            command = None
+        if command is not None:
+            self.command.emit(command)
             return
         super().keyPressEvent(event)
 
