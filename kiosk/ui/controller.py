@@ -46,9 +46,11 @@ def _spoken_word(command_value: str, language: str) -> str:
     """The word a person says for a command, as the recogniser knows it (first phrase)."""
     try:
         from ..speech.commands import Command, phrases_for
-        return phrases_for(Command(command_value), language)[0]
+        word = phrases_for(Command(command_value), language)[0]
     except (ImportError, ValueError, KeyError):
-        return command_value.split(":")[-1].replace("_", " ")
+        word = command_value.split(":")[-1].replace("_", " ")
+    # the tables are lower case; German writes its nouns capitalised („Hände“, „Start“)
+    return word[:1].upper() + word[1:] if language.startswith("de") else word
 
 
 class CaptionOnlySpeaker(QObject):
@@ -420,7 +422,9 @@ class KioskController(QObject):
 
     @Slot(object)
     def _voice_command(self, command) -> None:
-        self.handle_command(getattr(command, "value", str(command)), by_voice=True)
+        name = getattr(command, "value", str(command))
+        name = {"yes": "confirm", "no": "deny"}.get(name, name)
+        self.handle_command(name, by_voice=True)
 
     @Slot(str)
     def _not_understood(self, heard: str) -> None:
