@@ -92,8 +92,8 @@ def button(text: str, accessible: str, parent: QWidget | None = None) -> QPushBu
 
 def emoji_icon(emoji: str, px: int) -> QIcon:
     """An emoji on a dark rounded tile. Most emoji are yellow, the colour of the buttons: drawn
-    straight onto a button they vanish (1.1:1); on the tile they reach >= 3:1 (WCAG 1.4.11), and
-    the tile itself stands out from the yellow or white button."""
+    straight onto a button they vanish (the raised hands measured 1.33:1); on the tile they reach
+    >= 3:1 (WCAG 1.4.11), and the tile itself stands out from the yellow or white button."""
     pix = QPixmap(px, px)
     pix.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pix)
