@@ -624,3 +624,32 @@ def test_a_denial_that_locks_says_how_long_to_wait(kiosk):
     text = S.DENIED_TITLE + ". " + S.LOCKED_DETAIL.format(minutes=5)
     assert c.transcript[-1].text == text and w.result.detail.text() == text
     assert "try again" not in text
+
+
+def test_help_left_open_goes_on_by_itself_after_the_pause_limit(kiosk):
+    from kiosk.session.engine import MAX_PAUSE_S
+    c = kiosk.controller
+    c.handle_command("start")
+    c.handle_command("start")
+    c.on_observation(face())
+    c.handle_command("help")
+    assert c.engine.paused and kiosk.window.stack.currentWidget() is kiosk.window.message
+    c.engine.clock.advance(MAX_PAUSE_S + 1)
+    c._tick()
+    assert not c.engine.paused and kiosk.window.stack.currentWidget() is kiosk.window.session
+    assert c.transcript[-1].text == S.LIVENESS_TITLE + ". " + S.LIVENESS_DETAIL
+
+
+def test_choosing_cannot_see_with_voice_off_turns_it_on_and_both_prompts_are_heard(kiosk):
+    c = kiosk.controller
+    c.handle_command("voice")  # off, by key
+    assert not c.speaker.enabled
+    c.on_observation(face())
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    QTest.keyClicks(kiosk.window, kiosk.window.welcome.key_of("no_sight"))
+    assert c.speaker.enabled
+    last = list(c.transcript)[-2:]
+    assert [e.text for e in last] == [S.VOICE_ON, S.PROFILE_CHOSEN.format(label=S.PROFILE_LABELS["no_sight"],
+                                                                           word="start")]
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    assert not any(e.utterance.interrupted for e in last), "Voice on was cut off by the choice"

@@ -159,6 +159,10 @@ class KioskController(QObject):
         if self._confirming and self.engine.clock.now() - self._confirm_asked_at > self.CONFIRM_TIMEOUT_S:
             self.handle_command("deny")
         self._handle(self.engine.tick())
+        if self._help_open and not self.engine.paused:  # the engine's pause ran out: go on
+            self._help_open = False
+            self.say(self._instruction)
+            self.refresh()
 
     def _speaking(self) -> bool:
         return bool(getattr(self.speaker, "is_speaking", lambda: False)())
@@ -444,11 +448,14 @@ class KioskController(QObject):
             self._handle(self.engine.welcome(), by_person=True)
         self._handle(self.engine.set_profile(name), by_person=True)
         self.window.welcome.select(name)
-        if name == "no_sight" and not self.speaker.enabled:
+        turned_on = name == "no_sight" and not self.speaker.enabled
+        if turned_on:
             self._set_voice(True)
         if self.engine.state == State.WELCOME:
+            # after "Voice on" it queues, so that both are heard
             self.say(tr(S.PROFILE_CHOSEN).format(label=tr(S.PROFILE_LABELS[name]),
-                                                 word=_spoken_word("start", self.language)), interrupt=True)
+                                                 word=_spoken_word("start", self.language)),
+                     interrupt=not turned_on)
 
     def _exit_requested(self) -> None:
         if self.cfg.ui.allow_exit:
