@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 # have heard, even on a kiosk without an audio device. Only the prompt texts: never a score, a
 # frame or anything else measured about the person.
 transcript_log = logging.getLogger("kiosk.transcript")
+if transcript_log.level == logging.NOTSET:
+    # on by default, also under the default KIOSK_LOG=WARNING: the record of what a blind person
+    # heard is the point of it (setting this logger to WARNING silences it)
+    transcript_log.setLevel(logging.INFO)
 
 
 @dataclass(frozen=True)
