@@ -325,6 +325,9 @@ def test_lockout_is_shown_and_said_on_the_attract_screen(kiosk, screenshot_dir):
     said = [e.text for e in c.transcript]
     assert said.count("Too many attempts. Please wait 5 min, then step in front of the camera again.") == 1, said
     assert c.engine.state == State.IDLE, "a locked kiosk does not open a session"
+    c.handle_command("help")
+    c.handle_command("repeat")
+    assert [e.text for e in c.transcript][-2:] == [said[-1]] * 2, "help and r say the wait too"
     left["s"] = 0.0
     c.refresh()
     assert w.attract.start_button.isVisible() and "press Start" in w.attract.detail.text()

@@ -343,7 +343,8 @@ class KioskController(QObject):
         if self._help_open:
             return tr(S.HELP_TEXT)
         if self.engine.state == State.IDLE:
-            return tr(S.ATTRACT_HELP)
+            minutes = self._lockout_minutes()
+            return tr(S.ATTRACT_HELP) if minutes is None else tr(S.LOCKED_ATTRACT).format(minutes=minutes)
         return self._instruction
 
     # ------------------------------------------------------------------ input
@@ -411,7 +412,7 @@ class KioskController(QObject):
         closes it (h, or the Help button again)."""
         e = self.engine
         if e.state == State.IDLE:
-            self.say(tr(S.ATTRACT_HELP), interrupt=True)
+            self.say(self._current_prompt(), interrupt=True)
             return
         if e.state == State.WELCOME:
             self.say(self._welcome_text(), interrupt=True)
