@@ -464,6 +464,9 @@ class CountingLimiter:
     def __init__(self):
         self.results: list[bool] = []
 
+    def begin(self, session_id: str) -> None:
+        pass
+
     def record(self, passed: bool) -> None:
         self.results.append(passed)
 
@@ -493,14 +496,14 @@ def test_own_cancel_before_any_failure_is_free_after_a_failure_it_counts():
     _feed(eng, clock, face(), eng.settings.real_frames)
     assert eng.state == State.CHALLENGE
     eng.cancel()
-    assert eng.state == State.IDLE and eng.limiter.results == [], "changing one's mind is no failure"
+    assert eng.state == State.IDLE and eng.limiter.results == [True], "changing one's mind is no failure"
 
     eng.start()
     _feed(eng, clock, face(), eng.settings.real_frames)
     _feed(eng, clock, face(), int((eng.settings.time_limit_s + 0.5) / DT))  # one challenge fails
     assert eng.state == State.CHALLENGE and eng.view().attempts_left == eng.settings.attempts - 1
     eng.cancel()
-    assert eng.limiter.results == [False], "a cancel after a failure must not buy new tries"
+    assert eng.limiter.results == [True, False], "a cancel after a failure must not buy new tries"
 
 
 def test_cancel_after_a_run_of_spoof_frames_in_level_1_counts():
@@ -613,7 +616,8 @@ def test_a_denial_that_locks_says_how_long_to_wait(kiosk):
     c, w = kiosk.controller, kiosk.window
     locked = {"on": False}
     c.engine.limiter = type("L", (), {"locked": lambda s: locked["on"], "remaining_lockout": lambda s: 299.0,
-                                      "record": lambda s, p: locked.update(on=not p)})()
+                                      "record": lambda s, p: locked.update(on=not p),
+                                      "begin": lambda s, session_id: None})()
     c.handle_command("start")
     c.handle_command("start")
     clock = c.engine.clock

@@ -352,7 +352,7 @@ def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
     from conftest import make_cfg
 
     from kiosk.ui.app import build_kiosk
-    c2 = make_cfg(state_dir, ui={"admin_pin": "4711", "allow_exit": False})
+    c2 = make_cfg(state_dir, ui={"admin_pin": "471100", "allow_exit": False})
     k = build_kiosk(c2, pipeline=pipeline, start_worker=False, clock=ManualClock())
     quits = []
     k.controller.quit_requested.connect(lambda: quits.append(1))
@@ -361,7 +361,7 @@ def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
     QTest.keyClick(k.window, Qt.Key.Key_Return)
     assert quits == []
     QTest.keyClick(k.window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
-    QTest.keyClicks(k.window, "4711")
+    QTest.keyClicks(k.window, "471100")
     QTest.keyClick(k.window, Qt.Key.Key_Return)
     assert quits == [1]
     k.controller.shutdown()

@@ -74,6 +74,7 @@ class Clock(Protocol):
 
 
 class Limiter(Protocol):
+    def begin(self, session_id: str) -> None: ...
     def record(self, passed: bool) -> None: ...
     def locked(self) -> bool: ...
     def remaining_lockout(self) -> float: ...
@@ -272,6 +273,8 @@ class SessionEngine:
             return self._goto(State.LOCKED)
         if self.record is None:
             self._begin_record()
+        if self.limiter:  # marks the session in progress: one cut by a crash or signal still counts
+            self.limiter.begin(self._active().session_id)
         return self._start_liveness()
 
     def welcome(self) -> list[Event]:
@@ -630,8 +633,10 @@ class SessionEngine:
         rec.finished_at = self.clock.now()
         self._paused_at = None
         self.last_record = rec
-        if self.limiter and not self._free_cancel(result, reason):
-            self.limiter.record(result == "passed")
+        if self.limiter:
+            # A free cancel is recorded as "not a failure": that also closes the in-progress mark
+            # begin() set, so a later restart does not count it as a session cut short.
+            self.limiter.record(result == "passed" or self._free_cancel(result, reason))
         self._reason = reason
         self._challenge = None
         if result == "abandoned":

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from ..ratelimit import PinGate
 from ..session.engine import SessionEngine, State
 from ..session.events import (
     AutoStarted,
@@ -122,6 +123,7 @@ class KioskController(QObject):
         window.set_voice(cfg.ui.voice)
         window.command.connect(self.handle_command)
         window.exit_requested.connect(self._exit_requested)
+        self.pin_gate = PinGate(cfg.ui.admin_pin, clock=engine.clock.now)
         window.admin_pin.connect(self._admin_pin)
         window.welcome.profile.connect(self.choose_profile)
         window.welcome.set_available(engine.available_profiles())
@@ -467,9 +469,11 @@ class KioskController(QObject):
             self.quit_requested.emit()
 
     def _admin_pin(self, pin: str) -> None:
-        if self.cfg.ui.admin_pin and pin == self.cfg.ui.admin_pin:
-            log.warning("admin exit by PIN")
+        result = self.pin_gate.check(pin)  # constant-time, 5 wrong = locked 5 min, logged without the PIN
+        if result.accepted:
             self.quit_requested.emit()
+        elif self.pin_gate.enabled:
+            self.window.show_pin_feedback(result.tries_left, result.locked_s)
 
     # ------------------------------------------------------------ camera state
     @Slot(str)

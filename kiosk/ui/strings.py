@@ -53,6 +53,9 @@ NOT_UNDERSTOOD = "Sorry, I did not understand. Say start, repeat, help, more tim
 VOICE_INPUT_PROBLEM = "Voice commands are not available right now. Please use the buttons or the keys."
 STARTING_NOW = "Starting now."
 FACE_LOST = "We lost sight of your face. Please start again."
+ADMIN_PIN_ENTRY = "Admin PIN: {dots}"
+ADMIN_PIN_WRONG = "Wrong PIN. {n} tries left before the admin exit locks."
+ADMIN_PIN_LOCKED = "Too many wrong PINs. The admin exit is locked for {minutes} min."
 
 # The spoken welcome: every choice and how to pick it (key, touch, spoken word).
 WELCOME_SPOKEN = "Welcome. Choose what suits you. Nobody is checked before you have had time to choose."

@@ -156,6 +156,18 @@
       <translation>Ihr Gesicht ist nicht mehr zu sehen. Bitte beginnen Sie erneut.</translation>
     </message>
     <message>
+      <source>Admin PIN: {dots}</source>
+      <translation>Admin-PIN: {dots}</translation>
+    </message>
+    <message>
+      <source>Wrong PIN. {n} tries left before the admin exit locks.</source>
+      <translation>Falsche PIN. Noch {n} Versuche, dann wird der Admin-Ausgang gesperrt.</translation>
+    </message>
+    <message>
+      <source>Too many wrong PINs. The admin exit is locked for {minutes} min.</source>
+      <translation>Zu viele falsche PINs. Der Admin-Ausgang ist für {minutes} Min. gesperrt.</translation>
+    </message>
+    <message>
       <source>Welcome. Choose what suits you. Nobody is checked before you have had time to choose.</source>
       <translation>Willkommen. Wählen Sie, was zu Ihnen passt. Die Prüfung beginnt erst, wenn Sie Zeit zum Wählen hatten.</translation>
     </message>
