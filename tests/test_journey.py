@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_cfg, shown_kiosk
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
 from PySide6.QtTest import QTest
 
@@ -24,6 +23,8 @@ from kiosk.session.clock import ManualClock
 from kiosk.session.engine import PROFILES, EngineSettings, SessionEngine, State
 from kiosk.session.observation import CaptureProblem, Observation
 from kiosk.ui import strings as S
+
+from conftest import make_cfg, shown_kiosk
 
 ESPEAK = shutil.which("espeak-ng")
 DT = 0.04  # 25 frames per second
@@ -657,3 +658,19 @@ def test_choosing_cannot_see_with_voice_off_turns_it_on_and_both_prompts_are_hea
                                                                            word="start")]
     assert wait_until(lambda: not c.speaker.is_speaking())
     assert not any(e.utterance.interrupted for e in last), "Voice on was cut off by the choice"
+
+
+def test_a_free_cancel_leaves_no_failure_and_no_session_marked_in_progress(tmp_path):
+    from kiosk.ratelimit import RateLimiter
+    state = tmp_path / "lockout.json"
+    clock = ManualClock()
+    limiter = RateLimiter(max_failures=2, state_path=state, clock=clock.now)
+    eng = SessionEngine(EngineSettings.defaults(gap_s=(0.0, 0.0)), HEAD_POSE_CHALLENGES, clock,
+                        rng=random.Random(1), limiter=limiter)
+    for _ in range(3):  # more cancels than max_failures
+        eng.start()
+        _feed(eng, clock, face(), 10)
+        eng.cancel()
+    assert not limiter.locked() and limiter.failures_in_window() == 0
+    again = RateLimiter(max_failures=2, state_path=state, clock=clock.now)
+    assert again.interrupted == [] and again.failures_in_window() == 0, "a restart finds nothing cut short"
