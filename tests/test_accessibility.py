@@ -5,7 +5,6 @@ import re
 import numpy as np
 import pytest
 import tomllib
-from conftest import ROOT, make_cfg, shown_kiosk
 from PySide6.QtCore import QCoreApplication, QTranslator
 from PySide6.QtWidgets import QLabel, QPushButton
 
@@ -17,6 +16,8 @@ from kiosk.ui.theme import (
     relative_luminance,
     stylesheet,
 )
+
+from conftest import ROOT, make_cfg, shown_kiosk
 
 
 def rules(qss: str):

@@ -5,7 +5,6 @@ import time
 
 import cv2
 import pytest
-from conftest import shown_kiosk
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtTest import QTest
@@ -16,6 +15,8 @@ from kiosk.session.engine import State
 from kiosk.session.observation import Observation
 from kiosk.ui import strings as S
 from kiosk.vision.sources import SourceError, open_source
+
+from conftest import shown_kiosk
 
 
 def spin(ms: int) -> None:
@@ -223,11 +224,11 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
     screen, the welcome screen's profile buttons show their whole labels, and on level 1 and for
     every challenge the kiosk can draw no text is cut and the emoji is drawn whole (a squeezed
     QLabel used to clip its top and bottom; German labels used to force a 1886 px wide window)."""
-    from conftest import make_cfg
-
     from kiosk.reporting import NullReporter
     from kiosk.session.catalogue import every_challenge
     from kiosk.session.engine import SessionView
+
+    from conftest import make_cfg
     with shown_kiosk(make_cfg(state_dir, ui={"language": language}), pipeline, reporter=NullReporter()) as k:
         k.controller.model_problem = ""
         k.controller.refresh()
@@ -349,9 +350,9 @@ def test_keys_and_lock_down(kiosk):
 
 
 def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
-    from conftest import make_cfg
-
     from kiosk.ui.app import build_kiosk
+
+    from conftest import make_cfg
     c2 = make_cfg(state_dir, ui={"admin_pin": "471100", "allow_exit": False})
     k = build_kiosk(c2, pipeline=pipeline, start_worker=False, clock=ManualClock())
     quits = []
