@@ -8,9 +8,18 @@ import numpy as np
 import pytest
 
 from kiosk.session.catalogue import EMOTIONS
-from kiosk.vision.emotion import EmotionClassifier, EmotionResult, align_face, standardize
-from kiosk.vision.emotion import crop_blendshapes
-from kiosk.vision.face import BLENDSHAPE_NAMES, FaceLandmarkerDetector, face_from_normalized
+from kiosk.vision.emotion import (
+    EmotionClassifier,
+    EmotionResult,
+    align_face,
+    crop_blendshapes,
+    standardize,
+)
+from kiosk.vision.face import (
+    BLENDSHAPE_NAMES,
+    FaceLandmarkerDetector,
+    face_from_normalized,
+)
 from kiosk.vision.tflite import ModelError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -81,8 +81,8 @@ def align_face(frame_bgr: np.ndarray, face: Face, size: int = INPUT_SIZE) -> np.
     # A big face shrunk straight to 48 px would alias: warp to an integer multiple, then area-resize.
     factor = int(np.clip(np.floor(1.0 / max(scale, 1e-6)), 1, 4))
     big = size * factor
-    m_big = m * factor
-    m_big[:, 2] += (factor - 1) / 2.0  # keep pixel centres consistent between the two grids
+    m_big = np.asarray(m, dtype=np.float64) * float(factor)
+    m_big[:, 2] = m_big[:, 2] + (factor - 1) / 2.0  # keep pixel centres consistent between the two grids
     crop = cv2.warpAffine(frame_bgr, m_big, (big, big), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     if factor > 1:

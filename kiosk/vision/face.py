@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -88,7 +89,10 @@ class FaceLandmarkerDetector:
     def __init__(self, model_path: str | Path = DEFAULT_LANDMARKER, max_faces: int = 2,
                  static_image_mode: bool = False, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, blendshapes: bool = True):
-        from mediapipe.tasks.python import BaseOptions, vision  # imported here: Face users stay light
+        from mediapipe.tasks.python import (  # imported here: Face users stay light
+            BaseOptions,
+            vision,
+        )
 
         self.model_path = _resolve(model_path)
         if not self.model_path.is_file():
@@ -145,7 +149,7 @@ class FaceLandmarkerDetector:
             self._landmarker.close()
             self._landmarker = None
 
-    def __enter__(self) -> FaceLandmarkerDetector:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -181,7 +185,7 @@ class FaceMeshDetector:
     def close(self) -> None:
         self._mesh.close()
 
-    def __enter__(self) -> FaceMeshDetector:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -21,10 +21,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import numpy as np  # noqa: E402
+import numpy as np
+from runtime_eval import classifier_with_head, pass_matrix, rates, runtime_judge
 
-from runtime_eval import classifier_with_head, pass_matrix, rates, runtime_judge  # noqa: E402
-from kiosk.vision.face import BLENDSHAPE_NAMES  # noqa: E402
+from kiosk.vision.face import BLENDSHAPE_NAMES
 
 HEAD_FILE = "emotion.head.tflite"
 
@@ -40,11 +40,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--work", default="artifacts/emotion")
     ap.add_argument("--meta", default="models/emotion.json")
     ap.add_argument("--max-false-accept", type=float, default=0.02)
+    ap.add_argument("--version", default="1.2.0", help="version of the CNN + head pair in the json")
     args = ap.parse_args(argv)
     work, meta_path = Path(args.work), Path(args.meta)
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     labels = [str(c) for c in meta["labels"]]
     meta["head"] = head_meta(labels)
+    meta["head"]["trained_on"] = ("head_train part of training/emotion/dedup.py (FER2013 images the CNN never "
+                                  "trained on, duplicate-grouped), 60 -> 32 -> 7 MLP, int8 (training/emotion/head.py)")
+    meta["version"] = args.version
+    meta["input"]["align"] = meta["input"]["align"].replace("MediaPipe mesh", "Face Landmarker / face mesh")
     meta.pop("thresholds", None)
     shutil.copyfile(work / "head.tflite", meta_path.parent / HEAD_FILE)
     meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

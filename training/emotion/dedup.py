@@ -38,7 +38,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from split import load_fer, split_indices  # noqa: E402
+from split import load_fer, split_indices
 
 NEAR_CORRELATION = 0.93
 HELDOUT_SEED = 20261201
@@ -115,11 +115,11 @@ def duplicate_groups(images: np.ndarray, threshold: float = NEAR_CORRELATION) ->
     n_exact_groups = int(exact.max()) + 1
     sizes = np.bincount(groups)
     stats = {
-        "images": int(len(images)),
+        "images": len(images),
         "exact_duplicate_images": int(len(images) - n_exact_groups),  # images beyond the first copy
-        "near_pairs": int(len(near)),
+        "near_pairs": len(near),
         "near_threshold": threshold,
-        "groups": int(len(sizes)),
+        "groups": len(sizes),
         "images_in_groups_of_2_plus": int(sizes[sizes > 1].sum()),
         "duplicate_images_total": int(len(images) - len(sizes)),  # removable beyond one per group
         "largest_group": int(sizes.max()),
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {args.montage}")
     groups, stats = duplicate_groups(images)
     parts = heldout_split(images, labels, groups)
-    stats.update({f"n_{k}": int(len(v)) for k, v in parts.items()})
+    stats.update({f"n_{k}": len(v) for k, v in parts.items()})
     print(json.dumps(stats))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

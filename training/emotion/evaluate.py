@@ -27,12 +27,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
+from runtime_eval import DRAWN, pass_matrix, rates, runtime_judge
+from split import load_fer
 
-from runtime_eval import DRAWN, pass_matrix, rates, runtime_judge  # noqa: E402
-from split import load_fer  # noqa: E402
-from kiosk.vision.emotion import EmotionClassifier  # noqa: E402
+from kiosk.vision.emotion import EmotionClassifier
 
 
 def plot_confusion(cm: np.ndarray, classes: list[str], path: Path, title: str) -> None:
@@ -127,14 +127,14 @@ def main(argv: list[str] | None = None) -> None:
     with_bs = {c: float(np.mean(fused[found & (y == j)].argmax(1) == j)) for j, c in enumerate(classes)}
     results = {
         "split": json.loads(str(split["stats"])),
-        "validation_n": int(len(val)),
+        "validation_n": len(val),
         "landmarker_found_face": {"validation": float(found.mean()),
                                   "all_extracted": float(np.mean(~np.isnan(bs_all[feats["done"], 0]))),
                                   "n_extracted": int(feats["done"].sum())},
         "cnn_alone": {"accuracy": float(np.mean(cnn.argmax(1) == y)),
                       "recall": {c: float(np.mean(cnn[y == j].argmax(1) == j)) for j, c in enumerate(classes)},
                       "accuracy_on_dropped_duplicates": float(np.mean(cnn_dropped == labels[dropped]))
-                      if len(dropped) else None, "n_dropped": int(len(dropped))},
+                      if len(dropped) else None, "n_dropped": len(dropped)},
         "fused": fused_all,
         "fused_top1_recall_rows_with_blendshapes": with_bs,
         "cnn_only_path_of_head": cnn_only_path,

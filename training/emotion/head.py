@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 SEED = 20261201
 N_BS = 52
