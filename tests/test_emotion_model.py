@@ -22,6 +22,8 @@ from kiosk.vision.face import (
 )
 from kiosk.vision.tflite import ModelError
 
+from conftest import need_data
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "emotion.tflite"
 
@@ -228,8 +230,7 @@ def _load_split_module():
 def test_recall_on_held_out_fer_faces(classifier, landmarker, datasets):
     """On validation faces (no duplicate in any training data): a broken model, wrong preprocessing,
     a label-order mix-up or blendshapes in the wrong order fail these floors."""
-    if not (datasets / "fer2013_train.npz").is_file():
-        pytest.skip(f"fer2013_train.npz not found in {datasets}")
+    need_data(datasets / "fer2013_train.npz")
     split = _load_split_module()
     images, labels, classes = split.load_fer(datasets)
     val = np.array((ROOT / "training" / "emotion" / "report" / "validation_index.txt").read_text().split(), int)
