@@ -1,10 +1,12 @@
-"""Face landmarks for every vision stage: MediaPipe Face Landmarker (one model per frame).
+"""Face landmarks for the vision stages: two MediaPipe face models with the same 478-point topology.
 
-The Face Landmarker (`models/face_landmarker.task`, Apache-2.0) gives 478 landmarks in the same
-topology as the legacy face mesh with `refine_landmarks=True`, plus 52 blendshape scores (smile,
-jaw open, brow raise, ...) that the emotion classifier reads, and the facial transformation matrix.
-The legacy `mp.solutions` face mesh (`FaceMeshDetector`) is kept only as the speed reference of
-benchmarks/bench_face_models.py and for callers that need no blendshapes.
+- `FaceMeshDetector`: the legacy `mp.solutions` face mesh (`refine_landmarks=True`, model in the
+  wheel). Landmarks only; the cheaper of the two, so the pipeline runs it on most frames.
+- `FaceLandmarkerDetector`: the Face Landmarker task (`models/face_landmarker.task`, Apache-2.0):
+  the same landmarks plus 52 blendshape scores (smile, jaw open, brow raise, ...) that the emotion
+  classifier reads, and the facial transformation matrix. It measured 1.4-1.9x the mesh's time
+  per frame (benchmarks/bench_face_models.py), so the pipeline runs it instead of the mesh only
+  on frames that classify an emotion: one face model per frame either way.
 """
 from __future__ import annotations
 
