@@ -16,11 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import cv2
-import numpy as np
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
-from kiosk.vision.emotion import EmotionClassifier, align_face
-from kiosk.vision.face import FaceLandmarkerDetector
+from kiosk.vision.emotion import EmotionClassifier, align_face  # noqa: E402
+from kiosk.vision.face import FaceLandmarkerDetector  # noqa: E402
 
 
 def stats(ms: list[float]) -> str:

@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import cv2
-import numpy as np
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
-from kiosk.config import load_config
-from kiosk.headless import ALL_NEEDS
-from kiosk.vision.face import FaceLandmarkerDetector, FaceMeshDetector
-from kiosk.vision.pipeline import VisionPipeline
+from kiosk.config import load_config  # noqa: E402
+from kiosk.headless import ALL_NEEDS  # noqa: E402
+from kiosk.vision.face import FaceLandmarkerDetector, FaceMeshDetector  # noqa: E402
+from kiosk.vision.pipeline import VisionPipeline  # noqa: E402
 
 
 def frames_from(photos: Path, n: int) -> list[np.ndarray]:

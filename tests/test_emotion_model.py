@@ -135,7 +135,7 @@ def test_face_landmarker_gives_mesh_landmarks_blendshapes_and_transform(landmark
     with FaceMeshDetector(max_faces=4, static_image_mode=True) as mesh:
         legacy = mesh.detect(img)
     assert len(faces) == len(legacy) == 2
-    for f, g in zip(faces, legacy):
+    for f, g in zip(faces, legacy, strict=True):
         assert f.landmarks.shape == g.landmarks.shape == (478, 3)
         # same topology: every landmark lands within a few pixels of the legacy mesh's
         assert np.median(np.linalg.norm(f.landmarks[:, :2] - g.landmarks[:, :2], axis=1)) < 4.0

@@ -219,7 +219,7 @@ class EmotionClassifier:
         order = np.argsort(probs)[::-1]
         top = self.labels[int(order[0])]
         label = top if float(probs[order[0]]) >= self.thresholds.get(top, 0.0) else None
-        return EmotionResult(label=label, probs={lab: float(v) for lab, v in zip(self.labels, probs)},
+        return EmotionResult(label=label, probs={lab: float(v) for lab, v in zip(self.labels, probs, strict=True)},
                              margin=float(probs[order[0]] - probs[order[1]]), top=top,
                              blendshapes_used=blendshapes_used and self._head is not None)
 

@@ -21,10 +21,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import numpy as np
-from runtime_eval import classifier_with_head, pass_matrix, rates, runtime_judge
+import numpy as np  # noqa: E402
+from runtime_eval import classifier_with_head, pass_matrix, rates, runtime_judge  # noqa: E402
 
-from kiosk.vision.face import BLENDSHAPE_NAMES
+from kiosk.vision.face import BLENDSHAPE_NAMES  # noqa: E402
 
 HEAD_FILE = "emotion.head.tflite"
 

@@ -38,7 +38,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from split import load_fer, split_indices
+from split import load_fer, split_indices  # noqa: E402
 
 NEAR_CORRELATION = 0.93
 HELDOUT_SEED = 20261201

@@ -27,12 +27,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-import cv2
-import numpy as np
-from runtime_eval import DRAWN, pass_matrix, rates, runtime_judge
-from split import load_fer
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from runtime_eval import DRAWN, pass_matrix, rates, runtime_judge  # noqa: E402
+from split import load_fer  # noqa: E402
 
-from kiosk.vision.emotion import EmotionClassifier
+from kiosk.vision.emotion import EmotionClassifier  # noqa: E402
 
 
 def plot_confusion(cm: np.ndarray, classes: list[str], path: Path, title: str) -> None:
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     bs_all = feats["blendshapes"]
     found = ~np.isnan(bs_all[val, 0])
     cnn = np.stack([clf.cnn_probabilities(images[i]) for i in val])
-    fused = np.stack([clf.probabilities(images[i], bs_all[i] if f else None) for i, f in zip(val, found)])
+    fused = np.stack([clf.probabilities(images[i], bs_all[i] if f else None) for i, f in zip(val, found, strict=True)])
     cnn_path = np.stack([clf.fuse(c, None) for c in cnn])
     dropped = split["dropped"]
     cnn_dropped = np.array([clf.cnn_probabilities(images[i]).argmax() for i in dropped])

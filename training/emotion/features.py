@@ -19,11 +19,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-import numpy as np
-from split import load_fer, split_indices
+import numpy as np  # noqa: E402
+from split import load_fer, split_indices  # noqa: E402
 
-from kiosk.vision.emotion import EmotionClassifier, crop_blendshapes
-from kiosk.vision.face import BLENDSHAPE_NAMES, FaceLandmarkerDetector
+from kiosk.vision.emotion import EmotionClassifier, crop_blendshapes  # noqa: E402
+from kiosk.vision.face import BLENDSHAPE_NAMES, FaceLandmarkerDetector  # noqa: E402
 
 
 def extraction_order(images: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-import numpy as np
+import numpy as np  # noqa: E402
 
 SEED = 20261201
 N_BS = 52
@@ -48,7 +48,7 @@ def head_inputs(work: Path, cnn_temperature: float) -> tuple[np.ndarray, np.ndar
 
 def group_folds(groups: np.ndarray, k: int, seed: int) -> np.ndarray:
     uniq = np.unique(groups)
-    fold_of = dict(zip(uniq, np.random.default_rng(seed).permutation(len(uniq)) % k))
+    fold_of = dict(zip(uniq, np.random.default_rng(seed).permutation(len(uniq)) % k, strict=True))
     return np.array([fold_of[g] for g in groups])
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-import numpy as np
+import numpy as np  # noqa: E402
 
-from kiosk.config import load_config
-from kiosk.session.catalogue import challenge
-from kiosk.session.challenges import HeadPoseThresholds, Judge
-from kiosk.session.observation import Observation
-from kiosk.vision.emotion import EmotionClassifier, EmotionResult
+from kiosk.config import load_config  # noqa: E402
+from kiosk.session.catalogue import challenge  # noqa: E402
+from kiosk.session.challenges import HeadPoseThresholds, Judge  # noqa: E402
+from kiosk.session.observation import Observation  # noqa: E402
+from kiosk.vision.emotion import EmotionClassifier, EmotionResult  # noqa: E402
 
 DRAWN = ("happy", "surprise", "angry", "sad")  # the kiosk's default [emotion] allowed
 
