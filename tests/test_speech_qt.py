@@ -323,7 +323,7 @@ def test_spoken_flow_records_every_utterance(app, tmp_path):
         for u in log:
             if u.voiced:
                 assert wav_info(u.wav)[0] > 0
-        assert speaker.earcons_played == ["step", "pass"]
+        assert list(speaker.earcons_played) == ["step", "pass"]
         speaker.shutdown()
         listener.shutdown()
     finally:
