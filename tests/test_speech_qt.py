@@ -9,8 +9,10 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import importlib.util  # noqa: E402
+import json  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import wave  # noqa: E402
@@ -328,3 +330,100 @@ def test_spoken_flow_records_every_utterance(app, tmp_path):
         listener.shutdown()
     finally:
         fake.close()
+
+
+# --- a real audio server that dies mid-prompt ------------------------------------------------
+
+AUDIO_SERVER_DIES = r'''
+import faulthandler, json, os, sys, tempfile, time
+faulthandler.enable()                             # a crash prints where it happened
+faulthandler.dump_traceback_later(80, exit=True)  # never hang the test: say where it was stuck
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+from kiosk.speech.commands import CommandRecognizer, KeywordSpotter
+from kiosk.speech.qt_audio import AUDIO_SERVER, Listener, Speaker
+from kiosk.speech.tts import OfflineTTS, TTSChain
+
+app = QApplication([])
+work = tempfile.mkdtemp()
+speaker = Speaker(TTSChain([OfflineTTS(out_dir=work)], os.path.join(work, "cache")))
+listener = Listener(CommandRecognizer([KeywordSpotter()]))
+captions, errors = [], []
+speaker.caption.connect(captions.append)
+speaker.error.connect(errors.append)
+
+def pump_until(predicate, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not predicate():
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    return predicate()
+
+first = speaker.say("Welcome. Please look at the camera and keep your head still for a moment.")
+assert pump_until(lambda: first.played, 20), "the first prompt never started playing"
+print("PLAYING", flush=True)
+sys.stdin.readline()                       # the test has killed the audio server
+later = []
+for i in range(10):
+    later.append(speaker.say(f"Prompt number {i}", interrupt=False))
+    speaker.play_earcon("step")
+    pump_until(lambda: False, 0.05)
+listened = listener.listen(seconds=0.5)
+done = pump_until(lambda: all(u.played or u.error or u.interrupted for u in later)
+                  and not speaker.speaking, 40)
+speaker.shutdown()
+listener.shutdown()
+print("RESULT " + json.dumps({
+    "done": done, "captions": len(captions), "errors": errors, "lost": AUDIO_SERVER.lost,
+    "first_error": first.error, "later": [[u.played, u.error] for u in later],
+    "listened": listened}), flush=True)
+'''
+
+
+@needs_espeak
+@pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="pulseaudio not installed (scripts/bootstrap.sh)")
+def test_the_kiosk_goes_on_when_the_audio_server_dies_mid_prompt(tmp_path):
+    """A private PulseAudio null sink is killed while a prompt plays. Every later prompt is
+    still captioned and ends (with an error, not a hang), nothing crashes the process (Qt's
+    PulseAudio backend aborts it when a stream starts after its server died), and the log
+    stays short: no exception storm, no endless warnings."""
+    root = Path(__file__).resolve().parent.parent
+    audio_dir = tmp_path / "audio"
+    env = dict(os.environ, KIOSK_AUDIO_DIR=str(audio_dir))
+    exports = subprocess.run(["bash", str(root / "scripts" / "start-audio-sink.sh")], env=env,
+                             capture_output=True, text=True, check=True, timeout=30).stdout
+    for pair in exports.split()[1:]:
+        name, _, value = pair.partition("=")
+        env[name] = value
+    child = subprocess.Popen([sys.executable, "-c", AUDIO_SERVER_DIES], cwd=root, env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        started = ""
+        while started not in ("PLAYING", None):  # the child's faulthandler bounds this wait
+            line = child.stdout.readline()
+            started = line.strip() if line else None
+        if started != "PLAYING":
+            child.kill()
+            err = child.communicate()[1]
+            pytest.fail(f"the first prompt did not play ({started!r}, exit {child.returncode}): {err[-3000:]}")
+        pid = int((audio_dir / "pulse" / "pid").read_text())
+        os.kill(pid, 9)
+        child.stdin.write("killed\n")
+        child.stdin.flush()
+        out, err = child.communicate(timeout=100)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        subprocess.run(["pkill", "-9", "-F", str(audio_dir / "pulse" / "pid")], capture_output=True)
+    assert child.returncode == 0, f"the process died ({child.returncode}): {err[-3000:]}"
+    result = json.loads(out.split("RESULT ", 1)[1])
+    assert result["done"], result
+    assert result["captions"] == 11                     # every prompt captioned
+    assert result["lost"], "the lost audio server went unnoticed"
+    assert all(played or error for played, error in result["later"]), result["later"]
+    assert result["errors"] == ["audio playback failed"]  # said once, not once per prompt
+    assert result["listened"] is False                    # no microphone stream on a dead server
+    lines = err.splitlines()
+    assert "Traceback" not in err and "QSocketNotifier" not in err, err[-3000:]
+    assert len(lines) < 40, f"{len(lines)} log lines:\n" + "\n".join(lines[:60])
