@@ -206,8 +206,9 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
     import subprocess
     import sys
 
-    from conftest import ROOT
     from kiosk.privacy import find_image_files
+
+    from conftest import ROOT
 
     for tool in ("pulseaudio", "pactl", "espeak-ng"):
         if shutil.which(tool) is None:

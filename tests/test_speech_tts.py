@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.speech.tts import (AzureCredentials, AzureTTS, CredentialsError, OfflineTTS, TTSChain,
-                              TTSError, wav_info)
+from kiosk.speech.tts import AzureCredentials, AzureTTS, CredentialsError, OfflineTTS, TTSChain, TTSError, wav_info
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng binary not installed (apt install espeak-ng)")
@@ -111,7 +110,7 @@ class FakeAzure:
             while not self._stop.is_set():
                 try:
                     conn, _ = sock.accept()
-                except (socket.timeout, OSError):
+                except (TimeoutError, OSError):
                     continue
                 self.connections += 1
                 self._hung.append(conn)  # keep it open, never answer

@@ -19,12 +19,29 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from .commands import (AzureSTT, Command, CommandRecognizer, KeywordSpotter, RecognitionError,
-                       build_command_recognizer, parse_command)
+from .commands import (
+    AzureSTT,
+    Command,
+    CommandRecognizer,
+    KeywordSpotter,
+    RecognitionError,
+    build_command_recognizer,
+    parse_command,
+)
 from .earcons import EARCONS, earcon_path
 from .transport import SpeechTimeout, SpeechTransportError
-from .tts import (AZURE_VOICES, ESPEAK_VOICES, AzureCredentials, AzureTTS, CredentialsError,
-                  OfflineTTS, Synthesis, TTSChain, TTSError, build_tts_chain)
+from .tts import (
+    AZURE_VOICES,
+    ESPEAK_VOICES,
+    AzureCredentials,
+    AzureTTS,
+    CredentialsError,
+    OfflineTTS,
+    Synthesis,
+    TTSChain,
+    TTSError,
+    build_tts_chain,
+)
 
 if TYPE_CHECKING:
     from ..config import SpeechConfig

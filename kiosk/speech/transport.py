@@ -22,8 +22,8 @@ import ssl
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 USER_AGENT = "kiosk-speech"
 # A 10 s prompt at 24 kHz 16-bit mono is 480 KB; a 60 s recognition answer is a few KB.
@@ -86,7 +86,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         self._sock.settimeout(self._deadline.left())
         try:
             return self._sock.recv_into(buffer)
@@ -99,9 +99,10 @@ class _ReaderSocket:
     """What http.client.HTTPResponse needs of a socket: makefile()."""
 
     def __init__(self, sock: socket.socket, deadline: Deadline):
-        self._reader = io.BufferedReader(_DeadlineReader(sock, deadline), READ_CHUNK)
+        self._reader: io.BufferedReader[_DeadlineReader] = io.BufferedReader(_DeadlineReader(sock, deadline),
+                                                                            READ_CHUNK)
 
-    def makefile(self, *_args, **_kwargs) -> io.BufferedReader:
+    def makefile(self, *_args, **_kwargs) -> io.BufferedReader[_DeadlineReader]:
         return self._reader
 
 

@@ -26,13 +26,16 @@ import subprocess
 import tempfile
 import threading
 import time
-import tomllib
 import uuid
 import wave
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
+
+import tomllib
 
 from .fallback import AllFailed, Candidate, Skip, first_success
 from .transport import SLOW_SHARE, Backoff, SpeechTransportError, post
@@ -203,7 +206,7 @@ class AzureCredentials:
 
     @classmethod
     def from_env_or_file(cls, path: str | os.PathLike | None = None,
-                         region: str | None = None) -> "AzureCredentials | None":
+                         region: str | None = None) -> AzureCredentials | None:
         """The key from KIOSK_AZURE_SPEECH_KEY, else from a protected file; the region from
         ``region`` (config speech.azure_region), else KIOSK_AZURE_SPEECH_REGION, else the file.
 
@@ -312,7 +315,7 @@ class OfflineTTS:
 
     name = "espeak"
     _lock = threading.Lock()  # shared: the espeak library is one per process
-    _pyttsx3_engine = None
+    _pyttsx3_engine: Any = None
     _pyttsx3_broken = False
 
     def __init__(self, voices: dict[str, str] | None = None, rate_wpm: int = 160,
@@ -438,11 +441,10 @@ class TTSChain:
                 yield Candidate(engine.name, _skip(str(exc)), tracked=False)
                 continue
             if cached.is_file():
-                yield Candidate(f"{engine.name} cache", lambda e=engine, c=cached: self._from_cache(e, c),
-                                tracked=False)
+                yield Candidate(f"{engine.name} cache", partial(self._from_cache, engine, cached), tracked=False)
             timeout = getattr(engine, "timeout_s", None)
             yield Candidate(engine.name,
-                            lambda e=engine, c=cached: self._fresh(e, c, text, language, start),
+                            partial(self._fresh, engine, cached, text, language, start),
                             slow_after_s=None if engine.name in self.local_engines or timeout is None
                             else SLOW_SHARE * timeout)
 
