@@ -24,6 +24,24 @@ for i in range(8):
     t = time.monotonic(); r = c.synthesize_detailed("cached prompt", "en"); xs.append(time.monotonic() - t)
 print(f"TTSChain cache hit during outage: {stats(xs)} engine={r.engine}")
 fake.close()
+# A bad network (loopback server in its own process): how long AzureTTS waits before it gives
+# up, as a ratio to its timeout (1.00 = exactly the configured speech.timeout_s), and what
+# 20 failed prompts leave behind (threads, open descriptors).
+import os, threading
+from kiosk.speech.tts import TTSError
+spec2 = importlib.util.spec_from_file_location("faults", "tests/faults/test_speech_transport.py"); g = importlib.util.module_from_spec(spec2); spec2.loader.exec_module(g)
+for mode in ("silent", "trickle", "truncate", "junk", "refused"):
+    srv = g.Loopback(mode); timeout = g.TIMEOUT_S
+    azure = AzureTTS(f.FAKE_KEY, "x", endpoint=srv.tts_url, timeout_s=timeout, out_dir=tmp / "bad")
+    threads, fds = threading.active_count(), len(os.listdir("/proc/self/fd")); xs = []
+    for i in range(20 if mode not in ("silent", "trickle") else 5):
+        t = time.monotonic()
+        try: azure.synthesize(f"prompt {i}", "en")
+        except TTSError: pass
+        xs.append(time.monotonic() - t)
+    srv.close()
+    print(f"AzureTTS vs a {mode} server: {stats(xs)} = {statistics.median(xs)/timeout:.2f} x timeout_s ({timeout} s); "
+          f"threads +{threading.active_count()-threads}, fds +{len(os.listdir('/proc/self/fd'))-fds}, files left {len(list((tmp / 'bad').glob('*')))}")
 for lang, text in (("en", "Please look at the camera and smile."), ("de", "Bitte schauen Sie in die Kamera und lächeln Sie.")):
     for use in (True, False):
         o = OfflineTTS(out_dir=tmp, use_pyttsx3=use); xs = []

@@ -446,3 +446,69 @@ def test_the_kiosk_goes_on_when_the_audio_server_dies_mid_prompt(tmp_path):
     lines = err.splitlines()
     assert "Traceback" not in err and "QSocketNotifier" not in err, err[-3000:]
     assert len(lines) < 40, f"{len(lines)} log lines:\n" + "\n".join(lines[:60])
+
+
+# --- threads and memory ---------------------------------------------------------------------
+
+def test_calls_from_other_threads_run_on_the_owner_thread(app, tmp_path):
+    """A worker thread that speaks (or stops, or plays an earcon) never touches a Qt object:
+    the call is re-posted to the Speaker's thread, where the caption is emitted."""
+    speaker = Speaker(FakeTTS(tmp_path))
+    caption_threads, earcon_threads = [], []
+    speaker.caption.connect(lambda _text: caption_threads.append(threading.get_ident()))
+    speaker.earcon.connect(lambda _name: earcon_threads.append(threading.get_ident()))
+    done = []
+
+    def worker():
+        done.append(speaker.say("From a worker thread"))
+        speaker.play_earcon("step")
+        speaker.set_enabled(False)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert wait_until(lambda: caption_threads and earcon_threads and not speaker.enabled)
+    assert caption_threads == [threading.get_ident()] == earcon_threads
+    assert done[0].text == "From a worker thread" and list(speaker.utterances) == done
+    speaker.shutdown()
+
+
+def test_histories_are_bounded(app, tmp_path):
+    from kiosk.speech.qt_audio import HISTORY
+
+    speaker = Speaker(FakeTTS(tmp_path), enabled=False)
+    for i in range(HISTORY + 50):
+        speaker.say(f"prompt {i}")
+        speaker.play_earcon("step")
+    assert len(speaker.utterances) == HISTORY == len(speaker.earcons_played)
+    assert speaker.utterances[-1].text == f"prompt {HISTORY + 49}"
+    speaker.shutdown()
+
+
+@needs_espeak
+def test_recordings_are_recognised_from_memory(app, tmp_path):
+    """The microphone's bytes, in whatever format the device gave, become 16 kHz samples in
+    memory and are recognised without any file."""
+    from PySide6.QtMultimedia import QAudioFormat
+
+    from kiosk.speech.commands import read_wav_mono16k
+    from kiosk.speech.qt_audio import _samples16k
+
+    wav = tmp_path / "cancel.wav"
+    subprocess.run([ESPEAK, "-v", "en-us", "-w", str(wav), "cancel"], check=True)
+    reference = read_wav_mono16k(wav)
+    up = np.interp(np.arange(len(reference) * 3) / 3, np.arange(len(reference)), reference) / 32768
+    stereo_float_48k = np.repeat(up.astype("<f4"), 2).tobytes()  # a device's preferred format
+    fmt = QAudioFormat()
+    fmt.setSampleRate(48000)
+    fmt.setChannelCount(2)
+    fmt.setSampleFormat(QAudioFormat.SampleFormat.Float)
+    samples = _samples16k(stereo_float_48k, fmt)
+    assert samples.dtype == np.int16 and abs(len(samples) - len(reference)) <= 2
+
+    listener = Listener(CommandRecognizer([KeywordSpotter()]))
+    commands = record(listener.command)
+    listener.recognize(samples)
+    assert wait_until(lambda: commands, 10)
+    assert commands == [Command.CANCEL]
+    listener.shutdown()

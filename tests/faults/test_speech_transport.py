@@ -321,3 +321,31 @@ def test_a_healthy_answer_is_cached_and_keeps_azure_up(server, tmp_path):
     assert result.engine == "azure" and not result.cached and not chain.backoff.is_down("azure")
     assert chain.synthesize_detailed("Thank you", "en").cached
     assert [n for n in files(tmp_path) if n.startswith("azure-")] == [result.path.name]
+
+
+def test_a_stalled_name_lookup_costs_one_deadline_and_one_thread(monkeypatch):
+    """getaddrinfo cannot be timed out: lookups run on one resolver thread, and a request
+    waits for its lookup only as long as its deadline allows."""
+    from kiosk.speech import transport
+
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def stalled(host, *args, **kwargs):
+        if host == "azure.stalled.test":
+            release.wait(30)
+            raise socket.gaierror("stalled lookup")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(transport, "_RESOLVER", transport._Resolver())
+    monkeypatch.setattr(socket, "getaddrinfo", stalled)
+    threads = threading.active_count()
+    try:
+        for _ in range(5):
+            start = time.monotonic()
+            with pytest.raises(SpeechTimeout, match="looking up"):
+                transport.post("https://azure.stalled.test/cognitiveservices/v1", {}, b"x", 0.2)
+            assert time.monotonic() - start < 0.2 + SLACK_S
+        assert threading.active_count() == threads + 1  # the one resolver, not one per request
+    finally:
+        release.set()
