@@ -71,6 +71,13 @@ def _answer(path: str) -> tuple[str, bytes]:
 
 
 def _serve_one(conn: socket.socket, mode: str, delay: float) -> None:
+    try:
+        _answer_as(conn, mode, delay)
+    except OSError:  # the client gave up (its deadline): expected here
+        pass
+
+
+def _answer_as(conn: socket.socket, mode: str, delay: float) -> None:
     with conn:
         path = _read_request(conn)
         ctype, body = _answer(path)
