@@ -356,3 +356,17 @@ def test_a_stalled_name_lookup_costs_one_deadline_and_one_thread(monkeypatch):
         assert threading.active_count() == threads + 1  # the one resolver, not one per request
     finally:
         release.set()
+
+
+@pytest.mark.parametrize("server", ["silent"], indirect=True)
+def test_a_tls_handshake_that_never_completes_ends_on_time(server):
+    """Azure is reached over https: a host that accepts and never completes the handshake
+    costs the deadline, no more, and leaves nothing open."""
+    from kiosk.speech import transport
+
+    fds = open_fds()
+    start = time.monotonic()
+    with pytest.raises(SpeechTimeout):
+        transport.post(f"https://127.0.0.1:{server.port}/cognitiveservices/v1", {}, b"<speak/>", TIMEOUT_S)
+    assert time.monotonic() - start < TIMEOUT_S + SLACK_S
+    assert wait_for(lambda: open_fds() == fds)
