@@ -352,12 +352,14 @@ class OfflineTTS:
     def _pyttsx3_save(self, text: str, voice: str, out: Path) -> None:
         import pyttsx3  # optional at import time: the CLI path works without it
 
-        if OfflineTTS._pyttsx3_engine is None:
-            OfflineTTS._pyttsx3_engine = pyttsx3.init("espeak")
-        engine = OfflineTTS._pyttsx3_engine
-        engine.setProperty("voice", voice)
-        engine.setProperty("rate", self.rate_wpm)
-        with contextlib.redirect_stdout(io.StringIO()):  # the driver prints "Audio saved to"
+        # The driver prints "Audio saved to ..." for every file, also while the engine is set
+        # up and configured: all of it runs with stdout redirected (stdout is the kiosk's log).
+        with contextlib.redirect_stdout(io.StringIO()):
+            if OfflineTTS._pyttsx3_engine is None:
+                OfflineTTS._pyttsx3_engine = pyttsx3.init("espeak")
+            engine = OfflineTTS._pyttsx3_engine
+            engine.setProperty("voice", voice)
+            engine.setProperty("rate", self.rate_wpm)
             engine.save_to_file(text, str(out))
             engine.runAndWait()
 
