@@ -289,6 +289,29 @@ def test_backoff_skips_azure_then_recovers(fake_azure, tmp_path):
 
 
 @needs_espeak
+def test_one_offline_failure_does_not_silence_the_following_prompts(fake_azure, tmp_path, monkeypatch):
+    """espeak-ng is the last resort: a single failure (a busy machine) must not back it off, or
+    every prompt for the next 30 s would be silent."""
+    fake_azure.refuse()
+    chain = make_chain(fake_azure, tmp_path, clock=FakeClock(), backoff_s=30.0)
+    offline = chain.engines[-1]
+    real = offline.synthesize
+    calls = []
+
+    def fails_once(text, language):
+        calls.append(text)
+        if len(calls) == 1:
+            raise TTSError("espeak-ng failed: timed out")
+        return real(text, language)
+
+    monkeypatch.setattr(offline, "synthesize", fails_once)
+    with pytest.raises(TTSError, match="timed out"):
+        chain.synthesize("first prompt", "en")
+    assert chain.synthesize_detailed("second prompt", "en").engine == "espeak"
+    assert calls == ["first prompt", "second prompt"]
+
+
+@needs_espeak
 def test_cache_keeps_the_neural_voice_during_an_outage(fake_azure, tmp_path):
     fake_azure.answer()
     chain = make_chain(fake_azure, tmp_path)

@@ -445,10 +445,13 @@ class TTSChain:
             if cached.is_file():
                 yield Candidate(f"{engine.name} cache", partial(self._from_cache, engine, cached), tracked=False)
             timeout = getattr(engine, "timeout_s", None)
+            local = engine.name in self.local_engines
+            # The offline engine is the last resort: one failure (a busy machine) must not
+            # silence every prompt for the back-off time, so it is never backed off.
             yield Candidate(engine.name,
                             partial(self._fresh, engine, cached, text, language, start),
-                            slow_after_s=None if engine.name in self.local_engines or timeout is None
-                            else SLOW_SHARE * timeout)
+                            tracked=not local,
+                            slow_after_s=None if local or timeout is None else SLOW_SHARE * timeout)
 
     def _from_cache(self, engine: TTSEngine, cached: Path) -> Synthesis:
         try:
