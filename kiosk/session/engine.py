@@ -10,8 +10,9 @@ import enum
 import random
 import secrets
 import statistics
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .catalogue import Challenge, Kind
 from .challenges import ChallengeDrawer, HeadPoseThresholds, Judge
