@@ -253,13 +253,14 @@ def test_no_decoder_state_leaks_between_utterances(spotter):
     it (without a fresh feature state per utterance the score drifts with the history)."""
     probe, rate = espeak_pcm("help me", "en-us")
     spotter.transcribe_pcm(probe, rate, "en")
-    first = (spotter.last, spotter.last_score)
+    first = spotter.last
     for other in ("the weather is nice today and the sun is shining", "voice off"):
         pcm, other_rate = espeak_pcm(other, "en-gb")
         spotter.transcribe_pcm(pcm // 4, other_rate, "en")  # quieter: a different cepstral mean
         spotter.transcribe_pcm(probe, rate, "en")
-        assert (spotter.last, spotter.last_score) == first
-    assert first[0].accepted == "help me" and first[1] is not None
+        assert spotter.last == first
+    assert first is not None and first.accepted == "help me"
+    assert first.garbage_score is not None and first.command_score is not None
 
 
 def test_strict_spotter_needs_a_grammar(tmp_path):

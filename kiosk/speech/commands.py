@@ -1,8 +1,11 @@
 """Voice commands: phrase tables, Azure short-audio recognition, an offline keyword spotter.
 
 ``CommandRecognizer(engines).recognize_wav(path)`` tries Azure first (REST, hard timeout)
-and falls back to the offline pocketsphinx spotter (English only), then maps the heard text
-to a ``Command`` with ``parse_command``. No Qt here.
+and falls back to the offline pocketsphinx recogniser (``KeywordSpotter``: English and German
+grammars with a garbage model; ``transcribe_pcm`` takes an int16 buffer), then maps the heard
+text to a ``Command`` with ``parse_command``. Destructive commands (``Command.destructive``:
+cancel, voice off) are to be confirmed with ``Command.CONFIRM`` ("yes", "ja") or the key
+again before they act; ``Command.DENY`` ("no", "nein") withdraws them. No Qt here.
 """
 from __future__ import annotations
 
@@ -275,6 +278,8 @@ class Decoding:
     command: str | None   # the command grammar's phrase (run only when the open pass heard one)
     garbage: str | None   # the open pass: command words and garbage phones
     accepted: str | None  # the phrase reported, or None
+    command_score: int | None = None  # path scores (log domain): equal for equal audio,
+    garbage_score: int | None = None  # whatever was decoded before
 
 
 class KeywordSpotter:
@@ -283,11 +288,11 @@ class KeywordSpotter:
     1. An open pass over the command words plus a loop of single phones (the garbage model,
        ``kiosk.speech.grammar.command_lm``): speech that is no command comes out as phones.
     2. Only if pass 1 heard a whole phrase: a grammar of exactly the phrases in ``PHRASES``
-       for the language, which must pick the same phrase. The open pass alone lets word
-       sequences that are no phrase through and mixes words up ("start" as "help"); the
-       grammar alone maps any speech onto the nearest phrase. Together, on the benchmark's
-       dev set: en 67 % recognised / 2.7 % of other sentences accepted, de 82 % / 4 %;
-       accepting whenever pass 1 heard no phones let 40-52 % of other sentences through.
+       for the language, which must pick the same phrase. The open pass mixes command words
+       up ("start" heard as "help") and strings them into sequences that are no phrase; the
+       grammar alone maps any speech onto the nearest phrase. Agreement of the two costs a
+       few commands and saves wrong commands and accepted chatter (tuned on the benchmark's
+       dev set; figures in benchmarks/README.md).
 
     German uses German pronunciations in the English model's phones (no German model exists
     offline). Every pass starts from a fresh feature state (no history between utterances),
@@ -307,7 +312,6 @@ class KeywordSpotter:
         self._decoders: dict[str, Any] = {}
         self._phrases: dict[str, frozenset[str]] = {}
         self.last: Decoding | None = None       # the last utterance's passes
-        self.last_score: int | None = None      # the grammar pass's path score (log domain)
 
     def supports(self, language: str) -> bool:
         return self.any_language or base_language(language) in self.languages
@@ -375,21 +379,21 @@ class KeywordSpotter:
         grammar = self._grammar_language(language)
         speech = trim_to_speech(pcm_to_16k(pcm, sample_rate), self.tuning)
         if speech is None:
-            self.last, self.last_score = Decoding(None, None, None), None
+            self.last = Decoding(None, None, None)
             return None
         audio = speech.tobytes()
         with self._lock:
             decoder = self._decoder(grammar)
             phrases = self._phrases[grammar]
-            garbage, _ = _decode(decoder, "garbage", audio)
-            command, score = _decode(decoder, "commands", audio) if garbage in phrases else (None, None)
+            garbage, garbage_score = _decode(decoder, "garbage", audio)
+            command, command_score = _decode(decoder, "commands", audio) if garbage in phrases else (None, None)
         accepted = command if command is not None and command == garbage else None
-        self.last, self.last_score = Decoding(command, garbage, accepted), score
+        self.last = Decoding(command, garbage, accepted, command_score, garbage_score)
         return accepted
 
 
 def _decode(decoder: Any, search: str, audio: bytes) -> tuple[str | None, int | None]:
-    """One pass over a whole utterance, from a fresh feature state."""
+    """One pass over a whole utterance, from a fresh feature state: (hypothesis, path score)."""
     decoder.activate_search(search)
     decoder.reinit_feat()  # fresh cepstral mean: what was heard before must not count
     decoder.start_utt()
