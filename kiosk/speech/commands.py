@@ -39,6 +39,18 @@ class Command(enum.Enum):
     CANCEL = "cancel"
     CONFIRM = "confirm"   # "yes": answers a confirmation question, nothing else
     DENY = "deny"         # "no"
+    # The welcome screen's accessibility choices; the value after "profile:" is the engine's
+    # profile name. Acted on only while the person is choosing.
+    PROFILE_STANDARD = "profile:standard"
+    PROFILE_NO_HANDS = "profile:no_hands"
+    PROFILE_NO_EXPRESSION = "profile:no_expression"
+    PROFILE_LIMITED_HEAD = "profile:limited_head"
+    PROFILE_NO_SIGHT = "profile:no_sight"
+
+    @property
+    def profile(self) -> str | None:
+        """The profile this command chooses, or None for the other commands."""
+        return self.value.split(":", 1)[1] if self.value.startswith("profile:") else None
 
     @property
     def destructive(self) -> bool:
@@ -88,6 +100,27 @@ PHRASES: dict[str, dict[Command, tuple[str, ...]]] = {
         Command.DENY: ("nein", "nee", "nein danke"),
     },
 }
+
+# Spoken words for the welcome screen's choices. The first word of each is the one the spoken
+# welcome reads out: short, and unlike any other command word.
+PROFILE_PHRASES: dict[str, dict[Command, tuple[str, ...]]] = {
+    "en": {
+        Command.PROFILE_STANDARD: ("standard",),
+        Command.PROFILE_NO_HANDS: ("hands", "no hands", "i can't use my hands"),
+        Command.PROFILE_NO_EXPRESSION: ("expressions", "no expressions", "i can't make facial expressions"),
+        Command.PROFILE_LIMITED_HEAD: ("head", "i can't turn my head"),
+        Command.PROFILE_NO_SIGHT: ("blind", "i can't see", "i can't see the screen"),
+    },
+    "de": {
+        Command.PROFILE_STANDARD: ("standard",),
+        Command.PROFILE_NO_HANDS: ("hände", "keine hände"),
+        Command.PROFILE_NO_EXPRESSION: ("mimik", "keine mimik"),
+        Command.PROFILE_LIMITED_HEAD: ("kopf", "kopf drehen"),
+        Command.PROFILE_NO_SIGHT: ("blind", "ich kann nicht sehen"),
+    },
+}
+for _language, _table in PROFILE_PHRASES.items():
+    PHRASES[_language].update(_table)
 
 
 def _normalise(text: str) -> list[str]:
@@ -512,7 +545,7 @@ def build_command_recognizer(credentials=None, language: str = "en", timeout_s: 
 
 
 __all__ = [
-    "AzureSTT", "Command", "CommandRecognizer", "KeywordSpotter", "PHRASES", "SpotterTuning",
+    "AzureSTT", "Command", "CommandRecognizer", "KeywordSpotter", "PHRASES", "PROFILE_PHRASES", "SpotterTuning",
     "RecognitionError", "build_command_recognizer", "normalise_phrase", "parse_command", "phrases_for",
     "pcm_to_16k", "read_wav_mono16k", "trim_to_speech", "wav_bytes_16k",
 ]

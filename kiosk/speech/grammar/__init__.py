@@ -69,6 +69,17 @@ GERMAN: dict[str, tuple[str, ...]] = {
     "nein": ("N AY N",),
     "nee": ("N EY",),
     "danke": ("D AA NG K AH",),
+    # the welcome screen's profile choices
+    "standard": ("SH T AA N D AA R T", "S T AA N D AA R T"),
+    "hände": ("HH EH N D AH",),
+    "keine": ("K AY N AH",),
+    "mimik": ("M IY M IH K",),
+    "kopf": ("K AO P F", "K AO P", "K AA P F"),
+    "drehen": ("D R EY AH N",),
+    "blind": ("B L IH N T",),
+    "kann": ("K AA N",),
+    "nicht": ("N IH SH T",),
+    "sehen": ("Z EY AH N",),
 }
 
 PRONUNCIATIONS: dict[str, dict[str, tuple[str, ...]]] = {"en": ENGLISH_EXTRA, "de": GERMAN}
