@@ -74,7 +74,7 @@ GERMAN: dict[str, tuple[str, ...]] = {
     "hände": ("HH EH N D AH",),
     "keine": ("K AY N AH",),
     "mimik": ("M IY M IH K",),
-    "kopf": ("K AO P F", "K AO P", "K AA P F"),
+    "kopf": ("K OW P F", "K AO P F", "K AA P"),
     "drehen": ("D R EY AH N",),
     "blind": ("B L IH N T",),
     "kann": ("K AA N",),
