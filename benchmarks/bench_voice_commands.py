@@ -61,7 +61,7 @@ ORDINARY = {
             "I have a question", "is this the right machine", "my glasses are in the car",
             "one two three", "seven", "this is taking long", "I left my phone at home",
             "that was easy", "how long does it take", "can my daughter do it for me",
-            "where do I look", "the light is too bright", "I can't see very well",
+            "where do I look", "the light is too bright", "my eyes are not so good",
             "I think it is finished", "hold on a second", "where is the toilet",
             "could you speak up", "this is my first time", "who do I ask", "it is very loud here",
             "okay", "great", "hmm", "I'm ready", "is that all",
