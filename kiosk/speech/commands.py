@@ -434,6 +434,8 @@ class KeywordSpotter:
     def transcribe_pcm(self, pcm: np.ndarray, sample_rate: int, language: str = "en") -> str | None:
         """The command phrase heard in mono samples, or None for silence or other speech."""
         grammar = self._grammar_language(language)
+        with self._lock:
+            self._decoder(grammar)  # loaded even for silence: callers warm the model up with it
         speech = trim_to_speech(pcm_to_16k(pcm, sample_rate), self.tuning)
         if speech is None:
             self.last = Decoding(None, None, None)
