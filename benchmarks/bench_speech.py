@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, ".")
-from kiosk.speech.commands import OFFLINE_SYNONYMS, PHRASES, Command, KeywordSpotter, parse_command  # noqa: E402
+from kiosk.speech.commands import PHRASES, Command, KeywordSpotter, parse_command  # noqa: E402
 from kiosk.speech.tts import AzureTTS, OfflineTTS, TTSChain, TTSError  # noqa: E402
 
 
@@ -119,7 +119,7 @@ def spotter() -> None:
     ks = KeywordSpotter()
     ks.transcribe(Path("resources/sounds/step.wav"))
     print(f"KeywordSpotter load+first decode: {(time.monotonic() - start) * 1000:.0f} ms")
-    phrases = [(c, PHRASES["en"][c][0]) for c in Command] + [(parse_command(s, "en"), s) for s in OFFLINE_SYNONYMS]
+    phrases = [(c, PHRASES["en"][c][0]) for c in Command] + [(parse_command(s, "en"), s) for s in ("stop", "again", "mute", "wait")]
     negatives = ["the weather is nice", "what is this", "my name is John", "hello there how are you", "I like coffee",
                  "where is the exit door", "thank you very much", "is it working", "seven", "good morning", "yes",
                  "no"]

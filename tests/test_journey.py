@@ -350,7 +350,7 @@ def test_cannot_see_chooses_starts_and_answers_by_voice(journey):
     assert j.engine.state == State.CHALLENGE and j.engine.view().paused
     j.shot("cancel_question")
     j.quiet()
-    j.speak("no", command=False)
+    j.speak("no")  # Command.DENY
     j.expect(S.CANCEL_KEPT + " " + prompt)
     assert j.engine.state == State.CHALLENGE and not j.engine.view().paused
     j.pass_remaining()
