@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kiosk.commands import NOT_SPOKEN
 from kiosk.speech.commands import (
     PHRASES,
     AzureSTT,
@@ -96,8 +97,8 @@ def test_longest_phrase_wins():
 
 def test_every_command_has_phrases_in_both_languages():
     for language in ("en", "de"):
-        assert set(PHRASES[language]) == set(Command)
-        for command in Command:
+        assert set(PHRASES[language]) == set(Command) - NOT_SPOKEN
+        for command in set(Command) - NOT_SPOKEN:
             assert parse_command(PHRASES[language][command][0], language) is command
 
 

@@ -11,7 +11,6 @@ them. No Qt here.
 """
 from __future__ import annotations
 
-import enum
 import json
 import os
 import re
@@ -29,50 +28,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..commands import Command
 from .fallback import AllFailed, Candidate, first_success
 from .transport import SLOW_SHARE, Backoff, SpeechTransportError, post
 from .tts import AZURE_LOCALES, base_language
 
 # A WAV file, or 16 kHz mono int16 samples in memory (what the microphone gives).
 Audio = str | os.PathLike | np.ndarray
-
-
-class Command(enum.Enum):
-    START = "start"
-    REPEAT = "repeat"
-    HELP = "help"
-    MORE_TIME = "more_time"
-    VOICE_ON = "voice_on"
-    VOICE_OFF = "voice_off"
-    CANCEL = "cancel"
-    CONFIRM = "confirm"   # "yes": answers a confirmation question, nothing else
-    DENY = "deny"         # "no"
-    # The welcome screen's accessibility choices; the value after "profile:" is the engine's
-    # profile name. Acted on only while the person is choosing.
-    PROFILE_STANDARD = "profile:standard"
-    PROFILE_NO_HANDS = "profile:no_hands"
-    PROFILE_NO_EXPRESSION = "profile:no_expression"
-    PROFILE_LIMITED_HEAD = "profile:limited_head"
-    PROFILE_NO_SIGHT = "profile:no_sight"
-
-    @property
-    def profile(self) -> str | None:
-        """The profile this command chooses, or None for the other commands."""
-        return self.value.split(":", 1)[1] if self.value.startswith("profile:") else None
-
-    @property
-    def destructive(self) -> bool:
-        """True for commands whose effect a misheard word must not cause on its own (ending
-        the session, silencing the kiosk for a blind user): ask first, act on CONFIRM."""
-        return self in _DESTRUCTIVE
-
-    @property
-    def answer(self) -> bool:
-        """True for CONFIRM and DENY: only meaningful while a confirmation is pending."""
-        return self in (Command.CONFIRM, Command.DENY)
-
-
-_DESTRUCTIVE = frozenset({Command.CANCEL, Command.VOICE_OFF})
 
 
 class RecognitionError(RuntimeError):
