@@ -359,11 +359,36 @@ class SessionEngine:
             return False
         return True
 
+    @staticmethod
+    def _judgeable(obs: Observation) -> bool:
+        """One face, fit to judge, scored. A frame without a face, with a second face, with a capture
+        problem (too dark, backlit, too far...) or without a score says nothing either way: the
+        streaks are kept, so a brief loss or a passing face neither erases spoof evidence nor costs
+        a real person the frames they already showed."""
+        return obs.face and obs.faces == 1 and obs.capture is None and obs.live is not None
+
+    def _new_person(self, obs: Observation) -> bool:
+        """True when a different person took the place of the one being checked. The tracker gives
+        a face that jumped or came back the same id when its proportions match, so a new id here
+        means another face."""
+        changed = self._track is not None and obs.track_id != self._track
+        self._track = obs.track_id
+        return changed
+
     def _feed_liveness(self, obs: Observation, now: float) -> list[Event]:
         s = self.settings
         self.record.liveness_frames += 1
-        if not self._same_track(obs) or obs.live is None:
+        if not self._judgeable(obs):
+            return []
+        if self._new_person(obs):
+            # Evidence belongs to a person: the one now in front starts from nothing.
             self._real = self._spoof = 0
+            self._blinked = self._seen_3d = False
+            self._poses = []
+        if obs.still:
+            # A frozen or injected feed: no evidence of a live person, though none of a spoof either
+            # (a camera can deliver the same buffer twice). The run of live frames starts again.
+            self._real = 0
             return []
         self._blinked |= obs.blink
         self._seen_3d |= obs.shape is True

@@ -8,13 +8,16 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..session.challenges import HEAD_POSE_CHALLENGES, Challenge
 from ..session.observation import Observation
+from .capture_quality import CaptureQuality
 from .face import FaceMeshDetector
 from .head_pose import HeadPoseEstimator
-from .tracking import FaceTracker
+from .still import StillnessDetector
+from .tracking import FaceTracker, geometry_signature
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,8 @@ class VisionPipeline:
         self.face_mesh = FaceMeshDetector(max_faces=2, static_image_mode=static_image_mode)
         self.head_pose = HeadPoseEstimator(cfg.camera.hfov_deg)
         self.tracker = FaceTracker()
+        self.capture_quality = CaptureQuality()
+        self.stillness = StillnessDetector()
         self._hands = None
         self.liveness, s1 = _load("liveness", "kiosk.vision.liveness", "LivenessModel", cfg.path(cfg.liveness.model))
         self.gesture, s2 = _load("gesture", "kiosk.vision.gestures", "GestureClassifier",
@@ -148,7 +153,8 @@ class VisionPipeline:
             self.tracker.update(None)
             return Observation()
         face = faces[0]
-        track = self.tracker.update(face.bbox)
+        # The id follows the person, not the box: a jump or a lost frame of the same face keeps it.
+        track = self.tracker.update(face.bbox, geometry_signature(face.landmarks))
         obs: dict = dict(face=True, faces=len(faces), track_id=track)
         # A new face, or level 1 starting again: the cues start again from this frame.
         starting = "liveness" in needs and not self._needed_liveness
@@ -162,9 +168,14 @@ class VisionPipeline:
             # (expressions move the mouth corners the parallax fit treats as rigid).
             obs["shape"] = self._timed("parallax", self.parallax.update, face)
         if "liveness" in needs:
+            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            capture = self._timed("capture_quality", self.capture_quality.assess, gray, face)
+            obs["still"] = self._timed("still", self.stillness.update, gray, face.bbox)
+            obs["capture"] = capture
             if self.liveness is not None:
                 raw = self._timed("liveness", self.liveness.score, image, face)
-                score = self._smoothed(raw)
+                # A frame too poor to judge neither moves the smoothed score nor counts (engine).
+                score = raw if capture is not None else self._smoothed(raw)
                 obs.update(live=bool(self.liveness.is_real(score)), live_score=float(score))
             obs["blink"] = bool(self.blinks.update(face))
         if "hands" in needs and self.gesture is not None:
@@ -182,6 +193,7 @@ class VisionPipeline:
     def reset(self) -> None:
         """Between sessions: forget the face track, the active cues and the smoothed score."""
         self.tracker.reset()
+        self.stillness.reset()
         self._cue_track = None
         self._reset_cues()
 
