@@ -76,6 +76,7 @@ KINDS = ("head_pose", "gesture", "emotion")
 class ChallengesConfig:
     count: int = field(metadata=_check(lambda v: 1 <= v <= 50, "must be between 1 and 50"))
     frames_to_pass: int = field(metadata=POSITIVE)
+    onset_frames: int = field(metadata=_check(lambda v: 0 <= v <= 50, "must be between 0 and 50"))
     time_limit_s: float = field(metadata=POSITIVE)
     attempts: int = field(metadata=POSITIVE)
     max_extensions: int = field(metadata=NON_NEGATIVE)

@@ -16,14 +16,16 @@ def self_test(cfg, out_dir: str | None = None) -> int:
         failures += not ok
         print(f"[{'ok' if ok else 'FAIL'}] {what}")
 
+    from .pool import challenge_pool
+    from .session.events import Need
     from .vision.pipeline import VisionPipeline
     pipeline = VisionPipeline(cfg, static_image_mode=True)
     for status in pipeline.models.values():
         report(status.available, f"model {status.name}: {status.path} {status.version or status.error}")
     import numpy as np
-    obs = pipeline.process(np.zeros((240, 320, 3), np.uint8), frozenset({"face"}))
+    obs = pipeline.process(np.zeros((240, 320, 3), np.uint8), frozenset({Need.FACE}))
     report(not obs.face, "MediaPipe face mesh runs")
-    pool, notes = pipeline.challenge_pool()
+    pool, notes = challenge_pool(cfg, pipeline)
     report(len(pool) > 0, f"challenge pool: {len(pool)} challenges ({', '.join(sorted({c.kind for c in pool}))})")
     for note in notes:
         print(f"       {note}")

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.vision.emotion import EMOTION_INFO, EmotionClassifier, EmotionResult, align_face, standardize
+from kiosk.session.catalogue import EMOTIONS
+from kiosk.vision.emotion import EmotionClassifier, EmotionResult, align_face, standardize
 from kiosk.vision.face import face_from_normalized
 from kiosk.vision.tflite import ModelError
 
@@ -89,8 +90,8 @@ def test_classifier_metadata_matches_the_model(classifier):
     assert set(classifier.validated_recall) == set(classifier.labels)
     assert all(0.0 <= v <= 1.0 for v in classifier.validated_recall.values())
     assert classifier.temperature > 0
-    assert set(EMOTION_INFO) >= set(classifier.labels)
-    emoji, name, how = EMOTION_INFO["happy"]
+    assert set(EMOTIONS) >= set(classifier.labels)
+    emoji, name, how = EMOTIONS["happy"]
     assert emoji and name == "Happy" and "smile" in how.lower()
 
 

@@ -5,15 +5,22 @@ and locked (too many failures) -> idle. The Qt layer only shows `view()` and for
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 import random
 import secrets
 import statistics
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
-from .challenges import Challenge, ChallengeDrawer, HeadPoseThresholds, Judge
+from .catalogue import Challenge, Kind
+from .challenges import ChallengeDrawer, HeadPoseThresholds, Judge
+from .events import (ChallengeFailed, ChallengePassed, ChallengeStarted, Detected, Event, Extended, Need,
+                     ProfileChosen, SessionEnded, StateChanged, TrackChanged)
 from .observation import Observation
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 def median_pose(pairs: list[tuple[float, float]]) -> tuple[float, float]:
@@ -35,11 +42,14 @@ class State(str, enum.Enum):
 # The number of challenges to pass stays the same.
 PROFILES: dict[str, frozenset[str]] = {
     "standard": frozenset(),
-    "no_hands": frozenset({"gesture"}),
-    "no_expression": frozenset({"emotion"}),
-    "limited_head": frozenset({"head_pose"}),
+    "no_hands": frozenset({Kind.GESTURE}),
+    "no_expression": frozenset({Kind.EMOTION}),
+    "limited_head": frozenset({Kind.HEAD_POSE}),
     "no_sight": frozenset(),  # every prompt is spoken; the challenge draw is unchanged
 }
+
+# The detector each challenge kind needs besides the face.
+KIND_NEEDS: dict[str, Need] = {Kind.HEAD_POSE: Need.HEAD_POSE, Kind.GESTURE: Need.HANDS, Kind.EMOTION: Need.EMOTION}
 
 
 class Clock(Protocol):
@@ -54,26 +64,30 @@ class Limiter(Protocol):
 
 @dataclass(frozen=True)
 class EngineSettings:
-    real_frames: int = 100
-    spoof_frames: int = 25
-    liveness_timeout_s: float = 40.0
-    require_blink: bool = False
-    deny_on_flat: bool = True
-    require_3d: bool = False
-    challenge_count: int = 7
-    frames_to_pass: int = 25
-    time_limit_s: float = 10.0
-    attempts: int = 3
-    max_extensions: int = 10
-    gap_s: tuple[float, float] = (0.6, 1.6)
-    welcome_timeout_s: float = 30.0
-    auto_start_s: float = 4.0
-    result_display_s: float = 6.0
-    face_lost_timeout_s: float = 4.0
-    judge: Judge = Judge()
+    """The session's rules. Built from the typed config; the values live in default_config.toml
+    only (`defaults()` reads them there for tests and tools)."""
+
+    real_frames: int
+    spoof_frames: int
+    liveness_timeout_s: float
+    require_blink: bool
+    deny_on_flat: bool
+    require_3d: bool
+    challenge_count: int
+    frames_to_pass: int
+    onset_frames: int
+    time_limit_s: float
+    attempts: int
+    max_extensions: int
+    gap_s: tuple[float, float]
+    welcome_timeout_s: float
+    auto_start_s: float
+    result_display_s: float
+    face_lost_timeout_s: float
+    judge: Judge
 
     @classmethod
-    def from_config(cls, cfg) -> "EngineSettings":
+    def from_config(cls, cfg: Config) -> EngineSettings:
         return cls(
             real_frames=cfg.liveness.real_frames,
             spoof_frames=cfg.liveness.spoof_frames,
@@ -83,10 +97,11 @@ class EngineSettings:
             require_3d=cfg.liveness.require_3d,
             challenge_count=cfg.challenges.count,
             frames_to_pass=cfg.challenges.frames_to_pass,
+            onset_frames=cfg.challenges.onset_frames,
             time_limit_s=cfg.challenges.time_limit_s,
             attempts=cfg.challenges.attempts,
             max_extensions=cfg.challenges.max_extensions,
-            gap_s=tuple(cfg.challenges.gap_s),
+            gap_s=(cfg.challenges.gap_s[0], cfg.challenges.gap_s[1]),
             welcome_timeout_s=cfg.session.welcome_timeout_s,
             auto_start_s=cfg.session.auto_start_s,
             result_display_s=cfg.session.result_display_s,
@@ -95,11 +110,11 @@ class EngineSettings:
                                            cfg.head_pose.max_other_deg), cfg.emotion.min_margin),
         )
 
-
-@dataclass(frozen=True)
-class Event:
-    name: str
-    data: dict = field(default_factory=dict)
+    @classmethod
+    def defaults(cls, **overrides: Any) -> EngineSettings:
+        """The shipped defaults (default_config.toml), with some rules replaced."""
+        from ..config import config_from_dict
+        return dataclasses.replace(cls.from_config(config_from_dict({})), **overrides)
 
 
 @dataclass
@@ -166,7 +181,7 @@ class SessionView:
 class SessionEngine:
     def __init__(self, settings: EngineSettings, pool: Iterable[Challenge], clock: Clock,
                  rng: random.Random | None = None, limiter: Limiter | None = None,
-                 id_factory=lambda: secrets.token_hex(8)):
+                 id_factory: Callable[[], str] = lambda: secrets.token_hex(8)):
         self.settings = settings
         self.clock = clock
         self.rng = rng or secrets.SystemRandom()
@@ -182,15 +197,14 @@ class SessionEngine:
     def state(self) -> State:
         return self._state
 
-    def needs(self) -> frozenset[str]:
+    def needs(self) -> frozenset[Need]:
         """The detectors the current state needs; the pipeline runs only these."""
         if self._state in (State.IDLE, State.WELCOME):
-            return frozenset({"face"})
+            return frozenset({Need.FACE})
         if self._state == State.LIVENESS:
-            return frozenset({"face", "liveness", "head_pose"})
-        if self._state == State.CHALLENGE:
-            kind = self._challenge.kind
-            return frozenset({"face", {"head_pose": "head_pose", "gesture": "hands", "emotion": "emotion"}[kind]})
+            return frozenset({Need.FACE, Need.LIVENESS, Need.HEAD_POSE})
+        if self._state == State.CHALLENGE and self._challenge is not None:
+            return frozenset({Need.FACE, KIND_NEEDS[self._challenge.kind]})
         return frozenset()
 
     def available_profiles(self) -> list[str]:
@@ -243,7 +257,7 @@ class SessionEngine:
         self._profile = name
         if self.record:
             self.record.profile = name
-        return [Event("profile", {"profile": name})]
+        return [ProfileChosen(name)]
 
     def more_time(self) -> list[Event]:
         """WCAG 2.2.1: extend the current challenge by its full time limit, up to max_extensions."""
@@ -254,7 +268,7 @@ class SessionEngine:
         self._deadline += s.time_limit_s
         self._limit += s.time_limit_s
         self._current_record().extensions += 1
-        return [Event("extended", {"extensions_left": s.max_extensions - self._extensions})]
+        return [Extended(s.max_extensions - self._extensions)]
 
     def feed(self, obs: Observation) -> list[Event]:
         """One camera frame's observation."""
@@ -309,7 +323,7 @@ class SessionEngine:
         self._entered_at = self.clock.now()
         if self.record is not None:
             self.record.states.append(state.value)
-        return [Event("state", {"state": state.value})]
+        return [StateChanged(state)]
 
     def _enter_idle(self) -> list[Event]:
         now = self.clock.now()
@@ -322,7 +336,7 @@ class SessionEngine:
         self._reason = ""
         self._challenge: Challenge | None = None
         self.record = None
-        return [Event("state", {"state": State.IDLE.value})]
+        return [StateChanged(State.IDLE)]
 
     def _enter_welcome(self) -> list[Event]:
         self._begin_record()
@@ -423,6 +437,8 @@ class SessionEngine:
         self._challenge = self.drawer.draw(PROFILES[self._profile], previous)
         self._streak = 0
         self._detected = False
+        self._absent_run = 0
+        self._onset_done = self.settings.onset_frames <= 0
         self._extensions = 0
         self._limit = s.time_limit_s
         # A random pause makes the moment the next challenge starts unpredictable.
@@ -430,39 +446,61 @@ class SessionEngine:
         self._deadline = self._gap_until + s.time_limit_s
         self._challenge_started = self._gap_until
         self.record.challenges.append(ChallengeRecord(self._challenge.id, self._challenge.kind))
-        return [Event("challenge", {"challenge": self._challenge, "index": self._passed_count + 1,
-                                    "total": s.challenge_count, "attempts_left": s.attempts - self._failures})]
+        return [ChallengeStarted(self._challenge, self._passed_count + 1, s.challenge_count,
+                                 s.attempts - self._failures)]
 
     def _current_record(self) -> ChallengeRecord:
         return self.record.challenges[-1]
 
+    def _onset_seen(self, obs: Observation, meets: bool) -> bool:
+        """A challenge counts only once the asked state has started after the prompt: the person is
+        first seen NOT showing it (another expression, another hand shape or no hand, head frontal)
+        for `onset_frames` frames in a row. What a photo or a replayed clip already shows when the
+        prompt appears can therefore not pass it."""
+        if not self._onset_done:
+            self._absent_run = self._absent_run + 1 if obs.face and not meets else 0
+            self._onset_done = self._absent_run >= self.settings.onset_frames
+        return self._onset_done
+
     def _feed_challenge(self, obs: Observation, now: float) -> list[Event]:
-        if now < self._gap_until:
-            return []
         s = self.settings
+        if now < self._gap_until:
+            # The prompt is already shown during the pause, so the onset may be seen then: a person
+            # may start moving before the pause ends.
+            self._onset_seen(obs, obs.face and s.judge.matches(self._challenge, obs, self.baseline))
+            return []
         rec = self._current_record()
         rec.frames += 1
         same = self._same_track(obs)
         if not same and obs.face and obs.faces <= 1 and self._track is not None:
             # Another person took over after level 1: level 1 must be passed again by this face.
             self._challenge = None
-            return [Event("track_changed")] + self._start_liveness()
+            return [TrackChanged(), *self._start_liveness()]
         if same and s.deny_on_flat and obs.shape is False:
             # The head-pose challenge was met by tilting a picture: it turned but showed no depth.
             return self._finish("denied", "flat")
+        meets = same and s.judge.matches(self._challenge, obs, self.baseline)
+        if not self._onset_seen(obs, meets):
+            self._detected = False
+            self._streak = 0
+            return []
+        if obs.still:
+            # No sensor noise or micro-motion: no evidence of a live person either way, so the
+            # hold neither grows nor restarts (a frozen feed cannot hold a challenge).
+            return []
         was = self._detected
-        self._detected = same and s.judge.matches(self._challenge, obs, self.baseline)
+        self._detected = meets
         if not self._detected:
             self._streak = 0
             return []
         self._streak += 1
         rec.matched_frames += 1
-        events = [] if was else [Event("detected")]
+        events: list[Event] = [] if was else [Detected()]
         if self._streak >= s.frames_to_pass:
             rec.passed = True
             rec.seconds = now - self._challenge_started
             self._passed_count += 1
-            events.append(Event("challenge_passed", {"index": self._passed_count}))
+            events.append(ChallengePassed(self._passed_count))
             if self._passed_count >= s.challenge_count:
                 self.record.levels_passed = 2
                 return events + self._finish("passed", "")
@@ -475,8 +513,7 @@ class SessionEngine:
         rec.reason = reason
         rec.seconds = now - self._challenge_started
         self._failures += 1
-        events = [Event("challenge_failed", {"reason": reason,
-                                             "attempts_left": self.settings.attempts - self._failures})]
+        events: list[Event] = [ChallengeFailed(reason, self.settings.attempts - self._failures)]
         if self._failures >= self.settings.attempts:
             return events + self._finish("denied", "attempts_exhausted")
         return events + self._next_challenge(now)
@@ -492,6 +529,6 @@ class SessionEngine:
         self._challenge = None
         if result == "abandoned":
             rec.states.append("abandoned")
-            return [Event("abandoned", {"reason": reason, "record": rec})] + self._enter_idle()
+            return [SessionEnded(result, reason, rec), *self._enter_idle()]
         events = self._goto(State.PASSED if result == "passed" else State.DENIED)
-        return events + [Event(result, {"reason": reason, "record": rec})]
+        return [*events, SessionEnded(result, reason, rec)]

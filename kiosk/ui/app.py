@@ -11,6 +11,7 @@ from PySide6.QtCore import QLocale, QTimer, QTranslator
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 
+from ..pool import challenge_pool
 from ..session.clock import MonotonicClock
 from ..session.engine import EngineSettings, SessionEngine
 from ..vision.sources import open_source
@@ -92,12 +93,15 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     if pipeline is None:
         from ..vision.pipeline import VisionPipeline
         pipeline = VisionPipeline(cfg)
-    pool, notes = pipeline.challenge_pool()
+    pool, notes = challenge_pool(cfg, pipeline)
     for note in notes:
         log.warning(note)
     problem = ""
     if pipeline.liveness is None:
         problem = "liveness model missing"
+    elif not pool:
+        # Nothing could be asked after level 1: say so instead of failing on every frame.
+        problem = "no challenge can be drawn"
     engine = SessionEngine(EngineSettings.from_config(cfg), pool, clock or MonotonicClock(), rng=rng,
                            limiter=make_limiter(cfg))
     if reporter is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..session.challenges import HEAD_POSE_CHALLENGES
+from ..session.catalogue import HEAD_POSE_CHALLENGES
 from ..session.engine import SessionView, State
 from . import strings as S
 from .strings import tr

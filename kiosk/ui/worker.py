@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
+from ..session.events import Need
 from ..vision.sources import SourceError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class CameraWorker(QObject):
         self._frame_no = 0
         self._reconnect_ms = int(reconnect_s * 1000)
         self._preview = preview
-        self._needs: frozenset[str] = frozenset({"face"})
+        self._needs: frozenset[Need] = frozenset({Need.FACE})
         self._lock = threading.Lock()
         self._source = None
         self._pipeline = None
@@ -53,7 +54,7 @@ class CameraWorker(QObject):
         self._camera_up = None
 
     # called from the GUI thread
-    def set_needs(self, needs: frozenset[str]) -> None:
+    def set_needs(self, needs: frozenset[Need]) -> None:
         with self._lock:
             self._needs = frozenset(needs)
 

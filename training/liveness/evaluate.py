@@ -43,7 +43,7 @@ import conditions  # noqa: E402
 import data  # noqa: E402
 
 from kiosk.config import load_config  # noqa: E402
-from kiosk.session.challenges import HEAD_POSE_CHALLENGES  # noqa: E402
+from kiosk.session.catalogue import HEAD_POSE_CHALLENGES  # noqa: E402
 from kiosk.session.clock import ManualClock  # noqa: E402
 from kiosk.session.engine import EngineSettings, SessionEngine, State  # noqa: E402
 from kiosk.vision.pipeline import VisionPipeline  # noqa: E402
