@@ -109,8 +109,8 @@ class FaceTracker:
                       and iou(box, cur.box) >= self.min_iou)
         if signature is None:
             return cur if overlap_ok else None
-        if overlap_ok and (cur.signature is None
-                           or signature_distance(signature, cur.signature) <= self.other_person):
+        if cur is not None and overlap_ok and (
+                cur.signature is None or signature_distance(signature, cur.signature) <= self.other_person):
             return cur
         # A jump, a gap or a swap: the remembered person with the closest proportions, if close enough.
         known = [(signature_distance(signature, t.signature), t) for t in self._tracks if t.signature is not None]

@@ -72,36 +72,39 @@ def glasses(session: str) -> str:
     return "glasses" if session.split("_")[1] != "00" else "no_glasses"
 
 
-def build_sequences(index, frames, kinds) -> list[dict]:
-    """Every validation sequence: name, kind, condition, subject, glasses, frames (BGR list)."""
+def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
+    """Every validation sequence (those whose name `keep` accepts): name, kind, condition, subject,
+    glasses, frames (BGR list)."""
     val = data.split_mask(index)
     recs: dict[tuple, list[int]] = defaultdict(list)
     for i in np.where(val)[0]:
         recs[(index["subject"][i], index["session"][i])].append(int(i))
-    seqs = []
+    seqs: list[dict] = []
+    frozen_done: set[str] = set()  # one frozen photo per subject
     for (subject, session), rows in sorted(recs.items()):
         rows.sort(key=lambda i: index["frame"][i])
         key = f"{subject}_{session}"
         base = dict(subject=str(subject), session=str(session), glasses=glasses(session))
         if session.startswith("real"):
             for cond in conditions.CONDITIONS:
-                if f"live/{cond}" not in kinds:
+                if f"live/{cond}" not in kinds or not keep(f"{key}/{cond}"):
                     continue
                 fn = conditions.make(cond, key)
                 seqs.append(dict(base, name=f"{key}/{cond}", kind="live", condition=cond,
                                  frames=[fn(frames[i], index["bbox"][i]) for i in rows]))
-            if "screen" in kinds:
+            if "screen" in kinds and keep(f"{key}/screen"):
                 rng = np.random.default_rng(SCREEN_SEED + zlib.crc32(key.encode()))
                 seed = int(rng.integers(1 << 31))
                 bg = frames[int(rng.choice(np.where(val)[0]))]
                 shots = [augment.screen_replay(frames[i], index["bbox"][i], np.random.default_rng(seed),
                                                background=bg)[0] for i in rows]
                 seqs.append(dict(base, name=f"{key}/screen", kind="screen", condition="as_recorded", frames=shots))
-            if "frozen" in kinds and not any(s["kind"] == "frozen" and s["subject"] == subject for s in seqs):
+            if "frozen" in kinds and subject not in frozen_done and keep(f"{key}/frozen"):
                 still = frames[rows[len(rows) // 2]]
                 seqs.append(dict(base, name=f"{key}/frozen", kind="frozen", condition="as_recorded",
                                  frames=[still.copy() for _ in range(60)]))
-        elif "print" in kinds:
+            frozen_done.add(subject)
+        elif "print" in kinds and keep(f"{key}/print"):
             seqs.append(dict(base, name=f"{key}/print", kind="print", condition="as_recorded",
                              frames=[frames[i] for i in rows]))
     return seqs
@@ -185,7 +188,7 @@ def det_plot(live: np.ndarray, attacks: dict[str, np.ndarray], thr: float, path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ts = np.unique(np.r_[np.linspace(0, 1, 501), live, *attacks.values()])
+    ts = np.unique(np.concatenate([np.linspace(0, 1, 501), live, *attacks.values()]))
     floor = 1e-4
     fig, ax = plt.subplots(figsize=(6, 5), dpi=110)
     points = {}
@@ -227,6 +230,8 @@ def main() -> None:
     ap.add_argument("--det", type=Path, default=ROOT / "models" / "liveness_det.png")
     ap.add_argument("--tag", default="")
     ap.add_argument("--update-meta", action="store_true", help="write the figures into the model's json")
+    ap.add_argument("--shard", default="", help="k/n: run only the k-th of n parts (parallel runs), write it to <work>")
+    ap.add_argument("--merge", type=int, default=0, help="n: report from the n shard files in <work>")
     args = ap.parse_args()
 
     kinds = set()
@@ -247,23 +252,40 @@ def main() -> None:
     thr = tap.threshold
     settings = EngineSettings.from_config(cfg)
 
-    index = data.load_index(args.work)
-    frames = data.load_frames(args.datasets, index)
-    seqs = build_sequences(index, frames, kinds)
-    print(f"{len(seqs)} sequences, {sum(len(s['frames']) for s in seqs)} frames", flush=True)
-
-    per_frame: dict[str, list[dict]] = {}
-    sessions: list[dict] = []
-    for n, seq in enumerate(seqs):
-        rows = frame_pass(pipeline, tap, settings, seq)
-        per_frame[seq["name"]] = rows
-        loop_len = max(1, 2 * len(seq["frames"]) - 2)
-        for k in range(args.offsets):
-            s = session_pass(pipeline, settings, seq, start=int(k * loop_len / args.offsets))
-            s.update(kind=seq["kind"], condition=seq["condition"], subject=seq["subject"])
-            sessions.append(s)
-        print(f"[{n + 1}/{len(seqs)}] {seq['name']}: {rates(rows, thr, seq['kind'] == 'live')} "
-              f"sessions {[s['outcome'] for s in sessions[-args.offsets:]]} ({time.time() - t0:.0f} s)", flush=True)
+    if args.merge:
+        shards = [json.loads(p.read_text()) for p in sorted(args.work.glob(f"eval_shard_*of{args.merge}{args.tag}.json"))]
+        if len(shards) != args.merge:
+            raise SystemExit(f"{len(shards)} of {args.merge} shards found in {args.work}")
+        seqs = [q for sh in shards for q in sh["seqs"]]
+        per_frame = {k: v for sh in shards for k, v in sh["per_frame"].items()}
+        sessions = [x for sh in shards for x in sh["sessions"]]
+    else:
+        shard_k, shard_n = (int(v) for v in args.shard.split("/")) if args.shard else (0, 1)
+        index = data.load_index(args.work)
+        frames = data.load_frames(args.datasets, index)
+        seqs = build_sequences(index, frames, kinds,
+                               keep=lambda name: zlib.crc32(name.encode()) % shard_n == shard_k)
+        del frames
+        print(f"{len(seqs)} sequences, {sum(len(s['frames']) for s in seqs)} frames", flush=True)
+        per_frame = {}
+        sessions = []
+        for n, seq in enumerate(seqs):
+            rows = frame_pass(pipeline, tap, settings, seq)
+            per_frame[seq["name"]] = rows
+            loop_len = max(1, 2 * len(seq["frames"]) - 2)
+            for k in range(args.offsets):
+                s = session_pass(pipeline, settings, seq, start=int(k * loop_len / args.offsets))
+                s.update(kind=seq["kind"], condition=seq["condition"], subject=seq["subject"])
+                sessions.append(s)
+            seq.pop("frames")
+            print(f"[{n + 1}/{len(seqs)}] {seq['name']}: {rates(rows, thr, seq['kind'] == 'live')} "
+                  f"sessions {[s['outcome'] for s in sessions[-args.offsets:]]} ({time.time() - t0:.0f} s)",
+                  flush=True)
+        if args.shard:
+            out = args.work / f"eval_shard_{shard_k}of{shard_n}{args.tag}.json"
+            out.write_text(json.dumps({"seqs": seqs, "per_frame": per_frame, "sessions": sessions}))
+            print(f"shard written: {out} ({time.time() - t0:.0f} s)")
+            return
     pipeline.close()
 
     def group(pred) -> list[dict]:
