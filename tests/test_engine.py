@@ -188,6 +188,25 @@ def test_spoof_evidence_survives_face_loss_a_second_face_and_frames_too_poor_to_
     assert eng.state == State.DENIED and eng.last_record.reason == "spoof"
 
 
+def test_another_face_resets_the_live_run_but_keeps_the_spoof_run():
+    eng, clock = make(spoof_frames=25, real_frames=100)
+    eng.start()
+    for _ in range(3):  # a photo with a second face the tracker keeps switching to
+        feed(eng, clock, face(live=False, track_id=1), 5)
+        feed(eng, clock, face(live=False, track_id=4), 3)
+    assert eng.state == State.LIVENESS
+    feed(eng, clock, face(live=False, track_id=1))
+    assert eng.state == State.DENIED and eng.last_record.reason == "spoof"
+
+
+def test_a_live_person_after_spoof_frames_of_another_face_is_not_denied():
+    eng, clock = make(spoof_frames=25, real_frames=10)
+    eng.start()
+    feed(eng, clock, face(live=False, track_id=1), 24)
+    feed(eng, clock, face(track_id=2), 10)  # their first live frame ends the spoof run
+    assert eng.state == State.CHALLENGE
+
+
 def test_frames_with_a_capture_problem_count_neither_way():
     from kiosk.session.observation import CaptureProblem
 

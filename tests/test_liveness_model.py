@@ -305,7 +305,7 @@ def test_tracker_gives_the_same_person_their_id_back_and_a_new_person_a_new_one(
     base = _face_points()
     other = base.copy()
     other[:, 1] *= 1.25  # a longer face: different proportions
-    t = FaceTracker(max_gap_frames=2)
+    t = FaceTracker(max_gap_frames=2, other_person=0.06)
     a = t.update((100, 100, 80, 80), geometry_signature(base))
     for _ in range(5):
         t.update(None)  # lost for longer than the overlap tracker's gap

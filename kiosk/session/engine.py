@@ -382,9 +382,9 @@ class SessionEngine:
         return obs.face and obs.faces == 1 and obs.capture is None and obs.live is not None
 
     def _new_person(self, obs: Observation) -> bool:
-        """True when a different person took the place of the one being checked. The tracker gives
-        a face that jumped or came back the same id when its proportions match, so a new id here
-        means another face."""
+        """True when another face took the place of the one being checked. The tracker gives a face
+        that jumped or came back the same id when its proportions match, so a new id here means
+        another face (or, rarely, the same person whose proportions were misread)."""
         changed = self._track is not None and obs.track_id != self._track
         self._track = obs.track_id
         return changed
@@ -395,8 +395,11 @@ class SessionEngine:
         if not self._judgeable(obs):
             return []
         if self._new_person(obs):
-            # Evidence belongs to a person: the one now in front starts from nothing.
-            self._real = self._spoof = 0
+            # Live evidence belongs to a person: the one now in front starts from nothing. Spoof
+            # evidence is kept: an attack that makes the tracker see another face (a second face in
+            # the photo, a hand, a quick swap) must not wipe it, and a live person in front ends the
+            # spoof run with their first live frame anyway.
+            self._real = 0
             self._blinked = self._seen_3d = False
             self._poses = []
         if obs.still:

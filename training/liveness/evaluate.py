@@ -52,6 +52,25 @@ FPS = 25.0
 SCREEN_SEED = 12345
 
 
+def jumpy(frames: list) -> list:
+    """The same recording as a real tracker meets it: every 25 frames the face is lost for 2 frames
+    (black frames), and every other block of 25 the picture is shifted sideways by 30 % of its width,
+    so the face box jumps with no overlap (a quick move, or a tracker that lost and re-found it)."""
+    import cv2
+
+    out = []
+    for j, img in enumerate(frames):
+        h, w = img.shape[:2]
+        if j % 25 in (10, 11):
+            out.append(np.zeros_like(img))
+            continue
+        if (j // 25) % 2:
+            m = np.float32([[1, 0, 0.3 * w], [0, 1, 0]])
+            img = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        out.append(img)
+    return out
+
+
 class ScoreTap:
     """Wraps the pipeline's LivenessModel to read the raw per-frame score the pipeline computed
     (the Observation carries the smoothed one). Everything else is the model's own."""
@@ -92,6 +111,9 @@ def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
                 fn = conditions.make(cond, key)
                 seqs.append(dict(base, name=f"{key}/{cond}", kind="live", condition=cond,
                                  frames=[fn(frames[i], index["bbox"][i]) for i in rows]))
+            if "live/jumpy" in kinds and keep(f"{key}/jumpy"):
+                seqs.append(dict(base, name=f"{key}/jumpy", kind="live", condition="jumpy",
+                                 frames=jumpy([frames[i] for i in rows])))
             if "screen" in kinds and keep(f"{key}/screen"):
                 rng = np.random.default_rng(SCREEN_SEED + zlib.crc32(key.encode()))
                 seed = int(rng.integers(1 << 31))
@@ -104,9 +126,13 @@ def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
                 seqs.append(dict(base, name=f"{key}/frozen", kind="frozen", condition="as_recorded",
                                  frames=[still.copy() for _ in range(60)]))
             frozen_done.add(subject)
-        elif "print" in kinds and keep(f"{key}/print"):
-            seqs.append(dict(base, name=f"{key}/print", kind="print", condition="as_recorded",
-                             frames=[frames[i] for i in rows]))
+        else:
+            if "print" in kinds and keep(f"{key}/print"):
+                seqs.append(dict(base, name=f"{key}/print", kind="print", condition="as_recorded",
+                                 frames=[frames[i] for i in rows]))
+            if "print_jumpy" in kinds and keep(f"{key}/print_jumpy"):
+                seqs.append(dict(base, name=f"{key}/print_jumpy", kind="print_jumpy", condition="jumpy",
+                                 frames=jumpy([frames[i] for i in rows])))
     return seqs
 
 
@@ -225,7 +251,7 @@ def main() -> None:
     ap.add_argument("--ema", type=float, default=None, help="override [liveness] score_ema")
     ap.add_argument("--offsets", type=int, default=1, help="session start frames per sequence")
     ap.add_argument("--kinds", default="live/*,print,screen,frozen",
-                    help="comma list: live/<condition> or live/*, print, screen, frozen")
+                    help="comma list: live/<condition> or live/*, live/jumpy, print, print_jumpy, screen, frozen")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report")
     ap.add_argument("--det", type=Path, default=ROOT / "models" / "liveness_det.png")
     ap.add_argument("--tag", default="")
@@ -293,7 +319,7 @@ def main() -> None:
 
     live = [s for s in seqs if s["kind"] == "live"]
     subjects = sorted({s["subject"] for s in live})
-    conds = [c for c in conditions.CONDITIONS if any(s["condition"] == c for s in live)]
+    conds = [c for c in (*conditions.CONDITIONS, "jumpy") if any(s["condition"] == c for s in live)]
     frame_level = {
         "live_all_conditions": rates(group(lambda s: s["kind"] == "live"), thr, True),
         "live_as_recorded": rates(group(lambda s: s["kind"] == "live" and s["condition"] == "as_recorded"), thr, True),
@@ -307,7 +333,7 @@ def main() -> None:
                                                    and s["condition"] == "as_recorded"), thr, True)
                                     for g in sorted({s["glasses"] for s in live})},
         "attacks": {k: rates(group(lambda s, k=k: s["kind"] == k), thr, False)
-                    for k in ("print", "screen", "frozen") if any(s["kind"] == k for s in seqs)},
+                    for k in ("print", "screen", "frozen", "print_jumpy") if any(s["kind"] == k for s in seqs)},
     }
     worst = max(subjects, key=lambda p: frame_level["per_subject_all_conditions"][p]["BPCER_runtime"] or 0) \
         if subjects else None
