@@ -9,6 +9,7 @@
    as recorded and under each synthetic condition (conditions.py), beside the liveness model's score,
    so each threshold can be set where frames as recorded are not flagged and the frames the model
    gets wrong are. Validation subjects are left for evaluate.py.
+   `far`: where a small face starts to fool the model (frames scaled down, train subjects).
 3. Frozen feeds (kiosk/vision/still.py): the face-region change between consecutive frames of every
    NUAA recording, against the detector's noise floor.
 Writes training/liveness/report/runtime_signals.json.
@@ -110,6 +111,39 @@ def capture_study(datasets, index, frames, model) -> dict:
     return out
 
 
+def far_sweep(index, frames, model, scales=(0.2, 0.25, 0.3, 0.35, 0.45)) -> dict:
+    """Where a small face starts to fool the model: every 3rd train-subject frame scaled down inside
+    the frame (as conditions.far), the live error and the print error per scale."""
+    out = {}
+    tr = ~data.split_mask(index)
+    for f in scales:
+        entry = {}
+        for name, label in (("live", 1), ("print", 0)):
+            rows = np.where((index["label"] == label) & tr)[0][::3]
+            scores, widths = [], []
+            for i in rows:
+                img = frames[i]
+                h, w = img.shape[:2]
+                small = cv2.resize(img, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA)
+                top, left = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+                scaled = cv2.copyMakeBorder(small, top, h - small.shape[0] - top, left, w - small.shape[1] - left,
+                                            cv2.BORDER_REPLICATE)
+                lm = index["landmarks"][i].astype(np.float32).copy()
+                lm[:, :2] = lm[:, :2] * f + [left, top]
+                x0, y0 = lm[:, :2].min(axis=0)
+                x1, y1 = lm[:, :2].max(axis=0)
+                face = Face(lm, (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), (w, h))
+                scores.append(model.score(scaled, face))
+                widths.append(float(x1 - x0))
+            sc = np.array(scores)
+            wrong = sc < model.threshold if label == 1 else sc >= model.threshold
+            entry[name] = {"frames": int(len(rows)), "median_face_px": round(float(np.median(widths)), 1),
+                           "wrong": round(float(wrong.mean()), 4)}
+        out[str(f)] = entry
+        print("far", f, entry, flush=True)
+    return out
+
+
 def still_study(index, frames) -> dict:
     out = {}
     rec_key = np.array([f"{a}/{b}" for a, b in zip(index["subject"], index["session"])])
@@ -149,21 +183,23 @@ def main() -> None:
     ap.add_argument("datasets", type=Path)
     ap.add_argument("work", type=Path)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report" / "runtime_signals.json")
-    ap.add_argument("--only", choices=("identity", "capture", "still"), default=None)
+    ap.add_argument("--only", choices=("identity", "capture", "still", "far"), default=None)
     args = ap.parse_args()
     index = data.load_index(args.work)
     report = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if args.only in (None, "identity"):
         report["identity"] = identity_study(index)
         print(json.dumps(report["identity"], indent=1), flush=True)
-    if args.only in (None, "capture", "still"):
+    if args.only in (None, "capture", "still", "far"):
         frames = data.load_frames(args.datasets, index)
         if args.only in (None, "still"):
             report["still"] = still_study(index, frames)
             print(json.dumps(report["still"], indent=1), flush=True)
+        model = LivenessModel(ROOT / "models" / "liveness.tflite")
         if args.only in (None, "capture"):
-            model = LivenessModel(ROOT / "models" / "liveness.tflite")
             report["capture"] = capture_study(args.datasets, index, frames, model)
+        if args.only in (None, "far"):
+            report["far"] = far_sweep(index, frames, model)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
 
