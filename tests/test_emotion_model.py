@@ -12,6 +12,8 @@ from kiosk.vision.emotion import EmotionClassifier, EmotionResult, align_face, s
 from kiosk.vision.face import face_from_normalized
 from kiosk.vision.tflite import ModelError
 
+from conftest import need_data
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "emotion.tflite"
 
@@ -141,8 +143,7 @@ def _load_split_module():
 
 def test_recall_on_held_out_fer_faces(classifier, datasets):
     """A broken model, wrong preprocessing or a label-order mix-up fails these floors."""
-    if not (datasets / "fer2013_train.npz").is_file():
-        pytest.skip(f"fer2013_train.npz not found in {datasets}")
+    need_data(datasets / "fer2013_train.npz")
     split = _load_split_module()
     images, labels, classes = split.load_fer(datasets)
     val = split.split_indices(images, labels)["val"]

@@ -18,6 +18,8 @@ from kiosk.session.catalogue import GESTURES, drawable  # noqa: E402
 from kiosk.vision.gestures import GestureClassifier, GestureResult, hand_features  # noqa: E402
 from training.gestures.synth import posed_hand  # noqa: E402
 
+from conftest import need_data  # noqa: E402
+
 MODEL = ROOT / "models" / "gesture_classifier.tflite"
 THUMB_PHOTOS = ["hand_thumb_up.jpg", "two_thumbs_up.jpg"]
 RELAXED_THUMB = dict(alpha=-30.0, oppose=25.0, mcp=20.0, ip=20.0)
@@ -38,9 +40,8 @@ def detector():
 
 def load_photo(photos: Path, name: str):
     import cv2
-    img = cv2.imread(str(photos / name))
-    if img is None:
-        pytest.skip(f"photo {photos / name} not found")
+    img = cv2.imread(str(need_data(photos / name, "photo")))
+    assert img is not None, f"unreadable photo {photos / name}"
     return img
 
 

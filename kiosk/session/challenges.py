@@ -74,6 +74,7 @@ class ChallengeDrawer:
             raise ValueError("no challenge kind is available")
         options = [c for c in self.pool if c.kind in allowed and c != previous]
         if not options:  # a single challenge in all: repeating it is the only choice
+            assert previous is not None
             return previous
         kind = self.rng.choice(sorted({c.kind for c in options}))
         return self.rng.choice([c for c in options if c.kind == kind])

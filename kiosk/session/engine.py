@@ -15,9 +15,21 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from .catalogue import Challenge, Kind
 from .challenges import ChallengeDrawer, HeadPoseThresholds, Judge
-from .events import (ChallengeFailed, ChallengePassed, ChallengeStarted, Detected, Event, Extended, Need,
-                     ProfileChosen, SessionEnded, StateChanged, TrackChanged)
-from .observation import Observation
+from .events import (
+    AutoStarted,
+    ChallengeFailed,
+    ChallengePassed,
+    ChallengeStarted,
+    Detected,
+    Event,
+    Extended,
+    Need,
+    ProfileChosen,
+    SessionEnded,
+    StateChanged,
+    TrackChanged,
+)
+from .observation import CaptureProblem, Observation
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -52,11 +64,17 @@ PROFILES: dict[str, frozenset[str]] = {
 KIND_NEEDS: dict[str, Need] = {Kind.HEAD_POSE: Need.HEAD_POSE, Kind.GESTURE: Need.HANDS, Kind.EMOTION: Need.EMOTION}
 
 
+# Help or a question pauses the countdown; after this long the session goes on by itself (nobody
+# answered: they may have left, and the face-lost check must not wait forever).
+MAX_PAUSE_S = 60.0
+
+
 class Clock(Protocol):
     def now(self) -> float: ...
 
 
 class Limiter(Protocol):
+    def begin(self, session_id: str) -> None: ...
     def record(self, passed: bool) -> None: ...
     def locked(self) -> bool: ...
     def remaining_lockout(self) -> float: ...
@@ -176,6 +194,10 @@ class SessionView:
     reason: str = ""
     lockout_left: float = 0.0
     profile: str = "standard"
+    faces: int = 0                 # faces in the latest frame (more than one: ask for one person)
+    capture: CaptureProblem | None = None  # why the latest frame could not be judged
+    paused: bool = False           # help or a question stopped the countdown
+    after_failure: bool = False    # the current challenge follows a failed one
 
 
 class SessionEngine:
@@ -190,6 +212,14 @@ class SessionEngine:
         self._new_id = id_factory
         self.record: SessionRecord | None = None
         self.last_record: SessionRecord | None = None
+        self._speaking = False
+        self._quiet_since = clock.now()
+        self._paused_at: float | None = None
+        self._welcome_after_face_gone = False
+        self._capture: CaptureProblem | None = None
+        self._liveness_deadline = self._liveness_started = 0.0
+        self._face_since: float | None = None
+        self._challenge: Challenge | None = None
         self._enter_idle()
 
     # ----------------------------------------------------------------- queries
@@ -213,20 +243,26 @@ class SessionEngine:
     def view(self) -> SessionView:
         s = self.settings
         now = self.clock.now()
-        v = dict(state=self._state, face=self._face, profile=self._profile, reason=self._reason)
+        if self._paused_at is not None:
+            now = self._paused_at  # the countdown stands still
+        v = SessionView(state=self._state, face=self._face, profile=self._profile, reason=self._reason,
+                        faces=self._faces, capture=self._capture, paused=self._paused_at is not None)
         if self._state == State.CHALLENGE:
             in_gap = now < self._gap_until
-            v.update(challenge=self._challenge, index=self._passed_count + 1, total=s.challenge_count,
-                     streak=self._streak, needed=s.frames_to_pass, in_gap=in_gap,
-                     time_left=None if in_gap else max(0.0, self._deadline - now),
-                     time_limit=self._limit, attempts_left=s.attempts - self._failures,
-                     detected=self._detected, extensions_left=s.max_extensions - self._extensions)
-        elif self._state == State.LIVENESS:
-            v.update(streak=self._real, needed=s.real_frames,
-                     time_left=max(0.0, self._liveness_deadline - now), time_limit=s.liveness_timeout_s)
-        elif self._state == State.LOCKED and self.limiter:
-            v.update(lockout_left=self.limiter.remaining_lockout())
-        return SessionView(**v)
+            return dataclasses.replace(
+                v, challenge=self._challenge, index=self._passed_count + 1, total=s.challenge_count,
+                streak=self._streak, needed=s.frames_to_pass, in_gap=in_gap,
+                time_left=None if in_gap else max(0.0, self._deadline - now),
+                time_limit=self._limit, attempts_left=s.attempts - self._failures,
+                detected=self._detected, extensions_left=s.max_extensions - self._extensions,
+                after_failure=self._after_failure)
+        if self._state == State.LIVENESS:
+            return dataclasses.replace(v, streak=self._real, needed=s.real_frames,
+                                       time_left=max(0.0, self._liveness_deadline - now),
+                                       time_limit=s.liveness_timeout_s)
+        if self._state == State.LOCKED and self.limiter:
+            return dataclasses.replace(v, lockout_left=self.limiter.remaining_lockout())
+        return v
 
     # ------------------------------------------------------------------ input
     def start(self) -> list[Event]:
@@ -237,14 +273,68 @@ class SessionEngine:
             return self._goto(State.LOCKED)
         if self.record is None:
             self._begin_record()
+        if self.limiter:  # marks the session in progress: one cut by a crash or signal still counts
+            self.limiter.begin(self._active().session_id)
         return self._start_liveness()
 
+    def welcome(self) -> list[Event]:
+        """Open the welcome screen's choices without a face (Start pressed on the attract screen):
+        nobody is checked before they could choose."""
+        if self._state != State.IDLE:
+            return []
+        self._welcome_after_face_gone = False
+        if self.limiter and self.limiter.locked():
+            return self._goto(State.LOCKED)
+        return self._enter_welcome()
+
     def cancel(self) -> list[Event]:
+        """The person's own cancel. Before any failed challenge (and before level 1 saw a run of
+        spoof frames) it does not count toward the lockout: changing one's mind is no attack.
+        After a failure it does, or cancelling would buy a fresh set of tries for free."""
+        self._paused_at = None
         if self._state in (State.LIVENESS, State.CHALLENGE):
-            return self._finish("abandoned", "cancelled")
-        if self._state == State.WELCOME:
-            return self._enter_idle()
+            events = self._finish("abandoned", "cancelled")
+        elif self._state == State.WELCOME:
+            events = self._enter_idle()
+        else:
+            return []
+        # Whoever cancelled is still in front of the camera: no new welcome until they have left.
+        self._welcome_after_face_gone = True
+        return events
+
+    def set_speaking(self, speaking: bool) -> None:
+        """Whether the kiosk is talking to the person. Auto-start waits until it has finished
+        and a quiet pause has passed."""
+        if self._speaking and not speaking:
+            self._quiet_since = max(self._quiet_since, self.clock.now())
+        self._speaking = speaking
+
+    def pause(self) -> list[Event]:
+        """Stop the countdown (help is shown, a question is asked)."""
+        if self._state in (State.LIVENESS, State.CHALLENGE) and self._paused_at is None:
+            self._paused_at = self.clock.now()
         return []
+
+    def resume(self) -> list[Event]:
+        """Start the countdown again where it stood; the pause costs the person no time."""
+        if self._paused_at is None:
+            return []
+        now = self.clock.now()
+        gone = now - self._paused_at
+        self._paused_at = None
+        if self._state == State.LIVENESS:
+            self._liveness_deadline += gone
+            self._liveness_started += gone
+        elif self._state == State.CHALLENGE:
+            self._deadline += gone
+            self._gap_until += gone
+            self._challenge_started += gone
+        self._last_face_at = now  # the face-lost check starts again too
+        return []
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
 
     def set_profile(self, name: str) -> list[Event]:
         """Accessibility choice; allowed before level 2 starts."""
@@ -254,6 +344,7 @@ class SessionEngine:
             raise ValueError(f"profile {name!r} leaves no challenge kind available")
         if self._state not in (State.IDLE, State.WELCOME, State.LIVENESS):
             return []
+        self._quiet_since = max(self._quiet_since, self.clock.now())  # choosing: no auto-start yet
         self._profile = name
         if self.record:
             self.record.profile = name
@@ -275,6 +366,8 @@ class SessionEngine:
         now = self.clock.now()
         events: list[Event] = []
         self._face = obs.face
+        self._faces = obs.faces
+        self._capture = obs.capture
         if obs.face:
             self._last_face_at = now
         if self.record is not None:
@@ -282,27 +375,43 @@ class SessionEngine:
             self.record.last_seen_at = now
         st = self._state
         if st == State.IDLE:
-            if obs.face and not (self.limiter and self.limiter.locked()):
+            if not obs.face:
+                self._welcome_after_face_gone = False
+            elif not self._welcome_after_face_gone and not (self.limiter and self.limiter.locked()):
                 events += self._enter_welcome()
         elif st == State.WELCOME:
             if obs.face and self._face_since is None:
                 self._face_since = now
             elif not obs.face:
                 self._face_since = None
-            s = self.settings
-            if s.auto_start_s > 0 and self._face_since is not None and now - self._face_since >= s.auto_start_s:
-                events += self.start()
+            events += self._maybe_auto_start(now)
+        elif self._paused_at is not None:
+            pass  # help or a question on screen: frames neither count nor fail
         elif st == State.LIVENESS:
             events += self._feed_liveness(obs, now)
         elif st == State.CHALLENGE:
             events += self._feed_challenge(obs, now)
         return events + self.tick()
 
+    def _maybe_auto_start(self, now: float) -> list[Event]:
+        """Start by itself once a face has been there, the kiosk has finished speaking and nobody
+        has chosen anything, each for auto_start_s."""
+        s = self.settings
+        if s.auto_start_s <= 0 or self._face_since is None or self._speaking:
+            return []
+        if now - max(self._face_since, self._quiet_since) < s.auto_start_s:
+            return []
+        return [AutoStarted(), *self.start()]
+
     def tick(self) -> list[Event]:
         """Timers; called with every frame and by the UI timer, so timeouts fire without frames."""
         now = self.clock.now()
         s = self.settings
         st = self._state
+        if self._paused_at is not None:
+            if now - self._paused_at < MAX_PAUSE_S:
+                return []
+            self.resume()
         if st in (State.LIVENESS, State.CHALLENGE) and now - self._last_face_at > s.face_lost_timeout_s:
             return self._finish("abandoned", "face_lost")
         if st == State.WELCOME and now - self._entered_at >= s.welcome_timeout_s and self._face_since is None:
@@ -330,11 +439,16 @@ class SessionEngine:
         self._state = State.IDLE
         self._entered_at = now
         self._face = False
+        self._faces = 0
+        self._capture = None
         self._face_since = None
+        self._paused_at = None
+        self._after_failure = False
+        self._spoof_peak = 0
         self._last_face_at = now
         self._profile = "standard"
         self._reason = ""
-        self._challenge: Challenge | None = None
+        self._challenge = None
         self.record = None
         return [StateChanged(State.IDLE)]
 
@@ -391,7 +505,7 @@ class SessionEngine:
 
     def _feed_liveness(self, obs: Observation, now: float) -> list[Event]:
         s = self.settings
-        self.record.liveness_frames += 1
+        self._active().liveness_frames += 1
         if not self._judgeable(obs):
             return []
         if self._new_person(obs):
@@ -419,12 +533,13 @@ class SessionEngine:
         else:
             self._spoof += 1
             self._real = 0
+            self._spoof_peak = max(self._spoof_peak, self._spoof)
         if self._spoof >= s.spoof_frames:
             return self._finish("denied", "spoof")
         if (self._real >= s.real_frames and (self._blinked or not s.require_blink)
                 and (self._seen_3d or not s.require_3d)):
-            self.record.levels_passed = 1
-            self.record.liveness_seconds = now - self._liveness_started
+            self._active().levels_passed = 1
+            self._active().liveness_seconds = now - self._liveness_started
             # The person looked at the screen during level 1: that is their neutral head pose.
             if self._poses:
                 self.baseline = median_pose(self._poses)
@@ -437,23 +552,34 @@ class SessionEngine:
     def _next_challenge(self, now: float, gap: bool = True) -> list[Event]:
         s = self.settings
         previous = self._challenge
-        self._challenge = self.drawer.draw(PROFILES[self._profile], previous)
+        challenge = self._challenge = self.drawer.draw(PROFILES[self._profile], previous)
         self._streak = 0
         self._detected = False
         self._absent_run = 0
         self._onset_done = self.settings.onset_frames <= 0
         self._extensions = 0
+        done = self._active().challenges
+        self._after_failure = bool(previous is not None and done and done[-1].reason)
         self._limit = s.time_limit_s
         # A random pause makes the moment the next challenge starts unpredictable.
         self._gap_until = now + (self.rng.uniform(*s.gap_s) if gap else 0.0)
         self._deadline = self._gap_until + s.time_limit_s
         self._challenge_started = self._gap_until
-        self.record.challenges.append(ChallengeRecord(self._challenge.id, self._challenge.kind))
-        return [ChallengeStarted(self._challenge, self._passed_count + 1, s.challenge_count,
+        self._active().challenges.append(ChallengeRecord(challenge.id, challenge.kind))
+        return [ChallengeStarted(challenge, self._passed_count + 1, s.challenge_count,
                                  s.attempts - self._failures)]
 
+    def _active(self) -> SessionRecord:
+        """The record of the session under way (levels 1 and 2 always have one)."""
+        assert self.record is not None, "no session under way"
+        return self.record
+
+    def _asked(self) -> Challenge:
+        assert self._challenge is not None, "no challenge under way"
+        return self._challenge
+
     def _current_record(self) -> ChallengeRecord:
-        return self.record.challenges[-1]
+        return self._active().challenges[-1]
 
     def _onset_seen(self, obs: Observation, meets: bool) -> bool:
         """A challenge counts only once the asked state has started after the prompt: the person is
@@ -470,7 +596,7 @@ class SessionEngine:
         if now < self._gap_until:
             # The prompt is already shown during the pause, so the onset may be seen then: a person
             # may start moving before the pause ends.
-            self._onset_seen(obs, obs.face and s.judge.matches(self._challenge, obs, self.baseline))
+            self._onset_seen(obs, obs.face and s.judge.matches(self._asked(), obs, self.baseline))
             return []
         rec = self._current_record()
         rec.frames += 1
@@ -482,7 +608,7 @@ class SessionEngine:
         if same and s.deny_on_flat and obs.shape is False:
             # The head-pose challenge was met by tilting a picture: it turned but showed no depth.
             return self._finish("denied", "flat")
-        meets = same and s.judge.matches(self._challenge, obs, self.baseline)
+        meets = same and s.judge.matches(self._asked(), obs, self.baseline)
         if not self._onset_seen(obs, meets):
             self._detected = False
             self._streak = 0
@@ -505,7 +631,7 @@ class SessionEngine:
             self._passed_count += 1
             events.append(ChallengePassed(self._passed_count))
             if self._passed_count >= s.challenge_count:
-                self.record.levels_passed = 2
+                self._active().levels_passed = 2
                 return events + self._finish("passed", "")
             events += self._next_challenge(now)
         return events
@@ -521,13 +647,24 @@ class SessionEngine:
             return events + self._finish("denied", "attempts_exhausted")
         return events + self._next_challenge(now)
 
+    def _free_cancel(self, result: str, reason: str) -> bool:
+        """A cancel by the person before anything went wrong: not a failure for the limiter."""
+        if (result, reason) != ("abandoned", "cancelled") or self.record is None:
+            return False
+        failed = any(c.reason for c in self.record.challenges)
+        spoofed = self._spoof_peak >= max(1, self.settings.spoof_frames // 2)
+        return not failed and not spoofed
+
     def _finish(self, result: str, reason: str) -> list[Event]:
-        rec = self.record
+        rec = self._active()
         rec.result, rec.reason = result, reason
         rec.finished_at = self.clock.now()
+        self._paused_at = None
         self.last_record = rec
         if self.limiter:
-            self.limiter.record(result == "passed")
+            # A free cancel is recorded as "not a failure": that also closes the in-progress mark
+            # begin() set, so a later restart does not count it as a session cut short.
+            self.limiter.record(result == "passed" or self._free_cancel(result, reason))
         self._reason = reason
         self._challenge = None
         if result == "abandoned":

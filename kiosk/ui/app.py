@@ -11,7 +11,7 @@ from PySide6.QtCore import QLocale, QTimer, QTranslator
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 
-from ..pool import challenge_pool
+from ..preflight import preflight
 from ..session.clock import MonotonicClock
 from ..session.engine import EngineSettings, SessionEngine
 from ..vision.sources import open_source
@@ -93,20 +93,20 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     if pipeline is None:
         from ..vision.pipeline import VisionPipeline
         pipeline = VisionPipeline(cfg)
-    pool, notes = challenge_pool(cfg, pipeline)
-    for note in notes:
+    checked = preflight(cfg, pipeline)  # the same checks as check-config, the pool through kiosk/pool.py
+    pool = checked.pool
+    for note in checked.notes:
         log.warning(note)
-    problem = ""
-    if pipeline.liveness is None:
-        problem = "liveness model missing"
-    elif not pool:
-        # Nothing could be asked after level 1: say so instead of failing on every frame.
-        problem = "no challenge can be drawn"
+    # No liveness model or nothing to ask after level 1: out of service instead of failing on every frame.
+    problem = checked.out_of_service()
     engine = SessionEngine(EngineSettings.from_config(cfg), pool, clock or MonotonicClock(), rng=rng,
                            limiter=make_limiter(cfg))
     if reporter is None:
         from ..reporting import VerdictReporter
         reporter = VerdictReporter(cfg, {n: s.version for n, s in pipeline.models.items() if s.available})
+    problem = problem or getattr(reporter, "problem", "")  # no device key: out of service, no restart loop
+    for cut in getattr(engine.limiter, "interrupted", []):  # sessions a stop or crash cut short
+        reporter.submit_interrupted(cut)
     if speaker is None or listener is None:
         speaker, listener = make_voice(cfg, speaker, listener)
     window = KioskWindow()
@@ -142,6 +142,7 @@ def run_app(cfg, windowed: bool = False) -> int:
     # Qt blocks Python's signal handlers while in C++; a timer lets SIGTERM (systemd stop) through.
     signal.signal(signal.SIGTERM, quit_app)
     signal.signal(signal.SIGINT, quit_app)
+    signal.signal(signal.SIGHUP, quit_app)  # a closed terminal or session cleans up like a stop
     pulse = QTimer()
     pulse.start(250)
     pulse.timeout.connect(lambda: None)
