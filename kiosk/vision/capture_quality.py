@@ -25,13 +25,16 @@ class CaptureThresholds:
 
     # face mean grey, as recorded min 35.8; dark room (model wrong on 21 %) median 19, p95 29
     dark_face_mean: float = 30.0
+    # brightest 5 % of the face: as recorded >= 55 (even dim faces have lit cheeks and forehead);
+    # dark room <= 50. Catches the dark frames whose mean alone looks like a dim face as recorded.
+    dark_face_highlight: float = 52.0
     # background mean / face mean above the ratio with a bright background: backlit. As recorded the
     # background never exceeds 179; backlit (model wrong on 29 %) >= 185 with a face <= 58.
     backlit_ratio: float = 3.0
     backlit_background: float = 180.0
-    # share of face pixels >= 250: the model copes with a bright face (wrong on 0.1 % of frames
-    # exposed x2-2.6), so only a face mostly burnt out is flagged
-    overexposed_fraction: float = 0.5
+    # share of face pixels >= 250: the model copes with a bright face (wrong on 0.1 % of train and
+    # 0.2 % of validation frames exposed x2-2.6), so only a face almost all burnt out is flagged
+    overexposed_fraction: float = 0.9
     # face-box width in pixels: the model is wrong on 0.5 % of live faces ~26 px wide, 1.9 % at 21 px,
     # 22 % at 17 px (frames scaled down, train subjects)
     min_face_px: float = 28.0
@@ -44,6 +47,7 @@ class CaptureThresholds:
 @dataclass(frozen=True)
 class CaptureMeasures:
     face_mean: float
+    face_highlight: float
     background_mean: float
     overexposed: float
     face_px: float
@@ -66,6 +70,9 @@ def measure(gray: np.ndarray, face) -> CaptureMeasures:
     if region.size == 0:
         region = gray
     face_mean = float(region.mean())
+    flat = region.ravel()
+    k = int(0.95 * (flat.size - 1))
+    face_highlight = float(np.partition(flat, k)[k])  # 95th percentile without a full sort
     # Background: the frame outside the face box, subsampled (the mean of a few thousand pixels).
     bx, by, bw, bh = face.bbox
     sub = gray[::4, ::4]
@@ -80,7 +87,7 @@ def measure(gray: np.ndarray, face) -> CaptureMeasures:
     sharpness = float(lap.std() / (small.std() + 8.0))
     pts = np.asarray(face.landmarks)[:, :2]
     outside = float(np.mean((pts[:, 0] < 0) | (pts[:, 1] < 0) | (pts[:, 0] >= w) | (pts[:, 1] >= h)))
-    return CaptureMeasures(face_mean, background_mean, overexposed, float(bw), sharpness, outside)
+    return CaptureMeasures(face_mean, face_highlight, background_mean, overexposed, float(bw), sharpness, outside)
 
 
 def judge(m: CaptureMeasures, t: CaptureThresholds = CaptureThresholds()) -> CaptureProblem | None:
@@ -92,7 +99,7 @@ def judge(m: CaptureMeasures, t: CaptureThresholds = CaptureThresholds()) -> Cap
         return CaptureProblem.TOO_FAR
     if m.background_mean >= t.backlit_background and m.background_mean > t.backlit_ratio * max(m.face_mean, 1.0):
         return CaptureProblem.BACKLIT
-    if m.face_mean < t.dark_face_mean:
+    if m.face_mean < t.dark_face_mean or m.face_highlight < t.dark_face_highlight:
         return CaptureProblem.DARK
     if m.overexposed > t.overexposed_fraction:
         return CaptureProblem.OVEREXPOSED

@@ -103,7 +103,7 @@ def capture_study(datasets, index, frames, model) -> dict:
                  "flagged": round(float(flagged.mean()), 4),
                  "model_wrong_among_unflagged": round(float(wrong[~flagged].mean()), 4) if (~flagged).any() else None,
                  "flags": {str(k.value if k else None): int(sum(1 for f in flags if f == k)) for k in set(flags)}}
-        for field in ("face_mean", "background_mean", "overexposed", "face_px", "sharpness", "outside"):
+        for field in ("face_mean", "face_highlight", "background_mean", "overexposed", "face_px", "sharpness", "outside"):
             entry[field] = pct([getattr(m, field) for m in meas])
         out[cond] = entry
         print(cond, {k: entry[k] for k in ("model_wrong", "flagged", "model_wrong_among_unflagged", "flags")},
