@@ -25,8 +25,8 @@ class CaptureThresholds:
 
     # face mean grey, as recorded min 35.8; dark room (model wrong on 21 %) median 19, p95 29
     dark_face_mean: float = 30.0
-    # brightest 5 % of the face: as recorded >= 55 (even dim faces have lit cheeks and forehead);
-    # dark room <= 50. Catches the dark frames whose mean alone looks like a dim face as recorded.
+    # brightest 5 % of the face: as recorded 1 frame in 1,269 below 52 (p1 59: even dim faces have
+    # lit cheeks and forehead); dark room p95 45. Catches dark frames whose mean looks merely dim.
     dark_face_highlight: float = 52.0
     # background mean / face mean above the ratio with a bright background: backlit. As recorded the
     # background never exceeds 179; backlit (model wrong on 29 %) >= 185 with a face <= 58.

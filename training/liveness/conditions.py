@@ -17,7 +17,7 @@ Glasses are not synthesised: NUAA's file names say who wears them (field GG).
 from __future__ import annotations
 
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np

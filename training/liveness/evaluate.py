@@ -250,7 +250,7 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=None, help="override the model json's threshold")
     ap.add_argument("--ema", type=float, default=None, help="override [liveness] score_ema")
     ap.add_argument("--offsets", type=int, default=1, help="session start frames per sequence")
-    ap.add_argument("--kinds", default="live/*,print,screen,frozen",
+    ap.add_argument("--kinds", default="live/*,live/jumpy,print,print_jumpy,screen,frozen",
                     help="comma list: live/<condition> or live/*, live/jumpy, print, print_jumpy, screen, frozen")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report")
     ap.add_argument("--det", type=Path, default=ROOT / "models" / "liveness_det.png")
@@ -363,8 +363,8 @@ def main() -> None:
     det = {}
     if len(raw_live) and raw_att and args.det:
         det = det_plot(raw_live, raw_att, thr, args.det,
-                       f"{args.model.name}, NUAA subjects {', '.join(subjects)}, live frames under "
-                       f"{len(conds)} capture conditions")
+                       f"{args.model.name}, raw scores, NUAA subjects {', '.join(subjects)}\n"
+                       f"live frames under {len(conds)} capture conditions; 0 % drawn at 0.01 %")
     sweep = {f"{t:.2f}": {"BPCER_raw_live_all": _r(float(np.mean(raw_live < t))),
                           **{f"APCER_raw_{k}": _r(float(np.mean(v >= t))) for k, v in raw_att.items()}}
              for t in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)} if len(raw_live) else {}

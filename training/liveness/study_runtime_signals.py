@@ -49,7 +49,7 @@ def identity_study(index) -> dict:
     n = len(sig)
     same_rec, same_subj, other = [], [], []
     # per-recording reference = the running mean a tracker would hold after a few frames
-    rec_key = np.array([f"{a}/{b}" for a, b in zip(subj, sess)])
+    rec_key = np.array([f"{a}/{b}" for a, b in zip(subj, sess, strict=False)])
     ref = {k: sig[rec_key == k][:10].mean(axis=0) for k in np.unique(rec_key)}
     for i in range(n):
         same_rec.append(signature_distance(sig[i], ref[rec_key[i]]))
@@ -146,7 +146,7 @@ def far_sweep(index, frames, model, scales=(0.2, 0.25, 0.3, 0.35, 0.45)) -> dict
 
 def still_study(index, frames) -> dict:
     out = {}
-    rec_key = np.array([f"{a}/{b}" for a, b in zip(index["subject"], index["session"])])
+    rec_key = np.array([f"{a}/{b}" for a, b in zip(index["subject"], index["session"], strict=False)])
     det = StillnessDetector()
     for label, name in ((1, "live"), (0, "print")):
         changes = []
