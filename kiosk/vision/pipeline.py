@@ -14,7 +14,7 @@ import numpy as np
 from ..session.events import Need
 from ..session.observation import Observation
 from .capture_quality import CaptureQuality
-from .face import FaceMeshDetector
+from .face import Face, FaceLandmarkerDetector, FaceMeshDetector
 from .head_pose import HeadPoseEstimator
 from .still import StillnessDetector
 from .tracking import FaceTracker, geometry_signature
@@ -53,6 +53,8 @@ class VisionPipeline:
         self.capture_quality = CaptureQuality()
         self.stillness = StillnessDetector()
         self._hands = None
+        self._landmarker: FaceLandmarkerDetector | None = None
+        self._landmarker_error = ""
         self.liveness, s1 = _load("liveness", "kiosk.vision.liveness", "LivenessModel", cfg.path(cfg.liveness.model))
         self.gesture, s2 = _load("gesture", "kiosk.vision.gestures", "GestureClassifier",
                                  cfg.path(cfg.gesture.model), min_confidence=cfg.gesture.min_confidence)
@@ -85,6 +87,22 @@ class VisionPipeline:
             self._hands = HandDetector(max_hands=1, static_image_mode=self.static)
         return self._hands
 
+    def _face_model(self, needs: frozenset[Need]) -> FaceMeshDetector | FaceLandmarkerDetector:
+        """One face model per frame. The Face Landmarker (same 478 landmarks, plus the blendshapes the
+        emotion head reads) measured ~1.9x the legacy mesh's time per frame on this project's CPU
+        (benchmarks/bench_face_models.py), so it runs only on frames that classify an emotion, in
+        place of the mesh; every other frame keeps the cheaper mesh."""
+        if Need.EMOTION not in needs or self.emotion is None or self._landmarker_error:
+            return self.face_mesh
+        if self._landmarker is None:
+            try:
+                self._landmarker = FaceLandmarkerDetector(max_faces=2, static_image_mode=self.static)
+            except Exception as exc:  # missing or corrupt .task file: emotion falls back on the CNN path
+                self._landmarker_error = str(exc)
+                log.warning("face landmarker unavailable, emotion uses the CNN only: %s", exc)
+                return self.face_mesh
+        return self._landmarker
+
     # --------------------------------------------------------------- process
     def _timed(self, stage: str, fn, *args):
         t0 = time.perf_counter()
@@ -95,7 +113,7 @@ class VisionPipeline:
     def process(self, image: np.ndarray, needs: frozenset[Need]) -> Observation:
         if not needs:
             return Observation()
-        faces = self._timed("face_mesh", self.face_mesh.detect, image)
+        faces: list[Face] = self._timed("face_mesh", self._face_model(needs).detect, image)
         if not faces:
             self.tracker.update(None)
             return Observation()
@@ -153,3 +171,6 @@ class VisionPipeline:
         if self._hands is not None:
             self._hands.close()
             self._hands = None
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
