@@ -132,10 +132,13 @@ class VisionPipeline:
             # Only while the head is meant to move or be still, not while it makes a face
             # (expressions move the mouth corners the parallax fit treats as rigid).
             obs["shape"] = self._timed("parallax", self.parallax.update, face)
-        # Frozen or injected feed: judged on every frame with a face, level 1 and challenges alike.
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        obs["still"] = self._timed("still", self.stillness.update, gray, face.bbox)
-        if Need.LIVENESS in needs:
+        # Frozen or injected feed: judged on every frame with a face while the person is being
+        # checked (level 1 and the challenges), not while the kiosk only waits for a face.
+        checking = bool(needs - {Need.FACE})
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if checking else None
+        if gray is not None:
+            obs["still"] = self._timed("still", self.stillness.update, gray, face.bbox)
+        if Need.LIVENESS in needs and gray is not None:
             capture = self._timed("capture_quality", self.capture_quality.assess, gray, face)
             obs["capture"] = capture
             if self.liveness is not None:

@@ -48,6 +48,11 @@ def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _similar_size(a: tuple[int, int, int, int], b: tuple[int, int, int, int], ratio: float) -> bool:
+    wa, wb = max(a[2], 1), max(b[2], 1)
+    return max(wa, wb) / min(wa, wb) <= ratio
+
+
 @dataclass
 class _Track:
     id: int
@@ -66,7 +71,8 @@ class FaceTracker:
     """
 
     def __init__(self, min_iou: float = 0.3, max_gap_frames: int = 5, same_person: float = 0.030,
-                 other_person: float | None = None, memory_frames: int = 100, smoothing: float = 0.1):
+                 other_person: float | None = None, memory_frames: int = 100, smoothing: float = 0.1,
+                 max_size_ratio: float = 1.5):
         self.min_iou = min_iou
         self.max_gap_frames = max_gap_frames
         # Signature distance to a track's running mean: below `same_person` a face that jumped or came
@@ -77,6 +83,7 @@ class FaceTracker:
         self.same_person = same_person
         self.other_person = other_person
         self.memory_frames = memory_frames  # how long a lost person is remembered (4 s at 25 fps)
+        self.max_size_ratio = max_size_ratio
         self.smoothing = smoothing
         self._ids = itertools.count(1)
         self._tracks: list[_Track] = []
@@ -116,8 +123,11 @@ class FaceTracker:
                 cur.signature is None or self.other_person is None
                 or signature_distance(signature, cur.signature) <= self.other_person):
             return cur
-        # A jump, a gap or a swap: the remembered person with the closest proportions, if close enough.
-        known = [(signature_distance(signature, t.signature), t) for t in self._tracks if t.signature is not None]
+        # A jump, a gap or a swap: the remembered person with the closest proportions, if close enough
+        # and of a plausible size (a face does not grow or shrink by half within seconds; the
+        # proportions alone confuse about a third of different people).
+        known = [(signature_distance(signature, t.signature), t) for t in self._tracks
+                 if t.signature is not None and _similar_size(box, t.box, self.max_size_ratio)]
         if known:
             dist, best = min(known, key=lambda x: x[0])
             if dist <= self.same_person:
