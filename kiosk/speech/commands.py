@@ -1,8 +1,9 @@
 """Voice commands: phrase tables, Azure short-audio recognition, an offline keyword spotter.
 
-``CommandRecognizer(engines).recognize_wav(path)`` tries Azure first (REST, hard timeout)
+``CommandRecognizer(engines).recognize_wav(audio)`` tries Azure first (REST, hard timeout)
 and falls back to the offline pocketsphinx spotter (English only), then maps the heard text
-to a ``Command`` with ``parse_command``. No Qt here.
+to a ``Command`` with ``parse_command``. ``audio`` is a WAV file or, for the microphone, 16 kHz
+mono int16 samples held in memory: a voice recording never has to touch the disk. No Qt here.
 """
 from __future__ import annotations
 
@@ -15,12 +16,18 @@ import time
 import unicodedata
 import urllib.parse
 import wave
-from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from typing import Protocol
 
 import numpy as np
 
-from .tts import AZURE_LOCALES, Backoff, TTSError, base_language, call_with_deadline, rest_post
+from .fallback import AllFailed, Candidate, first_success
+from .transport import SLOW_SHARE, Backoff, SpeechTransportError, post
+from .tts import AZURE_LOCALES, base_language
+
+# A WAV file, or 16 kHz mono int16 samples in memory (what the microphone gives).
+Audio = str | os.PathLike | np.ndarray
 
 
 class Command(enum.Enum):
@@ -171,8 +178,14 @@ def read_wav_mono16k(path: str | os.PathLike) -> np.ndarray:
         x = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) * 256.0
     else:
         raise RecognitionError(f"unsupported WAV sample width {width}")
+    return to_mono16k(x, channels, rate)
+
+
+def to_mono16k(samples: np.ndarray, channels: int, rate: int) -> np.ndarray:
+    """Interleaved samples on the int16 scale (any dtype) -> int16 mono at 16 kHz."""
+    x = samples.astype(np.float32, copy=False)
     if channels > 1:
-        x = x.reshape(-1, channels).mean(axis=1)
+        x = x[: len(x) // channels * channels].reshape(-1, channels).mean(axis=1)
     if rate != 16000 and len(x):
         x = _resample(x, rate, 16000)
     return np.clip(x, -32768, 32767).astype(np.int16)
@@ -187,11 +200,18 @@ def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
     return np.interp(np.arange(n) * (src / dst), np.arange(len(x)), x)
 
 
-def wav_bytes_16k(path: str | os.PathLike) -> bytes:
-    """A 16 kHz mono 16-bit WAV file as bytes (the format Azure's short-audio API takes)."""
+def pcm16k(audio: Audio) -> np.ndarray:
+    """16 kHz mono int16 samples: ``audio`` itself when it is samples, else read from the WAV."""
+    if isinstance(audio, np.ndarray):
+        return audio.astype(np.int16, copy=False).reshape(-1)
+    return read_wav_mono16k(audio)
+
+
+def wav_bytes_16k(audio: Audio) -> bytes:
+    """Audio as a 16 kHz mono 16-bit WAV, in memory (the format Azure's short-audio API takes)."""
     import io
 
-    pcm = read_wav_mono16k(path)
+    pcm = pcm16k(audio)
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(1)
@@ -208,15 +228,16 @@ class SpeechToText(Protocol):
 
     def supports(self, language: str) -> bool: ...
 
-    def transcribe(self, path: Path, language: str) -> str | None: ...
+    def transcribe(self, audio: Audio, language: str) -> str | None: ...
 
 
 class AzureSTT:
-    """Azure speech to text, REST API for short audio (<= 60 s), with a hard timeout."""
+    """Azure speech to text, REST API for short audio (<= 60 s), within ``timeout_s`` all told
+    (config speech.timeout_s): connect, upload and answer."""
 
     name = "azure"
 
-    def __init__(self, key: str, region: str, endpoint: str | None = None, timeout_s: float = 3.0,
+    def __init__(self, key: str, region: str, endpoint: str | None = None, timeout_s: float = 0.8,
                  locales: dict[str, str] | None = None):
         self.key = key
         self.region = region
@@ -228,19 +249,19 @@ class AzureSTT:
     def supports(self, language: str) -> bool:
         return base_language(language) in self.locales
 
-    def transcribe(self, path: Path, language: str) -> str | None:
+    def transcribe(self, audio: Audio, language: str) -> str | None:
         locale = self.locales[base_language(language)]
         url = f"{self.endpoint}?{urllib.parse.urlencode({'language': locale, 'format': 'simple'})}"
         headers = {
             "Ocp-Apim-Subscription-Key": self.key,
             "Content-Type": "audio/wav; codecs=audio/pcm; samplerate=16000",
             "Accept": "application/json",
-            "User-Agent": "kiosk-speech",
         }
         try:
-            status, body = rest_post(url, headers, wav_bytes_16k(path), self.timeout_s)
-        except TTSError as exc:
+            answer = post(url, headers, wav_bytes_16k(audio), self.timeout_s)
+        except SpeechTransportError as exc:
             raise RecognitionError(f"azure stt: {exc}") from exc
+        status, body = answer.status, answer.body
         if status != 200:
             raise RecognitionError(f"azure stt: HTTP {status}: {body[:200]!r}")
         try:
@@ -296,10 +317,10 @@ class KeywordSpotter:
             self._decoder = decoder
         return self._decoder
 
-    def transcribe(self, path: Path, language: str = "en") -> str | None:
+    def transcribe(self, audio: Audio, language: str = "en") -> str | None:
         if not self.supports(language):
             raise RecognitionError(f"pocketsphinx: no offline model for {language!r}")
-        pcm = read_wav_mono16k(path)
+        pcm = pcm16k(audio)
         # 0.3 s of faint noise on each side: the endpoints need silence, and digital zeros
         # (log of zero energy) confuse the feature normalisation.
         pad = np.random.default_rng(0).normal(0.0, 8.0, 4800).astype(np.int16)
@@ -330,44 +351,38 @@ class CommandRecognizer:
         self.last_engine: str | None = None
         self.errors: list[str] = []
 
-    def transcribe(self, path: str | os.PathLike, language: str | None = None) -> tuple[str | None, str]:
-        """(heard text or None, engine name). Raises RecognitionError if no engine answered."""
-        language = language or self.language
-        failures = []
-        for engine in self.engines:
-            if not engine.supports(language):
-                continue
-            if self.backoff.is_down(engine.name):
-                failures.append(f"{engine.name}: backing off")
-                continue
-            try:
-                timeout = getattr(engine, "timeout_s", None)
-                if timeout is not None:  # remote: guard DNS stalls too
-                    text = call_with_deadline(lambda e=engine: e.transcribe(Path(path), language),
-                                              timeout + 0.2)
-                else:
-                    text = engine.transcribe(Path(path), language)
-            except Exception as exc:
-                self.backoff.mark_down(engine.name)
-                failures.append(f"{engine.name}: {exc}")
-                continue
-            self.backoff.mark_up(engine.name)
-            self.errors = failures
-            return text, engine.name
-        self.errors = failures
-        raise RecognitionError("no recogniser answered: " + ("; ".join(failures) or
-                                                            f"none supports {language!r}"))
+    def transcribe(self, audio: Audio, language: str | None = None) -> tuple[str | None, str]:
+        """(heard text or None, engine name). Raises RecognitionError if no engine answered.
 
-    def recognize_wav(self, path: str | os.PathLike, language: str | None = None) -> Command | None:
+        Remote engines bound themselves (their transport's deadline): no thread waits here."""
         language = language or self.language
-        text, engine = self.transcribe(path, language)
+        try:
+            outcome = first_success(self._candidates(audio, language), self.backoff)
+        except AllFailed as exc:
+            self.errors = list(exc.failures)
+            raise RecognitionError("no recogniser answered: " + (str(exc) if exc.failures else
+                                                                 f"none supports {language!r}")) from None
+        self.errors = list(outcome.failures)
+        return outcome.value, outcome.name
+
+    def _candidates(self, audio: Audio, language: str) -> Iterator[Candidate[str | None]]:
+        for engine in self.engines:
+            if engine.supports(language):
+                timeout = getattr(engine, "timeout_s", None)
+                yield Candidate(engine.name, partial(engine.transcribe, audio, language),
+                                slow_after_s=None if timeout is None else SLOW_SHARE * timeout)
+
+    def recognize_wav(self, audio: Audio, language: str | None = None) -> Command | None:
+        language = language or self.language
+        text, engine = self.transcribe(audio, language)
         self.last_text, self.last_engine = text, engine
         return parse_command(text, language)
 
 
-def build_command_recognizer(credentials=None, language: str = "en", timeout_s: float = 3.0,
+def build_command_recognizer(credentials=None, language: str = "en", timeout_s: float = 0.8,
                              endpoint: str | None = None) -> CommandRecognizer:
-    """Azure (when credentials are given) then the offline spotter."""
+    """Azure (when credentials are given; ``timeout_s`` is config speech.timeout_s) then the
+    offline spotter."""
     engines: list[SpeechToText] = []
     if credentials is not None:
         engines.append(AzureSTT(credentials.key, credentials.region, endpoint=endpoint,
@@ -379,6 +394,6 @@ def build_command_recognizer(credentials=None, language: str = "en", timeout_s: 
 __all__ = [
     "AzureSTT", "Command", "CommandRecognizer", "KeywordSpotter", "OFFLINE_DECOYS",
     "OFFLINE_SYNONYMS", "PHRASES", "PROFILE_PHRASES",
-    "RecognitionError", "build_command_recognizer", "parse_command", "phrases_for",
-    "read_wav_mono16k", "wav_bytes_16k",
+    "Audio", "RecognitionError", "build_command_recognizer", "parse_command", "pcm16k",
+    "phrases_for", "read_wav_mono16k", "to_mono16k", "wav_bytes_16k",
 ]

@@ -25,6 +25,7 @@ from ..session.events import (
     StateChanged,
 )
 from ..session.observation import Observation
+from ..speech.qt_audio import HISTORY
 from . import strings as S
 from .strings import tr
 
@@ -66,7 +67,7 @@ class CaptionOnlySpeaker(QObject):
     def __init__(self):
         super().__init__()
         self.enabled = False
-        self.utterances: list[str] = []
+        self.utterances: deque[str] = deque(maxlen=HISTORY)  # bounded like the real Speaker's
 
     def say(self, text: str, language=None, interrupt: bool = True) -> None:
         self.utterances.append(text)
