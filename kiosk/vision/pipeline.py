@@ -8,13 +8,16 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..session.events import Need
 from ..session.observation import Observation
+from .capture_quality import CaptureQuality
 from .face import Face, FaceLandmarkerDetector, FaceMeshDetector
 from .head_pose import HeadPoseEstimator
-from .tracking import FaceTracker
+from .still import StillnessDetector
+from .tracking import FaceTracker, geometry_signature
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,8 @@ class VisionPipeline:
         self.face_mesh = FaceMeshDetector(max_faces=2, static_image_mode=static_image_mode)
         self.head_pose = HeadPoseEstimator(cfg.camera.hfov_deg)
         self.tracker = FaceTracker()
+        self.capture_quality = CaptureQuality()
+        self.stillness = StillnessDetector()
         self._hands = None
         self._landmarker: FaceLandmarkerDetector | None = None
         self._landmarker_error = ""
@@ -113,7 +118,8 @@ class VisionPipeline:
             self.tracker.update(None)
             return Observation()
         face = faces[0]
-        track = self.tracker.update(face.bbox)
+        # The id follows the person, not the box: a jump or a lost frame of the same face keeps it.
+        track = self.tracker.update(face.bbox, geometry_signature(face.landmarks))
         obs: dict = dict(face=True, faces=len(faces), track_id=track)
         # A new face, or level 1 starting again: the cues start again from this frame.
         starting = Need.LIVENESS in needs and not self._needed_liveness
@@ -126,10 +132,19 @@ class VisionPipeline:
             # Only while the head is meant to move or be still, not while it makes a face
             # (expressions move the mouth corners the parallax fit treats as rigid).
             obs["shape"] = self._timed("parallax", self.parallax.update, face)
-        if Need.LIVENESS in needs:
+        # Frozen or injected feed: judged on every frame with a face while the person is being
+        # checked (level 1 and the challenges), not while the kiosk only waits for a face.
+        checking = bool(needs - {Need.FACE})
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if checking else None
+        if gray is not None:
+            obs["still"] = self._timed("still", self.stillness.update, gray, face.bbox)
+        if Need.LIVENESS in needs and gray is not None:
+            capture = self._timed("capture_quality", self.capture_quality.assess, gray, face)
+            obs["capture"] = capture
             if self.liveness is not None:
                 raw = self._timed("liveness", self.liveness.score, image, face)
-                score = self._smoothed(raw)
+                # A frame too poor to judge neither moves the smoothed score nor counts (engine).
+                score = raw if capture is not None else self._smoothed(raw)
                 obs.update(live=bool(self.liveness.is_real(score)), live_score=float(score))
             obs["blink"] = bool(self.blinks.update(face))
         if Need.HANDS in needs and self.gesture is not None:
@@ -147,6 +162,7 @@ class VisionPipeline:
     def reset(self) -> None:
         """Between sessions: forget the face track, the active cues and the smoothed score."""
         self.tracker.reset()
+        self.stillness.reset()
         self._cue_track = None
         self._reset_cues()
 
