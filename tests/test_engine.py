@@ -8,7 +8,7 @@ from kiosk.session.catalogue import HEAD_POSE_CHALLENGES, Challenge
 from kiosk.session.challenges import ChallengeDrawer
 from kiosk.session.clock import ManualClock
 from kiosk.session.engine import EngineSettings, SessionEngine, State
-from kiosk.session.observation import NO_FACE, Observation
+from kiosk.session.observation import NO_FACE, CaptureProblem, Observation
 
 DT = 0.04  # 25 fps
 GESTURE = Challenge("gesture", "like", "👍", "Thumbs up", "Thumbs up.")
@@ -247,6 +247,23 @@ def test_liveness_times_out_to_denied():
     eng, clock = make(liveness_timeout_s=3.0)
     eng.start()
     feed(eng, clock, face(live=None), int(3.0 / DT) + 1)
+    assert eng.state == State.DENIED and eng.last_record.reason == "liveness_timeout"
+
+
+def test_a_level_1_timeout_on_mostly_poor_frames_says_so():
+    """A person the camera could not see well (too dark, backlit, too far) is told that, not
+    sent away as failed; it still counts as a failure for the lockout."""
+    eng, clock = make(liveness_timeout_s=3.0)
+    eng.start()
+    feed(eng, clock, face(live=True), 20)
+    feed(eng, clock, face(live=True, capture=CaptureProblem.BACKLIT), int(3.0 / DT))
+    assert eng.state == State.DENIED and eng.last_record.reason == "poor_capture"
+    assert eng.limiter.results == [False]
+
+    eng, clock = make(liveness_timeout_s=3.0, real_frames=1000)
+    eng.start()
+    feed(eng, clock, face(live=True, capture=CaptureProblem.DARK), 20)
+    feed(eng, clock, face(live=True), int(3.0 / DT))
     assert eng.state == State.DENIED and eng.last_record.reason == "liveness_timeout"
 
 

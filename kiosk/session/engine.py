@@ -418,7 +418,11 @@ class SessionEngine:
         if st == State.WELCOME and now - self._entered_at >= s.welcome_timeout_s and self._face_since is None:
             return self._enter_idle()
         if st == State.LIVENESS and now >= self._liveness_deadline:
-            return self._finish("denied", "liveness_timeout")
+            # Mostly frames too poor to judge (dark, backlit, too far): the person is told so, in
+            # the record too, rather than sent away as if they had failed the check. It still
+            # counts as a failure: poor light must not become a free retry for an attack.
+            poor = self._poor_frames > self._judged_frames
+            return self._finish("denied", "poor_capture" if poor else "liveness_timeout")
         if st == State.CHALLENGE and now >= self._gap_until and now >= self._deadline:
             return self._fail_challenge("timeout")
         if st in (State.PASSED, State.DENIED) and now - self._entered_at >= s.result_display_s:
@@ -466,6 +470,7 @@ class SessionEngine:
     def _start_liveness(self) -> list[Event]:
         now = self.clock.now()
         self._real = self._spoof = 0
+        self._poor_frames = self._judged_frames = 0
         self._blinked = False
         self._seen_3d = False
         self._poses: list[tuple[float, float]] = []
@@ -507,8 +512,11 @@ class SessionEngine:
     def _feed_liveness(self, obs: Observation, now: float) -> list[Event]:
         s = self.settings
         self._active().liveness_frames += 1
+        if obs.face and obs.capture is not None:
+            self._poor_frames += 1
         if not self._judgeable(obs):
             return []
+        self._judged_frames += 1
         if self._new_person(obs):
             # Live evidence belongs to a person: the one now in front starts from nothing. Spoof
             # evidence is kept: an attack that makes the tracker see another face (a second face in

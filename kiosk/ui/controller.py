@@ -230,7 +230,7 @@ class KioskController(QObject):
             case SessionEnded(result="passed" | "denied"):
                 passed = e.result == "passed"
                 sp.play_earcon("pass" if passed else "fail")
-                self._instruction = self._result_text(passed)
+                self._instruction = self._result_text(passed, e.reason)
                 self.say(self._instruction)
                 if self.on_result:
                     self.on_result(e.record)
@@ -253,13 +253,15 @@ class KioskController(QObject):
         self.transcript.append(Said(text, self.engine.state.value, utterance))
         self._sync_speaking()
 
-    def _result_text(self, passed: bool) -> str:
+    def _result_text(self, passed: bool, reason: str = "") -> str:
         """The verdict's words; a denial that locked the kiosk says how long to wait instead of
-        "please try again"."""
+        "please try again", and one where the camera could not see the person well says so."""
         if passed:
             return tr(S.PASSED_DETAIL)
         if self._lockout_minutes() is not None:
             return tr(S.DENIED_TITLE) + ". " + self._locked_text()
+        if reason == "poor_capture":
+            return tr(S.DENIED_POOR_CAPTURE)
         return tr(S.DENIED_DETAIL)
 
     def _welcome_text(self) -> str:
@@ -515,7 +517,7 @@ class KioskController(QObject):
                                 question=self._confirming == Command.CANCEL)
             w.show_screen(w.session)
         elif v.state in (State.PASSED, State.DENIED):
-            w.result.show_result(v.state == State.PASSED, self._result_text(v.state == State.PASSED))
+            w.result.show_result(v.state == State.PASSED, self._result_text(v.state == State.PASSED, v.reason))
             w.show_screen(w.result)
         elif v.state == State.LOCKED:
             w.message.show_message("⏳", tr(S.LOCKED_TITLE), self._locked_text())
