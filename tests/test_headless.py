@@ -47,3 +47,55 @@ def test_bench_prints_stage_latencies(photos, tmp_path, capsys):
     assert out["frames"] == 6 and out["fps"] > 0 and out["peak_rss_mb"] > 50
     assert "face_mesh" in out["stages"] and out["stages"]["face_mesh"]["n"] == 6
     assert "head_pose" in out["stages"]
+
+
+# --- made-up sequences through `kiosk verify --script`: a challenge counts only once the asked
+# state starts after the prompt, and only on frames that show a live camera's noise.
+def made_up_sequence(out, photos, n, hand_from, frozen_from=None, seed=0):
+    """A person (head and shoulders of a real photo) with a real thumbs-up hand pasted beside them
+    from frame `hand_from` on; every frame gets camera-like noise and a 2 px jitter, except that
+    from `frozen_from` on the same frame repeats (a frozen or injected feed)."""
+    import cv2
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    person = cv2.imread(str(photos / "business_person.png"))[:520, 200:700]  # not her own hand
+    hand = cv2.resize(cv2.imread(str(photos / "hand_thumb_up.jpg")), (420, 342))
+    out.mkdir()
+    frame = None
+    for i in range(n):
+        if frozen_from is None or i <= frozen_from:
+            canvas = np.full((720, 960, 3), 235, np.uint8)
+            canvas[100:620, :500] = person
+            if i >= hand_from:
+                canvas[330:672, 520:940] = hand
+            dx, dy = rng.integers(-2, 3, 2)
+            noisy = np.roll(canvas, (dy, dx), (0, 1)).astype(np.int16) + rng.normal(0, 3, canvas.shape)
+            frame = cv2.resize(np.clip(noisy, 0, 255).astype(np.uint8), (640, 480), interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(out / f"{i:04d}.png"), frame)
+    return out
+
+
+def verify_like(folder, capsys) -> dict:
+    main(["verify", "--source", str(folder), "--script", "gesture:like"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["session"]["levels_passed"] >= 1, "level 1 must pass on the noisy frames"
+    return out["session"]["challenges"][0]
+
+
+def test_a_hand_that_changes_from_none_to_like_passes_like(photos, tmp_path, capsys):
+    # Level 1 passes by frame ~110; the hand comes after the prompt.
+    like = verify_like(made_up_sequence(tmp_path / "seq", photos, 190, hand_from=150), capsys)
+    assert like["id"] == "gesture:like" and like["passed"] and like["matched_frames"] == 25
+
+
+def test_a_gesture_already_shown_when_the_prompt_appears_never_counts(photos, tmp_path, capsys):
+    """A replayed clip that shows the gesture before it was asked for: no onset, no frame counts."""
+    like = verify_like(made_up_sequence(tmp_path / "seq", photos, 200, hand_from=95), capsys)
+    assert not like["passed"] and like["matched_frames"] == 0 and like["frames"] > 50
+
+
+def test_a_frozen_feed_cannot_hold_a_challenge(photos, tmp_path, capsys):
+    """The hand appears after the prompt, then the feed freezes: still frames neither hold nor
+    pass the challenge."""
+    like = verify_like(made_up_sequence(tmp_path / "seq", photos, 190, hand_from=150, frozen_from=155), capsys)
+    assert not like["passed"] and like["matched_frames"] < 25
