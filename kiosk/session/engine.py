@@ -225,9 +225,10 @@ class SessionEngine:
             self._begin_record()
         return self._start_liveness()
 
-    def cancel(self) -> list[Event]:
+    def cancel(self, reason: str = "cancelled") -> list[Event]:
+        """The person cancelled, or the kiosk cannot go on (reason "camera_lost", "out_of_service")."""
         if self._state in (State.LIVENESS, State.CHALLENGE):
-            return self._finish("abandoned", "cancelled")
+            return self._finish("abandoned", reason)
         if self._state == State.WELCOME:
             return self._enter_idle()
         return []
