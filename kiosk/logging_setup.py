@@ -139,3 +139,25 @@ def install_qt_message_handler() -> None:
         qt_log.log(_QT_LEVELS.get(getattr(mode, "name", str(mode)), logging.WARNING), "%s", message)
 
     qInstallMessageHandler(handler)
+
+
+AV_LOG_ERROR = 16
+
+
+def quiet_ffmpeg() -> bool:
+    """Qt Multimedia plays prompts through FFmpeg, whose default logger writes a stream dump
+    ("Input #0, wav, from ...", 3-4 lines) to stderr for every sound played, past Qt's message
+    handler: months of prompts in the journal. Only FFmpeg's errors are kept. The library is the
+    one Qt loads (same soname, so the dynamic linker shares it); False if it is not found."""
+    import ctypes
+    from pathlib import Path
+
+    import PySide6
+    libs = sorted((Path(PySide6.__file__).parent / "Qt" / "lib").glob("libavutil.so.*"), key=lambda p: len(p.name))
+    if not libs:
+        return False
+    try:
+        ctypes.CDLL(str(libs[0])).av_log_set_level(AV_LOG_ERROR)
+    except (OSError, AttributeError):
+        return False
+    return True

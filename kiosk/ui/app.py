@@ -241,7 +241,7 @@ def serve(kiosk: Kiosk, watchdog=None, metrics_port: int = 0, grace_s: float = O
           health_interval_ms: int = 500) -> int:
     """Runs the Qt loop with the watchdog, the error-storm exit and the metrics server; returns
     the exit status (0 after a stop, EXIT_ERROR_STORM after a storm)."""
-    from ..logging_setup import install_qt_message_handler
+    from ..logging_setup import install_qt_message_handler, quiet_ffmpeg
     from ..watchdog import Watchdog
     app, window, health = kiosk.app, kiosk.window, kiosk.health
     watchdog = watchdog or Watchdog()
@@ -277,6 +277,7 @@ def serve(kiosk: Kiosk, watchdog=None, metrics_port: int = 0, grace_s: float = O
     beat.timeout.connect(health_tick)
     beat.start(health_interval_ms)
     audio = _watch_audio_output()
+    quiet_ffmpeg()  # after Qt's media backend started: it sets FFmpeg's log level when it does
     server = metrics.serve(metrics_port, health)
     watchdog.ready()
     if health.errors.storm:  # declared before the loop was wired (the worker starts earlier)
