@@ -260,3 +260,51 @@ def test_repeat_filter_says_how_many_were_dropped():
     clock.advance(10.0)
     r = rec("camera 0 failed")
     assert rf.filter(r) and r.getMessage() == "[last message repeated 48 times] camera 0 failed"
+
+
+def test_the_stuck_kiosk_of_the_field_report_now_exits_for_a_restart(tmp_path, photos):
+    """The field case: challenges limited to gestures with the gesture model missing. Once level 1
+    passed, every frame raised (1,307 tracebacks in 50 s) and WATCHDOG=1 was still sent. Now it
+    either fails its config check (exit 2) or goes out of service after an error storm (exit 70):
+    a handful of tracebacks, and no WATCHDOG=1 once out of service."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    faces = face_folder(tmp_path, photos)
+    home = tmp_path / "home"
+    home.mkdir()
+    site = tmp_path / "site.toml"
+    site.write_text('[liveness]\nreal_frames = 15\n[challenges]\nkinds = ["gesture"]\n'
+                    f'[gesture]\nmodel = "{tmp_path}/missing/gesture.tflite"\n[session]\nauto_start_s = 0.5\n'
+                    f'[verdict]\nkey_path = "{tmp_path}/device.key"\n')
+    notify = NotifySocket(tmp_path)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), PYTHONPATH=str(ROOT),
+               XDG_CACHE_HOME=str(home / ".cache"), KIOSK_LOG="INFO", **notify.env)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source",
+                                 str(faces), "--metrics-port", "0"], cwd=tmp_path, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        captured: dict = {}
+        reader = threading.Thread(target=lambda: captured.update(err=proc.stderr.read()), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 180
+        while proc.poll() is None and time.monotonic() < deadline:
+            notify.drain()  # like systemd: read as they come (the socket queue is short)
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        reader.join(timeout=10)
+        messages = [m for _, m in notify.drain()]
+    finally:
+        notify.close()
+    err = captured["err"]
+    assert proc.returncode in (2, 70), err[-3000:]
+    assert err.count("Traceback") <= 5, "each distinct error is logged once, repeats are counted"
+    if proc.returncode == 70:
+        out = next((i for i, m in enumerate(messages) if m.startswith("STATUS=out of service")), None)
+        assert out is not None, messages
+        assert "WATCHDOG=1" not in messages[out:], "no ping once out of service"
+        assert "error storm" in err
