@@ -93,7 +93,7 @@ def test_kiosk_tells_systemd_it_is_ready_feeds_the_watchdog_and_serves_metrics(t
         while time.monotonic() < deadline and proc.poll() is None and messages.count("WATCHDOG=1") < 3:
             try:
                 messages.append(sock.recv(256).decode())
-            except socket.timeout:
+            except TimeoutError:
                 pass
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
             text = r.read().decode()
@@ -104,7 +104,7 @@ def test_kiosk_tells_systemd_it_is_ready_feeds_the_watchdog_and_serves_metrics(t
         while True:
             try:
                 messages.append(sock.recv(256).decode())
-            except socket.timeout:
+            except TimeoutError:
                 break
     finally:
         if proc.poll() is None:

@@ -10,9 +10,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
-
 from conftest import make_cfg
+from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
 
 def wait_until(pred, timeout_s: float = 20.0) -> bool:

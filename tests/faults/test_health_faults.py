@@ -8,8 +8,16 @@ import threading
 import time
 
 import pytest
-from fault_harness import (ListReporter, NotifySocket, face_folder, free_port, health_json, http_get, serve_with,
-                           session_cfg, wait_until)
+from fault_harness import (
+    ListReporter,
+    NotifySocket,
+    face_folder,
+    free_port,
+    health_json,
+    http_get,
+    serve_with,
+    session_cfg,
+)
 
 from kiosk import metrics
 from kiosk.health import Health
