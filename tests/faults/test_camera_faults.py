@@ -228,8 +228,8 @@ def test_a_still_recording_is_not_a_frozen_camera(app, state_dir, tmp_path):
 
 
 def _bench(*args):
-    return subprocess.run([sys.executable, "-m", "kiosk", "bench", *args], cwd=ROOT, capture_output=True, check=False,
-                          text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "kiosk", "bench", *args], cwd=ROOT, capture_output=True,
+                          check=False, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("make", ["missing", "not_a_video", "unreadable_folder"])
