@@ -151,6 +151,11 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
         submit(record)
     if speaker is None or listener is None:
         speaker, listener = make_voice(cfg, speaker, listener)
+    # Voice failures the speech layer signals (it counts its own engine fallbacks in kiosk.metrics).
+    if hasattr(speaker, "error"):
+        speaker.error.connect(lambda _text: metrics.speech_errors.labels(engine="speaker", kind="playback").inc())
+    if hasattr(listener, "error"):
+        listener.error.connect(lambda _text: metrics.speech_errors.labels(engine="listener", kind="recognition").inc())
     window = KioskWindow()
     window.retranslate()
     spec = source if source is not None else cfg.camera.source
@@ -300,7 +305,9 @@ def serve(kiosk: Kiosk, watchdog=None, metrics_port: int = 0, grace_s: float = O
 
 
 def run_app(cfg, windowed: bool = False, metrics_port: int = 0) -> int:
+    from ..logging_setup import install_qt_message_handler
     from ..verdict import KeyFileError
+    install_qt_message_handler()  # before any Qt part is built: its warnings are rate-limited too
     try:
         kiosk = build_kiosk(cfg)
     except KeyFileError as exc:
