@@ -4,7 +4,7 @@
 
 Each session runs headless (the same engine and pipeline as the kiosk) on the source until a
 verdict or the end of the source; one pipeline is reused, as in the kiosk, so leaks accumulate.
-Target (issue 7): RSS growth < 20 MB over 1,000 sessions, 0 failures.
+Target: RSS growth < 20 MB over 1,000 sessions, 0 failures.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kiosk.config import load_config  # noqa: E402
 from kiosk.headless import run_verify  # noqa: E402
+from kiosk.session.events import ALL_NEEDS  # noqa: E402
 from kiosk.vision.pipeline import VisionPipeline  # noqa: E402
 from kiosk.vision.sources import open_source  # noqa: E402
 
@@ -44,7 +45,7 @@ def main() -> int:
     args = ap.parse_args()
     cfg = load_config()
     pipeline = VisionPipeline(cfg)
-    everything = frozenset({"face", "liveness", "head_pose", "hands", "emotion"})
+    everything = ALL_NEEDS
     src = open_source(args.source, hold=1, loop=True)
     extra = [src.read().image for _ in range(args.all_detectors)]
     src.close()

@@ -1,10 +1,12 @@
-"""Command line: `kiosk [run]`, `kiosk verify`, `kiosk bench`, `kiosk self-test`, `kiosk check-config`."""
+"""Command line: `kiosk [run]`, `kiosk verify`, `kiosk bench`, `kiosk self-test`, `kiosk check-config`,
+`kiosk verify-record`."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from .config import ConfigError, load_config
 from .metrics import DEFAULT_PORT as DEFAULT_METRICS_PORT
@@ -34,9 +36,123 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--hold", type=int, default=1)
 
     sub.add_parser("self-test", help="load every model, render every screen offscreen, synthesize a prompt")
-    chk = sub.add_parser("check-config", help="validate a config file")
+    chk = sub.add_parser("check-config", help="validate a config file, its device key, models and challenge pool")
     chk.add_argument("path")
+
+    rec = sub.add_parser("verify-record", help="check signed verdict records (host side): signature, expiry, nonce")
+    rec.add_argument("file", help="file of JSON records, one per line, or - for standard input")
+    rec.add_argument("--key", help="device key file (default: verdict.key_path of --config)")
+    rec.add_argument("--nonce", help="the nonce the host gave this kiosk; the record must carry it")
+    rec.add_argument("--now", type=float, help="check expiry at these epoch seconds instead of now")
     return p
+
+
+def check_config(path: str) -> int:
+    """Everything `run` would refuse or be put out of service by, reported at once."""
+    cfg = load_config(path)  # ConfigError lists every bad key
+    from .preflight import preflight
+    from .verdict import check_device_key
+    from .vision.pipeline import VisionPipeline
+    problems: list[tuple[str, str]] = []
+    key_problem = check_device_key(cfg.path(cfg.verdict.key_path))
+    if key_problem:
+        problems.append(("verdict.key_path", key_problem))
+    pipeline = VisionPipeline(cfg, static_image_mode=True)
+    try:
+        checked = preflight(cfg, pipeline)
+    finally:
+        pipeline.close()
+    problems += checked.missing_models
+    problems += [p for p in checked.problems if p[0] not in {k for k, _ in problems}]  # once per key
+    for note in checked.notes:
+        print(f"{path}: note: {note}")
+    if problems:
+        raise ConfigError("", "", problems)
+    kinds = ", ".join(sorted({c.kind for c in checked.pool}))
+    print(f"{path}: ok ({len(checked.pool)} challenges: {kinds})")
+    return 0
+
+
+def verify_records(file: str, key_file: str, nonce: str | None, now: float | None) -> int:
+    """Print one JSON verdict check per record; 0 when every record is valid."""
+    from .verdict import KeyFileError, check_record, load_device_key
+    try:
+        key = load_device_key(key_file)
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (KeyFileError, OSError, UnicodeDecodeError) as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        print(f"kiosk: no record in {file}", file=sys.stderr)
+        return 2
+    all_valid = True
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            record, problems = {}, [f"not JSON: {exc}"]
+        else:
+            problems = check_record(record, key, now=now, nonce=nonce)
+        valid = not problems
+        all_valid &= valid
+        session = record.get("session_id") if isinstance(record, dict) else None
+        out: dict[str, object] = {"valid": valid, "session_id": session,
+                                  "verdict": record.get("verdict") if valid else None, "problems": problems}
+        if valid:
+            must = (f"session_id {session!r} was not accepted before (keep accepted ids "
+                    f"until their expires_at, {record['expires_at']})")
+            if nonce is None:
+                must += "; without --nonce the record is not bound to your request"
+            out["host_must_check"] = must
+        print(json.dumps(out, ensure_ascii=False))
+    return 0 if all_valid else 1
+
+
+def out_of_service(reason: str, windowed: bool = False) -> int:
+    """`run` with a config it cannot use: the "out of service" screen naming the keys to fix, until
+    stopped (0). Exiting instead would have systemd (Restart=always) start it into the same error
+    every few seconds, with a blank screen in front of the visitor."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    from .ui import strings as S
+    from .ui.app import qt_app
+    from .ui.strings import tr
+    from .ui.theme import stylesheet
+    from .ui.window import KioskWindow
+    from .watchdog import Watchdog
+    app = qt_app()
+    app.setStyleSheet(stylesheet())
+    window = KioskWindow()
+    window.retranslate()
+    window.message.show_message("🛠️", tr(S.MODEL_TITLE), tr(S.MODEL_DETAIL).format(what=reason))
+    window.show_screen(window.message)
+    for b in (window.voice_button, window.listen_button, window.help_button):
+        b.hide()  # nothing behind them without a controller
+
+    def stop(*_: object) -> None:
+        window.allow_close = True
+        app.quit()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop)
+    watchdog = Watchdog()
+    pulse = QTimer()  # lets Python's signal handlers run, and keeps systemd's watchdog fed
+    pulse.timeout.connect(watchdog.ping)
+    pulse.start(250)
+    if windowed:
+        window.resize(1280, 800)
+        window.show()
+    else:
+        window.showFullScreen()
+    watchdog.ready()
+    app.exec()
+    watchdog.stopping()
+    window.allow_close = True
+    window.close()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,17 +165,23 @@ def main(argv: list[str] | None = None) -> int:
     command = "self-test" if args.self_test else (args.command or "run")
     try:
         if command == "check-config":
-            load_config(args.path)
-            print(f"{args.path}: ok")
-            return 0
+            return check_config(args.path)
+        if command == "verify-record" and args.key:
+            return verify_records(args.file, args.key, args.nonce, args.now)
         overrides = {}
         if getattr(args, "source", None) and command == "run":
             overrides = {"camera": {"source": args.source}}
         cfg = load_config(args.config, overrides)
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
+        if command == "run":
+            keys = ", ".join(k for k in exc.keys if k) or "the config file"
+            return out_of_service(f"configuration error in {keys} (details in the log)",
+                                  windowed=getattr(args, "windowed", False))
         return 2
 
+    if command == "verify-record":
+        return verify_records(args.file, str(cfg.path(cfg.verdict.key_path)), args.nonce, args.now)
     if command == "verify":
         from .headless import run_verify
         try:
@@ -71,12 +193,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if result["verdict"] in ("pass", "fail") else 1
     if command == "bench":
         from .headless import run_bench
-        try:
-            bench = run_bench(cfg, args.source, args.frames, args.hold)
-        except (ValueError, RuntimeError) as exc:  # missing or unreadable source, bad --frames
-            print(f"kiosk bench: {exc}", file=sys.stderr)
+        if args.frames < 1 or args.hold < 1:
+            print("kiosk: --frames and --hold must be at least 1", file=sys.stderr)
             return 2
-        print(json.dumps(bench, indent=2))
+        try:
+            print(json.dumps(run_bench(cfg, args.source, args.frames, args.hold), indent=2))
+        except (ValueError, RuntimeError) as exc:  # unreadable source: one line, not a traceback
+            print(f"kiosk: bench: {exc}", file=sys.stderr)
+            return 2
         return 0
     if command == "self-test":
         from .selftest import self_test

@@ -10,9 +10,12 @@ import statistics
 import time
 from pathlib import Path
 
-from .session.challenges import Challenge, ChallengeDrawer
+from .pool import challenge_pool
+from .session.catalogue import Challenge
+from .session.challenges import ChallengeDrawer
 from .session.clock import ManualClock
 from .session.engine import EngineSettings, SessionEngine, State
+from .session.events import ALL_NEEDS
 from .vision.pipeline import VisionPipeline
 from .vision.sources import SourceError, open_source
 
@@ -52,7 +55,7 @@ def run_verify(cfg, source: str, script: str | None = None, hold: int = 1, fps: 
     own_pipeline = pipeline is None
     pipeline = pipeline or VisionPipeline(cfg)
     src = open_source(source, cfg.camera.width, cfg.camera.height, fps or cfg.camera.fps, hold=hold)
-    pool, notes = pipeline.challenge_pool()
+    pool, notes = challenge_pool(cfg, pipeline)
     clock = ManualClock()
     engine = SessionEngine(EngineSettings.from_config(cfg), pool, clock, rng=rng)
     if script:
@@ -64,6 +67,9 @@ def run_verify(cfg, source: str, script: str | None = None, hold: int = 1, fps: 
         if cfg.liveness.real_frames and pipeline.liveness is None:
             return _verdict("error", f"liveness model unavailable: {pipeline.models['liveness'].error}",
                             engine, pipeline, notes, frames, wall0, source, events)
+        if not pool:
+            return _verdict("error", "no challenge can be drawn", engine, pipeline, notes, frames, wall0,
+                            source, events)
         events += [e.name for e in engine.start()]
         while engine.state not in (State.PASSED, State.DENIED):
             frame = src.read()
@@ -119,7 +125,7 @@ def run_bench(cfg, source: str, frames: int = 200, hold: int = 1) -> dict:
         raise ValueError(f"--frames must be at least 1, not {frames}")
     src = open_source(source, cfg.camera.width, cfg.camera.height, cfg.camera.fps, hold=hold, loop=True)
     pipeline = VisionPipeline(cfg)
-    needs = frozenset({"face", "liveness", "head_pose", "hands", "emotion"})
+    needs = ALL_NEEDS
     totals = []
     try:
         for _ in range(frames):

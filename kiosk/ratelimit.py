@@ -9,16 +9,26 @@ With a `state_path`, failures and a running lockout are saved (wall-clock times,
 atomically, mode 0600) and reloaded at start, so pulling the plug or crashing the process does not
 clear a lockout. A reloaded lockout never lasts longer than `lockout_s` from now, whatever the wall
 clock did meanwhile; an unreadable or unwritable file is logged and the kiosk goes on without it.
+
+A session in progress is marked in the same file (`begin`) and unmarked when it is counted. A
+marker found at start belongs to a session cut by a crash, a power cut or a signal: it is logged
+as abandoned and counted as one failure, so killing the kiosk mid-session is no free retry.
+
+`PinGate` applies the same idea to the administrator PIN.
 """
 from __future__ import annotations
 
+import hmac
 import json
 import logging
-import os
+import math
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+
+from .files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +51,22 @@ class RateLimiter:
         self._locked_until: float | None = None
         self._wall = wall
         self._state_path = Path(state_path).expanduser() if state_path else None
+        self._in_progress: dict | None = None
+        self.interrupted: list[dict] = []  # sessions found cut short at start: {"session_id", "started_at"}
         self._load()
+
+    def begin(self, session_id: str) -> None:
+        """A session started: saved as in progress until `record` counts it."""
+        self._in_progress = {"session_id": str(session_id), "started_at": self._wall()}
+        self._save()
 
     def record(self, passed: bool) -> None:
         """Count one finished session. Sessions ending while locked do not count again."""
         now = self._clock()
+        finished, self._in_progress = self._in_progress, None
         if passed or self._is_locked(now):
+            if finished is not None:
+                self._save()
             return
         self._failures.append(now)
         self._forget_old(now)
@@ -62,7 +82,9 @@ class RateLimiter:
     def remaining_lockout(self) -> float:
         """Seconds until the lockout ends; 0.0 when not locked."""
         now = self._clock()
-        return max(0.0, self._locked_until - now) if self._is_locked(now) else 0.0
+        if not self._is_locked(now) or self._locked_until is None:
+            return 0.0
+        return max(0.0, self._locked_until - now)
 
     def failures_in_window(self) -> int:
         self._forget_old(self._clock())
@@ -93,15 +115,12 @@ class RateLimiter:
         now, wall = self._clock(), self._wall()
         state = {"version": 1,
                  "locked_until": None if self._locked_until is None else wall + (self._locked_until - now),
-                 "failures": [wall - (now - t) for t in self._failures]}
-        tmp = self._state_path.with_name(self._state_path.name + ".tmp")
+                 "failures": [wall - (now - t) for t in self._failures],
+                 "in_progress": self._in_progress}
         try:
             self._state_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(state, f)
-            os.replace(tmp, self._state_path)
-        except OSError as exc:
+            write_atomically(self._state_path, json.dumps(state).encode("utf-8"))
+        except OSError as exc:  # disk full, read-only: the limits still hold in memory
             log.warning("cannot save the lockout state to %s: %s", self._state_path, exc)
 
     def _load(self) -> None:
@@ -112,6 +131,11 @@ class RateLimiter:
             locked_until = state.get("locked_until")
             failures = [float(w) for w in state.get("failures", [])]
             locked_until = None if locked_until is None else float(locked_until)
+            if not all(math.isfinite(t) for t in [*failures, *([] if locked_until is None else [locked_until])]):
+                raise ValueError("times must be finite numbers")
+            interrupted = state.get("in_progress")
+            if interrupted is not None and not isinstance(interrupted, dict):
+                raise ValueError(f"in_progress must be an object, got {interrupted!r}")
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             log.warning("ignoring unreadable lockout state %s: %s", self._state_path, exc)
             return
@@ -123,3 +147,69 @@ class RateLimiter:
         for age in sorted((wall - w for w in failures), reverse=True):
             if 0 <= age < self.window_s:
                 self._failures.append(now - age)
+        if interrupted is not None:
+            self.interrupted.append(interrupted)
+            log.warning("session %s (started at wall time %s) was interrupted by a stop, crash or power "
+                        "cut: recorded as abandoned and counted as one failure",
+                        interrupted.get("session_id", "?"), interrupted.get("started_at", "?"))
+            self.record(False)  # counted now, whatever the clock did while the kiosk was down
+            self._save()  # the marker is gone from the file even when record() did not count it (locked)
+
+
+@dataclass(frozen=True)
+class PinResult:
+    accepted: bool
+    locked_s: float = 0.0    # > 0: the admin exit is locked for this long (this entry was not checked)
+    tries_left: int = 0      # wrong entries left before the lock
+
+
+class PinGate:
+    """The administrator PIN: constant-time comparison, and `max_wrong` wrong entries in a row
+    lock it for `lockout_s` seconds (an entry while locked is not even compared). Every attempt
+    is logged, never the PIN. The clock is injected (monotonic by default)."""
+
+    def __init__(self, pin: str, max_wrong: int = 5, lockout_s: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self._pin = pin.encode("utf-8")
+        self.max_wrong = int(max_wrong)
+        self.lockout_s = float(lockout_s)
+        self._clock = clock
+        self._wrong = 0
+        self._locked_until: float | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._pin)
+
+    def locked_for(self) -> float:
+        """Seconds the admin exit stays locked; 0.0 when it is not."""
+        if self._locked_until is None:
+            return 0.0
+        left = self._locked_until - self._clock()
+        if left <= 0:
+            self._locked_until = None
+            return 0.0
+        return left
+
+    def check(self, entered: str) -> PinResult:
+        if not self.enabled:
+            log.warning("admin PIN entered, but no admin PIN is configured")
+            return PinResult(False)
+        left = self.locked_for()
+        if left > 0:
+            log.warning("admin PIN entry refused: locked for %.0f s more", left)
+            return PinResult(False, locked_s=left)
+        if hmac.compare_digest(entered.encode("utf-8"), self._pin):
+            self._wrong = 0
+            log.warning("admin PIN accepted: admin exit")
+            return PinResult(True)
+        self._wrong += 1
+        if self._wrong >= self.max_wrong:
+            self._wrong = 0
+            self._locked_until = self._clock() + self.lockout_s
+            log.warning("wrong admin PIN (%d in a row): admin exit locked for %.0f s", self.max_wrong,
+                        self.lockout_s)
+            return PinResult(False, locked_s=self.lockout_s)
+        log.warning("wrong admin PIN (%d of %d before a %.0f s lock)", self._wrong, self.max_wrong,
+                    self.lockout_s)
+        return PinResult(False, tries_left=self.max_wrong - self._wrong)

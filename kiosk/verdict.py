@@ -5,16 +5,20 @@ A verdict record says who decided what and when - never a score and never anythi
     {"v": 1, "session_id": "...", "device_id": "...", "started_at": "2026-11-22T07:20:28.123Z",
      "finished_at": "...", "verdict": "pass" | "fail", "levels_passed": 0..2,
      "challenge_kinds": ["head_pose", ...], "model_versions": {"liveness": "1.0", ...},
+     "expires_at": "...", "nonce": "<the host's nonce, only when the host sent one>",
      "alg": "HMAC-SHA256", "signature": "<64 hex chars>"}
 
 The signature is HMAC-SHA256 with the device key over the canonical JSON of every field except
 "signature" (sorted keys, no spaces, UTF-8), so the host verifies it with `verify()` or with any
 HMAC library and the same key (the key file holds the key as 64 hex characters).
+`check_record()` (and `kiosk verify-record`) checks signature, expiry and the host's nonce; the
+host still has to refuse a session_id it has seen before (a record is valid until it expires).
 
 Delivery: a hook (append to a file, run a command, POST to a URL). A failed delivery is logged
 and the record goes to a spool file; every later delivery first retries the spool in order, so
-nothing is lost while the host is away. Delivery blocks up to the hook's timeout: call it off
-the UI thread.
+nothing is lost while the host is away; when the spool cannot be written either (disk full)
+the records stay in memory and are retried with the next delivery. Delivery blocks up to the
+hook's timeout: call it off the UI thread.
 """
 from __future__ import annotations
 
@@ -26,23 +30,33 @@ import json
 import logging
 import math
 import os
+import re
 import secrets
+import selectors
 import shlex
+import signal
 import stat
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+
+from .files import write_atomically
 
 log = logging.getLogger(__name__)
 
 RECORD_VERSION = 1
 ALG = "HMAC-SHA256"
 KEY_BYTES = 32
-MIN_KEY_BYTES = 16
+MIN_KEY_BYTES = 32  # HMAC-SHA256's own size; shorter keys are refused, not padded
+KEY_MARKER_SUFFIX = ".issued"
+NONCE_PATTERN = re.compile(r"[A-Za-z0-9._~+/=-]{8,128}")
+HOOK_OUTPUT_BYTES = 4096  # what is kept of a command hook's stderr for the log; the rest is read and dropped
 DEFAULT_SPOOL = "~/.local/share/kiosk/verdict-spool.jsonl"
 
 
@@ -76,8 +90,10 @@ def _timestamp(value: Any, name: str) -> str:
 
 
 def make_record(session_id: str, passed: bool, levels_passed: int, challenge_kinds: Iterable[str],
-                model_versions: dict, started_at, finished_at, device_id: str) -> dict:
-    """The unsigned verdict record. Times are wall-clock epoch seconds or aware datetimes."""
+                model_versions: dict, started_at: Any, finished_at: Any, device_id: str, *,
+                valid_s: float, nonce: str | None = None) -> dict:
+    """The unsigned verdict record. Times are wall-clock epoch seconds or aware datetimes; the
+    record expires `valid_s` seconds after `finished_at`; `nonce` is the host's, when it sent one."""
     if not isinstance(session_id, str) or not session_id:
         raise VerdictError(f"session_id must be a non-empty string, got {session_id!r}")
     if not isinstance(device_id, str) or not device_id:
@@ -91,17 +107,40 @@ def make_record(session_id: str, passed: bool, levels_passed: int, challenge_kin
         raise VerdictError(f"challenge_kinds must be strings, got {kinds!r}")
     if not isinstance(model_versions, dict) or not all(isinstance(k, str) for k in model_versions):
         raise VerdictError(f"model_versions must be a dict name -> version, got {model_versions!r}")
-    return {
+    if (not isinstance(valid_s, (int, float)) or isinstance(valid_s, bool) or not math.isfinite(valid_s)
+            or valid_s <= 0):
+        raise VerdictError(f"valid_s must be a positive number of seconds, got {valid_s!r}")
+    if nonce is not None and not valid_nonce(nonce):
+        raise VerdictError(f"nonce must be 8-128 characters of A-Z a-z 0-9 . _ ~ + / = -, got {nonce!r}")
+    finished = _timestamp(finished_at, "finished_at")
+    expires = _timestamp(_parse_time(finished) + float(valid_s), "expires_at")
+    record = {
         "v": RECORD_VERSION,
         "session_id": session_id,
         "device_id": device_id,
         "started_at": _timestamp(started_at, "started_at"),
-        "finished_at": _timestamp(finished_at, "finished_at"),
+        "finished_at": finished,
+        "expires_at": expires,
         "verdict": "pass" if passed else "fail",
         "levels_passed": levels_passed,
         "challenge_kinds": kinds,
         "model_versions": {str(k): str(v) for k, v in model_versions.items()},
     }
+    if nonce is not None:
+        record["nonce"] = nonce
+    return record
+
+
+def valid_nonce(nonce: Any) -> bool:
+    """A host nonce: 8-128 characters of the base64/hex/uuid alphabets (no spaces, no control
+    characters), so it survives JSON, a shell and a log line unchanged."""
+    return isinstance(nonce, str) and NONCE_PATTERN.fullmatch(nonce) is not None
+
+
+def _parse_time(text: str) -> float:
+    """Epoch seconds of a record timestamp ("2026-11-22T07:20:28.123Z")."""
+    when = _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.timezone.utc)
+    return when.timestamp()
 
 
 def canonical(record: dict) -> bytes:
@@ -111,9 +150,22 @@ def canonical(record: dict) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
+def key_problem(key: bytes) -> str:
+    """Why key must not sign verdicts ("" if it may): too short, or one byte repeated (an
+    all-zero key is what a failed random source or a zeroed file gives)."""
+    if not isinstance(key, (bytes, bytearray)):
+        return "the device key must be bytes"
+    if len(key) < MIN_KEY_BYTES:
+        return f"the device key is {len(key)} bytes; it must be at least {MIN_KEY_BYTES} random bytes"
+    if len(set(key)) == 1:
+        return f"the device key is one byte (0x{key[0]:02x}) repeated, not a random key"
+    return ""
+
+
 def _check_key(key: bytes) -> bytes:
-    if not isinstance(key, (bytes, bytearray)) or len(key) < MIN_KEY_BYTES:
-        raise VerdictError(f"the device key must be at least {MIN_KEY_BYTES} bytes")
+    problem = key_problem(key)
+    if problem:
+        raise VerdictError(problem)
     return bytes(key)
 
 
@@ -148,16 +200,66 @@ def to_json_line(signed: dict) -> bytes:
 # --------------------------------------------------------------------------- device key
 
 
-def load_or_create_device_key(path: str | os.PathLike) -> bytes:
-    """The device key from path (64 hex chars); created with 32 random bytes, mode 0600, if absent.
+def key_marker(path: str | os.PathLike) -> Path:
+    """The file that says a device key was issued at `path` (it holds no secret)."""
+    path = Path(path).expanduser()
+    return path.with_name(path.name + KEY_MARKER_SUFFIX)
 
-    Refuses a key file that group or others may read or write, or that is not a regular file.
+
+def check_device_key(path: str | os.PathLike) -> str:
+    """What `load_or_create_device_key` would refuse at `path`, without creating anything
+    ("" if it would load or create a key)."""
+    path = Path(path).expanduser()
+    if not path.exists() and not key_marker(path).exists():
+        return ""  # first start: the kiosk creates the key
+    try:
+        _read_key(path)
+    except KeyFileError as exc:
+        return str(exc)
+    return ""
+
+
+def load_device_key(path: str | os.PathLike) -> bytes:
+    """The device key at path, never creating one (for the host side: `kiosk verify-record`)."""
+    path = Path(path).expanduser()
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        raise KeyFileError(f"device key {path} does not exist") from None
+
+
+def load_or_create_device_key(path: str | os.PathLike) -> bytes:
+    """The device key from path (64 hex chars); created with 32 random bytes, mode 0600, only on
+    first use.
+
+    Next to the key a marker (`device.key.issued`) records that a key was issued. A key that has
+    gone missing after that is NOT replaced: the host knows the old key only, so records signed
+    by a fresh one would all be refused (or, worse, a swapped-in key would be trusted). The error
+    tells the operator to restore the key, or to remove the marker to issue a new one on purpose.
+    Refuses a key file that group or others may read or write, that is not a regular file, that
+    is shorter than 32 bytes or that is one byte repeated (e.g. all zero).
     """
     path = Path(path).expanduser()
     try:
-        st = os.stat(path)
+        key = _read_key(path)
     except FileNotFoundError:
         return _create_key(path)
+    _mark_issued(key_marker(path))  # a key put there by the installer counts as issued too
+    return key
+
+
+def _read_key(path: Path) -> bytes:
+    """The key at path; FileNotFoundError only when no key was ever issued there."""
+    marker = key_marker(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if marker.exists():
+            raise KeyFileError(
+                f"device key {path} is missing, but a key was issued here before ({marker} exists); "
+                f"the host can only verify records signed with that key. Restore the key file, or, to "
+                f"issue a new key and give it to the host, remove {shlex.quote(str(marker))}") from None
+        raise
     if not stat.S_ISREG(st.st_mode):
         raise KeyFileError(f"device key {path} is not a regular file")
     if st.st_mode & 0o077:
@@ -169,9 +271,23 @@ def load_or_create_device_key(path: str | os.PathLike) -> bytes:
         key = bytes.fromhex(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise KeyFileError(f"device key {path} is unreadable or not hex: {exc}") from None
-    if len(key) < MIN_KEY_BYTES:
-        raise KeyFileError(f"device key {path} is too short ({len(key)} bytes, need {KEY_BYTES})")
+    problem = key_problem(key)
+    if problem:
+        raise KeyFileError(f"device key {path}: {problem}; replace it with {KEY_BYTES} random bytes "
+                           f"as hex and give the new key to the host")
     return key
+
+
+def _mark_issued(marker: Path) -> None:
+    if marker.exists():
+        return
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    except OSError as exc:  # read-only state dir: the key still works, only the guard is missing
+        log.warning("cannot write the device key marker %s: %s", marker, exc)
 
 
 def _create_key(path: Path) -> bytes:
@@ -180,15 +296,70 @@ def _create_key(path: Path) -> bytes:
     try:
         # O_EXCL: two starting processes cannot both write a key; 0600 is set at creation,
         # so the key is never readable by others, even for an instant.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         return load_or_create_device_key(path)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key.hex() + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+    _mark_issued(key_marker(path))
     log.info("created device key %s", path)
     return key
+
+
+def read_nonce(path: str | os.PathLike) -> str | None:
+    """The host's nonce from `path`, consumed (the file is removed) so one nonce binds one
+    record. None when there is none; a malformed one is logged and not used."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.error("cannot read the host nonce file %s: %s", path, exc)
+        return None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            raw = fh.read(1024)
+    except OSError as exc:
+        log.error("cannot read the host nonce file %s: %s", path, exc)
+        return None
+    try:
+        path.unlink()
+    except OSError as exc:  # the record still binds this nonce; the host sees it used twice
+        log.error("cannot remove the used host nonce file %s: %s", path, exc)
+    nonce = raw.decode("ascii", "replace").strip()
+    if not valid_nonce(nonce):
+        log.error("host nonce in %s is malformed (need 8-128 of A-Z a-z 0-9 . _ ~ + / = -); "
+                  "record signed without a nonce", path)
+        return None
+    return nonce
+
+
+# --------------------------------------------------------------------------- host side
+
+
+def check_record(signed: Any, key: bytes, now: float | None = None, nonce: str | None = None) -> list[str]:
+    """What is wrong with a received record for a host: bad signature, expired, missing or
+    other nonce. An empty list means valid; the host must still refuse a session_id it has
+    already accepted (records are valid until they expire)."""
+    now = time.time() if now is None else now
+    if not verify(signed, key):
+        return ["signature invalid (wrong key, or a field was changed)"]
+    problems = []
+    try:
+        expires = _parse_time(signed["expires_at"])
+        finished = _parse_time(signed["finished_at"])
+    except (KeyError, TypeError, ValueError):
+        return ["no valid expires_at / finished_at: not a record this version can check"]
+    if now >= expires:
+        problems.append(f"expired at {signed['expires_at']}")
+    if finished > now + 60:  # the kiosk's clock ran ahead: the expiry cannot be trusted either
+        problems.append(f"finished_at {signed['finished_at']} is in the future")
+    if nonce is not None and signed.get("nonce") != nonce:
+        problems.append(f"nonce is {signed.get('nonce')!r}, expected {nonce!r}")
+    return problems
 
 
 # --------------------------------------------------------------------------- delivery
@@ -200,6 +371,11 @@ class Hook:
     def __init__(self, spool_path: str | os.PathLike | None = None):
         self.spool_path = Path(spool_path or DEFAULT_SPOOL).expanduser()
         self._lock = threading.Lock()
+        # Records only memory holds, retried with every delivery. After a failed spool write
+        # (disk full) they are the whole queue and the file is stale (`_file_stale`); after a
+        # failed read they come on top of what the file holds.
+        self._unsaved: list[bytes] = []
+        self._file_stale = False
 
     def send(self, line: bytes) -> None:
         """Hand one JSON line to the host; raise DeliveryError (or OSError) on failure."""
@@ -210,8 +386,16 @@ class Hook:
 
         On the first failure the rest (this record included) is written back to the spool.
         """
+        line = to_json_line(signed)
         with self._lock:
-            pending = self._read_spool() + [to_json_line(signed)]
+            try:
+                spooled = [] if self._file_stale else self._read_spool()
+            except OSError as exc:  # unreadable spool: do not overwrite it, keep this one in memory
+                self._unsaved.append(line)
+                log.error("cannot read the verdict spool %s (%s); %d record(s) kept in memory",
+                          self.spool_path, exc, len(self._unsaved))
+                return False
+            pending = spooled + self._unsaved + [line]
             for i, line in enumerate(pending):
                 try:
                     self.send(line)
@@ -226,13 +410,31 @@ class Hook:
     def _save_spool(self, lines: list[bytes]) -> None:
         try:
             self._write_spool(lines)
-        except OSError as exc:  # disk full, read-only: say so loudly, keep the kiosk running
-            log.error("cannot write the verdict spool %s (%s); %d record(s) not saved",
+        except OSError as exc:  # disk full, read-only: keep them in memory, say so loudly
+            # The file keeps its old lines (some may be delivered by now): memory is the queue
+            # until a write succeeds. If the kiosk stops first, the old lines are sent again at
+            # the next start (the host refuses a repeated session_id) and these are lost, as
+            # the error says.
+            self._unsaved, self._file_stale = list(lines), True
+            log.error("cannot write the verdict spool %s (%s); %d record(s) kept in memory and retried "
+                      "with the next delivery (lost only if the kiosk stops first)",
                       self.spool_path, exc, len(lines))
+        else:
+            self._unsaved, self._file_stale = [], False
+
+    def held_in_memory(self) -> list[str]:
+        """Session ids of the records only memory holds (the spool could not be written)."""
+        ids = []
+        for line in self._unsaved:
+            try:
+                ids.append(str(json.loads(line).get("session_id")))
+            except (ValueError, AttributeError):
+                ids.append("?")
+        return ids
 
     def pending(self) -> int:
-        """How many records wait in the spool."""
-        return len(self._read_spool())
+        """How many records wait in the spool or, when it could not be written, in memory."""
+        return (0 if self._file_stale else len(self._read_spool())) + len(self._unsaved)
 
     def _read_spool(self) -> list[bytes]:
         try:
@@ -250,23 +452,20 @@ class Hook:
                 bad.append(line + b"\n")
         if bad:  # keep what cannot be parsed aside instead of dropping it or retrying forever
             corrupt = self.spool_path.with_name(self.spool_path.name + ".corrupt")
-            log.error("%d unreadable line(s) in the verdict spool moved to %s", len(bad), corrupt)
-            _append(corrupt, b"".join(bad), 0o600)
+            try:
+                _append(corrupt, b"".join(bad), 0o600)
+                log.error("%d unreadable line(s) in the verdict spool moved to %s", len(bad), corrupt)
+            except OSError as exc:
+                log.error("%d unreadable line(s) in the verdict spool %s could not be set aside (%s)",
+                          len(bad), self.spool_path, exc)
         return lines
 
     def _write_spool(self, lines: list[bytes]) -> None:
         if not lines:
             self.spool_path.unlink(missing_ok=True)
             return
-        # Write-then-rename: a crash mid-write leaves the old spool, never a half one.
         self.spool_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.spool_path.with_name(self.spool_path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(b"".join(lines))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.spool_path)
+        write_atomically(self.spool_path, b"".join(lines))
 
 
 def _append(path: Path, data: bytes, mode: int) -> None:
@@ -307,30 +506,103 @@ class FileHook(Hook):
 
 
 class CommandHook(Hook):
-    """Runs a program (no shell) with the record as one JSON line on stdin; exit 0 = delivered."""
+    """Runs a program (no shell) with the record as one JSON line on stdin; exit 0 = delivered.
+
+    Its stdout is discarded and only the first few KB of its stderr are kept (a hook that prints
+    300 MB costs no memory). Delivery is decided by the program's own exit: a background child
+    it leaves holding stderr does not turn a delivered record into a timeout (and a resend).
+    On timeout the program's whole process group is killed.
+    """
 
     def __init__(self, argv: list[str] | str, timeout_s: float = 5.0,
                  spool_path: str | os.PathLike | None = None):
         super().__init__(spool_path)
-        self.argv = shlex.split(argv) if isinstance(argv, str) else [str(a) for a in argv]
+        self.argv = _split_command(argv) if isinstance(argv, str) else [str(a) for a in argv]
         if not self.argv:
             raise ValueError("CommandHook needs a program to run")
         self.timeout_s = float(timeout_s)
 
     def send(self, line: bytes) -> None:
+        deadline = time.monotonic() + self.timeout_s
         try:
-            done = subprocess.run(self.argv, input=line, capture_output=True, timeout=self.timeout_s,
-                                  shell=False, check=False)
-        except subprocess.TimeoutExpired:
-            raise DeliveryError(f"command timed out after {self.timeout_s:g} s") from None
+            proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, shell=False, start_new_session=True)
         except OSError as exc:
             raise DeliveryError(f"command could not start: {exc}") from None
-        if done.returncode != 0:
-            err = done.stderr.decode("utf-8", "replace").strip()[:200]
-            raise DeliveryError(f"command exited with {done.returncode}: {err}")
+        assert proc.stdin is not None and proc.stderr is not None
+        try:
+            try:
+                proc.stdin.write(line)  # one record is far below a pipe's buffer: never blocks
+                proc.stdin.close()
+            except BrokenPipeError:  # it did not read its input: its exit status still decides
+                pass
+            err = _drain_until_exit(proc, deadline)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise DeliveryError(f"command timed out after {self.timeout_s:g} s") from None
+        finally:
+            proc.stderr.close()
+        if proc.returncode != 0:
+            text = err.decode("utf-8", "replace").strip()[:200]
+            raise DeliveryError(f"command exited with {proc.returncode}: {text}")
 
     def __repr__(self) -> str:
         return f"CommandHook({self.argv!r})"
+
+
+def _drain_until_exit(proc: subprocess.Popen, deadline: float) -> bytes:
+    """Read proc's stderr (keeping the first HOOK_OUTPUT_BYTES) until proc exits; raise
+    TimeoutExpired at the deadline. Does not wait for EOF after the exit: a background child
+    may hold the pipe open for as long as it likes."""
+    assert proc.stderr is not None
+    fd = proc.stderr.fileno()
+    os.set_blocking(fd, False)
+    kept = bytearray()
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        eof = False
+        while proc.poll() is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(proc.args, 0)
+            if eof:
+                proc.wait(timeout=left)
+                break
+            if not sel.select(min(left, 0.05)):
+                continue
+            chunk = _read_some(fd)
+            if chunk == b"":
+                eof = True
+                sel.unregister(fd)
+            elif chunk and len(kept) < HOOK_OUTPUT_BYTES:
+                kept += chunk[:HOOK_OUTPUT_BYTES - len(kept)]
+        if not eof:  # what it wrote just before exiting
+            chunk = _read_some(fd)
+            if chunk and len(kept) < HOOK_OUTPUT_BYTES:
+                kept += chunk[:HOOK_OUTPUT_BYTES - len(kept)]
+    return bytes(kept)
+
+
+def _read_some(fd: int) -> bytes | None:
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return None
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.wait()
+
+
+def _split_command(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as exc:  # "No closing quotation"
+        raise ValueError(f"command cannot be split into arguments: {exc}") from None
 
 
 class HttpHook(Hook):
@@ -368,6 +640,37 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a redirect is a failed delivery, not a silent GET elsewhere
 
 
+HOOK_FORMS = "empty, file:PATH, command:PROGRAM ARGS or an http(s)://HOST/... URL"
+
+
+def parse_hook(spec: str) -> tuple[str, str | list[str]]:
+    """("none", ""), ("file", path), ("command", argv) or ("http", url) from a `verdict.hook`
+    string; ValueError saying what is wrong. The config check and delivery both use this."""
+    hook = str(spec).strip()
+    if not hook:
+        return "none", ""
+    if hook.startswith("file:"):
+        path = hook[len("file:"):].strip()
+        if not path:
+            raise ValueError("file: needs a path, e.g. file:/var/lib/kiosk/verdicts.jsonl")
+        return "file", path
+    if hook.startswith("command:"):
+        argv = _split_command(hook[len("command:"):])
+        if not argv:
+            raise ValueError("command: needs a program, e.g. command:/usr/local/bin/on-verdict")
+        return "command", argv
+    if hook.startswith(("http://", "https://")):
+        try:
+            parts = urllib.parse.urlsplit(hook)
+            _ = parts.port  # raises ValueError on a port that is not a number
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL: {exc}") from None
+        if not parts.hostname:
+            raise ValueError(f"the URL {hook!r} has no host")
+        return "http", hook
+    raise ValueError(f"must be {HOOK_FORMS}, got {hook!r}")
+
+
 def hook_from_config(config: dict | str) -> Hook:
     """A hook from the [verdict] config section (or just its `hook` string).
 
@@ -391,13 +694,11 @@ def hook_from_config(config: dict | str) -> Hook:
         return HttpHook(config["url"], timeout_s, spool)
     if kind is not None:
         raise ValueError(f"verdict hook type must be file, command or http, got {kind!r}")
-    hook = str(config.get("hook", "")).strip()
-    if not hook:
-        return NullHook(spool)
-    if hook.startswith("file:"):
-        return FileHook(hook[len("file:"):], spool)
-    if hook.startswith("command:"):
-        return CommandHook(hook[len("command:"):], timeout_s, spool)
-    if hook.startswith(("http://", "https://")):
-        return HttpHook(hook, timeout_s, spool)
-    raise ValueError(f"verdict.hook must be empty, file:PATH, command:ARGV or an http(s) URL, got {hook!r}")
+    kind, target = parse_hook(config.get("hook", ""))
+    if kind == "file":
+        return FileHook(str(target), spool)
+    if kind == "command":
+        return CommandHook(list(target), timeout_s, spool)
+    if kind == "http":
+        return HttpHook(str(target), timeout_s, spool)
+    return NullHook(spool)

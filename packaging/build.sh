@@ -22,4 +22,11 @@ start=$(date +%s)
 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
   --distpath "$DIST_DIR" --workpath "$WORK_DIR" packaging/kiosk.spec
 name="${KIOSK_NAME:-kiosk}"
+# Debug symbols of the three largest libraries that carry them (25 MB); other wheels ship theirs
+# stripped already, and their patchelf-ed libraries are better left alone.
+for lib in "$DIST_DIR/$name/_internal"/libpython3*.so.* \
+           "$DIST_DIR/$name/_internal"/mediapipe/python/_framework_bindings*.so \
+           "$DIST_DIR/$name/_internal"/ai_edge_litert/libpywrap_litert_common.so; do
+  [[ -f "$lib" ]] && strip --strip-unneeded "$lib"
+done
 echo "build.sh: built $DIST_DIR/$name in $(( $(date +%s) - start )) s ($(du -sh "$DIST_DIR/$name" | cut -f1))"

@@ -15,20 +15,26 @@ def datasets_dir() -> Path:
     return Path(os.environ.get("KIOSK_DATASETS", ROOT.parent / "shared" / "datasets"))
 
 
+def need_data(path: Path, what: str = "dataset") -> Path:
+    """`path` or, when it is missing, a skip with the reason. With KIOSK_REQUIRE_DATASETS=1 (CI
+    sets it whenever ../shared/datasets exists) a missing file fails the test instead, so a
+    renamed or unreadable dataset cannot quietly turn the model tests into skips."""
+    if not path.exists():
+        message = f"{what} not found: {path} (set KIOSK_DATASETS)"
+        if os.environ.get("KIOSK_REQUIRE_DATASETS") == "1":
+            pytest.fail(message + "; KIOSK_REQUIRE_DATASETS=1 requires it")
+        pytest.skip(message)
+    return path
+
+
 @pytest.fixture(scope="session")
 def datasets() -> Path:
-    d = datasets_dir()
-    if not d.is_dir():
-        pytest.skip(f"shared datasets not found at {d} (set KIOSK_DATASETS)")
-    return d
+    return need_data(datasets_dir(), "shared datasets")
 
 
 @pytest.fixture(scope="session")
 def photos(datasets) -> Path:
-    d = datasets / "photos"
-    if not d.is_dir():
-        pytest.skip(f"smoke-test photos not found at {d}")
-    return d
+    return need_data(datasets / "photos", "smoke-test photos")
 
 
 @pytest.fixture(scope="session")

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from kiosk.config import ConfigError, config_from_dict, load_config
@@ -13,13 +15,28 @@ def test_defaults_load_and_match_the_design():
 
 
 @pytest.mark.parametrize("data, key, reason", [
-    ({"liveness": {"real_frames": -3}}, "liveness.real_frames", "greater than 0"),
+    ({"liveness": {"real_frames": -3}}, "liveness.real_frames", "between 1 and"),
     ({"liveness": {"real_frames": 2.5}}, "liveness.real_frames", "integer"),
     ({"ui": {"languag": "de"}}, "ui.languag", "unknown key"),
     ({"ui": {"language": "xx"}}, "ui.language", "one of"),
     ({"challenges": {"kinds": ["head_pose", "dance"]}}, "challenges.kinds", "list of"),
     ({"challenges": {"gap_s": [2.0, 1.0]}}, "challenges.gap_s", "min <= max"),
-    ({"ui": {"admin_pin": "12"}}, "ui.admin_pin", "4 digits"),
+    ({"ui": {"admin_pin": "12"}}, "ui.admin_pin", "6 digits"),
+    ({"ui": {"admin_pin": "12345"}}, "ui.admin_pin", "6 digits"),
+    ({"ui": {"admin_pin": "12345a"}}, "ui.admin_pin", "6 digits"),
+    ({"ui": {"high_contrast": True}}, "ui.high_contrast", "unknown key"),
+    ({"camera": {"reconnect_s": 1e306}}, "camera.reconnect_s", "between"),
+    ({"camera": {"reconnect_s": float("nan")}}, "camera.reconnect_s", "finite"),
+    ({"security": {"lockout_s": float("inf")}}, "security.lockout_s", "finite"),
+    ({"security": {"window_s": 10**18}}, "security.window_s", "between"),
+    ({"verdict": {"device_id": ""}}, "verdict.device_id", "printable"),
+    ({"verdict": {"device_id": " kiosk"}}, "verdict.device_id", "spaces"),
+    ({"verdict": {"hook": "command:"}}, "verdict.hook", "needs a program"),
+    ({"verdict": {"hook": 'command:/bin/prog "unterminated'}}, "verdict.hook", "closing quotation"),
+    ({"verdict": {"hook": "http://"}}, "verdict.hook", "no host"),
+    ({"verdict": {"hook": "file:"}}, "verdict.hook", "needs a path"),
+    ({"verdict": {"valid_s": 0}}, "verdict.valid_s", "between"),
+    ({"camera": {"source": ""}}, "camera.source", "not be empty"),
     ({"verdict": {"hook": "ftp://x"}}, "verdict.hook", "http"),
     ({"camera": {"fps": True}}, "camera.fps", "integer"),
     ({"nonsense": {"a": 1}}, "nonsense", "unknown key"),
@@ -57,3 +74,33 @@ def test_cli_check_config_names_the_key(tmp_path, capsys):
     f.write_text("[liveness]\nspoof_frames = 0\n")
     assert main(["--config", str(f), "verify", "--source", "x"]) == 2
     assert "liveness.spoof_frames" in capsys.readouterr().err
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({"camera": {"reconnect_s": 1e306, "fpz": 3}, "security": {"lockout_s": float("inf")},
+                          "verdict": {"hook": "command:", "device_id": ""}, "ui": {"admin_pin": "1234"}})
+    assert set(err.value.keys) == {"camera.reconnect_s", "camera.fpz", "security.lockout_s", "verdict.hook",
+                                   "verdict.device_id", "ui.admin_pin"}
+    text = str(err.value)
+    assert text.startswith("6 config problems")
+    assert all(f"'{k}'" in text for k in err.value.keys)
+
+
+def test_every_path_resolves_against_the_root_not_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "bundle"
+    c = config_from_dict({"security": {"state_path": "state/lockout.json"}, "verdict": {
+        "key_path": "state/device.key", "hook": "file:out/verdicts.jsonl", "nonce_file": "run/nonce"},
+        "speech": {"cache_dir": "cache/tts", "azure_key_file": "azure.key"}}, root=root)
+    assert c.security.state_path == str(root / "state/lockout.json")
+    assert c.verdict.key_path == str(root / "state/device.key")
+    assert c.verdict.hook == f"file:{root / 'out/verdicts.jsonl'}"
+    assert c.verdict.nonce_file == str(root / "run/nonce")
+    assert c.speech.cache_dir == str(root / "cache/tts") and c.speech.azure_key_file == str(root / "azure.key")
+    assert c.liveness.model == str(root / "models/liveness.tflite")
+    home = config_from_dict({"security": {"state_path": "~/x.json"}}).security.state_path
+    assert home == str(Path("~/x.json").expanduser())
+    assert config_from_dict({}).security.state_path.startswith("/")
+    assert config_from_dict({"security": {"state_path": ""}}).security.state_path == ""
+

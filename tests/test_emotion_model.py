@@ -7,9 +7,12 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.vision.emotion import EMOTION_INFO, EmotionClassifier, EmotionResult, align_face, standardize
+from kiosk.session.catalogue import EMOTIONS
+from kiosk.vision.emotion import EmotionClassifier, EmotionResult, align_face, standardize
 from kiosk.vision.face import face_from_normalized
 from kiosk.vision.tflite import ModelError
+
+from conftest import need_data
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "emotion.tflite"
@@ -89,8 +92,8 @@ def test_classifier_metadata_matches_the_model(classifier):
     assert set(classifier.validated_recall) == set(classifier.labels)
     assert all(0.0 <= v <= 1.0 for v in classifier.validated_recall.values())
     assert classifier.temperature > 0
-    assert set(EMOTION_INFO) >= set(classifier.labels)
-    emoji, name, how = EMOTION_INFO["happy"]
+    assert set(EMOTIONS) >= set(classifier.labels)
+    emoji, name, how = EMOTIONS["happy"]
     assert emoji and name == "Happy" and "smile" in how.lower()
 
 
@@ -140,8 +143,7 @@ def _load_split_module():
 
 def test_recall_on_held_out_fer_faces(classifier, datasets):
     """A broken model, wrong preprocessing or a label-order mix-up fails these floors."""
-    if not (datasets / "fer2013_train.npz").is_file():
-        pytest.skip(f"fer2013_train.npz not found in {datasets}")
+    need_data(datasets / "fer2013_train.npz")
     split = _load_split_module()
     images, labels, classes = split.load_fer(datasets)
     val = split.split_indices(images, labels)["val"]

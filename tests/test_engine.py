@@ -4,7 +4,8 @@ import random
 
 import pytest
 
-from kiosk.session.challenges import HEAD_POSE_CHALLENGES, Challenge, ChallengeDrawer, Judge
+from kiosk.session.catalogue import HEAD_POSE_CHALLENGES, Challenge
+from kiosk.session.challenges import ChallengeDrawer
 from kiosk.session.clock import ManualClock
 from kiosk.session.engine import EngineSettings, SessionEngine, State
 from kiosk.session.observation import NO_FACE, Observation
@@ -48,7 +49,8 @@ class FakeLimiter:
 
 def make(pool=POOL, seed=1, **settings):
     clock = ManualClock()
-    s = EngineSettings(**{"gap_s": (0.0, 0.0), **settings})
+    # No pause between challenges, and no onset to see first (the onset rule has its own tests).
+    s = EngineSettings.defaults(**{"gap_s": (0.0, 0.0), "onset_frames": 0, **settings})
     eng = SessionEngine(s, pool, clock, rng=random.Random(seed), limiter=FakeLimiter())
     return eng, clock
 
@@ -333,6 +335,66 @@ def test_gap_between_challenges_is_random_and_frames_in_it_do_not_count():
     assert len({round(g, 2) for g in gaps}) > 1
 
 
+# ------------------------------------------------------------------ onset after the prompt
+def not_meeting(c: Challenge) -> Observation:
+    """The person is seen, doing something other than what c asks (head frontal, no gesture, neutral)."""
+    return face(head_pose=(0.0, 0.0, 0.0), gesture="none", emotion="neutral", emotion_margin=0.5)
+
+
+def test_a_still_showing_the_asked_state_from_the_prompt_on_never_passes():
+    """A smiling photo (or a held gesture replayed from a clip) shows the asked state before the
+    prompt appeared: with no onset seen, none of its frames count and the challenge times out."""
+    eng, clock = make(onset_frames=3, time_limit_s=5.0)
+    to_challenges(eng, clock)
+    c = eng.view().challenge
+    ev = feed(eng, clock, meeting(c), int(5.0 / DT) + 1)
+    assert "challenge_passed" not in names(ev) and "detected" not in names(ev)
+    assert "challenge_failed" in names(ev)
+    assert eng.record.challenges[0].matched_frames == 0
+
+
+def test_the_asked_state_counts_once_it_started_after_the_prompt():
+    eng, clock = make(onset_frames=3)
+    to_challenges(eng, clock)
+    c = eng.view().challenge
+    feed(eng, clock, not_meeting(c), 2)
+    feed(eng, clock, meeting(c), 30)
+    assert eng.view().index == 1 and eng.record.challenges[0].matched_frames == 0, "2 frames are no onset"
+    feed(eng, clock, not_meeting(c), 3)
+    ev = feed(eng, clock, meeting(c), 25)
+    assert names(ev).count("challenge_passed") == 1
+
+
+def test_the_onset_may_be_seen_during_the_pause_before_the_challenge():
+    """The prompt shows during the pause: a person who starts moving then is not turned away."""
+    eng, clock = make(onset_frames=3, gap_s=(1.0, 1.0))
+    to_challenges(eng, clock)
+    first = eng.view().challenge
+    feed(eng, clock, not_meeting(first), 3)
+    feed(eng, clock, meeting(first), 25)
+    assert eng.view().in_gap
+    c = eng.view().challenge
+    feed(eng, clock, not_meeting(c), 5)
+    while eng.view().in_gap:
+        feed(eng, clock, meeting(c))
+    ev = feed(eng, clock, meeting(c), 25)
+    assert "challenge_passed" in names(ev)
+
+
+def test_still_frames_neither_hold_nor_break_a_challenge():
+    """Frames with no sensor noise or micro-motion are no evidence of a live person: a frozen
+    feed cannot hold a challenge, and a duplicated frame does not throw away a real hold."""
+    eng, clock = make(onset_frames=3, time_limit_s=5.0)
+    to_challenges(eng, clock)
+    c = eng.view().challenge
+    feed(eng, clock, not_meeting(c), 3)
+    feed(eng, clock, meeting(c), 20)
+    ev = feed(eng, clock, meeting(c, still=True), 40)
+    assert "challenge_passed" not in names(ev) and eng.view().streak == 20
+    ev = feed(eng, clock, meeting(c), 5)
+    assert "challenge_passed" in names(ev)
+
+
 def test_another_face_after_level_1_sends_back_to_level_1():
     eng, clock = make()
     to_challenges(eng, clock)
@@ -426,12 +488,12 @@ def test_draw_spread_is_roughly_uniform_over_kinds_and_targets():
 
 def test_default_rng_is_cryptographic():
     import secrets
-    eng = SessionEngine(EngineSettings(), POOL, ManualClock())
+    eng = SessionEngine(EngineSettings.defaults(), POOL, ManualClock())
     assert isinstance(eng.rng, secrets.SystemRandom)
 
 
 def test_judge_thresholds():
-    j = Judge()
+    j = EngineSettings.defaults().judge
     left = HEAD_POSE_CHALLENGES[0]
     assert j.matches(left, face(head_pose=(25, 0, 0)))
     assert not j.matches(left, face(head_pose=(15, 0, 0)))

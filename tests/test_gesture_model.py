@@ -14,8 +14,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # training/ is not an installed package
 
-from kiosk.vision.gestures import GESTURE_INFO, GestureClassifier, GestureResult, hand_features  # noqa: E402
+from kiosk.session.catalogue import GESTURES, drawable  # noqa: E402
+from kiosk.vision.gestures import GestureClassifier, GestureResult, hand_features  # noqa: E402
 from training.gestures.synth import posed_hand  # noqa: E402
+
+from conftest import need_data  # noqa: E402
 
 MODEL = ROOT / "models" / "gesture_classifier.tflite"
 THUMB_PHOTOS = ["hand_thumb_up.jpg", "two_thumbs_up.jpg"]
@@ -37,9 +40,8 @@ def detector():
 
 def load_photo(photos: Path, name: str):
     import cv2
-    img = cv2.imread(str(photos / name))
-    if img is None:
-        pytest.skip(f"photo {photos / name} not found")
+    img = cv2.imread(str(need_data(photos / name, "photo")))
+    assert img is not None, f"unreadable photo {photos / name}"
     return img
 
 
@@ -177,12 +179,12 @@ def test_bad_landmarks_rejected():
 def test_metadata_keeps_synthetic_classes_out_of_the_draw(clf):
     meta = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
     assert clf.labels == meta["labels"] and clf.labels[-1] == "none"
-    assert set(clf.labels) <= set(GESTURE_INFO)
-    drawable = clf.challenge_labels(0.0)
+    assert set(clf.labels) - {"none"} <= set(GESTURES)
+    drawn = [label for label in clf.labels if drawable(clf.card, label, 0.0)[0]]
     for label in meta["synthetic_only"]:
-        assert clf.validated_on[label] == "synthetic"
-        assert label not in drawable
-    assert "none" not in drawable
+        assert clf.card.validated_on[label] == "synthetic"
+        assert label not in drawn
+    assert "none" not in drawn
     assert {"like", "dislike"} <= set(clf.validated_recall)
 
 

@@ -12,6 +12,8 @@ from kiosk.vision.active_cues import BlinkDetector, ParallaxCue, eye_aspect_rati
 from kiosk.vision.face import Face
 from kiosk.vision.liveness import LivenessModel, crop_box, crop_for_model, detector_box_from_mesh
 
+from conftest import need_data
+
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "liveness.tflite"
 DATASETS = Path(os.environ.get("KIOSK_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -35,9 +37,7 @@ def mesh():
 
 
 def need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"dataset not found: {path} (set KIOSK_DATASETS)")
-    return path
+    return need_data(path)
 
 
 # --- model and metadata -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 import cv2
 import pytest
 
+from kiosk.pool import challenge_pool
 from kiosk.vision.pipeline import VisionPipeline
 
 
@@ -21,7 +22,7 @@ def test_missing_models_are_reported_and_left_out_of_the_draw(cfg, tmp_path):
     try:
         assert not p.models["gesture"].available and p.models["gesture"].error
         assert not p.models["liveness"].available
-        pool, notes = p.challenge_pool()
+        pool, notes = challenge_pool(c, p)
         assert {ch.kind for ch in pool} == {"head_pose"}
         assert any("gesture" in n for n in notes) and any("emotion" in n for n in notes)
     finally:
@@ -65,13 +66,13 @@ def test_each_model_family_has_its_own_recall_floor(tmp_path):
     try:
         recall = strict.emotion.validated_recall
         allowed = strict.cfg.emotion.allowed
-        pool, notes = strict.challenge_pool()
+        pool, notes = challenge_pool(strict.cfg, strict)
         assert {c.target for c in pool if c.kind == "emotion"} == {e for e in allowed if recall[e] >= 0.85}
         assert all(f"emotion {e} left out" in " ".join(notes) for e in allowed if recall[e] < 0.85)
-        pool, _ = loose.challenge_pool()
+        pool, _ = challenge_pool(loose.cfg, loose)
         assert {c.target for c in pool if c.kind == "emotion"} == set(allowed)
         # The emotion floor does not move the gesture floor, and vice versa.
-        strict_gestures = {c.target for c in strict.challenge_pool()[0] if c.kind == "gesture"}
+        strict_gestures = {c.target for c in challenge_pool(strict.cfg, strict)[0] if c.kind == "gesture"}
         assert strict_gestures <= {c.target for c in pool if c.kind == "gesture"}
     finally:
         strict.close()

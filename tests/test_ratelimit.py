@@ -188,3 +188,93 @@ def test_an_unwritable_state_path_does_not_stop_the_kiosk(tmp_path, caplog):
     rl.record(False)
     assert rl.locked(), "the lockout works in memory"
     assert "cannot save the lockout state" in caplog.text
+
+
+# ------------------------------------------------------------------ interrupted sessions
+
+
+def test_a_session_cut_short_is_counted_once_at_the_next_start(tmp_path, caplog):
+    path = tmp_path / "lockout.json"
+    rl = RateLimiter(max_failures=2, window_s=180, lockout_s=300, clock=FakeClock(),
+                     wall=FakeClock(6_000_000.0), state_path=path)
+    rl.begin("sess-cut")
+    # the process dies here: nothing else is written
+    rl2, _, _ = restarted(path, 6_000_010.0, max_failures=2, window_s=180, lockout_s=300)
+    assert rl2.failures_in_window() == 1
+    assert [i["session_id"] for i in rl2.interrupted] == ["sess-cut"]
+    assert "sess-cut" in caplog.text and "abandoned" in caplog.text
+    rl3, _, _ = restarted(path, 6_000_020.0, max_failures=2, window_s=180, lockout_s=300)
+    assert rl3.failures_in_window() == 1 and rl3.interrupted == [], "counted once, not at every start"
+
+
+def test_a_finished_session_clears_its_marker(tmp_path):
+    path = tmp_path / "lockout.json"
+    rl = RateLimiter(max_failures=2, clock=FakeClock(), wall=FakeClock(7_000_000.0), state_path=path)
+    rl.begin("sess-ok")
+    rl.record(True)
+    rl2, _, _ = restarted(path, 7_000_001.0, max_failures=2)
+    assert rl2.failures_in_window() == 0 and rl2.interrupted == []
+
+
+def test_a_session_cut_while_locked_does_not_count_again_at_every_start(tmp_path):
+    path = tmp_path / "lockout.json"
+    rl = RateLimiter(max_failures=1, lockout_s=300, clock=FakeClock(), wall=FakeClock(8_000_000.0),
+                     state_path=path)
+    rl.begin("a")
+    rl2, _, _ = restarted(path, 8_000_001.0, max_failures=1, lockout_s=300)
+    assert rl2.locked()
+    rl2.begin("b")  # a session cannot start while locked, but a stale marker must not loop either
+    rl3, _, _ = restarted(path, 8_000_002.0, max_failures=1, lockout_s=300)
+    rl4, _, _ = restarted(path, 8_000_003.0, max_failures=1, lockout_s=300)
+    assert rl3.interrupted and not rl4.interrupted
+
+
+def test_the_state_file_never_follows_a_planted_symlink(tmp_path):
+    path = tmp_path / "lockout.json"
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / "lockout.json.tmp").symlink_to(victim)
+    rl = RateLimiter(max_failures=1, clock=FakeClock(), wall=FakeClock(9_000_000.0), state_path=path)
+    rl.record(False)
+    assert victim.read_text() == "precious"
+    assert path.is_file() and not path.is_symlink() and (path.stat().st_mode & 0o077) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lockout.json", "lockout.json.tmp", "victim"]
+
+
+# ------------------------------------------------------------------ admin PIN
+
+
+def test_pin_gate_locks_after_five_wrong_entries_for_five_minutes(caplog):
+    from kiosk.ratelimit import PinGate
+    clock = FakeClock()
+    gate = PinGate("271828", clock=clock)
+    for n in range(4):
+        r = gate.check("000000")
+        assert not r.accepted and r.tries_left == 4 - n and r.locked_s == 0
+    r = gate.check("000001")
+    assert not r.accepted and r.locked_s == 300
+    assert not gate.check("271828").accepted, "the right PIN is refused while locked"
+    clock.advance(299)
+    assert gate.check("271828").locked_s == pytest.approx(1)
+    clock.advance(1)
+    assert gate.check("271828").accepted
+    assert "271828" not in caplog.text and "000000" not in caplog.text, "the PIN is never logged"
+    assert caplog.text.count("wrong admin PIN") == 5 and "locked for 300 s" in caplog.text
+
+
+def test_pin_gate_compares_in_constant_time(monkeypatch):
+    import hmac
+
+    from kiosk import ratelimit
+    calls = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(ratelimit.hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
+    gate = ratelimit.PinGate("123456", clock=FakeClock())
+    assert gate.check("123456").accepted and not gate.check("12345").accepted
+    assert len(calls) == 2
+
+
+def test_a_disabled_pin_gate_accepts_nothing():
+    from kiosk.ratelimit import PinGate
+    gate = PinGate("", clock=FakeClock())
+    assert not gate.enabled and not gate.check("").accepted and not gate.check("123456").accepted

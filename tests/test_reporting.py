@@ -4,7 +4,7 @@ import random
 
 from conftest import make_cfg
 from kiosk.reporting import VerdictReporter
-from kiosk.session.challenges import HEAD_POSE_CHALLENGES
+from kiosk.session.catalogue import HEAD_POSE_CHALLENGES
 from kiosk.session.clock import ManualClock
 from kiosk.session.engine import EngineSettings, SessionEngine, State
 from kiosk.session.observation import Observation
@@ -13,7 +13,7 @@ from kiosk.verdict import verify
 
 def _denied_session():
     clock = ManualClock()
-    eng = SessionEngine(EngineSettings(), HEAD_POSE_CHALLENGES, clock, rng=random.Random(0))
+    eng = SessionEngine(EngineSettings.defaults(), HEAD_POSE_CHALLENGES, clock, rng=random.Random(0))
     eng.start()
     for _ in range(25):
         clock.advance(0.04)

@@ -188,11 +188,17 @@ def test_every_screen_renders(kiosk, screenshot_dir):
     for _ in range(100):
         clock.advance(0.04)
         c.on_observation(face())
+    shown: dict[tuple[int, str], int] = {}
     while c.engine.state == State.CHALLENGE:
         v = c.engine.view()
         clock.advance(0.04)
-        obs = face(head_pose=pose.get(v.challenge.target, (0, 0, 0)), gesture=v.challenge.target,
-                   emotion=v.challenge.target, emotion_margin=0.9)
+        step = (v.index, v.challenge.id)
+        shown[step] = shown.get(step, 0) + 1
+        if shown[step] <= 5:  # a person first reacts to the prompt: seen not doing it yet
+            obs = face(gesture="none", emotion="neutral", emotion_margin=0.9)
+        else:
+            obs = face(head_pose=pose.get(v.challenge.target, (0, 0, 0)), gesture=v.challenge.target,
+                       emotion=v.challenge.target, emotion_margin=0.9)
         c.on_observation(obs)
     assert c.engine.state == State.PASSED and w.result.icon.text() == "✅"
     shot(k, screenshot_dir, "passed")
@@ -211,10 +217,8 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
     every challenge the kiosk can draw no text is cut and the emoji is drawn whole (a squeezed
     QLabel used to clip its top and bottom; German labels used to force a 1886 px wide window)."""
     from kiosk.reporting import NullReporter
-    from kiosk.session.challenges import HEAD_POSE_CHALLENGES, Challenge
+    from kiosk.session.catalogue import every_challenge
     from kiosk.session.engine import SessionView
-    from kiosk.vision.emotion import EMOTION_INFO
-    from kiosk.vision.gestures import GESTURE_INFO, NONE_LABEL
     from conftest import make_cfg
     with shown_kiosk(make_cfg(state_dir, ui={"language": language}), pipeline, reporter=NullReporter()) as k:
         k.controller.model_problem = ""
@@ -236,9 +240,7 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
         k.controller.handle_command("start")
         assert k.window.stack.currentWidget() is s
         views = [SessionView(State.LIVENESS, streak=40, needed=100, time_left=39.0)]
-        pool = list(HEAD_POSE_CHALLENGES)
-        pool += [Challenge("gesture", key, *v) for key, v in GESTURE_INFO.items() if key != NONE_LABEL]
-        pool += [Challenge("emotion", key, *v) for key, v in EMOTION_INFO.items()]
+        pool = every_challenge()
         views += [SessionView(State.CHALLENGE, challenge=c, index=7, total=7, streak=10, needed=25, time_left=9.0,
                               attempts_left=3, detected=True, extensions_left=1) for c in pool]
         for v in views:
@@ -291,7 +293,7 @@ def test_keys_and_lock_down(kiosk):
 def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
     from conftest import make_cfg
     from kiosk.ui.app import build_kiosk
-    c2 = make_cfg(state_dir, ui={"admin_pin": "4711", "allow_exit": False})
+    c2 = make_cfg(state_dir, ui={"admin_pin": "471100", "allow_exit": False})
     k = build_kiosk(c2, pipeline=pipeline, start_worker=False, clock=ManualClock())
     quits = []
     k.controller.quit_requested.connect(lambda: quits.append(1))
@@ -300,7 +302,7 @@ def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
     QTest.keyClick(k.window, Qt.Key.Key_Return)
     assert quits == []
     QTest.keyClick(k.window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
-    QTest.keyClicks(k.window, "4711")
+    QTest.keyClicks(k.window, "471100")
     QTest.keyClick(k.window, Qt.Key.Key_Return)
     assert quits == [1]
     k.controller.shutdown()

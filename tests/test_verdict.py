@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import http.server
 import json
-import os
 import stat
 import sys
 import threading
@@ -27,7 +26,7 @@ def record(**over):
     args = dict(session_id="s-0001", passed=True, levels_passed=2,
                 challenge_kinds=["head_pose", "gesture", "emotion"],
                 model_versions={"liveness": "1.2.0", "gesture": "0.3"},
-                started_at=T0, finished_at=T0 + 42.5, device_id="kiosk-1")
+                started_at=T0, finished_at=T0 + 42.5, device_id="kiosk-1", valid_s=300)
     args.update(over)
     return make_record(**args)
 
@@ -40,8 +39,10 @@ def test_record_fields_and_no_score():
     assert r["verdict"] == "pass" and record(passed=False)["verdict"] == "fail"
     assert r["started_at"] == "2026-09-21T14:13:20.250Z"
     assert r["finished_at"] == "2026-09-21T14:14:02.750Z"
-    assert set(r) == {"v", "session_id", "device_id", "started_at", "finished_at", "verdict",
+    assert r["expires_at"] == "2026-09-21T14:19:02.750Z"  # finished_at + valid_s
+    assert set(r) == {"v", "session_id", "device_id", "started_at", "finished_at", "expires_at", "verdict",
                       "levels_passed", "challenge_kinds", "model_versions"}
+    assert record(nonce="host-nonce-0001")["nonce"] == "host-nonce-0001"
     assert not any("score" in k or "prob" in k for k in r)
 
 
@@ -54,7 +55,9 @@ def test_aware_datetime_equals_epoch_and_naive_is_refused():
 
 @pytest.mark.parametrize("bad", [dict(session_id=""), dict(levels_passed=3), dict(levels_passed=True),
                                  dict(passed=1), dict(challenge_kinds=[1]), dict(device_id=""),
-                                 dict(finished_at=float("nan")), dict(model_versions=[])])
+                                 dict(finished_at=float("nan")), dict(model_versions=[]),
+                                 dict(valid_s=0), dict(valid_s=float("inf")), dict(nonce="short"),
+                                 dict(nonce="has space in it"), dict(nonce="x" * 129)])
 def test_bad_values_are_refused(bad):
     with pytest.raises(verdict.VerdictError):
         record(**bad)
@@ -62,7 +65,7 @@ def test_bad_values_are_refused(bad):
 
 def test_canonical_form_is_exact_and_order_independent():
     r = record(model_versions={"liveness": "1"}, challenge_kinds=["gesture"])
-    expected = (b'{"challenge_kinds":["gesture"],"device_id":"kiosk-1",'
+    expected = (b'{"challenge_kinds":["gesture"],"device_id":"kiosk-1","expires_at":"2026-09-21T14:19:02.750Z",'
                 b'"finished_at":"2026-09-21T14:14:02.750Z","levels_passed":2,'
                 b'"model_versions":{"liveness":"1"},"session_id":"s-0001",'
                 b'"started_at":"2026-09-21T14:13:20.250Z","v":1,"verdict":"pass"}')
@@ -137,8 +140,9 @@ def test_signature_key_and_shape_tampering():
     assert not verify(s, b"short")  # a too-short key is an error, never a pass
     assert not verify({**s, "alg": "none"}, KEY)
     assert not verify(None, KEY) and not verify([s], KEY)
-    re_signed = sign({**s, "verdict": "pass", "levels_passed": 2}, bytes(32))
-    assert verify(re_signed, bytes(32)) and not verify(re_signed, KEY)
+    other = bytes(range(1, 33))
+    re_signed = sign({**s, "verdict": "pass", "levels_passed": 2}, other)
+    assert verify(re_signed, other) and not verify(re_signed, KEY)
 
 
 def test_round_trip_through_json_line():
@@ -171,7 +175,7 @@ def test_bad_key_files_are_refused(tmp_path):
     short = tmp_path / "short.key"
     short.write_text("abcd\n")
     short.chmod(0o600)
-    with pytest.raises(KeyFileError, match="too short"):
+    with pytest.raises(KeyFileError, match="2 bytes"):
         load_or_create_device_key(short)
     junk = tmp_path / "junk.key"
     junk.write_text("not hex at all\n")
@@ -180,6 +184,71 @@ def test_bad_key_files_are_refused(tmp_path):
         load_or_create_device_key(junk)
     with pytest.raises(KeyFileError, match="not a regular file"):
         load_or_create_device_key(tmp_path)
+
+
+@pytest.mark.parametrize("key, why", [(bytes(range(16)), "16 bytes"), (bytes(32), "repeated"),
+                                      (b"\xff" * 32, "repeated")])
+def test_short_and_all_zero_keys_are_refused_with_a_clear_message(tmp_path, key, why):
+    path = tmp_path / "device.key"
+    path.write_text(key.hex() + "\n")
+    path.chmod(0o600)
+    with pytest.raises(KeyFileError, match=why) as err:
+        load_or_create_device_key(path)
+    assert "32 random bytes" in str(err.value)
+    with pytest.raises(verdict.VerdictError, match=why):
+        sign(record(), key)
+
+
+def test_a_deleted_key_is_not_silently_regenerated(tmp_path):
+    path = tmp_path / "device.key"
+    key = load_or_create_device_key(path)
+    assert verdict.key_marker(path).exists()
+    path.unlink()
+    with pytest.raises(KeyFileError, match="was issued here before") as err:
+        load_or_create_device_key(path)
+    assert not path.exists(), "no new key may appear"
+    assert str(verdict.key_marker(path)) in str(err.value)
+    assert verdict.check_device_key(path)  # check-config says the same without creating anything
+    verdict.key_marker(path).unlink()  # the operator's explicit decision: issue a new key
+    assert load_or_create_device_key(path) != key
+
+
+def test_an_installer_made_key_is_marked_on_first_load(tmp_path):
+    path = tmp_path / "device.key"
+    path.write_text(bytes(range(1, 33)).hex() + "\n")
+    path.chmod(0o600)
+    assert verdict.check_device_key(path) == "" and not verdict.key_marker(path).exists()
+    load_or_create_device_key(path)
+    path.unlink()
+    with pytest.raises(KeyFileError, match="missing"):
+        load_or_create_device_key(path)
+
+
+def test_check_record_signature_expiry_and_nonce():
+    s = sign(record(nonce="n0nce-from-host"), KEY)
+    finished = T0 + 42.5
+    assert verdict.check_record(s, KEY, now=finished + 1, nonce="n0nce-from-host") == []
+    assert verdict.check_record(s, KEY, now=finished + 1) == []
+    assert any("expired" in p for p in verdict.check_record(s, KEY, now=finished + 300))
+    assert any("nonce" in p for p in verdict.check_record(s, KEY, now=finished + 1, nonce="another-nonce"))
+    assert any("nonce" in p for p in verdict.check_record(sign(record(), KEY), KEY, now=finished + 1,
+                                                           nonce="n0nce-from-host"))
+    assert any("future" in p for p in verdict.check_record(s, KEY, now=finished - 3600))
+    assert verdict.check_record({**s, "verdict": "fail"}, KEY, now=finished + 1) == [
+        "signature invalid (wrong key, or a field was changed)"]
+
+
+def test_nonce_file_is_read_once_and_malformed_ones_are_not_used(tmp_path, caplog):
+    f = tmp_path / "nonce"
+    f.write_text("c0ffee-0123456789\n")
+    assert verdict.read_nonce(f) == "c0ffee-0123456789"
+    assert not f.exists() and verdict.read_nonce(f) is None
+    f.write_text("bad nonce with spaces")
+    assert verdict.read_nonce(f) is None and "malformed" in caplog.text
+    target = tmp_path / "secret"
+    target.write_text("not-for-the-record")
+    f.symlink_to(target)
+    assert verdict.read_nonce(f) is None  # a planted link is not followed
 
 
 # --------------------------------------------------------------------------- hooks

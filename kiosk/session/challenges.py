@@ -1,4 +1,5 @@
-"""Challenge catalogue, the cryptographic draw, and whether an observation meets a challenge."""
+"""The cryptographic draw, and whether an observation meets a challenge (the catalogue itself is
+`catalogue.py`)."""
 from __future__ import annotations
 
 import random
@@ -6,37 +7,15 @@ import secrets
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from .catalogue import Challenge, Kind
 from .observation import Observation
 
 
 @dataclass(frozen=True)
-class Challenge:
-    kind: str         # head_pose | gesture | emotion
-    target: str       # left/right/up/down, a gesture label, an emotion label
-    icon: str         # a large emoji shown on screen
-    text: str         # short on-screen text (English source string; translated by the UI)
-    instruction: str  # the spoken / longer instruction
-
-    @property
-    def id(self) -> str:
-        return f"{self.kind}:{self.target}"
-
-
-# Head pose is defined in the person's own frame: "left" is the person's left. The screen shows a
-# mirror view, so the arrow points the way the person sees themself move.
-HEAD_POSE_CHALLENGES = (
-    Challenge("head_pose", "left", "⬅️", "Turn your head left", "Turn your head to your left and hold it."),
-    Challenge("head_pose", "right", "➡️", "Turn your head right", "Turn your head to your right and hold it."),
-    Challenge("head_pose", "up", "⬆️", "Look up", "Tilt your head up, look at the ceiling, and hold it."),
-    Challenge("head_pose", "down", "⬇️", "Look down", "Tilt your head down, look at the floor, and hold it."),
-)
-
-
-@dataclass(frozen=True)
 class HeadPoseThresholds:
-    yaw_deg: float = 20.0
-    pitch_deg: float = 15.0
-    max_other_deg: float = 25.0
+    yaw_deg: float
+    pitch_deg: float
+    max_other_deg: float
 
 
 def head_pose_matches(target: str, pose: tuple[float, float, float] | None, th: HeadPoseThresholds,
@@ -58,17 +37,17 @@ def head_pose_matches(target: str, pose: tuple[float, float, float] | None, th: 
 class Judge:
     """Decides if one frame's observation fulfils a challenge."""
 
-    head_pose: HeadPoseThresholds = HeadPoseThresholds()
-    emotion_min_margin: float = 0.15
+    head_pose: HeadPoseThresholds
+    emotion_min_margin: float
 
     def matches(self, challenge: Challenge, obs: Observation, baseline: tuple[float, float] = (0.0, 0.0)) -> bool:
         if not obs.face:
             return False
-        if challenge.kind == "head_pose":
+        if challenge.kind == Kind.HEAD_POSE:
             return head_pose_matches(challenge.target, obs.head_pose, self.head_pose, baseline)
-        if challenge.kind == "gesture":
+        if challenge.kind == Kind.GESTURE:
             return obs.gesture == challenge.target
-        if challenge.kind == "emotion":
+        if challenge.kind == Kind.EMOTION:
             return obs.emotion == challenge.target and obs.emotion_margin >= self.emotion_min_margin
         raise ValueError(f"unknown challenge kind {challenge.kind!r}")
 
@@ -95,6 +74,7 @@ class ChallengeDrawer:
             raise ValueError("no challenge kind is available")
         options = [c for c in self.pool if c.kind in allowed and c != previous]
         if not options:  # a single challenge in all: repeating it is the only choice
+            assert previous is not None
             return previous
         kind = self.rng.choice(sorted({c.kind for c in options}))
         return self.rng.choice([c for c in options if c.kind == kind])

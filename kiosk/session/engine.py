@@ -5,15 +5,22 @@ and locked (too many failures) -> idle. The Qt layer only shows `view()` and for
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 import random
 import secrets
 import statistics
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
-from .challenges import Challenge, ChallengeDrawer, HeadPoseThresholds, Judge
+from .catalogue import Challenge, Kind
+from .challenges import ChallengeDrawer, HeadPoseThresholds, Judge
+from .events import (ChallengeFailed, ChallengePassed, ChallengeStarted, Detected, Event, Extended, Need,
+                     ProfileChosen, SessionEnded, StateChanged, TrackChanged)
 from .observation import Observation
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 def median_pose(pairs: list[tuple[float, float]]) -> tuple[float, float]:
@@ -35,11 +42,14 @@ class State(str, enum.Enum):
 # The number of challenges to pass stays the same.
 PROFILES: dict[str, frozenset[str]] = {
     "standard": frozenset(),
-    "no_hands": frozenset({"gesture"}),
-    "no_expression": frozenset({"emotion"}),
-    "limited_head": frozenset({"head_pose"}),
+    "no_hands": frozenset({Kind.GESTURE}),
+    "no_expression": frozenset({Kind.EMOTION}),
+    "limited_head": frozenset({Kind.HEAD_POSE}),
     "no_sight": frozenset(),  # every prompt is spoken; the challenge draw is unchanged
 }
+
+# The detector each challenge kind needs besides the face.
+KIND_NEEDS: dict[str, Need] = {Kind.HEAD_POSE: Need.HEAD_POSE, Kind.GESTURE: Need.HANDS, Kind.EMOTION: Need.EMOTION}
 
 
 class Clock(Protocol):
@@ -54,26 +64,30 @@ class Limiter(Protocol):
 
 @dataclass(frozen=True)
 class EngineSettings:
-    real_frames: int = 100
-    spoof_frames: int = 25
-    liveness_timeout_s: float = 40.0
-    require_blink: bool = False
-    deny_on_flat: bool = True
-    require_3d: bool = False
-    challenge_count: int = 7
-    frames_to_pass: int = 25
-    time_limit_s: float = 10.0
-    attempts: int = 3
-    max_extensions: int = 10
-    gap_s: tuple[float, float] = (0.6, 1.6)
-    welcome_timeout_s: float = 30.0
-    auto_start_s: float = 4.0
-    result_display_s: float = 6.0
-    face_lost_timeout_s: float = 4.0
-    judge: Judge = Judge()
+    """The session's rules. Built from the typed config; the values live in default_config.toml
+    only (`defaults()` reads them there for tests and tools)."""
+
+    real_frames: int
+    spoof_frames: int
+    liveness_timeout_s: float
+    require_blink: bool
+    deny_on_flat: bool
+    require_3d: bool
+    challenge_count: int
+    frames_to_pass: int
+    onset_frames: int
+    time_limit_s: float
+    attempts: int
+    max_extensions: int
+    gap_s: tuple[float, float]
+    welcome_timeout_s: float
+    auto_start_s: float
+    result_display_s: float
+    face_lost_timeout_s: float
+    judge: Judge
 
     @classmethod
-    def from_config(cls, cfg) -> "EngineSettings":
+    def from_config(cls, cfg: Config) -> EngineSettings:
         return cls(
             real_frames=cfg.liveness.real_frames,
             spoof_frames=cfg.liveness.spoof_frames,
@@ -83,10 +97,11 @@ class EngineSettings:
             require_3d=cfg.liveness.require_3d,
             challenge_count=cfg.challenges.count,
             frames_to_pass=cfg.challenges.frames_to_pass,
+            onset_frames=cfg.challenges.onset_frames,
             time_limit_s=cfg.challenges.time_limit_s,
             attempts=cfg.challenges.attempts,
             max_extensions=cfg.challenges.max_extensions,
-            gap_s=tuple(cfg.challenges.gap_s),
+            gap_s=(cfg.challenges.gap_s[0], cfg.challenges.gap_s[1]),
             welcome_timeout_s=cfg.session.welcome_timeout_s,
             auto_start_s=cfg.session.auto_start_s,
             result_display_s=cfg.session.result_display_s,
@@ -95,11 +110,11 @@ class EngineSettings:
                                            cfg.head_pose.max_other_deg), cfg.emotion.min_margin),
         )
 
-
-@dataclass(frozen=True)
-class Event:
-    name: str
-    data: dict = field(default_factory=dict)
+    @classmethod
+    def defaults(cls, **overrides: Any) -> EngineSettings:
+        """The shipped defaults (default_config.toml), with some rules replaced."""
+        from ..config import config_from_dict
+        return dataclasses.replace(cls.from_config(config_from_dict({})), **overrides)
 
 
 @dataclass
@@ -166,7 +181,7 @@ class SessionView:
 class SessionEngine:
     def __init__(self, settings: EngineSettings, pool: Iterable[Challenge], clock: Clock,
                  rng: random.Random | None = None, limiter: Limiter | None = None,
-                 id_factory=lambda: secrets.token_hex(8)):
+                 id_factory: Callable[[], str] = lambda: secrets.token_hex(8)):
         self.settings = settings
         self.clock = clock
         self.rng = rng or secrets.SystemRandom()
@@ -175,6 +190,8 @@ class SessionEngine:
         self._new_id = id_factory
         self.record: SessionRecord | None = None
         self.last_record: SessionRecord | None = None
+        self._face_since: float | None = None
+        self._challenge: Challenge | None = None
         self._enter_idle()
 
     # ----------------------------------------------------------------- queries
@@ -182,15 +199,14 @@ class SessionEngine:
     def state(self) -> State:
         return self._state
 
-    def needs(self) -> frozenset[str]:
+    def needs(self) -> frozenset[Need]:
         """The detectors the current state needs; the pipeline runs only these."""
         if self._state in (State.IDLE, State.WELCOME):
-            return frozenset({"face"})
+            return frozenset({Need.FACE})
         if self._state == State.LIVENESS:
-            return frozenset({"face", "liveness", "head_pose"})
-        if self._state == State.CHALLENGE:
-            kind = self._challenge.kind
-            return frozenset({"face", {"head_pose": "head_pose", "gesture": "hands", "emotion": "emotion"}[kind]})
+            return frozenset({Need.FACE, Need.LIVENESS, Need.HEAD_POSE})
+        if self._state == State.CHALLENGE and self._challenge is not None:
+            return frozenset({Need.FACE, KIND_NEEDS[self._challenge.kind]})
         return frozenset()
 
     def available_profiles(self) -> list[str]:
@@ -199,20 +215,22 @@ class SessionEngine:
     def view(self) -> SessionView:
         s = self.settings
         now = self.clock.now()
-        v = dict(state=self._state, face=self._face, profile=self._profile, reason=self._reason)
+        v = SessionView(state=self._state, face=self._face, profile=self._profile, reason=self._reason)
         if self._state == State.CHALLENGE:
             in_gap = now < self._gap_until
-            v.update(challenge=self._challenge, index=self._passed_count + 1, total=s.challenge_count,
-                     streak=self._streak, needed=s.frames_to_pass, in_gap=in_gap,
-                     time_left=None if in_gap else max(0.0, self._deadline - now),
-                     time_limit=self._limit, attempts_left=s.attempts - self._failures,
-                     detected=self._detected, extensions_left=s.max_extensions - self._extensions)
-        elif self._state == State.LIVENESS:
-            v.update(streak=self._real, needed=s.real_frames,
-                     time_left=max(0.0, self._liveness_deadline - now), time_limit=s.liveness_timeout_s)
-        elif self._state == State.LOCKED and self.limiter:
-            v.update(lockout_left=self.limiter.remaining_lockout())
-        return SessionView(**v)
+            return dataclasses.replace(
+                v, challenge=self._challenge, index=self._passed_count + 1, total=s.challenge_count,
+                streak=self._streak, needed=s.frames_to_pass, in_gap=in_gap,
+                time_left=None if in_gap else max(0.0, self._deadline - now),
+                time_limit=self._limit, attempts_left=s.attempts - self._failures,
+                detected=self._detected, extensions_left=s.max_extensions - self._extensions)
+        if self._state == State.LIVENESS:
+            return dataclasses.replace(v, streak=self._real, needed=s.real_frames,
+                                       time_left=max(0.0, self._liveness_deadline - now),
+                                       time_limit=s.liveness_timeout_s)
+        if self._state == State.LOCKED and self.limiter:
+            return dataclasses.replace(v, lockout_left=self.limiter.remaining_lockout())
+        return v
 
     # ------------------------------------------------------------------ input
     def start(self) -> list[Event]:
@@ -223,6 +241,9 @@ class SessionEngine:
             return self._goto(State.LOCKED)
         if self.record is None:
             self._begin_record()
+        begin = getattr(self.limiter, "begin", None)
+        if begin is not None:  # marks the session in progress: one cut by a crash or signal still counts
+            begin(self.record.session_id)
         return self._start_liveness()
 
     def cancel(self, reason: str = "cancelled") -> list[Event]:
@@ -244,7 +265,7 @@ class SessionEngine:
         self._profile = name
         if self.record:
             self.record.profile = name
-        return [Event("profile", {"profile": name})]
+        return [ProfileChosen(name)]
 
     def more_time(self) -> list[Event]:
         """WCAG 2.2.1: extend the current challenge by its full time limit, up to max_extensions."""
@@ -255,7 +276,7 @@ class SessionEngine:
         self._deadline += s.time_limit_s
         self._limit += s.time_limit_s
         self._current_record().extensions += 1
-        return [Event("extended", {"extensions_left": s.max_extensions - self._extensions})]
+        return [Extended(s.max_extensions - self._extensions)]
 
     def feed(self, obs: Observation) -> list[Event]:
         """One camera frame's observation."""
@@ -310,7 +331,7 @@ class SessionEngine:
         self._entered_at = self.clock.now()
         if self.record is not None:
             self.record.states.append(state.value)
-        return [Event("state", {"state": state.value})]
+        return [StateChanged(state)]
 
     def _enter_idle(self) -> list[Event]:
         now = self.clock.now()
@@ -321,9 +342,9 @@ class SessionEngine:
         self._last_face_at = now
         self._profile = "standard"
         self._reason = ""
-        self._challenge: Challenge | None = None
+        self._challenge = None
         self.record = None
-        return [Event("state", {"state": State.IDLE.value})]
+        return [StateChanged(State.IDLE)]
 
     def _enter_welcome(self) -> list[Event]:
         self._begin_record()
@@ -362,7 +383,7 @@ class SessionEngine:
 
     def _feed_liveness(self, obs: Observation, now: float) -> list[Event]:
         s = self.settings
-        self.record.liveness_frames += 1
+        self._active().liveness_frames += 1
         if not self._same_track(obs) or obs.live is None:
             self._real = self._spoof = 0
             return []
@@ -382,8 +403,8 @@ class SessionEngine:
             return self._finish("denied", "spoof")
         if (self._real >= s.real_frames and (self._blinked or not s.require_blink)
                 and (self._seen_3d or not s.require_3d)):
-            self.record.levels_passed = 1
-            self.record.liveness_seconds = now - self._liveness_started
+            self._active().levels_passed = 1
+            self._active().liveness_seconds = now - self._liveness_started
             # The person looked at the screen during level 1: that is their neutral head pose.
             if self._poses:
                 self.baseline = median_pose(self._poses)
@@ -396,51 +417,84 @@ class SessionEngine:
     def _next_challenge(self, now: float, gap: bool = True) -> list[Event]:
         s = self.settings
         previous = self._challenge
-        self._challenge = self.drawer.draw(PROFILES[self._profile], previous)
+        challenge = self._challenge = self.drawer.draw(PROFILES[self._profile], previous)
         self._streak = 0
         self._detected = False
+        self._absent_run = 0
+        self._onset_done = self.settings.onset_frames <= 0
         self._extensions = 0
         self._limit = s.time_limit_s
         # A random pause makes the moment the next challenge starts unpredictable.
         self._gap_until = now + (self.rng.uniform(*s.gap_s) if gap else 0.0)
         self._deadline = self._gap_until + s.time_limit_s
         self._challenge_started = self._gap_until
-        self.record.challenges.append(ChallengeRecord(self._challenge.id, self._challenge.kind))
-        return [Event("challenge", {"challenge": self._challenge, "index": self._passed_count + 1,
-                                    "total": s.challenge_count, "attempts_left": s.attempts - self._failures})]
+        self._active().challenges.append(ChallengeRecord(challenge.id, challenge.kind))
+        return [ChallengeStarted(challenge, self._passed_count + 1, s.challenge_count,
+                                 s.attempts - self._failures)]
+
+    def _active(self) -> SessionRecord:
+        """The record of the session under way (levels 1 and 2 always have one)."""
+        assert self.record is not None, "no session under way"
+        return self.record
+
+    def _asked(self) -> Challenge:
+        assert self._challenge is not None, "no challenge under way"
+        return self._challenge
 
     def _current_record(self) -> ChallengeRecord:
-        return self.record.challenges[-1]
+        return self._active().challenges[-1]
+
+    def _onset_seen(self, obs: Observation, meets: bool) -> bool:
+        """A challenge counts only once the asked state has started after the prompt: the person is
+        first seen NOT showing it (another expression, another hand shape or no hand, head frontal)
+        for `onset_frames` frames in a row. What a photo or a replayed clip already shows when the
+        prompt appears can therefore not pass it."""
+        if not self._onset_done:
+            self._absent_run = self._absent_run + 1 if obs.face and not meets else 0
+            self._onset_done = self._absent_run >= self.settings.onset_frames
+        return self._onset_done
 
     def _feed_challenge(self, obs: Observation, now: float) -> list[Event]:
-        if now < self._gap_until:
-            return []
         s = self.settings
+        if now < self._gap_until:
+            # The prompt is already shown during the pause, so the onset may be seen then: a person
+            # may start moving before the pause ends.
+            self._onset_seen(obs, obs.face and s.judge.matches(self._asked(), obs, self.baseline))
+            return []
         rec = self._current_record()
         rec.frames += 1
         same = self._same_track(obs)
         if not same and obs.face and obs.faces <= 1 and self._track is not None:
             # Another person took over after level 1: level 1 must be passed again by this face.
             self._challenge = None
-            return [Event("track_changed")] + self._start_liveness()
+            return [TrackChanged(), *self._start_liveness()]
         if same and s.deny_on_flat and obs.shape is False:
             # The head-pose challenge was met by tilting a picture: it turned but showed no depth.
             return self._finish("denied", "flat")
+        meets = same and s.judge.matches(self._asked(), obs, self.baseline)
+        if not self._onset_seen(obs, meets):
+            self._detected = False
+            self._streak = 0
+            return []
+        if obs.still:
+            # No sensor noise or micro-motion: no evidence of a live person either way, so the
+            # hold neither grows nor restarts (a frozen feed cannot hold a challenge).
+            return []
         was = self._detected
-        self._detected = same and s.judge.matches(self._challenge, obs, self.baseline)
+        self._detected = meets
         if not self._detected:
             self._streak = 0
             return []
         self._streak += 1
         rec.matched_frames += 1
-        events = [] if was else [Event("detected")]
+        events: list[Event] = [] if was else [Detected()]
         if self._streak >= s.frames_to_pass:
             rec.passed = True
             rec.seconds = now - self._challenge_started
             self._passed_count += 1
-            events.append(Event("challenge_passed", {"index": self._passed_count}))
+            events.append(ChallengePassed(self._passed_count))
             if self._passed_count >= s.challenge_count:
-                self.record.levels_passed = 2
+                self._active().levels_passed = 2
                 return events + self._finish("passed", "")
             events += self._next_challenge(now)
         return events
@@ -451,14 +505,13 @@ class SessionEngine:
         rec.reason = reason
         rec.seconds = now - self._challenge_started
         self._failures += 1
-        events = [Event("challenge_failed", {"reason": reason,
-                                             "attempts_left": self.settings.attempts - self._failures})]
+        events: list[Event] = [ChallengeFailed(reason, self.settings.attempts - self._failures)]
         if self._failures >= self.settings.attempts:
             return events + self._finish("denied", "attempts_exhausted")
         return events + self._next_challenge(now)
 
     def _finish(self, result: str, reason: str) -> list[Event]:
-        rec = self.record
+        rec = self._active()
         rec.result, rec.reason = result, reason
         rec.finished_at = self.clock.now()
         self.last_record = rec
@@ -468,6 +521,6 @@ class SessionEngine:
         self._challenge = None
         if result == "abandoned":
             rec.states.append("abandoned")
-            return [Event("abandoned", {"reason": reason, "record": rec})] + self._enter_idle()
+            return [SessionEnded(result, reason, rec), *self._enter_idle()]
         events = self._goto(State.PASSED if result == "passed" else State.DENIED)
-        return events + [Event(result, {"reason": reason, "record": rec})]
+        return [*events, SessionEnded(result, reason, rec)]

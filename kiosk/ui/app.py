@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 
 from .. import metrics
 from ..health import Health
+from ..preflight import preflight
 from ..session.clock import MonotonicClock
 from ..session.engine import EngineSettings, Event, SessionEngine, State
 from ..session.observation import Observation
@@ -129,12 +130,12 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     if pipeline is None:
         from ..vision.pipeline import VisionPipeline
         pipeline = VisionPipeline(cfg)
-    pool, notes = pipeline.challenge_pool()
-    for note in notes:
+    checked = preflight(cfg, pipeline)  # the same checks as check-config, the pool through kiosk/pool.py
+    pool = checked.pool
+    for note in checked.notes:
         log.warning(note)
-    problem = ""
-    if pipeline.liveness is None:
-        problem = "liveness model missing"
+    # No liveness model or nothing to ask after level 1: out of service instead of failing on every frame.
+    problem = checked.out_of_service()
     health = health or Health()
     # Heartbeats age on the monotonic clock: a wall-clock jump neither kills nor hides a stuck part.
     health.beats.expect("engine", health.stale_after_s)
@@ -144,6 +145,9 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     if reporter is None:
         from ..reporting import VerdictReporter
         reporter = VerdictReporter(cfg, {n: s.version for n, s in pipeline.models.items() if s.available})
+    problem = problem or getattr(reporter, "problem", "")  # no device key: out of service, no restart loop
+    for cut in getattr(engine.limiter, "interrupted", []):  # sessions a stop or crash cut short
+        reporter.submit_interrupted(cut)
     submit = reporter.submit
 
     def on_result(record) -> None:
@@ -322,6 +326,7 @@ def run_app(cfg, windowed: bool = False, metrics_port: int = 0) -> int:
     # Qt blocks Python's signal handlers while in C++; a timer lets SIGTERM (systemd stop) through.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, stop)  # a closed terminal or session cleans up like a stop
     pulse = QTimer()
     pulse.start(250)
     pulse.timeout.connect(lambda: None)

@@ -9,7 +9,10 @@ import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from ..session.engine import Event, SessionEngine, State
+from ..ratelimit import PinGate
+from ..session.engine import SessionEngine, State
+from ..session.events import (ChallengeFailed, ChallengePassed, ChallengeStarted, Detected, Event, Extended,
+                              SessionEnded, StateChanged)
 from ..session.observation import Observation
 from . import strings as S
 from .strings import tr
@@ -62,6 +65,7 @@ class KioskController(QObject):
         window.set_voice(cfg.ui.voice)
         window.command.connect(self.handle_command)
         window.exit_requested.connect(self._exit_requested)
+        self.pin_gate = PinGate(cfg.ui.admin_pin, clock=engine.clock.now)
         window.admin_pin.connect(self._admin_pin)
         window.welcome.profile.connect(self.choose_profile)
         window.welcome.set_available(engine.available_profiles())
@@ -105,39 +109,38 @@ class KioskController(QObject):
 
     def _announce(self, e: Event) -> None:
         sp = self.speaker
-        if e.name == "state":
-            state = e.data["state"]
-            if state == State.IDLE.value and self.worker_thread is not None:
-                self.worker_thread.worker.reset_session()
-            elif state == State.WELCOME.value:
+        match e:
+            case StateChanged(state=State.IDLE):
+                if self.worker_thread is not None:
+                    self.worker_thread.worker.reset_session()
+            case StateChanged(state=State.WELCOME):
                 self.say(tr(S.WELCOME_TITLE) + ". " + tr(S.WELCOME_DETAIL))
-            elif state == State.LIVENESS.value:
+            case StateChanged(state=State.LIVENESS):
                 self.say(tr(S.LIVENESS_TITLE) + ". " + tr(S.LIVENESS_DETAIL))
-            elif state == State.LOCKED.value:
+            case StateChanged(state=State.LOCKED):
                 self.say(self._locked_text())
-        elif e.name == "challenge":
-            c = e.data["challenge"]
-            step = tr(S.CHALLENGE_OF).format(index=e.data["index"], total=e.data["total"])
-            self.say(f"{step}. {tr(c.instruction)}")
-        elif e.name == "detected":
-            sp.play_earcon("detected")
-        elif e.name == "challenge_passed":
-            sp.play_earcon("step")
-        elif e.name == "challenge_failed":
-            self.say(tr(S.TRY_ANOTHER))
-        elif e.name == "extended":
-            self.say(tr(S.EXTENDED))
-        elif e.name in ("passed", "denied"):
-            passed = e.name == "passed"
-            sp.play_earcon("pass" if passed else "fail")
-            self.say(tr(S.PASSED_DETAIL if passed else S.DENIED_DETAIL))
-            if self.on_result:
-                self.on_result(e.data["record"])
-        elif e.name == "abandoned":
-            if e.data.get("reason") == "face_lost":
-                self.say(tr(S.FACE_LOST))
-            if self.on_result:
-                self.on_result(e.data["record"])
+            case ChallengeStarted():
+                step = tr(S.CHALLENGE_OF).format(index=e.index, total=e.total)
+                self.say(f"{step}. {tr(e.challenge.instruction)}")
+            case Detected():
+                sp.play_earcon("detected")
+            case ChallengePassed():
+                sp.play_earcon("step")
+            case ChallengeFailed():
+                self.say(tr(S.TRY_ANOTHER))
+            case Extended():
+                self.say(tr(S.EXTENDED))
+            case SessionEnded(result="passed" | "denied"):
+                passed = e.result == "passed"
+                sp.play_earcon("pass" if passed else "fail")
+                self.say(tr(S.PASSED_DETAIL if passed else S.DENIED_DETAIL))
+                if self.on_result:
+                    self.on_result(e.record)
+            case SessionEnded(result="abandoned"):
+                if e.reason == "face_lost":
+                    self.say(tr(S.FACE_LOST))
+                if self.on_result:
+                    self.on_result(e.record)
 
     def say(self, text: str) -> None:
         self._last_prompt = text
@@ -194,9 +197,11 @@ class KioskController(QObject):
             self.quit_requested.emit()
 
     def _admin_pin(self, pin: str) -> None:
-        if self.cfg.ui.admin_pin and pin == self.cfg.ui.admin_pin:
-            log.warning("admin exit by PIN")
+        result = self.pin_gate.check(pin)  # constant-time, 5 wrong = locked 5 min, logged without the PIN
+        if result.accepted:
             self.quit_requested.emit()
+        elif self.pin_gate.enabled:
+            self.window.show_pin_feedback(result.tries_left, result.locked_s)
 
     # ------------------------------------------------------------ camera state
     def abandon(self, reason: str) -> None:

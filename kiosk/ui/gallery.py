@@ -1,41 +1,59 @@
 """Renders every screen once with sample content: for the bundle's self-test and for reviews."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from ..session.challenges import HEAD_POSE_CHALLENGES
+from ..session.catalogue import HEAD_POSE_CHALLENGES
 from ..session.engine import SessionView, State
 from . import strings as S
 from .strings import tr
 
 
-def render_all(window, out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    show: Callable[[], Any]
+    screen: Any        # the page of the window's stack that must be current
+    title: str         # the text its title label must show
+
+
+def scenes(window: Any) -> list[Scene]:
     w = window
     ch = HEAD_POSE_CHALLENGES[0]
-    scenes = {
-        "attract": lambda: w.show_screen(w.attract),
-        "welcome": lambda: w.show_screen(w.welcome),
-        "liveness": lambda: (w.session.show_view(SessionView(State.LIVENESS, streak=40, needed=100,
-                                                             time_left=30.0, face=True)),
-                             w.show_screen(w.session)),
-        "challenge": lambda: (w.session.show_view(SessionView(State.CHALLENGE, ch, 2, 7, 12, 25, 6.2, 10.0, 3,
-                                                              True, False, 10, True)),
-                              w.show_screen(w.session)),
-        "passed": lambda: (w.result.show_result(True), w.show_screen(w.result)),
-        "denied": lambda: (w.result.show_result(False), w.show_screen(w.result)),
-        "camera": lambda: (w.message.show_message("📷", tr(S.CAMERA_TITLE), tr(S.CAMERA_DETAIL)),
-                           w.show_screen(w.message)),
-        "locked": lambda: (w.message.show_message("⏳", tr(S.LOCKED_TITLE), tr(S.LOCKED_DETAIL).format(minutes=5)),
-                           w.show_screen(w.message)),
-    }
+    camera_title, locked_title = tr(S.CAMERA_TITLE), tr(S.LOCKED_TITLE)
+    return [
+        Scene("attract", lambda: w.show_screen(w.attract), w.attract, tr(S.ATTRACT_TITLE)),
+        Scene("welcome", lambda: w.show_screen(w.welcome), w.welcome, tr(S.WELCOME_TITLE)),
+        Scene("liveness", lambda: (w.session.show_view(SessionView(State.LIVENESS, streak=40, needed=100,
+                                                                   time_left=30.0, face=True)),
+                                   w.show_screen(w.session)), w.session, tr(S.LIVENESS_TITLE)),
+        Scene("challenge", lambda: (w.session.show_view(SessionView(State.CHALLENGE, ch, 2, 7, 12, 25, 6.2, 10.0,
+                                                                    3, True, False, 10, True)),
+                                    w.show_screen(w.session)), w.session, tr(ch.text)),
+        Scene("passed", lambda: (w.result.show_result(True), w.show_screen(w.result)), w.result,
+              tr(S.PASSED_TITLE)),
+        Scene("denied", lambda: (w.result.show_result(False), w.show_screen(w.result)), w.result,
+              tr(S.DENIED_TITLE)),
+        Scene("camera", lambda: (w.message.show_message("📷", camera_title, tr(S.CAMERA_DETAIL)),
+                                 w.show_screen(w.message)), w.message, camera_title),
+        Scene("locked", lambda: (w.message.show_message("⏳", locked_title, tr(S.LOCKED_DETAIL).format(minutes=5)),
+                                 w.show_screen(w.message)), w.message, locked_title),
+    ]
+
+
+def render(window: Any, scene: Scene, out_dir: Path) -> Path:
     from PySide6.QtCore import QCoreApplication
-    paths = []
-    for name, show in scenes.items():
-        show()
-        QCoreApplication.processEvents()
-        path = out_dir / f"{name}.png"
-        if not w.grab().save(str(path)):
-            raise RuntimeError(f"could not render the {name} screen")
-        paths.append(path)
-    return paths
+    scene.show()
+    QCoreApplication.processEvents()
+    path = out_dir / f"{scene.name}.png"
+    if not window.grab().save(str(path)):
+        raise RuntimeError(f"could not render the {scene.name} screen")
+    return path
+
+
+def render_all(window: Any, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [render(window, scene, out_dir) for scene in scenes(window)]

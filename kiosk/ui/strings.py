@@ -49,6 +49,9 @@ NOT_UNDERSTOOD = "Sorry, I did not understand. Say start, repeat, help, more tim
 VOICE_INPUT_PROBLEM = "Voice commands are not available right now. Please use the buttons or the keys."
 TRY_ANOTHER = "Let's try another one."
 FACE_LOST = "We lost sight of your face. Please start again."
+ADMIN_PIN_ENTRY = "Admin PIN: {dots}"
+ADMIN_PIN_WRONG = "Wrong PIN. {n} tries left before the admin exit locks."
+ADMIN_PIN_LOCKED = "Too many wrong PINs. The admin exit is locked for {minutes} min."
 
 PROFILE_LABELS = {
     "standard": "Standard",
@@ -61,19 +64,12 @@ PROFILE_LABELS = {
 
 def all_source_strings() -> list[str]:
     """Every string the UI shows or speaks: this module's sentences and the challenge catalogue."""
-    from ..session.challenges import HEAD_POSE_CHALLENGES
+    from ..session.catalogue import every_challenge
     found: list[str] = []
     for name, value in globals().items():
         if name.isupper() and isinstance(value, str) and name != "CONTEXT":
             found.append(value)
     found += PROFILE_LABELS.values()
-    for c in HEAD_POSE_CHALLENGES:
+    for c in every_challenge():
         found += [c.text, c.instruction]
-    for module, attr in (("kiosk.vision.gestures", "GESTURE_INFO"), ("kiosk.vision.emotion", "EMOTION_INFO")):
-        try:
-            info = getattr(__import__(module, fromlist=[attr]), attr)
-        except (ImportError, AttributeError):
-            continue
-        for entry in info.values():
-            found += [s for s in entry[1:] if s]
     return list(dict.fromkeys(found))

@@ -2,6 +2,8 @@
 and the caption of whatever was last spoken. Key presses become signals; nothing else happens here."""
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
@@ -10,6 +12,8 @@ from . import strings as S
 from .screens import (AttractScreen, MessageScreen, ResultScreen, SessionScreen, WelcomeScreen, button,
                       fit_touch, label)
 from .strings import tr
+
+MAX_PIN_DIGITS = 32
 
 KEY_COMMANDS = {
     Qt.Key.Key_S: "start", Qt.Key.Key_V: "voice", Qt.Key.Key_L: "listen", Qt.Key.Key_M: "more_time",
@@ -106,14 +110,23 @@ class KioskWindow(QMainWindow):
         mods = event.modifiers()
         if self._pin_buffer is not None:  # typing the admin PIN
             if Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
-                self._pin_buffer += chr(key)
+                if len(self._pin_buffer) < MAX_PIN_DIGITS:
+                    self._pin_buffer += chr(key)
+                self._show_pin_entry()
                 return
+            if key == Qt.Key.Key_Backspace:
+                self._pin_buffer = self._pin_buffer[:-1]
+                self._show_pin_entry()
+                return
+            pin, self._pin_buffer = self._pin_buffer, None
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                self.admin_pin.emit(self._pin_buffer)
-            self._pin_buffer = None
+                self.admin_pin.emit(pin)  # the controller answers with show_pin_feedback()
+            else:
+                self.show_caption("")
             return
         if key == Qt.Key.Key_A and mods & Qt.KeyboardModifier.ControlModifier and mods & Qt.KeyboardModifier.AltModifier:
             self._pin_buffer = ""
+            self._show_pin_entry()
             return
         if key in (Qt.Key.Key_Q, Qt.Key.Key_Escape):
             self.exit_requested.emit()
@@ -122,6 +135,17 @@ class KioskWindow(QMainWindow):
             self.command.emit(KEY_COMMANDS[key])
             return
         super().keyPressEvent(event)
+
+    def _show_pin_entry(self) -> None:
+        # One dot per digit typed, never the digits: the screen may be filmed.
+        self.show_caption(tr(S.ADMIN_PIN_ENTRY).format(dots="●" * len(self._pin_buffer or "")))
+
+    def show_pin_feedback(self, tries_left: int = 0, locked_s: float = 0.0) -> None:
+        """After a refused PIN: how many tries are left, or for how many minutes the exit is locked."""
+        if locked_s > 0:
+            self.show_caption(tr(S.ADMIN_PIN_LOCKED).format(minutes=max(1, math.ceil(locked_s / 60))))
+        else:
+            self.show_caption(tr(S.ADMIN_PIN_WRONG).format(n=tries_left))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # A user must not be able to leave the kiosk (Alt+F4, window manager close).

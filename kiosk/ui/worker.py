@@ -22,6 +22,7 @@ from PySide6.QtGui import QImage
 
 from .. import metrics
 from ..health import Health
+from ..session.events import Need
 from ..vision.sources import FrozenFeedDetector, SourceError
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class CameraWorker(QObject):
         self._frame_no = 0
         self._reconnect_ms = int(reconnect_s * 1000)
         self._preview = preview
-        self._needs: frozenset[str] = frozenset({"face"})
+        self._needs: frozenset[Need] = frozenset({Need.FACE})
         self._lock = threading.Lock()
         self._source: Any = None
         self._pipeline: Any = None
@@ -69,7 +70,7 @@ class CameraWorker(QObject):
         self._reset_pending = False
 
     # called from the GUI thread
-    def set_needs(self, needs: frozenset[str]) -> None:
+    def set_needs(self, needs: frozenset[Need]) -> None:
         with self._lock:
             self._needs = frozenset(needs)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..modelcard import ModelCard
 from .face import Face
 
 INPUT_SIZE = 48
@@ -30,18 +31,6 @@ FER_EYE_TO_MOUTH = 0.45
 _RIGHT_EYE = (33, 133)   # subject's right eye, image left in an unmirrored frame
 _LEFT_EYE = (362, 263)
 _MOUTH = (61, 291)
-
-# label -> (emoji, short name, how to pose it). The challenge screen and speech use these.
-EMOTION_INFO: dict[str, tuple[str, str, str]] = {
-    "happy": ("\U0001F604", "Happy", "Smile widely and show your teeth"),
-    "surprise": ("\U0001F62E", "Surprised", "Raise your eyebrows high and open your mouth wide"),
-    "neutral": ("\U0001F610", "Neutral", "Relax your face and look straight ahead, no smile"),
-    "angry": ("\U0001F620", "Angry", "Frown hard, pull your eyebrows down and together, press your lips"),
-    "sad": ("\U0001F622", "Sad", "Turn the corners of your mouth down and raise the inner eyebrows"),
-    "fear": ("\U0001F628", "Afraid", "Open your eyes wide, raise your eyebrows and stretch your lips sideways"),
-    "disgust": ("\U0001F922", "Disgusted", "Wrinkle your nose and raise your upper lip"),
-}
-
 
 def standardize(gray: np.ndarray) -> np.ndarray:
     """Per-image standardisation of a uint8 face crop -> float32, the same in training and at run time.
@@ -130,6 +119,7 @@ class EmotionClassifier:
             raise ModelError(f"cannot read emotion model metadata {meta_file}: {exc!r}") from exc
         if self.temperature <= 0:
             raise ModelError(f"{meta_file}: temperature must be positive")
+        self.card = ModelCard.from_meta(self.meta)
         self._model = TFLiteModel(self.model_path, num_threads=1)
         n_out = self._model.outputs[0].shape[-1]
         if n_out != len(self.labels):

@@ -13,26 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..modelcard import ModelCard
+
 NONE_LABEL = "none"
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "gesture_classifier.tflite"
-
-# label -> (emoji, short text, spoken/written instruction)
-GESTURE_INFO: dict[str, tuple[str, str, str]] = {
-    "like": ("\U0001F44D", "Thumbs up", "Make a fist and point your thumb up."),
-    "dislike": ("\U0001F44E", "Thumbs down", "Make a fist and point your thumb down."),
-    "call_me": ("\U0001F919", "Call me", "Stretch out your thumb and little finger, fold the others."),
-    "four": ("4\uFE0F\u20E3", "Four fingers", "Hold up four fingers, thumb folded in."),
-    "hi_five": ("\u270B", "Open hand", "Hold up your open hand, fingers up, palm to the camera."),
-    "victory": ("\u270C\uFE0F", "Victory", "Hold up your index and middle finger in a V."),
-    "perfect": ("\U0001F44C", "OK sign", "Touch your thumb and index finger in a ring, other fingers up."),
-    "mamma_mia": ("\U0001F90C", "Mamma mia", "Pinch all your fingertips together, pointing up."),
-    "crossed_fingers": ("\U0001F91E", "Fingers crossed", "Cross your middle finger over your index finger."),
-    "fist": ("\u270A", "Fist", "Make a fist."),
-    "one": ("\u261D\uFE0F", "One finger", "Hold up your index finger."),
-    "rock": ("\U0001F918", "Rock on", "Hold up your index and little finger, fold the others."),
-    NONE_LABEL: ("\u2753", "No gesture", "No gesture recognised."),
-}
-
 
 def hand_features(landmarks_xy: np.ndarray, handedness: str) -> np.ndarray:
     """(21, 2|3) landmarks in pixel-proportional units -> (42,) float32 kiosk features.
@@ -75,10 +59,10 @@ class GestureClassifier:
         if self.model.outputs[0].shape[-1] != len(self.labels):
             raise ModelError(f"{model_path.name}: {self.model.outputs[0].shape[-1]} outputs, {len(self.labels)} labels")
         self.validated_recall: dict[str, float] = {k: float(v) for k, v in self.meta.get("validated_recall", {}).items()}
-        # "real" or "synthetic": a class measured only on synthetic poses must stay out of the draw
-        self.validated_on: dict[str, str] = dict(self.meta.get("validated_on", {}))
         self.min_confidence = float(self.meta.get("min_confidence", 0.5) if min_confidence is None else min_confidence)
         self.validated_recall = self._recall_at(self.min_confidence)
+        # What the draw may trust: recall at the configured confidence, real or synthetic per class.
+        self.card = ModelCard.from_meta(self.meta, self.validated_recall, reject_labels=frozenset({NONE_LABEL}))
 
     def _recall_at(self, confidence: float) -> dict[str, float]:
         """Validated recall as measured at this min_confidence: a higher threshold turns more real
@@ -93,12 +77,6 @@ class GestureClassifier:
             return {}
         measured = by_conf[min(at_or_above, key=float)]
         return {label: float(measured.get(label, 0.0)) for label in self.validated_recall}
-
-    def challenge_labels(self, min_recall: float = 0.95) -> list[str]:
-        """Gestures fit for the challenge draw: validated on real landmarks with recall >= min_recall."""
-        return [label for label in self.labels
-                if label != NONE_LABEL and self.validated_on.get(label) == "real"
-                and self.validated_recall.get(label, 0.0) >= min_recall]
 
     def classify(self, hand) -> GestureResult:
         """Classify a kiosk.vision.hands.Hand (pixel landmarks + MediaPipe handedness)."""

@@ -78,6 +78,10 @@ def looking_at_camera(position: np.ndarray) -> np.ndarray:
     return rotation_from_angles(yaw, pitch, 0.0)
 
 
+# A webcam's lens distortion is small next to landmark noise; zeros say "none" (as None did).
+_NO_DISTORTION = np.zeros(4, dtype=np.float64)
+
+
 class HeadPoseEstimator:
     def __init__(self, hfov_deg: float = 60.0):
         self.hfov_deg = hfov_deg
@@ -89,11 +93,11 @@ class HeadPoseEstimator:
         if k is None:
             k = self._cache[image_size] = camera_matrix(*image_size, self.hfov_deg)
         pts = np.asarray(image_points, dtype=np.float64).reshape(-1, 2)
-        ok, rvec, tvec = cv2.solvePnP(_OBJECT, pts, k, None, flags=cv2.SOLVEPNP_SQPNP)
+        ok, rvec, tvec = cv2.solvePnP(_OBJECT, pts, k, _NO_DISTORTION, flags=cv2.SOLVEPNP_SQPNP)
         if not ok:
             return None
         # Refine from the SQPnP solution; cheap and reduces jitter.
-        rvec, tvec = cv2.solvePnPRefineLM(_OBJECT, pts, k, None, rvec, tvec)
+        rvec, tvec = cv2.solvePnPRefineLM(_OBJECT, pts, k, _NO_DISTORTION, rvec, tvec)
         rot, _ = cv2.Rodrigues(rvec)
         return angles_from_rotation(looking_at_camera(tvec.ravel()).T @ rot)
 

@@ -1,5 +1,5 @@
 """Runs, for each frame, only the detectors the session state needs, and turns what they see
-into an `Observation`. Missing models are reported, never faked: their challenges are left out."""
+into an `Observation`. Missing models are reported, never faked (`models` says which loaded)."""
 from __future__ import annotations
 
 import importlib
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..session.challenges import HEAD_POSE_CHALLENGES, Challenge
+from ..session.events import Need
 from ..session.observation import Observation
 from .face import FaceMeshDetector
 from .head_pose import HeadPoseEstimator
@@ -80,59 +80,6 @@ class VisionPipeline:
             self._hands = HandDetector(max_hands=1, static_image_mode=self.static)
         return self._hands
 
-    # ------------------------------------------------------------------ draw
-    def challenge_pool(self) -> tuple[list[Challenge], list[str]]:
-        """Challenges whose detector is loaded and validated; plus a note for each one left out."""
-        cfg = self.cfg
-        pool: list[Challenge] = []
-        notes: list[str] = []
-        kinds = cfg.challenges.kinds
-        if "head_pose" in kinds:
-            pool += HEAD_POSE_CHALLENGES
-        if "gesture" in kinds:
-            if self.gesture is None:
-                notes.append(f"gesture challenges left out: {self.models['gesture'].error}")
-            else:
-                from .gestures import GESTURE_INFO
-                for label in self.gesture.labels:
-                    if label == "none" or label not in GESTURE_INFO:
-                        continue
-                    ok, why = self._validated(self.gesture, label, cfg.gesture.min_validated_recall)
-                    if not ok:
-                        notes.append(f"gesture {label} left out: {why}")
-                        continue
-                    icon, text = GESTURE_INFO[label][:2]
-                    instruction = GESTURE_INFO[label][2] if len(GESTURE_INFO[label]) > 2 else f"{text} and hold it."
-                    pool.append(Challenge("gesture", label, icon, text, instruction))
-        if "emotion" in kinds:
-            if self.emotion is None:
-                notes.append(f"emotion challenges left out: {self.models['emotion'].error}")
-            else:
-                from .emotion import EMOTION_INFO
-                for label in cfg.emotion.allowed:
-                    if label not in self.emotion.labels or label not in EMOTION_INFO:
-                        notes.append(f"emotion {label} left out: not a label of the model")
-                        continue
-                    ok, why = self._validated(self.emotion, label, cfg.emotion.min_validated_recall)
-                    if not ok:
-                        notes.append(f"emotion {label} left out: {why}")
-                        continue
-                    icon, name, instruction = EMOTION_INFO[label][:3]
-                    pool.append(Challenge("emotion", label, icon, name, instruction))
-        return pool, notes
-
-    @staticmethod
-    def _validated(model, label: str, floor: float) -> tuple[bool, str]:
-        recall = (getattr(model, "validated_recall", None) or {}).get(label)
-        if recall is None:
-            return False, "no validated recall in its model card"
-        if recall < floor:
-            return False, f"validated recall {recall:.2f} below {floor:.2f}"
-        synthetic = set((getattr(model, "meta", None) or {}).get("synthetic_only", []))
-        if label in synthetic:
-            return False, "validated on synthetic data only"
-        return True, ""
-
     # --------------------------------------------------------------- process
     def _timed(self, stage: str, fn, *args):
         t0 = time.perf_counter()
@@ -140,7 +87,7 @@ class VisionPipeline:
         self.timings[stage].append((time.perf_counter() - t0) * 1000.0)
         return out
 
-    def process(self, image: np.ndarray, needs: frozenset[str]) -> Observation:
+    def process(self, image: np.ndarray, needs: frozenset[Need]) -> Observation:
         if not needs:
             return Observation()
         faces = self._timed("face_mesh", self.face_mesh.detect, image)
@@ -151,30 +98,30 @@ class VisionPipeline:
         track = self.tracker.update(face.bbox)
         obs: dict = dict(face=True, faces=len(faces), track_id=track)
         # A new face, or level 1 starting again: the cues start again from this frame.
-        starting = "liveness" in needs and not self._needed_liveness
+        starting = Need.LIVENESS in needs and not self._needed_liveness
         if track != self._cue_track or starting:
             self._reset_cues()
             self._cue_track = track
-        self._needed_liveness = "liveness" in needs
-        if "head_pose" in needs or "liveness" in needs:
+        self._needed_liveness = Need.LIVENESS in needs
+        if Need.HEAD_POSE in needs or Need.LIVENESS in needs:
             obs["head_pose"] = self._timed("head_pose", self.head_pose.estimate, face)
             # Only while the head is meant to move or be still, not while it makes a face
             # (expressions move the mouth corners the parallax fit treats as rigid).
             obs["shape"] = self._timed("parallax", self.parallax.update, face)
-        if "liveness" in needs:
+        if Need.LIVENESS in needs:
             if self.liveness is not None:
                 raw = self._timed("liveness", self.liveness.score, image, face)
                 score = self._smoothed(raw)
                 obs.update(live=bool(self.liveness.is_real(score)), live_score=float(score))
             obs["blink"] = bool(self.blinks.update(face))
-        if "hands" in needs and self.gesture is not None:
+        if Need.HANDS in needs and self.gesture is not None:
             hands = self._timed("hands", self.hands.detect, image)
             if hands:
                 result = self._timed("gesture", self.gesture.classify, hands[0])
                 obs["gesture"] = result.label
             else:
                 obs["gesture"] = None
-        if "emotion" in needs and self.emotion is not None:
+        if Need.EMOTION in needs and self.emotion is not None:
             result = self._timed("emotion", self.emotion.classify, image, face)
             obs.update(emotion=result.label, emotion_margin=float(result.margin))
         return Observation(**obs)

@@ -148,6 +148,18 @@
       <translation>Ihr Gesicht ist nicht mehr zu sehen. Bitte beginnen Sie erneut.</translation>
     </message>
     <message>
+      <source>Admin PIN: {dots}</source>
+      <translation>Admin-PIN: {dots}</translation>
+    </message>
+    <message>
+      <source>Wrong PIN. {n} tries left before the admin exit locks.</source>
+      <translation>Falsche PIN. Noch {n} Versuche, dann wird der Admin-Ausgang gesperrt.</translation>
+    </message>
+    <message>
+      <source>Too many wrong PINs. The admin exit is locked for {minutes} min.</source>
+      <translation>Zu viele falsche PINs. Der Admin-Ausgang ist für {minutes} Min. gesperrt.</translation>
+    </message>
+    <message>
       <source>Standard</source>
       <translation>Standard</translation>
     </message>
@@ -294,14 +306,6 @@
     <message>
       <source>Hold up your index and little finger, fold the others.</source>
       <translation>Strecken Sie Zeigefinger und kleinen Finger aus, die anderen eingeklappt.</translation>
-    </message>
-    <message>
-      <source>No gesture</source>
-      <translation>Keine Geste</translation>
-    </message>
-    <message>
-      <source>No gesture recognised.</source>
-      <translation>Keine Geste erkannt.</translation>
     </message>
     <message>
       <source>Happy</source>

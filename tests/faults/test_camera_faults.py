@@ -246,4 +246,4 @@ def test_bench_on_a_bad_source_is_a_clear_error_not_a_traceback(tmp_path, make):
     r = _bench("--source", str(source), "--frames", "3")
     assert r.returncode == 2, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
-    assert r.stderr.strip().splitlines()[-1].startswith("kiosk bench: ") and expect in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("kiosk: bench: ") and expect in r.stderr

@@ -1,0 +1,28 @@
+"""Small file helpers for the kiosk's own state (lockout state, verdict spool)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write-then-rename: a crash mid-write leaves the old file, never a half one.
+
+    The temporary file is new and unpredictable (mkstemp: O_CREAT|O_EXCL, mode 0600, in the same
+    folder so the rename stays on one file system): a symlink planted at a fixed `.tmp` name
+    cannot redirect the write. On any error the temporary file is removed and the error raised.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
