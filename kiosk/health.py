@@ -151,6 +151,10 @@ class Health:
         self.errors = ErrorStorm(count=storm_count, window_s=storm_window_s, clock=clock)
         self.camera = "starting"  # ok | lost | frozen | starting (shown by /health and /metrics)
         self.camera_reason = ""
+        # Why the kiosk shows "out of service" (a model or config problem, an error storm), or "".
+        # Not unhealthy by itself: the process does its job (shows the screen, tells staff); a
+        # restart would not mend a missing model, and restarting in a loop would hide the screen.
+        self.out_of_service = ""
 
     def beat(self, name: str) -> None:
         self.beats.beat(name)
@@ -176,4 +180,5 @@ class Health:
             "errors": self.errors.total,
             "camera": self.camera,
             "camera_reason": self.camera_reason,
+            "out_of_service": self.out_of_service,
         }

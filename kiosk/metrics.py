@@ -58,6 +58,8 @@ errors = Counter("kiosk_errors", "Unexpected exceptions, by where they were caug
 error_storms = Counter("kiosk_error_storms", "Error storms (the same exception repeating): each one ends the "
                        "process for a restart", registry=REGISTRY)
 log_suppressed = Counter("kiosk_log_lines_suppressed", "Log lines dropped by the repeat filter", registry=REGISTRY)
+out_of_service = Gauge("kiosk_out_of_service", "1 while the kiosk shows its out-of-service screen (model or "
+                       "config problem, error storm)", registry=REGISTRY)
 healthy = Gauge("kiosk_healthy", "1 while the watchdog is fed (frames and the session engine are moving)",
                 registry=REGISTRY)
 

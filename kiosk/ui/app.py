@@ -277,6 +277,8 @@ def serve(kiosk: Kiosk, watchdog=None, metrics_port: int = 0, grace_s: float = O
     kiosk.controller.quit_requested.connect(lambda: quit_app(0))
 
     def health_tick() -> None:
+        health.out_of_service = kiosk.controller.model_problem
+        metrics.out_of_service.set(1 if health.out_of_service else 0)
         ok = health.healthy()
         metrics.healthy.set(1 if ok else 0)
         # The ping rides on the GUI loop: if the loop freezes, systemd's WatchdogSec restarts us.

@@ -4,6 +4,7 @@ Real Qt offscreen, the real pipeline and worker thread; fakes only at the edges.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 
@@ -270,11 +271,12 @@ def test_repeat_filter_says_how_many_were_dropped():
     assert rf.filter(r) and r.getMessage() == "[last message repeated 48 times] camera 0 failed"
 
 
-def test_the_stuck_kiosk_of_the_field_report_now_exits_for_a_restart(tmp_path, photos):
+def test_the_stuck_kiosk_of_the_field_report_is_out_of_service_or_restarts(tmp_path, photos):
     """The field case: challenges limited to gestures with the gesture model missing. Once level 1
-    passed, every frame raised (1,307 tracebacks in 50 s) and WATCHDOG=1 was still sent. Now it
-    either fails its config check (exit 2) or goes out of service after an error storm (exit 70):
-    a handful of tracebacks, and no WATCHDOG=1 once out of service."""
+    passed, every frame raised (1,307 tracebacks in 50 s) and WATCHDOG=1 was still sent. Now the
+    kiosk either shows "out of service" from the start (said by /health and /metrics, no
+    traceback) or, if it gets stuck anyway, goes out of service after an error storm and exits 70,
+    sending no WATCHDOG=1 after that."""
     import os
     import subprocess
     import sys
@@ -288,18 +290,28 @@ def test_the_stuck_kiosk_of_the_field_report_now_exits_for_a_restart(tmp_path, p
                     f'[gesture]\nmodel = "{tmp_path}/missing/gesture.tflite"\n[session]\nauto_start_s = 0.5\n'
                     f'[verdict]\nkey_path = "{tmp_path}/device.key"\n')
     notify = NotifySocket(tmp_path)
+    port = free_port()
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), PYTHONPATH=str(ROOT),
                XDG_CACHE_HOME=str(home / ".cache"), KIOSK_LOG="INFO", **notify.env)
+    seen: dict = {}
     try:
         proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source",
-                                 str(faces), "--metrics-port", "0"], cwd=tmp_path, env=env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                 str(faces), "--metrics-port", str(port)], cwd=tmp_path, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         captured: dict = {}
         reader = threading.Thread(target=lambda: captured.update(err=proc.stderr.read()), daemon=True)
         reader.start()
         deadline = time.monotonic() + 180
         while proc.poll() is None and time.monotonic() < deadline:
             notify.drain()  # like systemd: read as they come (the socket queue is short)
+            if "READY=1" in [m for _, m in notify.messages] and "health" not in seen:
+                code, status = health_json(port)
+                if status.get("out_of_service"):
+                    seen["health"] = (code, status)
+                    seen["metrics"] = http_get(port, "/metrics")[1].decode()
+                    ready_at = next(t for t, m in notify.messages if m == "READY=1")
+                    seen["pings"] = notify.pings(since=ready_at)
+                    proc.send_signal(signal.SIGTERM)
             time.sleep(0.05)
         if proc.poll() is None:
             proc.kill()
@@ -309,9 +321,15 @@ def test_the_stuck_kiosk_of_the_field_report_now_exits_for_a_restart(tmp_path, p
     finally:
         notify.close()
     err = captured["err"]
-    assert proc.returncode in (2, 70), err[-3000:]
     assert err.count("Traceback") <= 5, "each distinct error is logged once, repeats are counted"
-    if proc.returncode == 70:
+    if "health" in seen:  # out of service from the start: healthy (a restart would not help), and said so
+        assert proc.returncode == 0, err[-3000:]
+        assert "Traceback" not in err
+        assert seen["health"][0] == 200 and "gesture" in seen["health"][1]["out_of_service"]
+        assert "kiosk_out_of_service 1.0" in seen["metrics"]
+        assert seen["pings"] > 0
+    else:
+        assert proc.returncode == 70, err[-3000:]
         out = next((i for i, m in enumerate(messages) if m.startswith("STATUS=out of service")), None)
         assert out is not None, messages
         assert "WATCHDOG=1" not in messages[out:], "no ping once out of service"
