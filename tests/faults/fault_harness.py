@@ -10,8 +10,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from conftest import make_cfg
 from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+
+from conftest import make_cfg
 
 
 def wait_until(pred, timeout_s: float = 20.0) -> bool:

@@ -11,7 +11,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT
 from fault_harness import ListReporter, NotifySocket, face_folder, serve_with, session_cfg, wait_until
 
 from kiosk.health import Health
@@ -21,6 +20,8 @@ from kiosk.ui.controller import CaptionOnlySpeaker
 from kiosk.vision.pipeline import VisionPipeline
 from kiosk.vision.sources import Frame, ImageFolderSource, SourceError, open_source
 from kiosk.watchdog import Watchdog
+
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -141,12 +142,15 @@ def test_a_folder_of_only_unreadable_images_is_a_lost_camera_not_a_traceback_flo
     worker.camera_ok.connect(lambda: events.append(("ok", "")))
     thread = WorkerThread(worker)
     caplog.set_level(logging.WARNING)
+
+    def opened() -> int:  # one warning per source opened
+        return sum("unreadable" in r.getMessage() for r in caplog.records)
+
     t0 = time.monotonic()
     thread.start()
     try:
         assert wait_until(lambda: events == [("lost", "no frame from the camera")])
         # Let it retry a few times (0.3 s apart): still lost, never "ok", no traceback.
-        opened = lambda: sum("unreadable" in r.getMessage() for r in caplog.records)
         assert wait_until(lambda: opened() >= 3)
     finally:
         assert thread.shutdown()
