@@ -164,7 +164,7 @@ def main() -> int:
         port = free_port()
         log = d / "stderr.log"
         final_metrics, health = "", (0, "")
-        alive = False
+        alive = stop_hung = False
         try:
             with open(log, "w") as err:
                 proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(site), "run",
@@ -182,7 +182,14 @@ def main() -> int:
                         health = scrape(port, "/health")
                         final_metrics = scrape(port, "/metrics")[1]
                     proc.send_signal(signal.SIGTERM)
-                    proc.wait(timeout=30)
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:  # did not stop: say where it hangs, then kill
+                        stop_hung = True
+                        if shutil.which("py-spy") and args.keep_log:
+                            with open(args.keep_log + ".stacks", "w") as fh:
+                                subprocess.run(["py-spy", "dump", "--pid", str(proc.pid)], stdout=fh,
+                                               stderr=subprocess.STDOUT, check=False, timeout=60)
                 finally:
                     if proc.poll() is None:
                         proc.kill()
@@ -208,7 +215,8 @@ def main() -> int:
             "minutes": args.minutes, "display": display or "offscreen", "audio": "pulseaudio null sink" if pulse
             else "none", "sessions_finished": len(results),
             "results": {r: results.count(r) for r in sorted(set(results))},
-            "alive_until_sigterm": alive, "exit_code": proc.returncode,
+            "alive_until_sigterm": alive, "stopped_within_30s_of_sigterm": not stop_hung,
+            "exit_code": proc.returncode,
             "tracebacks": text.count("Traceback"),
             "log_bytes": len(text.encode()), "log_lines": len(text.splitlines()),
             "watchdog_pings": len(ping_times), "max_ping_gap_s": round(max(gaps), 2) if gaps else None,
