@@ -1,20 +1,27 @@
 """Contrast (>= 7:1), text size (>= 32 px), captions and translations, checked on the stylesheet
 and on screenshots of the real widgets."""
 import re
-import tomllib
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QTranslator
+import tomllib
+from PySide6.QtCore import QCoreApplication, QTranslator
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from conftest import ROOT, make_cfg, shown_kiosk
 from kiosk.ui import strings as S
-from kiosk.ui.theme import COLOURS, MIN_TEXT_PX, contrast_ratio, relative_luminance, stylesheet
+from kiosk.ui.theme import (
+    COLOURS,
+    MIN_TEXT_PX,
+    contrast_ratio,
+    relative_luminance,
+    stylesheet,
+)
+
+from conftest import ROOT, make_cfg, shown_kiosk
 
 
 def rules(qss: str):
-    for selector, body in re.findall(r"([^{}]+)\{([^}]*)\}", re.sub(r"/\*.*?\*/", "", qss, flags=re.S)):
+    for selector, body in re.findall(r"([^{}]+)\{([^}]*)\}", re.sub(r"/\*.*?\*/", "", qss, flags=re.DOTALL)):
         props = dict(re.findall(r"([\w-]+)\s*:\s*([^;]+);", body))
         yield selector.strip(), {k: v.strip() for k, v in props.items()}
 
@@ -60,7 +67,8 @@ def _image(widget) -> np.ndarray:
 
 
 def _hex(rgb) -> str:
-    return "#%02X%02X%02X" % tuple(int(v) for v in rgb)
+    r, g, b = (int(v) for v in rgb[:3])
+    return f"#{r:02X}{g:02X}{b:02X}"
 
 
 def measured_contrast(widget) -> float:
@@ -96,6 +104,7 @@ def test_everything_spoken_is_also_captioned(kiosk):
     c.speaker.caption.connect(captions.append)
     c.handle_command("voice")  # voice off: captions must continue
     c.handle_command("help")
+    c.handle_command("start")  # the choices
     c.handle_command("start")
     assert captions and all(t for t in captions)
     assert captions[-1] == S.tr(S.LIVENESS_TITLE) + ". " + S.tr(S.LIVENESS_DETAIL)
@@ -122,8 +131,89 @@ def test_german_kiosk_shows_german(state_dir, screenshot_dir):
         with shown_kiosk(cfg, pipeline, reporter=NullReporter()) as k:
             k.controller.model_problem = ""
             k.controller.handle_command("start")
+            k.controller.handle_command("start")
             assert k.window.session.title.text() == "Schauen Sie in die Kamera"
             assert k.window.caption.text().startswith("Schauen Sie in die Kamera")
             k.window.grab().save(str(screenshot_dir / "liveness_de.png"))
     finally:
         pipeline.close()
+
+
+def icon_contrast(b) -> tuple[float, int]:
+    """(contrast of the icon's glyph against what it is drawn on, icon height in px), from the
+    button's rendered pixels. The button is drawn without its words; what is left inside the
+    border is the icon. Its own background is its dominant colour (a tile, or the button
+    itself when the emoji is drawn straight onto it); the glyph is every pixel clearly unlike
+    it, and its median luminance stands for the colour a person sees."""
+    text = b.text()
+    b.setText("")
+    try:
+        img = _image(b).astype(int)
+    finally:
+        b.setText(text)
+    inset = 10  # inside the 4-6 px border and the rounded corners
+    inner = img[inset:-inset, inset:-inset]
+    flat = inner.reshape(-1, 3)
+    colours, counts = np.unique(flat, axis=0, return_counts=True)
+    button_bg = colours[counts.argmax()]
+    ys, xs = np.nonzero(np.abs(inner - button_bg).max(axis=2) > 40)
+    assert len(ys), f"{b.accessibleName()}: no icon drawn"
+    box = inner[ys.min():ys.max() + 1, xs.min():xs.max() + 1].reshape(-1, 3)
+    colours, counts = np.unique(box, axis=0, return_counts=True)
+    local_bg = colours[counts.argmax()]
+    glyph = box[np.abs(box - local_bg).max(axis=1) > 40]
+    lum = np.array([relative_luminance(_hex(c)) for c in glyph])
+    median = glyph[np.argsort(lum)[len(lum) // 2]]
+    return contrast_ratio(_hex(median), _hex(local_bg)), int(ys.max() - ys.min() + 1)
+
+
+def test_icons_on_buttons_reach_3_to_1_and_profile_icons_are_twice_the_text(kiosk, screenshot_dir):
+    """WCAG 1.4.11: an icon must stand out from what it is drawn on by 3:1. Most emoji are
+    yellow like the buttons (the raised hands of "I can't use my hands" measured 1.33:1 when
+    drawn straight on the button). Profile icons are at least twice the text size."""
+    from kiosk.ui.screens import PROFILE_ICONS, emoji_icon
+    w = kiosk.window
+    kiosk.controller.model_problem = ""
+    kiosk.controller.handle_command("start")  # the welcome screen with its profile buttons
+    w.show_screen(w.welcome)
+    for _ in range(10):  # let the grid settle at the window's width
+        QCoreApplication.processEvents()
+    checked = 0
+    for b in w.findChildren(QPushButton):
+        if not b.isVisible() or b.icon().isNull():
+            continue
+        ratio, height = icon_contrast(b)
+        assert ratio >= 3.0, f"{b.accessibleName()}: icon {ratio:.2f}:1"
+        if b in w.welcome.profile_buttons.values():
+            text_px = b.fontInfo().pixelSize()
+            assert height >= 2 * text_px, f"{b.accessibleName()}: icon {height} px, text {text_px} px"
+        checked += 1
+    assert checked >= 6
+    # the measurement itself: the raised hands drawn straight onto a yellow button fail it
+    hands = QPushButton(w.welcome)
+    hands.setIconSize(w.welcome.profile_buttons["no_hands"].iconSize())
+    bare = emoji_icon(PROFILE_ICONS["no_hands"], 72).pixmap(72, 72).toImage()
+    arr = _image_of_qimage(bare)
+    tile = arr[0 if arr.shape[0] < 3 else 36, 2]
+    assert contrast_ratio(_hex(tile[:3]), COLOURS["button_bg"]) >= 3.0, "the tile stands out from the button"
+    from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+    pix = QPixmap(72, 72)
+    pix.fill(QColor(0, 0, 0, 0))
+    p = QPainter(pix)
+    font = QFont()
+    font.setPixelSize(50)
+    p.setFont(font)
+    p.drawText(pix.rect(), 0x84, PROFILE_ICONS["no_hands"])  # AlignCenter
+    p.end()
+    hands.setIcon(QIcon(pix))
+    hands.resize(300, 110)
+    hands.show()
+    ratio, _ = icon_contrast(hands)
+    assert ratio < 3.0, f"the bare emoji on yellow measured {ratio:.2f}:1; the test would not catch it"
+    hands.deleteLater()
+
+
+def _image_of_qimage(img) -> np.ndarray:
+    img = img.convertToFormat(img.Format.Format_RGBA8888)
+    arr = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes())
+    return arr.reshape(img.height(), img.bytesPerLine())[:, : img.width() * 4].reshape(img.height(), img.width(), 4)

@@ -35,7 +35,11 @@ def meeting(c: Challenge, **kw) -> Observation:
 class FakeLimiter:
     def __init__(self):
         self.results = []
+        self.begun = []
         self.lock = False
+
+    def begin(self, session_id):
+        self.begun.append(session_id)
 
     def record(self, passed):
         self.results.append(passed)

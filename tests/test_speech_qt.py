@@ -328,3 +328,22 @@ def test_spoken_flow_records_every_utterance(app, tmp_path):
         listener.shutdown()
     finally:
         fake.close()
+
+
+def test_is_speaking_covers_synthesis_and_finished_comes_once(app, tmp_path):
+    tts = FakeTTS(tmp_path, delay_s=0.05)
+    sp = Speaker(tts, enabled=True)
+    done = []
+    sp.finished.connect(lambda: done.append(1))
+    assert not sp.is_speaking()
+    sp.say("one", interrupt=False)
+    sp.say("two", interrupt=False)
+    assert sp.is_speaking(), "busy from say(), before any audio plays"
+    assert wait_until(lambda: done)
+    assert not sp.is_speaking() and len(tts.calls) == 2
+    QCoreApplication.processEvents()
+    assert done == [1], "one finished signal per stretch of speech"
+    sp.say("three")
+    sp.stop()  # the synthesis still answers; finished comes once it has
+    assert wait_until(lambda: len(done) == 2) and not sp.is_speaking()
+    sp.shutdown()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QWidget
 from kiosk.session.clock import ManualClock
 from kiosk.session.engine import State
 from kiosk.session.observation import Observation
+from kiosk.ui import strings as S
 from kiosk.vision.sources import SourceError, open_source
 
 from conftest import shown_kiosk
@@ -84,8 +85,8 @@ def test_worker_thread_emits_observations_and_stops_cleanly(app, cfg, photos):
 
 
 def test_worker_reports_a_lost_camera_and_recovers(app, cfg, photos):
-    from kiosk.vision.pipeline import VisionPipeline
     from kiosk.ui.worker import CameraWorker, WorkerThread
+    from kiosk.vision.pipeline import VisionPipeline
     state = {"plugged": False}
 
     def factory():
@@ -146,8 +147,9 @@ def test_every_screen_renders(kiosk, screenshot_dir):
 
     QTest.keyClick(w, Qt.Key.Key_S)
     assert c.engine.state == State.LIVENESS and w.stack.currentWidget() is w.session
-    from kiosk.ui.worker import to_qimage
     import numpy as np
+
+    from kiosk.ui.worker import to_qimage
     frame = np.zeros((480, 640, 3), np.uint8)
     cv2.circle(frame, (320, 220), 120, (140, 170, 210), -1)  # stands in for the mirror view
     w.session.camera.show_frame(to_qimage(frame))
@@ -173,8 +175,13 @@ def test_every_screen_renders(kiosk, screenshot_dir):
         assert w.session.detected.text() and w.session.progress.value() == 10
         shot(k, screenshot_dir, "challenge_detected")
 
-    c.handle_command("cancel")
+    QTest.keyClick(w, Qt.Key.Key_C)  # asks first
+    assert c.engine.state == State.CHALLENGE and "Press C again" in w.session.detail.text()
+    shot(k, screenshot_dir, "cancel_question")
+    QTest.keyClick(w, Qt.Key.Key_C)
     assert c.engine.state == State.IDLE
+    c.handle_command("start")
+    assert c.engine.state == State.WELCOME, "Start on the attract screen opens the choices"
     c.handle_command("start")
     for _ in range(25):
         clock.advance(0.04)
@@ -184,6 +191,7 @@ def test_every_screen_renders(kiosk, screenshot_dir):
     shot(k, screenshot_dir, "denied")
 
     c.engine._enter_idle()
+    c.handle_command("start")
     c.handle_command("start")
     for _ in range(100):
         clock.advance(0.04)
@@ -219,6 +227,7 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
     from kiosk.reporting import NullReporter
     from kiosk.session.catalogue import every_challenge
     from kiosk.session.engine import SessionView
+
     from conftest import make_cfg
     with shown_kiosk(make_cfg(state_dir, ui={"language": language}), pipeline, reporter=NullReporter()) as k:
         k.controller.model_problem = ""
@@ -237,7 +246,7 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
         shot(k, screenshot_dir, f"welcome_{language}")
 
         s = k.window.session
-        k.controller.handle_command("start")
+        QTest.keyClick(k.window, Qt.Key.Key_Space)
         assert k.window.stack.currentWidget() is s
         views = [SessionView(State.LIVENESS, streak=40, needed=100, time_left=39.0)]
         pool = every_challenge()
@@ -263,6 +272,31 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
             if v.challenge is not None and v.challenge.id == "head_pose:left":  # a two-line title
                 shot(k, screenshot_dir, f"challenge_detected_{language}")
 
+        # the longest texts: help (full width, keys included), the cancel question, capture hints
+        c = k.controller
+        c.handle_command("help")
+        settle(k.window)
+        m = k.window.message
+        assert k.window.stack.currentWidget() is m
+        for w in (m.title, m.detail):
+            assert w.height() >= w.heightForWidth(w.width()), f"{language} help: {w.text()!r} squeezed"
+        shot(k, screenshot_dir, f"help_{language}")
+        c.handle_command("help")
+        c.handle_command("cancel")
+        settle(k.window)
+        assert k.window.stack.currentWidget() is s
+        for w in (s.title, s.detail):
+            assert w.height() >= w.heightForWidth(w.width()), f"{language} cancel?: {w.text()!r} squeezed"
+        for w in (s.more_button, s.cancel_button):
+            assert w.width() >= w.sizeHint().width(), f"{language}: {w.text()!r} cut"
+        shot(k, screenshot_dir, f"cancel_question_{language}")
+        c.handle_command("deny")
+        for key, (_icon, text) in S.CAPTURE_HINTS.items():
+            s.show_view(SessionView(State.LIVENESS, streak=40, needed=100, time_left=39.0),
+                        (_icon, S.tr(S.LIVENESS_TITLE), S.tr(text)))
+            settle(k.window)
+            assert s.detail.height() >= s.detail.heightForWidth(s.detail.width()), f"{language} {key} squeezed"
+
 
 def test_locked_screen(kiosk, screenshot_dir):
     c = kiosk.controller
@@ -273,6 +307,31 @@ def test_locked_screen(kiosk, screenshot_dir):
     assert c.engine.state == State.LOCKED
     assert "5 min" in kiosk.window.message.detail.text()
     shot(kiosk, screenshot_dir, "locked")
+
+
+def test_lockout_is_shown_and_said_on_the_attract_screen(kiosk, screenshot_dir):
+    """Nobody is invited to press Start while the kiosk is locked: the attract screen says how
+    long to wait, and says it aloud to whoever steps up, once per visit."""
+    c, w = kiosk.controller, kiosk.window
+    c.model_problem = ""
+    left = {"s": 250.0}
+    c.engine.limiter = type("L", (), {"locked": lambda s: left["s"] > 0, "remaining_lockout": lambda s: left["s"],
+                                      "record": lambda s, p: None})()
+    c.refresh()
+    assert w.stack.currentWidget() is w.attract
+    assert "5 min" in w.attract.detail.text() and not w.attract.start_button.isVisible()
+    shot(kiosk, screenshot_dir, "attract_locked")
+    c.on_observation(face())
+    c.on_observation(face())
+    said = [e.text for e in c.transcript]
+    assert said.count("Too many attempts. Please wait 5 min, then step in front of the camera again.") == 1, said
+    assert c.engine.state == State.IDLE, "a locked kiosk does not open a session"
+    c.handle_command("help")
+    c.handle_command("repeat")
+    assert [e.text for e in c.transcript][-2:] == [said[-1]] * 2, "help and r say the wait too"
+    left["s"] = 0.0
+    c.refresh()
+    assert w.attract.start_button.isVisible() and "press Start" in w.attract.detail.text()
 
 
 def test_keys_and_lock_down(kiosk):
@@ -291,8 +350,9 @@ def test_keys_and_lock_down(kiosk):
 
 
 def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
-    from conftest import make_cfg
     from kiosk.ui.app import build_kiosk
+
+    from conftest import make_cfg
     c2 = make_cfg(state_dir, ui={"admin_pin": "471100", "allow_exit": False})
     k = build_kiosk(c2, pipeline=pipeline, start_worker=False, clock=ManualClock())
     quits = []
@@ -316,6 +376,7 @@ def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
 
 def test_controls_have_accessible_names_and_touch_size(kiosk):
     from PySide6.QtWidgets import QPushButton
+
     from kiosk.ui.screens import touch_px
     kiosk.window.show()
     spin(20)

@@ -15,9 +15,21 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from .catalogue import Challenge, Kind
 from .challenges import ChallengeDrawer, HeadPoseThresholds, Judge
-from .events import (ChallengeFailed, ChallengePassed, ChallengeStarted, Detected, Event, Extended, Need,
-                     ProfileChosen, SessionEnded, StateChanged, TrackChanged)
-from .observation import Observation
+from .events import (
+    AutoStarted,
+    ChallengeFailed,
+    ChallengePassed,
+    ChallengeStarted,
+    Detected,
+    Event,
+    Extended,
+    Need,
+    ProfileChosen,
+    SessionEnded,
+    StateChanged,
+    TrackChanged,
+)
+from .observation import CaptureProblem, Observation
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -26,6 +38,10 @@ if TYPE_CHECKING:
 def median_pose(pairs: list[tuple[float, float]]) -> tuple[float, float]:
     """Per-axis median; robust to the odd frame where the landmarks jumped."""
     return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+
+
+# Sessions the kiosk itself ends (engine.cancel(reason)): reported as abandoned with the reason.
+KIOSK_ABANDON_REASONS = ("camera_lost", "vision_error", "out_of_service")
 
 
 class State(str, enum.Enum):
@@ -52,11 +68,17 @@ PROFILES: dict[str, frozenset[str]] = {
 KIND_NEEDS: dict[str, Need] = {Kind.HEAD_POSE: Need.HEAD_POSE, Kind.GESTURE: Need.HANDS, Kind.EMOTION: Need.EMOTION}
 
 
+# Help or a question pauses the countdown; after this long the session goes on by itself (nobody
+# answered: they may have left, and the face-lost check must not wait forever).
+MAX_PAUSE_S = 60.0
+
+
 class Clock(Protocol):
     def now(self) -> float: ...
 
 
 class Limiter(Protocol):
+    def begin(self, session_id: str) -> None: ...
     def record(self, passed: bool) -> None: ...
     def locked(self) -> bool: ...
     def remaining_lockout(self) -> float: ...
@@ -176,6 +198,10 @@ class SessionView:
     reason: str = ""
     lockout_left: float = 0.0
     profile: str = "standard"
+    faces: int = 0                 # faces in the latest frame (more than one: ask for one person)
+    capture: CaptureProblem | None = None  # why the latest frame could not be judged
+    paused: bool = False           # help or a question stopped the countdown
+    after_failure: bool = False    # the current challenge follows a failed one
 
 
 class SessionEngine:
@@ -190,6 +216,12 @@ class SessionEngine:
         self._new_id = id_factory
         self.record: SessionRecord | None = None
         self.last_record: SessionRecord | None = None
+        self._speaking = False
+        self._quiet_since = clock.now()
+        self._paused_at: float | None = None
+        self._welcome_after_face_gone = False
+        self._capture: CaptureProblem | None = None
+        self._liveness_deadline = self._liveness_started = 0.0
         self._face_since: float | None = None
         self._challenge: Challenge | None = None
         self._enter_idle()
@@ -215,7 +247,10 @@ class SessionEngine:
     def view(self) -> SessionView:
         s = self.settings
         now = self.clock.now()
-        v = SessionView(state=self._state, face=self._face, profile=self._profile, reason=self._reason)
+        if self._paused_at is not None:
+            now = self._paused_at  # the countdown stands still
+        v = SessionView(state=self._state, face=self._face, profile=self._profile, reason=self._reason,
+                        faces=self._faces, capture=self._capture, paused=self._paused_at is not None)
         if self._state == State.CHALLENGE:
             in_gap = now < self._gap_until
             return dataclasses.replace(
@@ -223,7 +258,8 @@ class SessionEngine:
                 streak=self._streak, needed=s.frames_to_pass, in_gap=in_gap,
                 time_left=None if in_gap else max(0.0, self._deadline - now),
                 time_limit=self._limit, attempts_left=s.attempts - self._failures,
-                detected=self._detected, extensions_left=s.max_extensions - self._extensions)
+                detected=self._detected, extensions_left=s.max_extensions - self._extensions,
+                after_failure=self._after_failure)
         if self._state == State.LIVENESS:
             return dataclasses.replace(v, streak=self._real, needed=s.real_frames,
                                        time_left=max(0.0, self._liveness_deadline - now),
@@ -241,18 +277,70 @@ class SessionEngine:
             return self._goto(State.LOCKED)
         if self.record is None:
             self._begin_record()
-        begin = getattr(self.limiter, "begin", None)
-        if begin is not None:  # marks the session in progress: one cut by a crash or signal still counts
-            begin(self.record.session_id)
+        if self.limiter:  # marks the session in progress: one cut by a crash or signal still counts
+            self.limiter.begin(self._active().session_id)
         return self._start_liveness()
 
+    def welcome(self) -> list[Event]:
+        """Open the welcome screen's choices without a face (Start pressed on the attract screen):
+        nobody is checked before they could choose."""
+        if self._state != State.IDLE:
+            return []
+        self._welcome_after_face_gone = False
+        if self.limiter and self.limiter.locked():
+            return self._goto(State.LOCKED)
+        return self._enter_welcome()
+
     def cancel(self, reason: str = "cancelled") -> list[Event]:
-        """The person cancelled, or the kiosk cannot go on (reason "camera_lost", "out_of_service")."""
+        """The person's own cancel, or the kiosk cannot go on (KIOSK_ABANDON_REASONS: the camera
+        was lost, the vision pipeline failed, the kiosk went out of service). Before any failed
+        challenge (and before level 1 saw a run of spoof frames) it does not count toward the
+        lockout: changing one's mind is no attack, nor is a kiosk fault. After a failure it does,
+        or cancelling (or pulling the camera) would buy a fresh set of tries for free."""
+        self._paused_at = None
         if self._state in (State.LIVENESS, State.CHALLENGE):
-            return self._finish("abandoned", reason)
-        if self._state == State.WELCOME:
-            return self._enter_idle()
+            events = self._finish("abandoned", reason)
+        elif self._state == State.WELCOME:
+            events = self._enter_idle()
+        else:
+            return []
+        # Whoever cancelled is still in front of the camera: no new welcome until they have left.
+        self._welcome_after_face_gone = True
+        return events
+
+    def set_speaking(self, speaking: bool) -> None:
+        """Whether the kiosk is talking to the person. Auto-start waits until it has finished
+        and a quiet pause has passed."""
+        if self._speaking and not speaking:
+            self._quiet_since = max(self._quiet_since, self.clock.now())
+        self._speaking = speaking
+
+    def pause(self) -> list[Event]:
+        """Stop the countdown (help is shown, a question is asked)."""
+        if self._state in (State.LIVENESS, State.CHALLENGE) and self._paused_at is None:
+            self._paused_at = self.clock.now()
         return []
+
+    def resume(self) -> list[Event]:
+        """Start the countdown again where it stood; the pause costs the person no time."""
+        if self._paused_at is None:
+            return []
+        now = self.clock.now()
+        gone = now - self._paused_at
+        self._paused_at = None
+        if self._state == State.LIVENESS:
+            self._liveness_deadline += gone
+            self._liveness_started += gone
+        elif self._state == State.CHALLENGE:
+            self._deadline += gone
+            self._gap_until += gone
+            self._challenge_started += gone
+        self._last_face_at = now  # the face-lost check starts again too
+        return []
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
 
     def set_profile(self, name: str) -> list[Event]:
         """Accessibility choice; allowed before level 2 starts."""
@@ -262,6 +350,7 @@ class SessionEngine:
             raise ValueError(f"profile {name!r} leaves no challenge kind available")
         if self._state not in (State.IDLE, State.WELCOME, State.LIVENESS):
             return []
+        self._quiet_since = max(self._quiet_since, self.clock.now())  # choosing: no auto-start yet
         self._profile = name
         if self.record:
             self.record.profile = name
@@ -283,6 +372,8 @@ class SessionEngine:
         now = self.clock.now()
         events: list[Event] = []
         self._face = obs.face
+        self._faces = obs.faces
+        self._capture = obs.capture
         if obs.face:
             self._last_face_at = now
         if self.record is not None:
@@ -290,27 +381,43 @@ class SessionEngine:
             self.record.last_seen_at = now
         st = self._state
         if st == State.IDLE:
-            if obs.face and not (self.limiter and self.limiter.locked()):
+            if not obs.face:
+                self._welcome_after_face_gone = False
+            elif not self._welcome_after_face_gone and not (self.limiter and self.limiter.locked()):
                 events += self._enter_welcome()
         elif st == State.WELCOME:
             if obs.face and self._face_since is None:
                 self._face_since = now
             elif not obs.face:
                 self._face_since = None
-            s = self.settings
-            if s.auto_start_s > 0 and self._face_since is not None and now - self._face_since >= s.auto_start_s:
-                events += self.start()
+            events += self._maybe_auto_start(now)
+        elif self._paused_at is not None:
+            pass  # help or a question on screen: frames neither count nor fail
         elif st == State.LIVENESS:
             events += self._feed_liveness(obs, now)
         elif st == State.CHALLENGE:
             events += self._feed_challenge(obs, now)
         return events + self.tick()
 
+    def _maybe_auto_start(self, now: float) -> list[Event]:
+        """Start by itself once a face has been there, the kiosk has finished speaking and nobody
+        has chosen anything, each for auto_start_s."""
+        s = self.settings
+        if s.auto_start_s <= 0 or self._face_since is None or self._speaking:
+            return []
+        if now - max(self._face_since, self._quiet_since) < s.auto_start_s:
+            return []
+        return [AutoStarted(), *self.start()]
+
     def tick(self) -> list[Event]:
         """Timers; called with every frame and by the UI timer, so timeouts fire without frames."""
         now = self.clock.now()
         s = self.settings
         st = self._state
+        if self._paused_at is not None:
+            if now - self._paused_at < MAX_PAUSE_S:
+                return []
+            self.resume()
         if st in (State.LIVENESS, State.CHALLENGE) and now - self._last_face_at > s.face_lost_timeout_s:
             return self._finish("abandoned", "face_lost")
         if st == State.WELCOME and now - self._entered_at >= s.welcome_timeout_s and self._face_since is None:
@@ -338,7 +445,12 @@ class SessionEngine:
         self._state = State.IDLE
         self._entered_at = now
         self._face = False
+        self._faces = 0
+        self._capture = None
         self._face_since = None
+        self._paused_at = None
+        self._after_failure = False
+        self._spoof_peak = 0
         self._last_face_at = now
         self._profile = "standard"
         self._reason = ""
@@ -399,6 +511,7 @@ class SessionEngine:
         else:
             self._spoof += 1
             self._real = 0
+            self._spoof_peak = max(self._spoof_peak, self._spoof)
         if self._spoof >= s.spoof_frames:
             return self._finish("denied", "spoof")
         if (self._real >= s.real_frames and (self._blinked or not s.require_blink)
@@ -423,6 +536,8 @@ class SessionEngine:
         self._absent_run = 0
         self._onset_done = self.settings.onset_frames <= 0
         self._extensions = 0
+        done = self._active().challenges
+        self._after_failure = bool(previous is not None and done and done[-1].reason)
         self._limit = s.time_limit_s
         # A random pause makes the moment the next challenge starts unpredictable.
         self._gap_until = now + (self.rng.uniform(*s.gap_s) if gap else 0.0)
@@ -510,13 +625,24 @@ class SessionEngine:
             return events + self._finish("denied", "attempts_exhausted")
         return events + self._next_challenge(now)
 
+    def _free_cancel(self, result: str, reason: str) -> bool:
+        """A cancel by the person before anything went wrong: not a failure for the limiter."""
+        if result != "abandoned" or reason not in ("cancelled", *KIOSK_ABANDON_REASONS) or self.record is None:
+            return False
+        failed = any(c.reason for c in self.record.challenges)
+        spoofed = self._spoof_peak >= max(1, self.settings.spoof_frames // 2)
+        return not failed and not spoofed
+
     def _finish(self, result: str, reason: str) -> list[Event]:
         rec = self._active()
         rec.result, rec.reason = result, reason
         rec.finished_at = self.clock.now()
+        self._paused_at = None
         self.last_record = rec
         if self.limiter:
-            self.limiter.record(result == "passed")
+            # A free cancel is recorded as "not a failure": that also closes the in-progress mark
+            # begin() set, so a later restart does not count it as a session cut short.
+            self.limiter.record(result == "passed" or self._free_cancel(result, reason))
         self._reason = reason
         self._challenge = None
         if result == "abandoned":

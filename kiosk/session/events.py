@@ -31,6 +31,13 @@ class StateChanged:
 
 
 @dataclass(frozen=True)
+class AutoStarted:
+    """Nobody chose or pressed anything after the welcome was said: the session starts by itself."""
+
+    name: ClassVar[str] = "auto_start"
+
+
+@dataclass(frozen=True)
 class ProfileChosen:
     profile: str
     name: ClassVar[str] = "profile"
@@ -89,5 +96,5 @@ class SessionEnded:
         return self.result
 
 
-Event = Union[StateChanged, ProfileChosen, ChallengeStarted, Detected, ChallengePassed, ChallengeFailed,
+Event = Union[StateChanged, AutoStarted, ProfileChosen, ChallengeStarted, Detected, ChallengePassed, ChallengeFailed,
               Extended, TrackChanged, SessionEnded]

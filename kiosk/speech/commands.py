@@ -31,6 +31,18 @@ class Command(enum.Enum):
     VOICE_ON = "voice_on"
     VOICE_OFF = "voice_off"
     CANCEL = "cancel"
+    # The welcome screen's accessibility choices; the value after "profile:" is the engine's
+    # profile name. Acted on only while the person is choosing.
+    PROFILE_STANDARD = "profile:standard"
+    PROFILE_NO_HANDS = "profile:no_hands"
+    PROFILE_NO_EXPRESSION = "profile:no_expression"
+    PROFILE_LIMITED_HEAD = "profile:limited_head"
+    PROFILE_NO_SIGHT = "profile:no_sight"
+
+    @property
+    def profile(self) -> str | None:
+        """The profile this command chooses, or None for the other commands."""
+        return self.value.split(":", 1)[1] if self.value.startswith("profile:") else None
 
 
 class RecognitionError(RuntimeError):
@@ -60,6 +72,27 @@ PHRASES: dict[str, dict[Command, tuple[str, ...]]] = {
         Command.CANCEL: ("abbrechen", "abbruch", "stopp", "stop", "beenden", "ende"),
     },
 }
+
+# Spoken words for the welcome screen's choices. The first word of each is the one the spoken
+# welcome reads out: short, and unlike any other command word.
+PROFILE_PHRASES: dict[str, dict[Command, tuple[str, ...]]] = {
+    "en": {
+        Command.PROFILE_STANDARD: ("standard",),
+        Command.PROFILE_NO_HANDS: ("hands", "no hands", "i can't use my hands"),
+        Command.PROFILE_NO_EXPRESSION: ("expressions", "no expressions", "i can't make facial expressions"),
+        Command.PROFILE_LIMITED_HEAD: ("head", "i can't turn my head"),
+        Command.PROFILE_NO_SIGHT: ("blind", "i can't see", "i can't see the screen"),
+    },
+    "de": {
+        Command.PROFILE_STANDARD: ("standard",),
+        Command.PROFILE_NO_HANDS: ("hände", "keine hände"),
+        Command.PROFILE_NO_EXPRESSION: ("mimik", "keine mimik"),
+        Command.PROFILE_LIMITED_HEAD: ("kopf", "kopf drehen"),
+        Command.PROFILE_NO_SIGHT: ("blind", "ich kann nicht sehen"),
+    },
+}
+for _language, _table in PROFILE_PHRASES.items():
+    PHRASES[_language].update(_table)
 
 # The offline grammar: the first (canonical) phrase of every command, a few one-word
 # synonyms, and decoy words. Without decoys a grammar maps any speech onto the nearest
@@ -345,7 +378,7 @@ def build_command_recognizer(credentials=None, language: str = "en", timeout_s: 
 
 __all__ = [
     "AzureSTT", "Command", "CommandRecognizer", "KeywordSpotter", "OFFLINE_DECOYS",
-    "OFFLINE_SYNONYMS", "PHRASES",
+    "OFFLINE_SYNONYMS", "PHRASES", "PROFILE_PHRASES",
     "RecognitionError", "build_command_recognizer", "parse_command", "phrases_for",
     "read_wav_mono16k", "wav_bytes_16k",
 ]

@@ -79,6 +79,9 @@ class Speaker(QObject):
     enabled_changed = Signal(bool)
     earcon = Signal(str)             # every earcon played (e.g. to flash an icon)
     error = Signal(str)
+    # Nothing is being synthesized, waiting or playing any more: what was said has been heard
+    # (or dropped). The kiosk waits for this before it acts on its own (auto-start).
+    finished = Signal()
 
     def __init__(self, tts, language: str = "en", enabled: bool = True, parent: QObject | None = None,
                  earcons_enabled: bool = True):
@@ -93,6 +96,8 @@ class Speaker(QObject):
         self._play_queue: deque[Utterance] = deque()
         self._current: Utterance | None = None
         self._speaking = False
+        self._pending = 0                # utterances handed to synthesis, not answered yet
+        self._busy = False               # finished is owed once everything has been said
         self._warned_no_device = False
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one synthesis at a time keeps prompts in order
@@ -124,6 +129,16 @@ class Speaker(QObject):
     def speaking(self) -> bool:
         return self._speaking
 
+    def is_speaking(self) -> bool:
+        """True from say() until the utterance was played (or dropped), unlike ``speaking``,
+        which is only true while audio plays."""
+        return self._pending > 0 or self._current is not None or bool(self._play_queue)
+
+    def _check_finished(self) -> None:
+        if self._busy and not self.is_speaking():
+            self._busy = False
+            self.finished.emit()
+
     # --- speech ---------------------------------------------------------------------------
     def say(self, text: str, language: str | None = None, interrupt: bool = True) -> Utterance:
         """Show ``text`` as a caption and, with voice on, speak it.
@@ -139,6 +154,8 @@ class Speaker(QObject):
         if interrupt:
             self._interrupt()
         generation = self._generation
+        self._pending += 1
+        self._busy = True
         self._relay.submit(self._pool, (utterance, generation),
                            lambda: self._synthesize(text, language, generation))
         return utterance
@@ -156,6 +173,7 @@ class Speaker(QObject):
         are ignored)."""
         self._interrupt()
         self._set_speaking(False)
+        self._check_finished()
 
     def _interrupt(self) -> None:
         self._generation += 1
@@ -170,6 +188,13 @@ class Speaker(QObject):
 
     @Slot(object, object)
     def _on_synthesized(self, token, result) -> None:
+        self._pending -= 1
+        try:
+            self._take_synthesized(token, result)
+        finally:
+            self._check_finished()
+
+    def _take_synthesized(self, token, result) -> None:
         utterance, generation = token
         if isinstance(result, Exception):
             utterance.error = str(result)
@@ -191,6 +216,7 @@ class Speaker(QObject):
         if not self._play_queue:
             self._current = None
             self._set_speaking(False)
+            self._check_finished()
             return
         utterance = self._play_queue.popleft()
         if not _has_audio_output():

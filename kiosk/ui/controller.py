@@ -6,18 +6,56 @@ Runs in the GUI thread: observations arrive as signals, the engine decides, the 
 from __future__ import annotations
 
 import logging
+from collections import deque
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ..ratelimit import PinGate
 from ..session.engine import SessionEngine, State
-from ..session.events import (ChallengeFailed, ChallengePassed, ChallengeStarted, Detected, Event, Extended,
-                              SessionEnded, StateChanged)
+from ..session.events import (
+    AutoStarted,
+    ChallengeFailed,
+    ChallengePassed,
+    ChallengeStarted,
+    Detected,
+    Event,
+    Extended,
+    SessionEnded,
+    StateChanged,
+)
 from ..session.observation import Observation
 from . import strings as S
 from .strings import tr
 
 log = logging.getLogger(__name__)
+# Everything the kiosk says or captions, one INFO line per prompt: what a blind person would
+# have heard, even on a kiosk without an audio device. Only the prompt texts: never a score, a
+# frame or anything else measured about the person.
+transcript_log = logging.getLogger("kiosk.transcript")
+if transcript_log.level == logging.NOTSET:
+    # on by default, also under the default KIOSK_LOG=WARNING: the record of what a blind person
+    # heard is the point of it (setting this logger to WARNING silences it)
+    transcript_log.setLevel(logging.INFO)
+
+
+@dataclass(frozen=True)
+class Said:
+    """One transcript entry."""
+    text: str
+    state: str                      # the engine state it was said in
+    utterance: object = None        # the speaker's own record of it (kiosk.speech Utterance), if any
+
+
+def _spoken_word(command_value: str, language: str) -> str:
+    """The word a person says for a command, as the recogniser knows it (first phrase)."""
+    try:
+        from ..speech.commands import Command, phrases_for
+        word = phrases_for(Command(command_value), language)[0]
+    except (ImportError, ValueError, KeyError):
+        word = command_value.split(":")[-1].replace("_", " ")
+    # the tables are lower case; German writes its nouns capitalised („Hände“, „Start“)
+    return word[:1].upper() + word[1:] if language.startswith("de") else word
 
 
 class CaptionOnlySpeaker(QObject):
@@ -34,6 +72,9 @@ class CaptionOnlySpeaker(QObject):
         self.utterances.append(text)
         self.caption.emit(text)
 
+    def is_speaking(self) -> bool:
+        return False
+
     def set_enabled(self, on: bool) -> None:
         self.enabled = on
 
@@ -47,6 +88,10 @@ class CaptionOnlySpeaker(QObject):
 class KioskController(QObject):
     quit_requested = Signal()
 
+    TRANSCRIPT_LENGTH = 500
+    HINT_AFTER_S = 1.0       # a capture problem or a second face must last this long to be told
+    CONFIRM_TIMEOUT_S = 20.0  # an unanswered "Cancel the session?" means no
+
     def __init__(self, cfg, engine: SessionEngine, window, worker_thread=None, speaker=None, listener=None,
                  on_result=None, model_problem: str = ""):
         super().__init__()
@@ -59,8 +104,21 @@ class KioskController(QObject):
         self.on_result = on_result
         self.model_problem = model_problem
         self.camera_problem = ""
-        self._last_prompt = ""
+        self.transcript: deque[Said] = deque(maxlen=self.TRANSCRIPT_LENGTH)
+        self._instruction = ""          # what `r` repeats: the current step's instruction
+        self._interrupt_next = False    # the next prompt answers the person: cut what is said
+        self._confirming: str | None = None  # "cancel" or "voice_off" while the question is open
+        self._confirm_asked_at = 0.0
+        self._listen_after_speech = False
+        self._help_open = False
+        self._hint: str | None = None   # the capture problem / two faces being told
+        self._hint_candidate: str | None = None
+        self._hint_since = 0.0
+        self._locked_told = False       # the lockout was told to the person now at the kiosk
+        self.language = getattr(cfg.ui, "language", "en")
         self.speaker.caption.connect(window.show_caption)
+        if hasattr(self.speaker, "finished"):  # auto-start may go once the speech has ended
+            self.speaker.finished.connect(self._sync_speaking)
         self.speaker.set_enabled(cfg.ui.voice)
         window.set_voice(cfg.ui.voice)
         window.command.connect(self.handle_command)
@@ -74,7 +132,7 @@ class KioskController(QObject):
             listener.listening_changed.connect(window.set_listening)
             listener.error.connect(lambda text: window.show_caption(tr(S.VOICE_INPUT_PROBLEM)))
             listener.no_microphone.connect(lambda: self.say(tr(S.NO_MICROPHONE)))
-            listener.not_understood.connect(lambda heard: self.say(tr(S.NOT_UNDERSTOOD)))
+            listener.not_understood.connect(self._not_understood)
         if worker_thread is not None:
             w = worker_thread.worker
             w.observed.connect(self.on_observation)
@@ -95,16 +153,40 @@ class KioskController(QObject):
     def on_observation(self, obs: Observation) -> None:
         if self.model_problem:
             return
+        self._sync_speaking()
+        self._tell_lockout(obs)
         self._handle(self.engine.feed(obs))
 
     def _tick(self) -> None:
+        self._sync_speaking()
+        if self._listen_after_speech and not self._speaking():
+            self._listen_after_speech = False
+            self.handle_command("listen")
+        if self._confirming and self.engine.clock.now() - self._confirm_asked_at > self.CONFIRM_TIMEOUT_S:
+            self.handle_command("deny")
         self._handle(self.engine.tick())
+        if self._help_open and not self.engine.paused:  # the engine's pause ran out: go on
+            self._help_open = False
+            self.say(self._instruction)
+            self.refresh()
 
-    def _handle(self, events: list[Event]) -> None:
+    def _speaking(self) -> bool:
+        return bool(getattr(self.speaker, "is_speaking", lambda: False)())
+
+    def _sync_speaking(self) -> None:
+        self.engine.set_speaking(self._speaking())
+
+    def _handle(self, events: list[Event], by_person: bool = False) -> None:
+        """Announce the engine's events. `by_person`: they answer a key, touch or voice
+        command, so the first prompt may cut off what was being said; prompts that follow from
+        the session itself queue behind it and are never cut."""
+        self._interrupt_next = by_person
         for e in events:
             self._announce(e)
+        self._interrupt_next = False
         if self.worker_thread is not None:
             self.worker_thread.worker.set_needs(self.engine.needs())
+        self._update_hint()
         self.refresh()
 
     def _announce(self, e: Event) -> None:
@@ -113,84 +195,274 @@ class KioskController(QObject):
             case StateChanged(state=State.IDLE):
                 if self.worker_thread is not None:
                     self.worker_thread.worker.reset_session()
+                self._close_questions()
+                self._instruction = ""
+                if self._lockout_minutes() is not None:
+                    self._locked_told = False  # told on the attract screen to whoever is there
             case StateChanged(state=State.WELCOME):
-                self.say(tr(S.WELCOME_TITLE) + ". " + tr(S.WELCOME_DETAIL))
+                self._instruction = self._welcome_text()
+                self.say(self._instruction)
             case StateChanged(state=State.LIVENESS):
-                self.say(tr(S.LIVENESS_TITLE) + ". " + tr(S.LIVENESS_DETAIL))
+                self._close_questions()
+                self._instruction = tr(S.LIVENESS_TITLE) + ". " + tr(S.LIVENESS_DETAIL)
+                self.say(self._instruction)
             case StateChanged(state=State.LOCKED):
-                self.say(self._locked_text())
+                self._instruction = self._locked_text()
+                self.say(self._instruction)
+            case AutoStarted():
+                self.say(tr(S.STARTING_NOW))
             case ChallengeStarted():
                 step = tr(S.CHALLENGE_OF).format(index=e.index, total=e.total)
-                self.say(f"{step}. {tr(e.challenge.instruction)}")
+                self._instruction = f"{step}. {tr(e.challenge.instruction)}"
+                self.say(self._instruction)
             case Detected():
                 sp.play_earcon("detected")
             case ChallengePassed():
                 sp.play_earcon("step")
+                if e.index < self.engine.settings.challenge_count:  # the last one gets the verdict
+                    self.say(tr(S.WELL_DONE))
             case ChallengeFailed():
-                self.say(tr(S.TRY_ANOTHER))
+                self.say(tr(S.NOT_THIS_TIME))
             case Extended():
                 self.say(tr(S.EXTENDED))
             case SessionEnded(result="passed" | "denied"):
                 passed = e.result == "passed"
                 sp.play_earcon("pass" if passed else "fail")
-                self.say(tr(S.PASSED_DETAIL if passed else S.DENIED_DETAIL))
+                self._instruction = self._result_text(passed)
+                self.say(self._instruction)
                 if self.on_result:
                     self.on_result(e.record)
             case SessionEnded(result="abandoned"):
                 if e.reason == "face_lost":
                     self.say(tr(S.FACE_LOST))
+                elif e.reason == "cancelled":
+                    self.say(tr(S.CANCELLED))
                 if self.on_result:
                     self.on_result(e.record)
 
-    def say(self, text: str) -> None:
-        self._last_prompt = text
-        self.speaker.say(text)
+    def say(self, text: str, interrupt: bool | None = None) -> None:
+        """Speak (with voice on) and caption `text`, and write it to the transcript. Prompts
+        queue behind what is being said unless they answer the person (see _handle)."""
+        if interrupt is None:
+            interrupt = self._interrupt_next
+        self._interrupt_next = False
+        transcript_log.info("%s", text)
+        utterance = self.speaker.say(text, interrupt=interrupt)
+        self.transcript.append(Said(text, self.engine.state.value, utterance))
+        self._sync_speaking()
+
+    def _result_text(self, passed: bool) -> str:
+        """The verdict's words; a denial that locked the kiosk says how long to wait instead of
+        "please try again"."""
+        if passed:
+            return tr(S.PASSED_DETAIL)
+        if self._lockout_minutes() is not None:
+            return tr(S.DENIED_TITLE) + ". " + self._locked_text()
+        return tr(S.DENIED_DETAIL)
+
+    def _welcome_text(self) -> str:
+        """The spoken welcome: every choice, with its key, touch and spoken word."""
+        welcome = self.window.welcome
+        parts = [tr(S.WELCOME_SPOKEN)]
+        for key, name in welcome.profile_keys.items():
+            parts.append(tr(S.PROFILE_CHOICE).format(label=tr(S.PROFILE_LABELS[name]), key=key,
+                                                     word=_spoken_word(f"profile:{name}", self.language)))
+        parts.append(tr(S.START_CHOICE).format(word=_spoken_word("start", self.language)))
+        return " ".join(parts)
+
+    def _lockout_minutes(self) -> int | None:
+        limiter = self.engine.limiter
+        if limiter is None or not limiter.locked():
+            return None
+        return max(1, int(limiter.remaining_lockout() / 60 + 0.999))
 
     def _locked_text(self) -> str:
-        minutes = max(1, int(self.engine.view().lockout_left / 60 + 0.999))
-        return tr(S.LOCKED_DETAIL).format(minutes=minutes)
+        return tr(S.LOCKED_DETAIL).format(minutes=self._lockout_minutes() or 1)
+
+    def _tell_lockout(self, obs: Observation) -> None:
+        """Someone steps up to a locked kiosk: say how long they must wait, once per visit."""
+        if self.engine.state != State.IDLE:
+            return
+        minutes = self._lockout_minutes()
+        if minutes is None or not obs.face:
+            if not obs.face:
+                self._locked_told = False
+            return
+        if not self._locked_told:
+            self._locked_told = True
+            self.say(tr(S.LOCKED_ATTRACT).format(minutes=minutes))
+
+    # ------------------------------------------------------------ hints
+    def _update_hint(self) -> None:
+        """During a session: a capture problem or a second face, once it has lasted
+        HINT_AFTER_S, is shown in place of the instruction and said once."""
+        v = self.engine.view()
+        key = None
+        if v.state in (State.LIVENESS, State.CHALLENGE):
+            if v.faces > 1:
+                key = "two_faces"
+            elif v.capture is not None:
+                key = getattr(v.capture, "value", str(v.capture))
+        now = self.engine.clock.now()
+        if key != self._hint_candidate:
+            self._hint_candidate, self._hint_since = key, now
+        if key == self._hint or now - self._hint_since < self.HINT_AFTER_S:
+            return
+        self._hint = key
+        if key is not None and not self.engine.paused:
+            self.say(self._hint_text(key))
+
+    @staticmethod
+    def _hint_text(key: str) -> str:
+        if key == "two_faces":
+            return tr(S.TWO_FACES)
+        return tr(S.CAPTURE_HINTS[key][1])
+
+    @staticmethod
+    def _hint_icon(key: str) -> str:
+        return S.NOTICE_ICONS["two_faces"] if key == "two_faces" else S.CAPTURE_HINTS[key][0]
+
+    # -------------------------------------------------------- questions, help
+    def _ask(self, what: str, by_voice: bool) -> None:
+        """A yes/no question before a destructive step (cancel, voice off). The countdown
+        waits; asked by voice, the kiosk listens for the answer once the question was said."""
+        self._confirming = what
+        self._confirm_asked_at = self.engine.clock.now()
+        self.engine.pause()
+        self.say(tr(S.CANCEL_CONFIRM if what == "cancel" else S.VOICE_OFF_CONFIRM), interrupt=True)
+        self._listen_after_speech = (by_voice and self.listener is not None
+                                     and bool(getattr(self.listener, "microphone_available", lambda: True)()))
+
+    def _close_questions(self) -> None:
+        self._confirming = None
+        self._help_open = False
+        self._listen_after_speech = False
+        self._hint = self._hint_candidate = None
+
+    def _current_prompt(self) -> str:
+        if self._confirming:
+            return tr(S.CANCEL_CONFIRM if self._confirming == "cancel" else S.VOICE_OFF_CONFIRM)
+        if self._help_open:
+            return tr(S.HELP_TEXT)
+        if self.engine.state == State.IDLE:
+            minutes = self._lockout_minutes()
+            return tr(S.ATTRACT_HELP) if minutes is None else tr(S.LOCKED_ATTRACT).format(minutes=minutes)
+        return self._instruction
 
     # ------------------------------------------------------------------ input
     @Slot(str)
-    def handle_command(self, name: str) -> None:
+    def handle_command(self, name: str, by_voice: bool = False) -> None:
+        """A key, touch or voice command. Each means one thing on every screen."""
         e = self.engine
+        if self._confirming and name not in ("listen", "repeat", "help"):
+            what, self._confirming = self._confirming, None
+            self._listen_after_speech = False
+            e.resume()
+            if name == "confirm" or name == what or (what == "voice_off" and name == "voice"):
+                if what == "cancel":
+                    self._handle(e.cancel(), by_person=True)
+                else:
+                    self._set_voice(False)
+            else:
+                self.say(tr(S.CANCEL_KEPT) + " " + self._instruction, interrupt=True)
+                if name != "deny":
+                    self.handle_command(name, by_voice)
+            self.refresh()
+            return
         if name == "start":
-            self._handle(e.start())
+            if e.state == State.IDLE:
+                self._handle(e.welcome(), by_person=True)
+            else:
+                self._handle(e.start(), by_person=True)
         elif name == "cancel":
-            self._handle(e.cancel())
+            if e.state in (State.WELCOME, State.LIVENESS, State.CHALLENGE):
+                self._help_open = False
+                self._ask("cancel", by_voice)
         elif name == "more_time":
-            self._handle(e.more_time())
+            self._handle(e.more_time(), by_person=True)
         elif name == "repeat":
-            if self._last_prompt:
-                self.speaker.say(self._last_prompt)
+            if self._current_prompt():
+                self.say(self._current_prompt(), interrupt=True)
         elif name == "help":
-            self.say(tr(S.HELP_TEXT))
+            self._toggle_help()
         elif name in ("voice", "voice_on", "voice_off"):
             on = {"voice": not self.speaker.enabled, "voice_on": True, "voice_off": False}[name]
-            if not on:
-                self.speaker.stop()
-            self.speaker.set_enabled(on)
-            self.window.set_voice(on)
-            self.say(tr(S.VOICE_ON if on else S.VOICE_OFF))
+            if not on and by_voice:
+                self._ask("voice_off", by_voice)  # a misheard word must not silence the kiosk
+            else:
+                self._set_voice(on)
         elif name == "listen":
             if self.listener is None:
-                self.say(tr(S.NO_MICROPHONE))
+                self.say(tr(S.NO_MICROPHONE), interrupt=True)
             else:
                 self.speaker.stop()  # do not record our own voice
                 self.speaker.play_earcon("listening")
                 self.listener.listen()
+        elif name.startswith("profile:") and e.state in (State.IDLE, State.WELCOME):
+            self.choose_profile(name.split(":", 1)[1])
         self.refresh()
+
+    def _set_voice(self, on: bool) -> None:
+        if not on:
+            self.speaker.stop()
+        self.speaker.set_enabled(on)
+        self.window.set_voice(on)
+        self.say(tr(S.VOICE_ON if on else S.VOICE_OFF), interrupt=True)
+
+    def _toggle_help(self) -> None:
+        """Help is read out in full, keys included, and the countdown waits until the person
+        closes it (h, or the Help button again)."""
+        e = self.engine
+        if e.state == State.IDLE:
+            self.say(self._current_prompt(), interrupt=True)
+            return
+        if e.state == State.WELCOME:
+            self.say(self._welcome_text(), interrupt=True)
+            return
+        if e.state not in (State.LIVENESS, State.CHALLENGE):
+            self.say(tr(S.HELP_TEXT), interrupt=True)
+            return
+        if self._help_open:
+            self._help_open = False
+            e.resume()
+            self.say(self._instruction, interrupt=True)
+        else:
+            self._help_open = True
+            e.pause()
+            self.say(tr(S.HELP_TEXT), interrupt=True)
 
     @Slot(object)
     def _voice_command(self, command) -> None:
-        self.handle_command(getattr(command, "value", str(command)))
+        name = getattr(command, "value", str(command))
+        name = {"yes": "confirm", "no": "deny"}.get(name, name)
+        self.handle_command(name, by_voice=True)
+
+    @Slot(str)
+    def _not_understood(self, heard: str) -> None:
+        # Until the recogniser has yes/no commands of its own, a pending question takes the
+        # plain words.
+        word = heard.strip().casefold()
+        if self._confirming and word in ("yes", "ja"):
+            self.handle_command("confirm", by_voice=True)
+        elif self._confirming and word in ("no", "nein"):
+            self.handle_command("deny", by_voice=True)
+        else:
+            self.say(tr(S.NOT_UNDERSTOOD), interrupt=True)
 
     @Slot(str)
     def choose_profile(self, name: str) -> None:
-        self._handle(self.engine.set_profile(name))
+        if self.engine.state == State.IDLE:
+            self._handle(self.engine.welcome(), by_person=True)
+        self._handle(self.engine.set_profile(name), by_person=True)
         self.window.welcome.select(name)
-        if name == "no_sight" and not self.speaker.enabled:
-            self.handle_command("voice_on")
+        turned_on = name == "no_sight" and not self.speaker.enabled
+        if turned_on:
+            self._set_voice(True)
+        if self.engine.state == State.WELCOME:
+            # after "Voice on" it queues, so that both are heard
+            self.say(tr(S.PROFILE_CHOSEN).format(label=tr(S.PROFILE_LABELS[name]),
+                                                 word=_spoken_word("start", self.language)),
+                     interrupt=not turned_on)
 
     def _exit_requested(self) -> None:
         if self.cfg.ui.allow_exit:
@@ -239,19 +511,36 @@ class KioskController(QObject):
             w.message.show_message("📷", tr(S.CAMERA_TITLE), tr(S.CAMERA_DETAIL))
             w.show_screen(w.message)
         elif v.state == State.IDLE:
+            w.attract.show_lockout(self._lockout_minutes())
             w.show_screen(w.attract)
         elif v.state == State.WELCOME:
             w.welcome.select(v.profile)
+            w.welcome.show_question(tr(S.CANCEL_CONFIRM) if self._confirming == "cancel" else None)
             w.show_screen(w.welcome)
+        elif v.state in (State.LIVENESS, State.CHALLENGE) and self._help_open:
+            # the whole width: the help with its keys does not fit beside the camera view
+            w.message.show_message(S.NOTICE_ICONS["help"], f"{tr(S.HELP)} · ⏸ {tr(S.PAUSED)}", tr(S.HELP_TEXT))
+            w.show_screen(w.message)
         elif v.state in (State.LIVENESS, State.CHALLENGE):
-            w.session.show_view(v)
+            w.session.show_view(v, self._notice(v), paused=v.paused, after_failure=v.after_failure,
+                                question=self._confirming == "cancel")
             w.show_screen(w.session)
         elif v.state in (State.PASSED, State.DENIED):
-            w.result.show_result(v.state == State.PASSED)
+            w.result.show_result(v.state == State.PASSED, self._result_text(v.state == State.PASSED))
             w.show_screen(w.result)
         elif v.state == State.LOCKED:
             w.message.show_message("⏳", tr(S.LOCKED_TITLE), self._locked_text())
             w.show_screen(w.message)
+
+    def _notice(self, v) -> tuple[str, str, str] | None:
+        """What takes the instruction's place on the session screen, most urgent first."""
+        if self._confirming:
+            text = tr(S.CANCEL_CONFIRM if self._confirming == "cancel" else S.VOICE_OFF_CONFIRM)
+            return S.NOTICE_ICONS["cancel"], tr(S.CANCEL if self._confirming == "cancel" else S.VOICE_OFF), text
+        if self._hint is not None:
+            title = tr(v.challenge.text) if v.challenge is not None else tr(S.LIVENESS_TITLE)
+            return self._hint_icon(self._hint), title, self._hint_text(self._hint)
+        return None
 
     def shutdown(self) -> None:
         self.timer.stop()

@@ -44,6 +44,31 @@ def scenes(window: Any) -> list[Scene]:
     ]
 
 
+def notice_scenes(window: Any) -> list[Scene]:
+    """The states laid over the screens above: a locked attract screen, a capture hint, the cancel
+    question, help. Rendered for reviews (render_all); the self-test checks `scenes` only."""
+    w = window
+    ch = HEAD_POSE_CHALLENGES[0]
+    locked_title = tr(S.LOCKED_TITLE)
+    help_title = f"{tr(S.HELP)} · ⏸ {tr(S.PAUSED)}"
+    return [
+        Scene("attract_locked", lambda: (w.attract.show_lockout(4), w.show_screen(w.attract)), w.attract,
+              locked_title),
+        Scene("too_far", lambda: (w.session.show_view(SessionView(State.LIVENESS, streak=0, needed=100,
+                                                                  time_left=30.0, face=True),
+                                                      (S.CAPTURE_HINTS["too_far"][0], tr(S.LIVENESS_TITLE),
+                                                       tr(S.CAPTURE_HINTS["too_far"][1]))),
+                                  w.show_screen(w.session)), w.session, tr(S.LIVENESS_TITLE)),
+        Scene("cancel_question", lambda: (w.session.show_view(SessionView(State.CHALLENGE, ch, 2, 7, 12, 25, 6.2,
+                                                                          10.0, 3),
+                                                              (S.NOTICE_ICONS["cancel"], tr(S.CANCEL),
+                                                               tr(S.CANCEL_CONFIRM)), paused=True, question=True),
+                                          w.show_screen(w.session)), w.session, tr(S.CANCEL)),
+        Scene("help", lambda: (w.message.show_message(S.NOTICE_ICONS["help"], help_title, tr(S.HELP_TEXT)),
+                               w.show_screen(w.message)), w.message, help_title),
+    ]
+
+
 def render(window: Any, scene: Scene, out_dir: Path) -> Path:
     from PySide6.QtCore import QCoreApplication
     scene.show()
@@ -56,4 +81,8 @@ def render(window: Any, scene: Scene, out_dir: Path) -> Path:
 
 def render_all(window: Any, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [render(window, scene, out_dir) for scene in scenes(window)]
+    paths = [render(window, scene, out_dir) for scene in scenes(window) + notice_scenes(window)]
+    # leave the screens as a session would find them
+    window.attract.show_lockout(None)
+    window.session.show_view(SessionView(State.LIVENESS))
+    return paths

@@ -2,21 +2,36 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..session.engine import PROFILES, SessionView, State
 from . import strings as S
 from .strings import tr
-from .theme import MIN_TOUCH_MM
+from .theme import COLOURS, MIN_TOUCH_MM
+
+# Profile icons are drawn at twice the button text size (36 px): they are what a person with
+# low vision or reading difficulties recognises first.
+PROFILE_ICON_PX = 72
+BAR_ICON_PX = 44
+PROFILE_ICONS = {"standard": "🙂", "no_hands": "🙌", "no_expression": "😐", "limited_head": "🧍",
+                 "no_sight": "🔊"}
 
 
 def touch_px(widget: QWidget, mm: float = MIN_TOUCH_MM) -> int:
     """Pixels for a physical size on the screen the widget is on (touch targets >= 2 cm)."""
     screen = widget.screen()
     dpi = screen.physicalDotsPerInch() if screen else 96.0
-    return int(round(mm / 25.4 * max(dpi, 72.0)))
+    return round(mm / 25.4 * max(dpi, 72.0))
 
 
 def label(text: str = "", name: str = "", align=Qt.AlignmentFlag.AlignCenter) -> QLabel:
@@ -54,7 +69,7 @@ class EmojiIcon(QLabel):
         hint = super().sizeHint()
         return QSize(int(hint.width() * self.MIN_SCALE), int(hint.height() * self.MIN_SCALE))
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event) -> None:
         font = QFont(self.font())
         font.setPixelSize(self.glyph_px())
         painter = QPainter(self)
@@ -67,9 +82,38 @@ class EmojiIcon(QLabel):
 def button(text: str, accessible: str, parent: QWidget | None = None) -> QPushButton:
     b = QPushButton(text, parent)
     b.setAccessibleName(accessible)
-    b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    # Buttons are for touch; keys are handled by the window, one meaning per key on every
+    # screen. A focused button would turn Space or Enter into "press this button" (it used to
+    # make Space cancel a session, with the focus on Cancel).
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
     return b
+
+
+def emoji_icon(emoji: str, px: int) -> QIcon:
+    """An emoji on a dark rounded tile. Most emoji are yellow, the colour of the buttons: drawn
+    straight onto a button they vanish (the raised hands measured 1.33:1); on the tile they reach
+    >= 3:1 (WCAG 1.4.11), and the tile itself stands out from the yellow or white button."""
+    pix = QPixmap(px, px)
+    pix.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(COLOURS["background"]))
+    painter.drawRoundedRect(0, 0, px, px, px * 0.18, px * 0.18)
+    font = QFont()
+    font.setPixelSize(int(px * 0.7))
+    painter.setFont(font)
+    painter.setPen(QColor(COLOURS["text"]))  # for glyphs without colour of their own
+    painter.drawText(pix.rect(), int(Qt.AlignmentFlag.AlignCenter), emoji)
+    painter.end()
+    return QIcon(pix)
+
+
+def set_emoji(b: QPushButton, emoji: str, px: int = BAR_ICON_PX) -> None:
+    b.setIcon(emoji_icon(emoji, px))
+    b.setIconSize(QSize(px, px))
+    b.setProperty("icon_text", emoji)
 
 
 def fit_touch(b: QPushButton) -> None:
@@ -112,13 +156,22 @@ class AttractScreen(QWidget):
             lay.addWidget(w)
         lay.addWidget(self.start_button, alignment=Qt.AlignmentFlag.AlignHCenter)
         lay.addStretch(1)
+        self._lockout_minutes: int | None = None
         self.retranslate()
 
     def retranslate(self) -> None:
-        self.title.setText(tr(S.ATTRACT_TITLE))
-        self.detail.setText(tr(S.ATTRACT_DETAIL))
+        self.show_lockout(self._lockout_minutes)
         self.start_button.setText("▶ " + tr(S.START))
         self.start_button.setAccessibleName(tr(S.START))
+
+    def show_lockout(self, minutes: int | None) -> None:
+        """During a lockout the screen says how long to wait instead of inviting a start."""
+        self._lockout_minutes = minutes
+        locked = minutes is not None
+        self.icon.setText("⏳" if locked else "👋")
+        self.title.setText(tr(S.LOCKED_TITLE) if locked else tr(S.ATTRACT_TITLE))
+        self.detail.setText(tr(S.LOCKED_ATTRACT).format(minutes=minutes) if locked else tr(S.ATTRACT_DETAIL))
+        self.start_button.setVisible(not locked)
 
 
 class WelcomeScreen(QWidget):
@@ -127,7 +180,7 @@ class WelcomeScreen(QWidget):
 
     def __init__(self):
         super().__init__()
-        lay = QVBoxLayout(self)
+        lay = self._lay = QVBoxLayout(self)
         self.title = label(name="title")
         self.detail = label(name="detail")
         lay.addWidget(self.title)
@@ -137,11 +190,11 @@ class WelcomeScreen(QWidget):
         self.grid.setColumnStretch(1, 1)
         self._placement = None
         self.profile_buttons: dict[str, QPushButton] = {}
-        icons = {"standard": "🙂", "no_hands": "🙌", "no_expression": "😐", "limited_head": "🧍", "no_sight": "🔊"}
-        for i, name in enumerate(PROFILES):
+        self.profile_keys: dict[str, str] = {}  # "1".."5" -> profile, for the shown profiles
+        for name in PROFILES:
             b = button("", name)
             b.setCheckable(True)
-            b.setProperty("icon_text", icons.get(name, ""))
+            set_emoji(b, PROFILE_ICONS.get(name, ""), PROFILE_ICON_PX)
             b.clicked.connect(lambda _=False, n=name: self.profile.emit(n))
             # the width of the longest label must not set the window's minimum width (German labels
             # are ~900 px each): _regrid picks one or two columns for the width there is
@@ -157,15 +210,25 @@ class WelcomeScreen(QWidget):
     def set_available(self, names: list[str]) -> None:
         for name, b in self.profile_buttons.items():
             b.setVisible(name in names)
+        shown = [n for n in self.profile_buttons if n in names]
+        self.profile_keys = {str(i + 1): n for i, n in enumerate(shown)}
         self._regrid()
+
+    def key_of(self, name: str) -> str:
+        return next((k for k, n in self.profile_keys.items() if n == name), "")
+
+    def label_of(self, name: str) -> str:
+        """The button's words: its key, then the choice ("2  I can't use my hands")."""
+        key = self.key_of(name)
+        return f"{key}  {tr(S.PROFILE_LABELS[name])}" if key else tr(S.PROFILE_LABELS[name])
 
     def _regrid(self) -> None:
         """Two columns of profile buttons when every label fits in half the width, if need be on two
         lines; else one column. One column of five buttons does not fit a 1280x800 screen."""
-        room = self.contentsRect().width() - self.layout().contentsMargins().left() - self.layout().contentsMargins().right()
+        margins = self._lay.contentsMargins()
+        room = self.contentsRect().width() - margins.left() - margins.right()
         half = (room - self.grid.horizontalSpacing()) // 2
-        texts = {name: f"{b.property('icon_text')} {tr(S.PROFILE_LABELS[name])}"
-                 for name, b in self.profile_buttons.items()}
+        texts = {name: self.label_of(name) for name in self.profile_buttons}
         # in two columns, only the labels too wide for half the width go on two lines
         too_wide = {n for n, b in self.profile_buttons.items() if self._text_width(b, texts[n]) > half}
         two_col = {n: _two_lines(t) if n in too_wide else t for n, t in texts.items()}
@@ -180,11 +243,11 @@ class WelcomeScreen(QWidget):
         for b in [*self.profile_buttons.values(), self.start_button]:
             self.grid.removeWidget(b)
         for i, b in enumerate(shown):
-            self.grid.addWidget(b, i // columns, i % columns)
+            self.grid.addWidget(b, i // columns, i % columns, 1, 3 - columns)  # one column: full width
         # Start takes the free cell beside the last profile (a whole row is one row too many at
         # 1280x800 in German), or a full row of its own
         row, col = divmod(len(shown), columns)
-        self.grid.addWidget(self.start_button, row, col, 1, columns - col if col else columns)
+        self.grid.addWidget(self.start_button, row, col, 1, 2 - col)
 
     @staticmethod
     def _text_width(b: QPushButton, text: str) -> int:
@@ -194,13 +257,17 @@ class WelcomeScreen(QWidget):
         b.setText(old)
         return width
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._regrid()
 
     def select(self, name: str) -> None:
         for n, b in self.profile_buttons.items():
             b.setChecked(n == name)
+
+    def show_question(self, text: str | None) -> None:
+        """A question (cancel?) in place of the instructions, or the instructions again."""
+        self.detail.setText(text or tr(S.WELCOME_DETAIL))
 
     def retranslate(self) -> None:
         self.title.setText(tr(S.WELCOME_TITLE))
@@ -214,7 +281,7 @@ class WelcomeScreen(QWidget):
 
 def _two_lines(text: str) -> str:
     """Break a label at the space nearest its middle (QPushButton draws a newline as a new line)."""
-    spaces = [i for i, ch in enumerate(text) if ch == " "][1:]  # never right after the emoji
+    spaces = [i for i, ch in enumerate(text) if ch == " "][2:]  # never right after the key number
     if not spaces:
         return text
     cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
@@ -226,6 +293,7 @@ class SessionScreen(QWidget):
 
     more_time = Signal()
     cancel = Signal()
+    go_on = Signal()   # "No, go on" while the cancel question is open
 
     def __init__(self):
         super().__init__()
@@ -248,7 +316,8 @@ class SessionScreen(QWidget):
         self.progress_text = label(name="status")
         self.detected = label("", "detected")
         self.more_button = button("", "more time")
-        self.more_button.clicked.connect(self.more_time)
+        self.more_button.clicked.connect(lambda: (self.go_on if self._question else self.more_time).emit())
+        self._question = False
         self.cancel_button = button("", "cancel")
         self.cancel_button.clicked.connect(self.cancel)
         for w in (self.step, self.icon, self.title, self.detail, self.progress):
@@ -271,7 +340,11 @@ class SessionScreen(QWidget):
         self.cancel_button.setText("✖ " + tr(S.CANCEL))
         self.cancel_button.setAccessibleName(tr(S.CANCEL))
 
-    def show_view(self, v: SessionView) -> None:
+    def show_view(self, v: SessionView, notice: tuple[str, str, str] | None = None, paused: bool = False,
+                  after_failure: bool = False, question: bool = False) -> None:
+        """`notice` (icon, title, text) takes the instruction's place: help, a capture problem,
+        a question. `paused`: the countdown is stopped. `after_failure`: the pause between two
+        challenges follows a failed one (it must not say "Well done")."""
         # Level 1 has no step counter and no "detected" tick: hide them rather than leave empty
         # rows, which on a 720 px side column squeezed the icon below its glyph height.
         self.step.setVisible(v.state != State.LIVENESS)
@@ -290,13 +363,41 @@ class SessionScreen(QWidget):
             self.icon.setText(c.icon)
             self.icon.setAccessibleName(tr(c.text))
             self.title.setText(tr(c.text))
-            self.detail.setText(tr(S.WELL_DONE) if v.in_gap else tr(c.instruction))
+            gap_text = tr(S.NOT_THIS_TIME if after_failure else S.WELL_DONE)
+            self.detail.setText(gap_text if v.in_gap else tr(c.instruction))
             self.detected.setText("✔ " + tr(S.DETECTED) if v.detected else "")
             self.more_button.setVisible(v.extensions_left > 0 and not v.in_gap)
         self.progress.setRange(0, max(1, v.needed))
         self.progress.setValue(min(v.streak, v.needed))
         self.progress_text.setText(f"{min(v.streak, v.needed)} / {v.needed}" if v.needed else "")
-        self.countdown.setText("" if v.time_left is None else "⏳ " + tr(S.SECONDS_LEFT).format(n=int(v.time_left + 0.999)))
+        if paused:
+            self.countdown.setText("⏸ " + tr(S.PAUSED))
+        else:
+            self.countdown.setText("" if v.time_left is None
+                                   else "⏳ " + tr(S.SECONDS_LEFT).format(n=int(v.time_left + 0.999)))
+        if notice is not None:
+            icon, title, text = notice
+            self.icon.setText(icon)
+            self.icon.setAccessibleName(title)
+            self.title.setText(title)
+            self.detail.setText(text)
+            self.detected.setText("")
+            self.more_button.setVisible(question)
+        self._show_question(question)
+
+    def _show_question(self, question: bool) -> None:
+        """While "Cancel the session?" is open, the two buttons answer it: touching Cancel again
+        confirms, like pressing C again."""
+        if question == self._question:
+            return
+        self._question = question
+        if question:
+            self.more_button.setText(tr(S.NO_GO_ON))  # no symbol: German needs the room
+            self.more_button.setAccessibleName(tr(S.NO_GO_ON))
+            self.cancel_button.setText(tr(S.YES_CANCEL))
+            self.cancel_button.setAccessibleName(tr(S.YES_CANCEL))
+        else:
+            self.retranslate()
 
 
 class ResultScreen(QWidget):
@@ -311,12 +412,12 @@ class ResultScreen(QWidget):
             lay.addWidget(w)
         lay.addStretch(1)
 
-    def show_result(self, passed: bool) -> None:
+    def show_result(self, passed: bool, detail: str | None = None) -> None:
         # Only pass or fail reaches the user: never a score or which check failed.
         self.icon.setText("✅" if passed else "❌")
         self.title.setObjectName("result_pass" if passed else "result_fail")
         self.title.setText(tr(S.PASSED_TITLE if passed else S.DENIED_TITLE))
-        self.detail.setText(tr(S.PASSED_DETAIL if passed else S.DENIED_DETAIL))
+        self.detail.setText(detail or tr(S.PASSED_DETAIL if passed else S.DENIED_DETAIL))
         self.title.style().unpolish(self.title)
         self.title.style().polish(self.title)
 

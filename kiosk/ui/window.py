@@ -6,24 +6,45 @@ import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLayout,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import strings as S
-from .screens import (AttractScreen, MessageScreen, ResultScreen, SessionScreen, WelcomeScreen, button,
-                      fit_touch, label)
+from .screens import (
+    AttractScreen,
+    MessageScreen,
+    ResultScreen,
+    SessionScreen,
+    WelcomeScreen,
+    button,
+    fit_touch,
+    label,
+    set_emoji,
+)
 from .strings import tr
 
 MAX_PIN_DIGITS = 32
 
+# One meaning per key on every screen (README "Keys"). `c` asks before it cancels; `c` again or
+# `y` confirms, `n` declines.
 KEY_COMMANDS = {
     Qt.Key.Key_S: "start", Qt.Key.Key_V: "voice", Qt.Key.Key_L: "listen", Qt.Key.Key_M: "more_time",
     Qt.Key.Key_R: "repeat", Qt.Key.Key_C: "cancel", Qt.Key.Key_H: "help", Qt.Key.Key_F1: "help",
-    Qt.Key.Key_Space: "start", Qt.Key.Key_Return: "start",
+    Qt.Key.Key_Y: "confirm", Qt.Key.Key_N: "deny",
 }
+# Space and Enter start, and only on the welcome screen, where the person has had the choices;
+# anywhere else they do nothing (never "press the focused button").
+START_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 class KioskWindow(QMainWindow):
-    command = Signal(str)       # start, voice, listen, more_time, repeat, cancel, help
+    command = Signal(str)       # start, voice, listen, more_time, repeat, cancel, help, confirm, deny
     exit_requested = Signal()   # q / Esc, or the admin PIN; the controller decides
     admin_pin = Signal(str)
 
@@ -67,6 +88,7 @@ class KioskWindow(QMainWindow):
         self.welcome.start.connect(lambda: self.command.emit("start"))
         self.session.more_time.connect(lambda: self.command.emit("more_time"))
         self.session.cancel.connect(lambda: self.command.emit("cancel"))
+        self.session.go_on.connect(lambda: self.command.emit("deny"))
         self._pin_buffer: str | None = None
         self.set_voice(True)
         self.set_listening(False)
@@ -80,7 +102,7 @@ class KioskWindow(QMainWindow):
     def retranslate(self) -> None:
         for screen in (self.attract, self.welcome, self.session):
             screen.retranslate()
-        self.help_button.setText("❓ " + tr(S.HELP))
+        self.help_button.setText(" " + tr(S.HELP))
         self.help_button.setAccessibleName(tr(S.HELP))
         self.set_voice(self.voice_button.isChecked())
         self.set_listening(False)
@@ -88,17 +110,50 @@ class KioskWindow(QMainWindow):
     def set_voice(self, on: bool) -> None:
         self.voice_button.setChecked(on)
         text = tr(S.VOICE_ON if on else S.VOICE_OFF)
-        self.voice_button.setText(("🔊 " if on else "🔇 ") + text)
+        self.voice_button.setText(" " + text)
+        set_emoji(self.voice_button, "🔊" if on else "🔇")
         self.voice_button.setAccessibleName(text)
-        self.help_button.setText("❓ " + tr(S.HELP))
+        self.help_button.setText(" " + tr(S.HELP))
+        set_emoji(self.help_button, "❓")
 
     def set_listening(self, on: bool) -> None:
         text = tr(S.LISTENING if on else S.LISTEN)
-        self.listen_button.setText("🎤 " + text)
+        self.listen_button.setText(" " + text)
+        set_emoji(self.listen_button, "🎤")
         self.listen_button.setAccessibleName(text)
 
+    CAPTION_LINES = 2
+
     def show_caption(self, text: str) -> None:
-        self.caption.setText(text)
+        """The caption bar holds two lines: the screen above must keep its room. A longer prompt
+        (the spoken welcome, help) is shown in full on its screen; the bar shows its first
+        sentences, and its accessible description keeps the whole text."""
+        self.caption_text = text
+        self.caption.setAccessibleDescription(text)
+        self._fit_caption()
+
+    def _fit_caption(self) -> None:
+        text = getattr(self, "caption_text", "")
+        metrics = self.caption.fontMetrics()
+        margins = self.caption.contentsMargins()
+        width = max(100, self.caption.width() - margins.left() - margins.right() - 2 * 10)
+        room = metrics.lineSpacing() * self.CAPTION_LINES
+
+        def fits(t: str) -> bool:
+            return metrics.boundingRect(0, 0, width, 10 * room, int(Qt.TextFlag.TextWordWrap), t).height() <= room
+
+        shown = text
+        if not fits(shown):
+            words = text.split(" ")
+            while len(words) > 1 and not fits(" ".join(words) + " …"):
+                words.pop()
+            shown = " ".join(words) + " …"
+        self.caption.setText(shown)
+        self.caption.setFixedHeight(room + margins.top() + margins.bottom() + 2 * 10 + 3)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_caption()
 
     def show_screen(self, widget: QWidget) -> None:
         if self.stack.currentWidget() is not widget:
@@ -131,8 +186,20 @@ class KioskWindow(QMainWindow):
         if key in (Qt.Key.Key_Q, Qt.Key.Key_Escape):
             self.exit_requested.emit()
             return
-        if key in KEY_COMMANDS:
-            self.command.emit(KEY_COMMANDS[key])
+        on_welcome = self.stack.currentWidget() is self.welcome
+        if key in START_KEYS:
+            if on_welcome:
+                self.command.emit("start")
+            return
+        if on_welcome and event.text() in self.welcome.profile_keys:
+            self.welcome.profile.emit(self.welcome.profile_keys[event.text()])
+            return
+        try:
+            command = KEY_COMMANDS.get(Qt.Key(key))
+        except ValueError:  # a key Qt has no name for
+            command = None
+        if command is not None:
+            self.command.emit(command)
             return
         super().keyPressEvent(event)
 

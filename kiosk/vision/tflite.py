@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+RUNTIME: str | None
 try:  # pragma: no cover - which branch runs depends on the installed wheels
     from ai_edge_litert.interpreter import Interpreter as _Interpreter
 
@@ -109,10 +110,10 @@ class TFLiteModel:
         self._interp.set_tensor(self._in_index, x)
         self._interp.invoke()
         results = []
-        for index, q in self._out_q:
+        for index, dequant in self._out_q:
             y = self._interp.get_tensor(index).astype(np.float32)
-            if q is not None:
-                np.subtract(y, q[0], out=y)
-                np.multiply(y, q[1], out=y)
+            if dequant is not None:
+                np.subtract(y, dequant[0], out=y)
+                np.multiply(y, dequant[1], out=y)
             results.append(y)
         return results

@@ -16,8 +16,8 @@
       <translation>Willkommen</translation>
     </message>
     <message>
-      <source>Choose what suits you, then press Start. You can also say "start".</source>
-      <translation>Wählen Sie, was zu Ihnen passt, und drücken Sie Start. Sie können auch „Start“ sagen.</translation>
+      <source>Choose what suits you: touch it or press its number. Then press Start or say "start".</source>
+      <translation>Wählen Sie, was zu Ihnen passt: Tippen Sie darauf oder drücken Sie seine Nummer. Dann drücken Sie Start oder sagen „Start“.</translation>
     </message>
     <message>
       <source>Start</source>
@@ -50,6 +50,10 @@
     <message>
       <source>Well done. Next step coming.</source>
       <translation>Gut gemacht. Der nächste Schritt kommt.</translation>
+    </message>
+    <message>
+      <source>Not this time. Next step coming.</source>
+      <translation>Diesmal nicht. Der nächste Schritt kommt.</translation>
     </message>
     <message>
       <source>More time</source>
@@ -120,8 +124,12 @@
       <translation>Dieses Terminal kann gerade nicht prüfen: {what}. Bitte wenden Sie sich an das Personal.</translation>
     </message>
     <message>
-      <source>Follow the picture and the spoken instruction. Hold each pose until the bar is full. Say "more time" or press M if you need longer, "repeat" or R to hear it again, "cancel" or C to stop.</source>
-      <translation>Folgen Sie dem Bild und der gesprochenen Anweisung. Halten Sie jede Haltung, bis der Balken voll ist. Sagen Sie „mehr Zeit“ oder drücken Sie M, wenn Sie länger brauchen, „wiederholen“ oder R, um es noch einmal zu hören, „abbrechen“ oder C, um aufzuhören.</translation>
+      <source>Follow the picture and the spoken instruction, and hold each pose until the bar is full. The countdown waits while this help is shown. Press M or say "more time" if you need longer. Press R or say "repeat" to hear the instruction again. Press C or say "cancel" to stop. Press V to switch the voice on or off, and L to speak a command. Press H or touch Help again to go on.</source>
+      <translation>Folgen Sie dem Bild und der gesprochenen Anweisung und halten Sie jede Haltung, bis der Balken voll ist. Der Countdown wartet, solange diese Hilfe angezeigt wird. Drücken Sie M oder sagen Sie „mehr Zeit“, wenn Sie länger brauchen. Drücken Sie R oder sagen Sie „wiederholen“, um die Anweisung noch einmal zu hören. Drücken Sie C oder sagen Sie „abbrechen“, um aufzuhören. Drücken Sie V, um die Sprache ein- oder auszuschalten, und L, um einen Befehl zu sprechen. Drücken Sie H oder tippen Sie noch einmal auf Hilfe, um weiterzumachen.</translation>
+    </message>
+    <message>
+      <source>Paused</source>
+      <translation>Pause</translation>
     </message>
     <message>
       <source>You have more time.</source>
@@ -140,8 +148,8 @@
       <translation>Sprachbefehle sind gerade nicht verfügbar. Bitte benutzen Sie die Tasten oder Schaltflächen.</translation>
     </message>
     <message>
-      <source>Let's try another one.</source>
-      <translation>Versuchen wir eine andere Aufgabe.</translation>
+      <source>Starting now.</source>
+      <translation>Es geht jetzt los.</translation>
     </message>
     <message>
       <source>We lost sight of your face. Please start again.</source>
@@ -160,6 +168,58 @@
       <translation>Zu viele falsche PINs. Der Admin-Ausgang ist für {minutes} Min. gesperrt.</translation>
     </message>
     <message>
+      <source>Welcome. Choose what suits you. Nobody is checked before you have had time to choose.</source>
+      <translation>Willkommen. Wählen Sie, was zu Ihnen passt. Die Prüfung beginnt erst, wenn Sie Zeit zum Wählen hatten.</translation>
+    </message>
+    <message>
+      <source>{label}: press {key}, touch the button, or say "{word}".</source>
+      <translation>{label}: Drücken Sie {key}, tippen Sie auf die Schaltfläche oder sagen Sie „{word}“.</translation>
+    </message>
+    <message>
+      <source>To start, press Space, Enter or S, touch Start, or say "{word}". If you choose nothing, the check starts by itself after a short pause.</source>
+      <translation>Zum Starten drücken Sie die Leertaste, Eingabe oder S, tippen Sie auf Start oder sagen Sie „{word}“. Wenn Sie nichts wählen, beginnt die Prüfung nach einer kurzen Pause von selbst.</translation>
+    </message>
+    <message>
+      <source>Step in front of the camera, or press S, to begin. Press H for help at any time.</source>
+      <translation>Treten Sie vor die Kamera oder drücken Sie S, um zu beginnen. Mit H erhalten Sie jederzeit Hilfe.</translation>
+    </message>
+    <message>
+      <source>Cancel the session? Press C again or say "yes". Press N or say "no" to go on.</source>
+      <translation>Die Prüfung abbrechen? Drücken Sie noch einmal C oder sagen Sie „ja“. Drücken Sie N oder sagen Sie „nein“, um weiterzumachen.</translation>
+    </message>
+    <message>
+      <source>We go on.</source>
+      <translation>Es geht weiter.</translation>
+    </message>
+    <message>
+      <source>Yes, cancel</source>
+      <translation>Ja, abbrechen</translation>
+    </message>
+    <message>
+      <source>No, go on</source>
+      <translation>Nein, weiter</translation>
+    </message>
+    <message>
+      <source>Switch the voice off? Press V or say "yes". Press N or say "no" to keep it.</source>
+      <translation>Die Sprache ausschalten? Drücken Sie V oder sagen Sie „ja“. Drücken Sie N oder sagen Sie „nein“, um sie anzulassen.</translation>
+    </message>
+    <message>
+      <source>Chosen: {label}. To start, press Space or say "{word}".</source>
+      <translation>Gewählt: {label}. Zum Starten drücken Sie die Leertaste oder sagen Sie „{word}“.</translation>
+    </message>
+    <message>
+      <source>Session cancelled.</source>
+      <translation>Die Prüfung wurde abgebrochen.</translation>
+    </message>
+    <message>
+      <source>Too many attempts. Please wait {minutes} min, then step in front of the camera again.</source>
+      <translation>Zu viele Versuche. Bitte warten Sie {minutes} Min. und treten Sie dann wieder vor die Kamera.</translation>
+    </message>
+    <message>
+      <source>Only one person in front of the camera, please.</source>
+      <translation>Bitte nur eine Person vor der Kamera.</translation>
+    </message>
+    <message>
       <source>Standard</source>
       <translation>Standard</translation>
     </message>
@@ -169,7 +229,7 @@
     </message>
     <message>
       <source>I can't make facial expressions</source>
-      <translation>Ich kann keine Gesichtsausdrücke machen</translation>
+      <translation>Ich kann keine Mimik zeigen</translation>
     </message>
     <message>
       <source>I can't turn my head</source>
@@ -178,6 +238,30 @@
     <message>
       <source>I can't see the screen</source>
       <translation>Ich kann den Bildschirm nicht sehen</translation>
+    </message>
+    <message>
+      <source>It is too dark. Please turn your face towards the light.</source>
+      <translation>Es ist zu dunkel. Bitte wenden Sie Ihr Gesicht zum Licht.</translation>
+    </message>
+    <message>
+      <source>The light is behind you. Please turn so that the light falls on your face.</source>
+      <translation>Das Licht ist hinter Ihnen. Bitte drehen Sie sich so, dass das Licht auf Ihr Gesicht fällt.</translation>
+    </message>
+    <message>
+      <source>Too much light on your face. Please step out of the bright light.</source>
+      <translation>Zu viel Licht auf Ihrem Gesicht. Bitte treten Sie aus dem hellen Licht.</translation>
+    </message>
+    <message>
+      <source>You are too far away. Please come closer to the camera.</source>
+      <translation>Sie sind zu weit weg. Bitte kommen Sie näher an die Kamera.</translation>
+    </message>
+    <message>
+      <source>The picture is blurred. Please hold still for a moment.</source>
+      <translation>Das Bild ist unscharf. Bitte halten Sie einen Moment still.</translation>
+    </message>
+    <message>
+      <source>Your face is not fully in the picture. Please move to the middle.</source>
+      <translation>Ihr Gesicht ist nicht ganz im Bild. Bitte gehen Sie zur Mitte.</translation>
     </message>
     <message>
       <source>Turn your head left</source>

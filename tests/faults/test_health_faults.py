@@ -90,9 +90,10 @@ def test_error_storm_shows_out_of_service_reports_once_and_exits_non_zero(app, s
     def step(quit):
         notify.drain()
         c = kiosk.controller
-        if not seen.get("started") and c.engine.state == State.IDLE:
-            c.handle_command("start")  # a session in progress when the storm comes
+        if c.engine.state == State.LIVENESS:
             seen["started"] = True
+        elif not seen.get("started") and c.engine.state in (State.IDLE, State.WELCOME):
+            c.handle_command("start")  # attract -> welcome -> level 1: a session the storm cuts
         if c.model_problem == OUT_OF_SERVICE_WHAT and "shot" not in seen:
             seen["shot"] = kiosk.window.grab().save(str(screenshot_dir / "out_of_service.png"))
             seen["title"] = kiosk.window.message.title.text()
