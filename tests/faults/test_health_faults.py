@@ -90,10 +90,9 @@ def test_error_storm_shows_out_of_service_reports_once_and_exits_non_zero(app, s
     def step(quit):
         notify.drain()
         c = kiosk.controller
-        if c.engine.state == State.LIVENESS:
-            seen["started"] = True
-        elif not seen.get("started") and c.engine.state in (State.IDLE, State.WELCOME):
+        if not seen.get("started") and c.engine.state in (State.IDLE, State.WELCOME):
             c.handle_command("start")  # attract -> welcome -> level 1: a session the storm cuts
+            seen["started"] = c.engine.state == State.LIVENESS
         if c.model_problem == OUT_OF_SERVICE_WHAT and "shot" not in seen:
             seen["shot"] = kiosk.window.grab().save(str(screenshot_dir / "out_of_service.png"))
             seen["title"] = kiosk.window.message.title.text()
@@ -237,10 +236,12 @@ def test_repeated_log_lines_collapse_and_qt_warning_floods_are_capped(app, capfd
     rf = RepeatFilter(burst=5, window_s=3600.0, budget=100)
     handler = logging.StreamHandler()
     handler.addFilter(rf)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    old_level = root.level
-    root.setLevel(logging.WARNING)
+    # Own handlers on the two loggers, not the root: other tests may leave root handlers behind.
+    loggers = [logging.getLogger("qt"), logging.getLogger("kiosk.x")]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.propagate = False
+        lg.setLevel(logging.WARNING)
     try:
         install_qt_message_handler()
         for fd in range(3000):  # the runaway loop of the issue, with a changing socket number
@@ -248,8 +249,10 @@ def test_repeated_log_lines_collapse_and_qt_warning_floods_are_capped(app, capfd
         for i in range(300):
             logging.getLogger("kiosk.x").warning("distinct line %s", chr(65 + i % 26) * (i + 1))
     finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
+        for lg in loggers:
+            lg.removeHandler(handler)
+            lg.propagate = True
+            lg.setLevel(logging.NOTSET)
     err = capfd.readouterr().err
     assert err.count("Invalid socket") == 5, "a Qt warning loop is cut to the burst"
     assert len(err.splitlines()) <= 100, "the global budget caps distinct lines too"
