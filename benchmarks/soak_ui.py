@@ -147,7 +147,7 @@ def main() -> int:
         site = d / "site.toml"
         site.write_text("[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\n"
                         "[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
-                        "[security]\nmax_failures = 1000000\n"  # a soak must not lock itself out
+                        "[security]\nmax_failures = 1000\n"  # the most config allows: a soak must not lock itself out
                         f'[verdict]\nhook = "file:{verdicts}"\n')
         env = dict(os.environ, HOME=str(home), PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(home / ".cache"),
                    XDG_RUNTIME_DIR=str(run), KIOSK_LOG="INFO", NOTIFY_SOCKET=str(d / "notify.sock"),
@@ -231,7 +231,7 @@ def main() -> int:
             "rss_growth_mb": round(after[-1] - after[0], 1) if after else None,
             "rss_max_mb": round(max(after), 1) if after else None,
         }, indent=2))
-        ok = (alive and proc.returncode == 0 and "Traceback" not in text and ready
+        ok = (alive and proc.returncode == 0 and "Traceback" not in text and ready and results
               and not any(g > FREEZE_GAP_S for g in gaps))
         return 0 if ok else 1
 
