@@ -1,7 +1,11 @@
 """Gesture classifier latency per classification (features + int8 inference, one thread) and size.
 
-    .venv/bin/python benchmarks/bench_gestures.py [--runs 5000]
+    .venv/bin/python benchmarks/bench_gestures.py [--runs 5000] [--reference OLD.tflite]
     taskset -c 0 .venv/bin/python benchmarks/bench_gestures.py     # pin to one core
+
+With --reference (a model file with its .json beside it, e.g. the previous version from git), the
+same calls are timed on it in the same run, interleaved, and the medians are given as ratios: on a
+shared machine only the ratio is comparable between runs.
 
 MediaPipe hand detection is not included (it runs once per frame, whatever the challenge).
 """
@@ -41,6 +45,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(ROOT / "models" / "gesture_classifier.tflite"))
     ap.add_argument("--runs", type=int, default=5000)
+    ap.add_argument("--reference", help="another gesture model (.tflite with its .json) timed in the same run")
     args = ap.parse_args()
 
     clf = GestureClassifier(args.model)
@@ -53,12 +58,34 @@ def main() -> None:
     for h in hands:  # warm-up
         clf.classify(h)
 
-    print(f"model {Path(args.model).name}: {Path(args.model).stat().st_size} bytes ({Path(args.model).stat().st_size / 1024:.1f} KiB), "
-          f"runtime {RUNTIME}, 1 thread, {args.runs} runs")
-    print("classify(hand)      (features + inference): " + stats(time_calls(clf.classify, hands, args.runs)))
-    print("classify_features   (inference + softmax):  " + stats(time_calls(clf.classify_features, feats, args.runs)))
     x = [f[None, :] for f in feats]
-    print("TFLiteModel.predict (int8 invoke only):     " + stats(time_calls(clf.model.predict, x, args.runs)))
+    models = {"model": clf}
+    if args.reference:
+        models["reference"] = GestureClassifier(args.reference)
+        for h in hands:
+            models["reference"].classify(h)
+    for name in models:
+        path = Path(args.model if name == "model" else args.reference)
+        print(f"{name} {path.name}: {path.stat().st_size} bytes ({path.stat().st_size / 1024:.1f} KiB), "
+              f"runtime {RUNTIME}, 1 thread, {args.runs} runs")
+    medians: dict[str, dict[str, float]] = {name: {} for name in models}
+    samples: dict[tuple[str, str], list[np.ndarray]] = {}
+    calls = [("classify(hand)      (features + inference): ", "classify", hands),
+             ("classify_features   (inference + softmax):  ", "classify_features", feats),
+             ("TFLiteModel.predict (int8 invoke only):     ", "predict", x)]
+    for title, what, items in calls:
+        for _ in range(2):  # interleaved rounds: load changes hit both models alike
+            for name, c in models.items():
+                fn = c.model.predict if what == "predict" else getattr(c, what)
+                us = time_calls(fn, items, args.runs // 2)
+                samples.setdefault((name, what), []).append(us)
+        for name in models:
+            us = np.concatenate(samples[(name, what)])
+            medians[name][what] = float(np.median(us))
+            print(f"{name:9s} {title}{stats(us)}")
+    if "reference" in models:
+        print("ratio model / reference (medians): " + ", ".join(
+            f"{what} {medians['model'][what] / medians['reference'][what]:.2f}" for _, what, _ in calls))
 
 
 if __name__ == "__main__":

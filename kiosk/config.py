@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.toml")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

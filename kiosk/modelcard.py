@@ -6,8 +6,9 @@ so reading them is done once, here.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 REAL = "real"
 SYNTHETIC = "synthetic"
@@ -27,7 +28,7 @@ class ModelCard:
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any], validated_recall: Mapping[str, float] | None = None,
-                  reject_labels: frozenset[str] = frozenset()) -> "ModelCard":
+                  reject_labels: frozenset[str] = frozenset()) -> ModelCard:
         """`validated_recall` overrides the JSON's own figures (e.g. recall at another threshold)."""
         labels = tuple(str(label) for label in meta.get("labels", ()))
         recall = {str(k): float(v) for k, v in

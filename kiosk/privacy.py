@@ -86,13 +86,13 @@ class ImagePayloadFilter(logging.Filter):
             found = True
             record.msg = msg_desc
         if isinstance(record.args, dict):
-            clean = {k: _image_like(v) or v for k, v in record.args.items()}
-            found |= any(clean[k] is not record.args[k] for k in clean)
-            record.args = clean
+            clean_map = {k: _image_like(v) or v for k, v in record.args.items()}
+            found |= any(clean_map[k] is not record.args[k] for k in clean_map)
+            record.args = clean_map
         elif isinstance(record.args, tuple):
-            clean = tuple(_image_like(a) or a for a in record.args)
-            found |= any(c is not a for c, a in zip(clean, record.args))
-            record.args = clean
+            clean_args = tuple(_image_like(a) or a for a in record.args)
+            found |= any(c is not a for c, a in zip(clean_args, record.args))
+            record.args = clean_args
         for name, value in list(vars(record).items()):
             if name not in _STANDARD_ATTRS:
                 desc = _image_like(value)
@@ -122,7 +122,7 @@ def install_log_filter(mode: str = "redact") -> ImagePayloadFilter:
 def find_image_files(root: str | os.PathLike) -> list[Path]:
     """Every file under root that is an image or array dump, by extension or by magic bytes."""
     found = []
-    for folder, _dirs, files in os.walk(root, followlinks=False):
+    for folder, _dirs, files in os.walk(os.fspath(root), followlinks=False):
         for name in files:
             path = Path(folder, name)
             if path.suffix.lower() in IMAGE_EXTENSIONS:

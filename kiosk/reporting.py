@@ -6,8 +6,15 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from .verdict import (KeyFileError, VerdictError, hook_from_config, load_or_create_device_key, make_record,
-                      read_nonce, sign)
+from .verdict import (
+    KeyFileError,
+    VerdictError,
+    hook_from_config,
+    load_or_create_device_key,
+    make_record,
+    read_nonce,
+    sign,
+)
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libx11-xcb1   # Qt on X11
   libpulse0 libasound2      # QtMultimedia audio
+  pulseaudio pulseaudio-utils   # a null audio sink for CI and soak tests (scripts/start-audio-sink.sh)
 )
 
 missing=()

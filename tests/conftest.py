@@ -73,6 +73,7 @@ def shown_kiosk(cfg, pipeline, **kwargs):
     Afterwards it is shut down and closed, and any translator it installed is removed: the next
     test expects English."""
     from PySide6.QtCore import QTranslator
+
     from kiosk.session.clock import ManualClock
     from kiosk.ui.app import build_kiosk, qt_app
     kwargs.setdefault("clock", ManualClock())

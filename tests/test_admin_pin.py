@@ -4,9 +4,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from conftest import make_cfg, shown_kiosk
 from kiosk.reporting import NullReporter
 from kiosk.session.clock import ManualClock
+
+from conftest import make_cfg, shown_kiosk
 
 PIN = "271828"
 

@@ -1,4 +1,4 @@
-"""Emotion model: FER-like alignment, calibrated probabilities, and recall on held-out FER2013 faces."""
+"""Emotion model: FER-like alignment, the CNN + blendshape head, thresholds, and recall on held-out FER2013 faces."""
 import importlib.util
 import json
 from pathlib import Path
@@ -8,8 +8,18 @@ import numpy as np
 import pytest
 
 from kiosk.session.catalogue import EMOTIONS
-from kiosk.vision.emotion import EmotionClassifier, EmotionResult, align_face, standardize
-from kiosk.vision.face import face_from_normalized
+from kiosk.vision.emotion import (
+    EmotionClassifier,
+    EmotionResult,
+    align_face,
+    crop_blendshapes,
+    standardize,
+)
+from kiosk.vision.face import (
+    BLENDSHAPE_NAMES,
+    FaceLandmarkerDetector,
+    face_from_normalized,
+)
 from kiosk.vision.tflite import ModelError
 
 from conftest import need_data
@@ -106,18 +116,94 @@ def test_probabilities_sum_to_one_and_margin_is_top_minus_runner_up(classifier):
         assert p.sum() == pytest.approx(1.0, abs=1e-5) and (p >= 0).all()
         top, second = np.sort(p)[::-1][:2]
         assert r.margin == pytest.approx(top - second, abs=1e-6)
-        assert r.label == max(r.probs, key=r.probs.get)
+        assert r.top == max(r.probs, key=r.probs.get)
+        assert r.label in (r.top, None)
+        assert (r.label is None) == (r.probs[r.top] < classifier.thresholds.get(r.top, 0.0))
 
 
-def test_classify_a_real_photo(classifier, photos):
+@pytest.fixture(scope="module")
+def landmarker():
+    with FaceLandmarkerDetector(max_faces=4, static_image_mode=True) as det:
+        yield det
+
+
+def test_face_landmarker_gives_mesh_landmarks_blendshapes_and_transform(landmarker, photos):
     from kiosk.vision.face import FaceMeshDetector
 
     img = cv2.imread(str(photos / "two_faces.jpg"))
-    with FaceMeshDetector(max_faces=2, static_image_mode=True) as det:
-        faces = det.detect(img)
-    assert faces
-    r = classifier.classify(img, faces[0])
-    assert r.label in classifier.labels and sum(r.probs.values()) == pytest.approx(1.0, abs=1e-5)
+    faces = landmarker.detect(img)
+    with FaceMeshDetector(max_faces=4, static_image_mode=True) as mesh:
+        legacy = mesh.detect(img)
+    assert len(faces) == len(legacy) == 2
+    for f, g in zip(faces, legacy, strict=True):
+        assert f.landmarks.shape == g.landmarks.shape == (478, 3)
+        # same topology: every landmark lands within a few pixels of the legacy mesh's
+        assert np.median(np.linalg.norm(f.landmarks[:, :2] - g.landmarks[:, :2], axis=1)) < 4.0
+        assert f.blendshapes is not None and f.blendshapes.shape == (len(BLENDSHAPE_NAMES),)
+        assert ((f.blendshapes >= 0) & (f.blendshapes <= 1)).all()
+        assert f.transform is not None and f.transform.shape == (4, 4)
+
+
+def _smile(face) -> float:
+    return (face.blendshape("mouthSmileLeft") + face.blendshape("mouthSmileRight")) / 2.0
+
+
+def test_a_smiling_face_is_happy_and_a_straight_face_is_not(classifier, landmarker, photos):
+    """The girl in two_faces.jpg smiles, the boy does not: the runtime path tells them apart.
+
+    The girl's fused happy probability (~0.72) is below the happy threshold chosen on FER2013 for
+    <= 2 % false accepts (0.82 in models/emotion.json), so she is not *accepted* as happy in one
+    frame: see the model card's limits. Her top class and the margin are asserted here."""
+    img = cv2.imread(str(photos / "two_faces.jpg"))
+    faces = landmarker.detect(img)
+    smiling, straight = sorted(faces, key=_smile, reverse=True)
+    assert _smile(smiling) > 0.5 > _smile(straight)
+    r = classifier.classify(img, smiling)
+    assert r.blendshapes_used
+    assert r.top == "happy" and r.probs["happy"] > 0.6 and r.margin >= 0.15, r
+    assert sum(r.probs.values()) == pytest.approx(1.0, abs=1e-4)
+    other = classifier.classify(img, straight)
+    assert other.top != "happy" and other.label != "happy"
+
+
+def test_without_blendshapes_the_head_takes_the_cnn_only_path(classifier, landmarker, photos):
+    img = cv2.imread(str(photos / "two_faces.jpg"))
+    face = max(landmarker.detect(img), key=_smile)
+    crop = align_face(img, face, classifier.size)
+    r = classifier.classify_crop(crop, None)
+    assert not r.blendshapes_used and r.top in classifier.labels
+    assert sum(r.probs.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_class_below_its_threshold_is_not_reported(classifier):
+    k = classifier.labels.index("angry")
+    t = classifier.thresholds["angry"]
+    assert 0.3 < t < 0.98, "angry needs a threshold (few false accepts), and one it can reach"
+
+    def probs_with(p_angry: float) -> np.ndarray:
+        p = np.full(len(classifier.labels), (1.0 - p_angry) / (len(classifier.labels) - 1), np.float32)
+        p[k] = p_angry
+        return p
+
+    below, above = classifier.decide(probs_with(t - 0.01)), classifier.decide(probs_with(t + 0.01))
+    assert below.top == above.top == "angry"
+    assert below.label is None and above.label == "angry"
+
+
+def test_the_pipeline_runs_the_landmarker_only_for_emotion(cfg, photos):
+    from kiosk.session.events import Need
+    from kiosk.vision.face import FaceMeshDetector
+    from kiosk.vision.pipeline import VisionPipeline
+
+    img = cv2.imread(str(photos / "two_faces.jpg"))
+    p = VisionPipeline(cfg, static_image_mode=True)
+    try:
+        assert isinstance(p._face_model(frozenset({Need.FACE, Need.LIVENESS})), FaceMeshDetector)
+        assert isinstance(p._face_model(frozenset({Need.FACE, Need.EMOTION})), FaceLandmarkerDetector)
+        obs = p.process(img, frozenset({Need.FACE, Need.EMOTION}))
+        assert obs.face and obs.faces == 2 and obs.emotion in p.emotion.labels + [None]
+    finally:
+        p.close()
 
 
 def test_missing_model_raises_model_error(tmp_path):
@@ -141,17 +227,24 @@ def _load_split_module():
     return mod
 
 
-def test_recall_on_held_out_fer_faces(classifier, datasets):
-    """A broken model, wrong preprocessing or a label-order mix-up fails these floors."""
+def test_recall_on_held_out_fer_faces(classifier, landmarker, datasets):
+    """On validation faces (no duplicate in any training data): a broken model, wrong preprocessing,
+    a label-order mix-up or blendshapes in the wrong order fail these floors."""
     need_data(datasets / "fer2013_train.npz")
     split = _load_split_module()
     images, labels, classes = split.load_fer(datasets)
-    val = split.split_indices(images, labels)["val"]
-    rng = np.random.default_rng(0)
-    sample = rng.choice(val, 900, replace=False)
-    pred = np.array([classifier.probabilities(images[i]).argmax() for i in sample])
+    val = np.array((ROOT / "training" / "emotion" / "report" / "validation_index.txt").read_text().split(), int)
+    sample = np.random.default_rng(0).choice(val, 240, replace=False)
+    cnn, fused, found = [], [], 0
+    for i in sample:
+        bs = crop_blendshapes(landmarker, images[i])
+        found += bs is not None
+        cnn.append(classifier.cnn_probabilities(images[i]).argmax())
+        fused.append(classifier.probabilities(images[i], bs).argmax())
     y = labels[sample]
-    recall = {c: float(np.mean(pred[y == k] == k)) for k, c in enumerate(classes) if np.any(y == k)}
-    assert np.mean(pred == y) >= 0.50, recall
-    assert recall["happy"] >= 0.75, recall
-    assert recall["surprise"] >= 0.65, recall
+    cnn, fused = np.array(cnn), np.array(fused)
+    recall = {c: float(np.mean(fused[y == k] == k)) for k, c in enumerate(classes) if np.any(y == k)}
+    assert found / len(sample) >= 0.8
+    assert np.mean(cnn == y) >= 0.50
+    assert np.mean(fused == y) >= 0.55, recall
+    assert recall["happy"] >= 0.8 and recall["surprise"] >= 0.65, recall

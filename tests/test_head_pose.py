@@ -3,8 +3,14 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.vision.head_pose import (LANDMARK_IDS, MODEL_POINTS, HeadPoseEstimator, angles_from_rotation,
-                                    camera_matrix, rotation_from_angles)
+from kiosk.vision.head_pose import (
+    LANDMARK_IDS,
+    MODEL_POINTS,
+    HeadPoseEstimator,
+    angles_from_rotation,
+    camera_matrix,
+    rotation_from_angles,
+)
 
 OBJECT = np.array([MODEL_POINTS[i] for i in LANDMARK_IDS], dtype=np.float64)
 
@@ -63,7 +69,9 @@ def test_real_photos_of_people_facing_the_camera(real_faces):
 def test_mirroring_a_photo_mirrors_yaw_and_roll(real_faces):
     est = HeadPoseEstimator()
     for name, (faces, flipped) in real_faces.items():
-        by_x = lambda fs: sorted(fs, key=lambda f: f.center[0])
+        def by_x(fs):
+            return sorted(fs, key=lambda f: f.center[0])
+
         for a, b in zip(by_x(faces), reversed(by_x(flipped))):
             ya, pa, ra = est.estimate(a)
             yb, pb, rb = est.estimate(b)

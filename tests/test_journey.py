@@ -18,6 +18,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
 from PySide6.QtTest import QTest
 
+from kiosk.commands import Command
 from kiosk.session.catalogue import HEAD_POSE_CHALLENGES
 from kiosk.session.clock import ManualClock
 from kiosk.session.engine import PROFILES, EngineSettings, SessionEngine, State
@@ -125,18 +126,16 @@ class Journey:
         assert button.isVisible(), button.accessibleName()
         QTest.mouseClick(button, Qt.MouseButton.LeftButton)
 
-    def speak(self, words: str, command: bool = True) -> None:
-        """Say `words` to the kiosk: espeak-ng speech, recognised by the Listener's recogniser."""
+    def speak(self, words: str) -> None:
+        """Say `words` to the kiosk: espeak-ng speech, recognised by the Listener's recogniser,
+        which must hear a command in them."""
         wav = self.tmp / f"said-{len(self.heard)}.wav"
         subprocess.run([ESPEAK, "-v", "en-us", "-w", str(wav), words], check=True, capture_output=True)
         n = len(self.heard)
         self.c.listener.recognize_file(wav)
         assert wait_until(lambda: len(self.heard) > n), f"the recogniser never answered for {words!r}"
         got = self.heard[-1]
-        if command:
-            assert not isinstance(got, str), f"{words!r} was not understood (heard {got!r})"
-        else:  # yes / no: plain words, taken by the open question
-            assert got == words, f"{words!r} was heard as {got!r}"
+        assert isinstance(got, Command), f"{words!r} was not understood (heard {got!r})"
 
     # ------------------------------------------------------------ the steps
     def attract(self) -> None:
@@ -350,7 +349,7 @@ def test_cannot_see_chooses_starts_and_answers_by_voice(journey):
     assert j.engine.state == State.CHALLENGE and j.engine.view().paused
     j.shot("cancel_question")
     j.quiet()
-    j.speak("no", command=False)
+    j.speak("no")  # Command.DENY
     j.expect(S.CANCEL_KEPT + " " + prompt)
     assert j.engine.state == State.CHALLENGE and not j.engine.view().paused
     j.pass_remaining()
@@ -585,11 +584,10 @@ def test_transcript_is_logged_at_info_and_holds_only_prompt_texts(kiosk, caplog)
 
 
 def test_voice_off_by_voice_asks_first_and_a_key_does_not(kiosk):
-    from kiosk.speech.commands import Command
     c = kiosk.controller
     c._voice_command(Command.VOICE_OFF)
     assert c.speaker.enabled and c.transcript[-1].text == S.VOICE_OFF_CONFIRM
-    c._not_understood("yes")  # the plain word, until the recogniser has a yes command of its own
+    c._voice_command(Command.CONFIRM)
     assert not c.speaker.enabled and c.transcript[-1].text == S.VOICE_OFF
     QTest.keyClick(kiosk.window, Qt.Key.Key_V)
     assert c.speaker.enabled

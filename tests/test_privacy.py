@@ -2,6 +2,7 @@
 import io
 import logging
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,3 +121,150 @@ def test_image_magic_names_formats():
     assert image_magic(b"\x93NUMPY\x01\x00") == "npy"
     assert image_magic(_bmp()[:16], len(_bmp())) == "bmp"
     assert image_magic(b"hello world") is None
+
+
+# --- whole sessions with voice commands: every file written is traced --------------------------
+
+VOICE_SESSIONS = r'''
+import faulthandler, json, os, sys, threading, time
+faulthandler.dump_traceback_later(170, exit=True)
+written = []
+
+def trace(event, args):
+    # every file opened for writing by Python code, even one deleted at once
+    if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
+        mode, flags = args[1], args[2] if len(args) > 2 else 0
+        if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)):
+            written.append(os.fsdecode(args[0]))
+    elif event in ("os.rename", "os.replace", "shutil.move", "shutil.copyfile") and len(args) > 1:
+        written.append(os.fsdecode(args[1]))
+
+sys.addaudithook(trace)
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QCoreApplication, QTimer
+from kiosk.config import load_config
+from kiosk.ui.app import build_kiosk
+
+site, source, mic, verdicts = sys.argv[1:5]
+speech = open(sys.argv[5], "rb").read()
+
+def feed_microphone():  # a person saying "help" now and then, as the pipe source's input
+    silence = bytes(32000)
+    with open(mic, "wb", buffering=0) as fifo:
+        while True:
+            fifo.write(speech + silence)
+
+threading.Thread(target=feed_microphone, daemon=True).start()
+kiosk = build_kiosk(load_config(site), source=source)
+heard = []
+kiosk.controller.listener.heard.connect(heard.append)
+kiosk.controller.listener.not_understood.connect(lambda text: heard.append(text or "(nothing)"))
+listens = QTimer()
+listens.timeout.connect(lambda: kiosk.controller.handle_command("listen"))  # the microphone button
+listens.start(3000)
+deadline = time.monotonic() + 150
+def sessions():
+    return len(open(verdicts).read().splitlines()) if os.path.exists(verdicts) else 0
+while time.monotonic() < deadline and (sessions() < 2 or len(heard) < 3):
+    QCoreApplication.processEvents()
+    time.sleep(0.02)
+listens.stop()
+kiosk.shutdown()
+print("RESULT " + json.dumps({"sessions": sessions(), "heard": heard, "written": sorted(set(written))}), flush=True)
+'''
+
+
+def _audio_magic(path: Path) -> str | None:
+    if not path.is_file():  # a FIFO (the microphone's) would block the read
+        return None
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] in (b"fLaC", b"OggS") or head[:3] == b"ID3":
+        return "audio"
+    return None
+
+
+AUDIO_SUFFIXES = {".wav", ".raw", ".pcm", ".flac", ".ogg", ".mp3", ".opus", ".npy"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".webp", ".tif", ".tiff"}
+
+
+def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_path, photos):
+    """The real kiosk runs whole sessions on a face photo while a person's voice comes in
+    through a microphone (a PulseAudio pipe source) and the microphone button is pressed every
+    3 s. Every file its Python code opens for writing is traced (an audit hook), even files
+    deleted at once, and its folders are scanned at the end (files written by C code). Only
+    synthesized prompts (the TTS cache and temp folder) may be audio; no image anywhere."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from kiosk.privacy import find_image_files
+
+    from conftest import ROOT
+
+    for tool in ("pulseaudio", "pactl", "espeak-ng"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed (scripts/bootstrap.sh)")
+    home, tmp, work, faces, audio = (tmp_path / n for n in ("home", "tmp", "work", "faces", "audio"))
+    for d in (home, tmp, work, faces):
+        d.mkdir()
+    (faces / "person.png").write_bytes((photos / "business_person.png").read_bytes())
+    verdicts = tmp_path / "verdicts.jsonl"
+    site = work / "site.toml"
+    site.write_text(f'[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n'
+                    f'[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n'
+                    f'[verdict]\nhook = "file:{verdicts}"\n')
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), TMPDIR=str(tmp),
+               PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(home / ".cache"), KIOSK_AUDIO_DIR=str(audio))
+    exports = subprocess.run(["bash", str(ROOT / "scripts" / "start-audio-sink.sh")], env=env,
+                             capture_output=True, text=True, check=True, timeout=30).stdout
+    for pair in exports.split()[1:]:
+        name, _, value = pair.partition("=")
+        env[name] = value
+    mic = audio / "mic"
+    speech = tmp_path / "help.raw"  # outside the kiosk's folders: the person, not the kiosk
+    speech.write_bytes(subprocess.run(["espeak-ng", "-v", "en-us", "--stdout", "help"], check=True,
+                                      capture_output=True).stdout[44:])
+    try:
+        subprocess.run(["pactl", "load-module", "module-pipe-source", "source_name=kiosk_mic",
+                        f"file={mic}", "format=s16le", "rate=22050", "channels=1"],
+                       env=env, check=True, capture_output=True, timeout=10)
+        subprocess.run(["pactl", "set-default-source", "kiosk_mic"], env=env, check=True, timeout=10)
+        proc = subprocess.run([sys.executable, "-c", VOICE_SESSIONS, str(site), str(faces), str(mic),
+                               str(verdicts), str(speech)],
+                              cwd=work, env=env, capture_output=True, text=True, timeout=200)
+    finally:
+        subprocess.run(["pkill", "-9", "-F", str(audio / "pulse" / "pid")], capture_output=True)
+    assert proc.returncode == 0 and "RESULT " in proc.stdout, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.split("RESULT ", 1)[1])
+    assert result["sessions"] >= 2, "two whole sessions should have finished"
+    assert len(result["heard"]) >= 3, f"the microphone was not used: {result}"
+    assert "Traceback" not in proc.stderr
+
+    speech_out = (home / ".cache" / "kiosk" / "tts", tmp / "kiosk-tts")  # synthesized prompts
+
+    def is_prompt(path: Path) -> bool:
+        return any(path.is_relative_to(d) for d in speech_out)
+
+    suspicious = []
+    for name in result["written"]:  # deleted or not: judged by name, and by content if still there
+        path = Path(name)
+        if not any(path.is_relative_to(d) for d in (home, tmp, work)) or is_prompt(path):
+            continue
+        if path.suffix.lower() in AUDIO_SUFFIXES | IMAGE_SUFFIXES or _audio_magic(path):
+            suspicious.append(name)
+    for folder in (home, tmp, work):
+        for path in folder.rglob("*"):
+            if path.is_file() and not is_prompt(path) and (_audio_magic(path) or path.suffix.lower() in AUDIO_SUFFIXES):
+                suspicious.append(str(path))
+        suspicious += [str(p) for p in find_image_files(folder)]
+    assert suspicious == [], f"voice or image data written: {suspicious}"
+    assert any(is_prompt(Path(n)) for n in result["written"]), "the trace saw no file at all: is it on?"

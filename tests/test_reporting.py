@@ -2,13 +2,14 @@
 import json
 import random
 
-from conftest import make_cfg
 from kiosk.reporting import VerdictReporter
 from kiosk.session.catalogue import HEAD_POSE_CHALLENGES
 from kiosk.session.clock import ManualClock
 from kiosk.session.engine import EngineSettings, SessionEngine, State
 from kiosk.session.observation import Observation
 from kiosk.verdict import verify
+
+from conftest import make_cfg
 
 
 def _denied_session():

@@ -4,8 +4,9 @@ import dataclasses
 
 import pytest
 
-from conftest import shown_kiosk
 from kiosk.reporting import NullReporter
+
+from conftest import shown_kiosk
 
 
 @pytest.fixture(scope="module")

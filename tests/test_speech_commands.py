@@ -12,8 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.speech.commands import (PHRASES, AzureSTT, Command, CommandRecognizer, KeywordSpotter,
-                                   RecognitionError, parse_command, read_wav_mono16k)
+from kiosk.commands import NOT_SPOKEN
+from kiosk.speech.commands import (
+    PHRASES,
+    AzureSTT,
+    Command,
+    CommandRecognizer,
+    KeywordSpotter,
+    RecognitionError,
+    normalise_phrase,
+    parse_command,
+    read_wav_mono16k,
+)
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng binary not installed (apt install espeak-ng)")
@@ -67,6 +77,13 @@ def espeak_wav(directory: Path, text: str, voice: str = "en-us") -> Path:
     ("Hello, how are you?", "en", None),
     ("The weather is nice today", "en", None),
     ("Guten Tag", "de", None),
+    ("Yes.", "en", Command.CONFIRM),
+    ("yes please", "en", Command.CONFIRM),
+    ("No", "en", Command.DENY),
+    ("Ja", "de", Command.CONFIRM),
+    ("Nein danke", "de", Command.DENY),
+    ("I have no idea what to do here", "en", None),   # answers count in short utterances only
+    ("Ja, ich habe eine Frage dazu", "de", None),
 ])
 def test_parse_command(text, language, expected):
     assert parse_command(text, language) is expected
@@ -80,9 +97,14 @@ def test_longest_phrase_wins():
 
 def test_every_command_has_phrases_in_both_languages():
     for language in ("en", "de"):
-        assert set(PHRASES[language]) == set(Command)
-        for command in Command:
+        assert set(PHRASES[language]) == set(Command) - NOT_SPOKEN
+        for command in set(Command) - NOT_SPOKEN:
             assert parse_command(PHRASES[language][command][0], language) is command
+
+
+def test_destructive_commands_are_marked():
+    assert {c for c in Command if c.destructive} == {Command.CANCEL, Command.VOICE_OFF}
+    assert {c for c in Command if c.answer} == {Command.CONFIRM, Command.DENY}
 
 
 def test_wav_is_converted_to_16k_mono(tmp_path):
@@ -138,7 +160,9 @@ def test_azure_no_match_is_an_answer_not_an_outage(fake_azure, tmp_path):
 def test_falls_back_to_offline_spotter_and_backs_off(fake_azure, tmp_path, outage):
     getattr(fake_azure, outage)()
     stt = AzureSTT(FAKE_KEY, "westeurope", endpoint=fake_azure.stt_url, timeout_s=1.0)
-    recognizer = CommandRecognizer([stt, KeywordSpotter()])
+    spotter = KeywordSpotter()
+    spotter.phrases("en")  # load the offline model first: the deadline is about the outage
+    recognizer = CommandRecognizer([stt, spotter])
     wav = espeak_wav(tmp_path, "cancel")
     start = time.monotonic()
     assert recognizer.recognize_wav(wav) is Command.CANCEL
@@ -148,21 +172,29 @@ def test_falls_back_to_offline_spotter_and_backs_off(fake_azure, tmp_path, outag
     recognizer.recognize_wav(wav)
     assert fake_azure.connections == seen  # backing off: not asked again
 
-    # German has no offline model: with Azure down the spotter listens for the English
-    # command words, which German users may say; German words are not guessed at
-    assert recognizer.recognize_wav(wav, "de") is Command.CANCEL
+    # German has its own offline grammar (German words in the English model's phones)
+    assert recognizer.recognize_wav(espeak_wav(tmp_path, "abbrechen", "de"), "de") is Command.CANCEL
     assert recognizer.recognize_wav(espeak_wav(tmp_path, "Das Wetter ist schön", "de"), "de") is None
+    # a language without a grammar: the English one serves it unless the spotter is strict
+    assert recognizer.recognize_wav(wav, "fr") is Command.CANCEL
     strict = CommandRecognizer([stt, KeywordSpotter(any_language=False)])
     strict.backoff.mark_down("azure")
     with pytest.raises(RecognitionError):
-        strict.recognize_wav(wav, "de")
+        strict.recognize_wav(wav, "fr")
 
 
-# --- offline keyword spotter on recorded (espeak-ng) speech ------------------------------------
+# --- offline recogniser on recorded (espeak-ng) speech ------------------------------------------
 
-NOT_COMMANDS = ["the weather is nice", "what is this", "my name is John", "hello there how are you",
-                "I like coffee", "where is the exit door", "thank you very much", "is it working",
-                "seven", "good morning", "yes", "no"]
+VOICE = {"en": "en-us", "de": "de"}
+
+NOT_COMMANDS = {
+    "en": ["the weather is nice", "what is this", "my name is John", "hello there how are you",
+           "I like coffee", "where is the exit door", "thank you very much", "is it working",
+           "excuse me", "four five six", "good morning", "I don't understand"],
+    "de": ["das Wetter ist schön", "was ist das", "ich heiße Johann", "hallo wie geht es dir",
+           "ich trinke gern Kaffee", "wo ist der Ausgang", "vielen Dank", "funktioniert es",
+           "Entschuldigung", "vier fünf sechs", "guten Morgen", "ich verstehe das nicht"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -170,40 +202,73 @@ def spotter():
     return KeywordSpotter()
 
 
+def espeak_pcm(text: str, voice: str) -> tuple[np.ndarray, int]:
+    """espeak-ng speech as an int16 buffer at its own rate (22.05 kHz): the buffer API."""
+    out = subprocess.run([ESPEAK, "-v", voice, "--stdout", "--", text], check=True,
+                         capture_output=True, timeout=15).stdout
+    import io
+
+    with wave.open(io.BytesIO(out)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2"), w.getframerate()
+
+
 @needs_espeak
-def test_spotter_recognises_commands_from_recorded_wavs(spotter, tmp_path):
-    """Every command's main phrase, spoken by espeak-ng. Synthetic speech is hard for the
-    acoustic model; measured 6/7 here ('repeat' is missed), so we require at least 6."""
-    results = {}
-    for command in Command:
-        phrase = PHRASES["en"][command][0]
-        text = spotter.transcribe(espeak_wav(tmp_path, phrase))
-        results[phrase] = (parse_command(text, "en"), text)
-    correct = [p for p, (got, _) in results.items() if got is PHRASES_TO_COMMAND[p]]
-    assert len(correct) >= 6, results
-    # a miss must be a rejection, never a different command
-    wrong = {p: r for p, r in results.items() if r[0] not in (None, PHRASES_TO_COMMAND[p])}
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_canonical_phrase_is_recognised(spotter, language):
+    """The phrase each help screen shows, per command, in real espeak-ng speech."""
+    heard = {}
+    for command, phrases in PHRASES[language].items():
+        pcm, rate = espeak_pcm(phrases[0], VOICE[language])
+        text = spotter.transcribe_pcm(pcm, rate, language)
+        heard[phrases[0]] = (parse_command(text, language), command)
+    wrong = {phrase: got for phrase, (got, want) in heard.items() if got is not want}
     assert not wrong, wrong
 
 
-PHRASES_TO_COMMAND = {PHRASES["en"][c][0]: c for c in Command}
-
-
 @needs_espeak
-def test_spotter_rejects_speech_that_is_no_command(spotter, tmp_path):
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_ordinary_speech_triggers_no_command(spotter, language):
+    """The garbage model rejects everyday sentences (the grammar alone accepted 10 of 12).
+    One may slip through: espeak-ng's "what is this" is heard as "what did you say" (REPEAT);
+    the benchmark reports the rate over 4 voices, 3 speeds and noise."""
     accepted = {}
-    for sentence in NOT_COMMANDS:
-        command = parse_command(spotter.transcribe(espeak_wav(tmp_path, sentence)), "en")
+    for sentence in NOT_COMMANDS[language]:
+        pcm, rate = espeak_pcm(sentence, VOICE[language])
+        command = parse_command(spotter.transcribe_pcm(pcm, rate, language), language)
         if command is not None:
             accepted[sentence] = command
     assert len(accepted) <= 1, accepted
+    assert not any(command.destructive for command in accepted.values()), accepted
 
 
-def test_strict_spotter_is_english_only(tmp_path):
+@needs_espeak
+def test_wav_and_buffer_give_the_same_answer(spotter, tmp_path):
+    wav = espeak_wav(tmp_path, "voice off")
+    pcm, rate = espeak_pcm("voice off", "en-us")
+    assert spotter.transcribe(wav) == spotter.transcribe_pcm(pcm, rate, "en") == "voice off"
+
+
+@needs_espeak
+def test_no_decoder_state_leaks_between_utterances(spotter):
+    """The same recording decodes to the same passes and path score whatever was heard before
+    it (without a fresh feature state per utterance the score drifts with the history)."""
+    probe, rate = espeak_pcm("help me", "en-us")
+    spotter.transcribe_pcm(probe, rate, "en")
+    first = spotter.last
+    for other in ("the weather is nice today and the sun is shining", "voice off"):
+        pcm, other_rate = espeak_pcm(other, "en-gb")
+        spotter.transcribe_pcm(pcm // 4, other_rate, "en")  # quieter: a different cepstral mean
+        spotter.transcribe_pcm(probe, rate, "en")
+        assert spotter.last == first
+    assert first is not None and first.accepted == "help me"
+    assert first.garbage_score is not None and first.command_score is not None
+
+
+def test_strict_spotter_needs_a_grammar(tmp_path):
     strict = KeywordSpotter(any_language=False)
-    assert strict.supports("en-US") and not strict.supports("de")
+    assert strict.supports("en-US") and strict.supports("de-AT") and not strict.supports("fr")
     with pytest.raises(RecognitionError):
-        strict.transcribe(tmp_path / "unused.wav", "de")
+        strict.transcribe(tmp_path / "unused.wav", "fr")
 
 
 def test_spotter_hears_nothing_in_silence(spotter, tmp_path):
@@ -213,4 +278,20 @@ def test_spotter_hears_nothing_in_silence(spotter, tmp_path):
         w.setsampwidth(2)
         w.setframerate(16000)
         w.writeframes(np.zeros(32000, dtype="<i2").tobytes())
-    assert parse_command(spotter.transcribe(path), "en") is None
+    assert spotter.transcribe(path) is None
+    hiss = np.random.default_rng(1).normal(0, 300, 32000).astype(np.int16)
+    assert spotter.transcribe_pcm(hiss, 16000, "en") is None
+
+
+def test_bad_buffers_are_refused_with_a_reason(spotter):
+    with pytest.raises(RecognitionError, match="mono"):
+        spotter.transcribe_pcm(np.zeros((100, 2), dtype=np.int16), 16000, "en")
+    with pytest.raises(RecognitionError, match="sample rate"):
+        spotter.transcribe_pcm(np.zeros(100, dtype=np.int16), 0, "en")
+
+
+def test_every_phrase_has_a_pronunciation():
+    """Building a grammar fails loudly for a phrase-table word without a pronunciation."""
+    spotter = KeywordSpotter()
+    for language in ("en", "de"):
+        assert spotter.phrases(language) == {normalise_phrase(p) for t in PHRASES[language].values() for p in t}

@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.speech.tts import (AzureCredentials, AzureTTS, CredentialsError, OfflineTTS, TTSChain,
-                              TTSError, wav_info)
+from kiosk.speech.tts import AzureCredentials, AzureTTS, CredentialsError, OfflineTTS, TTSChain, TTSError, wav_info
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng binary not installed (apt install espeak-ng)")
@@ -111,7 +110,7 @@ class FakeAzure:
             while not self._stop.is_set():
                 try:
                     conn, _ = sock.accept()
-                except (socket.timeout, OSError):
+                except (TimeoutError, OSError):
                     continue
                 self.connections += 1
                 self._hung.append(conn)  # keep it open, never answer
@@ -290,6 +289,29 @@ def test_backoff_skips_azure_then_recovers(fake_azure, tmp_path):
 
 
 @needs_espeak
+def test_one_offline_failure_does_not_silence_the_following_prompts(fake_azure, tmp_path, monkeypatch):
+    """espeak-ng is the last resort: a single failure (a busy machine) must not back it off, or
+    every prompt for the next 30 s would be silent."""
+    fake_azure.refuse()
+    chain = make_chain(fake_azure, tmp_path, clock=FakeClock(), backoff_s=30.0)
+    offline = chain.engines[-1]
+    real = offline.synthesize
+    calls = []
+
+    def fails_once(text, language):
+        calls.append(text)
+        if len(calls) == 1:
+            raise TTSError("espeak-ng failed: timed out")
+        return real(text, language)
+
+    monkeypatch.setattr(offline, "synthesize", fails_once)
+    with pytest.raises(TTSError, match="timed out"):
+        chain.synthesize("first prompt", "en")
+    assert chain.synthesize_detailed("second prompt", "en").engine == "espeak"
+    assert calls == ["first prompt", "second prompt"]
+
+
+@needs_espeak
 def test_cache_keeps_the_neural_voice_during_an_outage(fake_azure, tmp_path):
     fake_azure.answer()
     chain = make_chain(fake_azure, tmp_path)
@@ -424,3 +446,59 @@ def test_build_from_config_offline_and_with_azure(no_env, monkeypatch, tmp_path,
     from kiosk.config import load_config
     speech = load_config().speech
     assert {"azure_region", "azure_key_file", "timeout_s", "cache_dir"} <= set(vars(speech))
+
+
+# --- audio checked whole --------------------------------------------------------------------
+
+def test_only_whole_audio_passes_the_check():
+    import struct
+
+    from kiosk.speech.tts import checked_wav
+
+    good = fake_neural_wav("check")
+    clean, fmt = checked_wav(good, "t", expect=(AZURE_RATE, 1, 2))
+    assert (fmt.rate, fmt.channels, fmt.sample_width) == (AZURE_RATE, 1, 2) and fmt.frames > 0
+    assert clean == good  # already clean: the same bytes
+    with pytest.raises(TTSError, match="RIFF header announces"):
+        checked_wav(good[:1044], "t")                         # cut off, sizes in the header
+    with pytest.raises(TTSError, match="cut off"):
+        checked_wav(good[:4] + struct.pack("<I", 1036) + good[8:1044], "t")  # RIFF size patched too
+    with pytest.raises(TTSError, match="no RIFF"):
+        checked_wav(b"<html>502</html>", "t")
+    junk = b"RIFF" + struct.pack("<I", 4088) + b"WAVE" + bytes(range(256)) * 16
+    with pytest.raises(TTSError):
+        checked_wav(junk[:4096], "t")
+    with pytest.raises(TTSError, match="asked for"):
+        checked_wav(good, "t", expect=(16000, 1, 2))
+    # a streamed header without lengths is accepted only when HTTP proved the body complete
+    streamed = good[:4] + struct.pack("<I", 0xFFFFFFFF) + good[8:40] + struct.pack("<I", 0xFFFFFFFF) + good[44:]
+    with pytest.raises(TTSError, match="no length"):
+        checked_wav(streamed, "t")
+    assert checked_wav(streamed, "t", length_checked=True)[0] == good
+
+
+@needs_espeak
+def test_a_damaged_cache_entry_is_deleted_not_played(fake_azure, tmp_path):
+    fake_azure.hang()
+    chain = make_chain(fake_azure, tmp_path)
+    poisoned = chain.cache_path(chain.engines[0], "Please smile", "en")
+    poisoned.parent.mkdir(parents=True)
+    poisoned.write_bytes(fake_neural_wav("Please smile")[:1044])  # what an older version cached
+    result = chain.synthesize_detailed("Please smile", "en")
+    assert result.engine == "espeak"
+    assert not poisoned.exists()
+    assert any("removed from the cache" in e for e in chain.errors)
+
+
+def test_speech_in_timeout_comes_from_config(no_env, tmp_path):
+    from types import SimpleNamespace
+
+    from kiosk.speech import build_from_config
+
+    key_file = tmp_path / "azure.key"
+    key_file.write_text("secret-key\n")
+    key_file.chmod(0o600)
+    cfg = SimpleNamespace(azure_region="westeurope", azure_key_file=str(key_file), timeout_s=1.7,
+                          cache_dir=str(tmp_path / "c"))
+    tts, recognizer = build_from_config(cfg)
+    assert recognizer.engines[0].timeout_s == 1.7 == tts.engines[0].timeout_s

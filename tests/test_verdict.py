@@ -15,8 +15,19 @@ from pathlib import Path
 import pytest
 
 from kiosk import verdict
-from kiosk.verdict import (CommandHook, FileHook, HttpHook, KeyFileError, NullHook, canonical,
-                           hook_from_config, load_or_create_device_key, make_record, sign, verify)
+from kiosk.verdict import (
+    CommandHook,
+    FileHook,
+    HttpHook,
+    KeyFileError,
+    NullHook,
+    canonical,
+    hook_from_config,
+    load_or_create_device_key,
+    make_record,
+    sign,
+    verify,
+)
 
 KEY = bytes(range(32))
 T0 = 1_790_000_000.25  # 2026-09-21T... UTC

@@ -7,8 +7,8 @@ Strings are English source text; the UI translates them (resources/translations)
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 from ..modelcard import REAL, ModelCard
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .catalogue import Challenge, Kind
 from .observation import Observation

@@ -10,8 +10,9 @@ import enum
 import random
 import secrets
 import statistics
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .catalogue import Challenge, Kind
 from .challenges import ChallengeDrawer, HeadPoseThresholds, Judge
@@ -423,7 +424,11 @@ class SessionEngine:
         if st == State.WELCOME and now - self._entered_at >= s.welcome_timeout_s and self._face_since is None:
             return self._enter_idle()
         if st == State.LIVENESS and now >= self._liveness_deadline:
-            return self._finish("denied", "liveness_timeout")
+            # Mostly frames too poor to judge (dark, backlit, too far): the person is told so, in
+            # the record too, rather than sent away as if they had failed the check. It still
+            # counts as a failure: poor light must not become a free retry for an attack.
+            poor = self._poor_frames > self._judged_frames
+            return self._finish("denied", "poor_capture" if poor else "liveness_timeout")
         if st == State.CHALLENGE and now >= self._gap_until and now >= self._deadline:
             return self._fail_challenge("timeout")
         if st in (State.PASSED, State.DENIED) and now - self._entered_at >= s.result_display_s:
@@ -471,6 +476,7 @@ class SessionEngine:
     def _start_liveness(self) -> list[Event]:
         now = self.clock.now()
         self._real = self._spoof = 0
+        self._poor_frames = self._judged_frames = 0
         self._blinked = False
         self._seen_3d = False
         self._poses: list[tuple[float, float]] = []
@@ -493,11 +499,42 @@ class SessionEngine:
             return False
         return True
 
+    @staticmethod
+    def _judgeable(obs: Observation) -> bool:
+        """One face, fit to judge, scored. A frame without a face, with a second face, with a capture
+        problem (too dark, backlit, too far...) or without a score says nothing either way: the
+        streaks are kept, so a brief loss or a passing face neither erases spoof evidence nor costs
+        a real person the frames they already showed."""
+        return obs.face and obs.faces == 1 and obs.capture is None and obs.live is not None
+
+    def _new_person(self, obs: Observation) -> bool:
+        """True when another face took the place of the one being checked. The tracker gives a face
+        that jumped or came back the same id when its proportions match, so a new id here means
+        another face (or, rarely, the same person whose proportions were misread)."""
+        changed = self._track is not None and obs.track_id != self._track
+        self._track = obs.track_id
+        return changed
+
     def _feed_liveness(self, obs: Observation, now: float) -> list[Event]:
         s = self.settings
         self._active().liveness_frames += 1
-        if not self._same_track(obs) or obs.live is None:
-            self._real = self._spoof = 0
+        if obs.face and obs.capture is not None:
+            self._poor_frames += 1
+        if not self._judgeable(obs):
+            return []
+        self._judged_frames += 1
+        if self._new_person(obs):
+            # Live evidence belongs to a person: the one now in front starts from nothing. Spoof
+            # evidence is kept: an attack that makes the tracker see another face (a second face in
+            # the photo, a hand, a quick swap) must not wipe it, and a live person in front ends the
+            # spoof run with their first live frame anyway.
+            self._real = 0
+            self._blinked = self._seen_3d = False
+            self._poses = []
+        if obs.still:
+            # A frozen or injected feed: no evidence of a live person, though none of a spoof either
+            # (a camera can deliver the same buffer twice). The run of live frames starts again.
+            self._real = 0
             return []
         self._blinked |= obs.blink
         self._seen_3d |= obs.shape is True

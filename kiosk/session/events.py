@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Union
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:  # the record classes live in the engine, which imports this module
     from .catalogue import Challenge
@@ -96,5 +96,8 @@ class SessionEnded:
         return self.result
 
 
-Event = Union[StateChanged, AutoStarted, ProfileChosen, ChallengeStarted, Detected, ChallengePassed, ChallengeFailed,
-              Extended, TrackChanged, SessionEnded]
+Event = (
+    StateChanged | AutoStarted | ProfileChosen | ChallengeStarted
+    | Detected | ChallengePassed | ChallengeFailed | Extended
+    | TrackChanged | SessionEnded
+)

@@ -24,10 +24,6 @@ SOUNDS_DIR = Path(os.environ.get("KIOSK_SOUNDS_DIR")
                   or Path(__file__).resolve().parents[2] / "resources" / "sounds")
 
 
-def earcon_names() -> list[str]:
-    return list(EARCONS)
-
-
 def earcon_path(name: str, sounds_dir: str | os.PathLike | None = None) -> Path:
     """Path of an earcon WAV; KeyError for unknown names, FileNotFoundError if missing."""
     canonical = ALIASES.get(name, name)
@@ -40,4 +36,4 @@ def earcon_path(name: str, sounds_dir: str | os.PathLike | None = None) -> Path:
     return path
 
 
-__all__ = ["ALIASES", "EARCONS", "SOUNDS_DIR", "earcon_names", "earcon_path"]
+__all__ = ["ALIASES", "EARCONS", "SOUNDS_DIR", "earcon_path"]

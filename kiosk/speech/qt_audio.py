@@ -1,27 +1,39 @@
-"""Qt side of speech: Speaker (TTS + earcons through QtMultimedia) and Listener (microphone).
+"""Qt side of speech: Speaker (TTS + earcons) and Listener (microphone).
 
-Synthesis and recognition run on a one-thread QThreadPool (never on the GUI thread); their
-results come back to the GUI thread through queued signals. Captions are emitted for every
-utterance even when voice output is off, so the screen always shows what would be said.
+Threads: every Qt object here is created on, and used only from, the thread that owns the
+Speaker/Listener (the GUI thread). Synthesis and recognition run on a one-thread QThreadPool
+and hand their results back through queued signals; a call to a public method from another
+thread is re-posted to the owner thread, never executed on the caller's.
+
+Audio out goes through one QAudioSink per channel (speech, earcons) fed from memory with
+PCM that the TTS layer has already checked whole. QMediaPlayer and QSoundEffect are not used:
+both decode and render on threads of their own, outside this module's control. A watchdog ends
+any playback that outlives its audio by PLAYBACK_SLACK_MS, so a dead audio server costs the
+voice, never the captions or the queue.
+
+Audio in (voice commands) stays in memory: the recording is handed to the recogniser as
+samples and no file is ever written.
+
+Captions are emitted for every utterance even when voice output is off, so the screen always
+shows what would be said.
 """
 from __future__ import annotations
 
 import logging
-import tempfile
+import os
+import socket
 import time
-import uuid
 import wave
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, QUrl, Signal, Slot
-from PySide6.QtMultimedia import (QAudioFormat, QAudioOutput, QAudioSource, QMediaDevices,
-                                  QMediaPlayer, QSoundEffect)
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Qt, QThread, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QAudioSource, QMediaDevices, QtAudio
 
-from .commands import Command, parse_command
+from .commands import Command, parse_command, to_mono16k
 from .earcons import earcon_path
 
 log = logging.getLogger(__name__)
@@ -34,6 +46,10 @@ PLAYBACK_FAILED = "audio playback failed"
 NO_MICROPHONE = "no microphone"
 MICROPHONE_FAILED = "microphone failed"
 RECOGNITION_FAILED = "speech recognition unavailable"
+
+HISTORY = 200              # utterances and earcons remembered for diagnostics and tests
+PLAYBACK_SLACK_MS = 2000   # a sound still "playing" this long after its end has failed
+POLL_MS = 50               # how often a playing sink's state is looked at
 
 
 @dataclass
@@ -48,6 +64,25 @@ class Utterance:
     played: bool = False         # handed to an audio device
     interrupted: bool = False
     error: str | None = None
+
+
+class _OwnerThread(QObject):
+    """Runs callables on the thread this object lives in (queued), whoever calls ``post``."""
+    _call = Signal(object)
+
+    def __init__(self, parent: QObject):
+        super().__init__(parent)
+        self._call.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    def is_current(self) -> bool:
+        return QThread.currentThread() == self.thread()
+
+    def post(self, fn: Callable[[], object]) -> None:
+        self._call.emit(fn)
+
+    @Slot(object)
+    def _run(self, fn: Callable[[], object]) -> None:
+        fn()
 
 
 class _Relay(QObject):
@@ -70,6 +105,175 @@ def _has_audio_output() -> bool:
     return not QMediaDevices.defaultAudioOutput().isNull()
 
 
+class _AudioServer:
+    """Whether a new audio stream may be started in this process.
+
+    QtMultimedia's PulseAudio backend (seen with Qt 6.11) aborts the whole process on a libpulse
+    assertion when a sink or source is started after the server it connected to has gone, even
+    when a new server has come up since; its device list still shows the old device. So before
+    each stream the server's socket is checked (still there, still the same file, accepting),
+    and once the server was lost no stream is started again: voice and earcons stay off, the
+    captions go on, and ``lost`` says why (a restart of the kiosk brings the audio back)."""
+
+    def __init__(self) -> None:
+        self.lost: str | None = None
+        self._identity: tuple[int, int] | None = None
+
+    @staticmethod
+    def socket_path() -> Path | None:
+        server = os.environ.get("PULSE_SERVER", "")
+        if server:
+            path = server[5:] if server.startswith("unix:") else server
+            return Path(path) if path.startswith("/") else None
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        candidate = Path(runtime) / "pulse" / "native" if runtime else None
+        return candidate if candidate is not None and candidate.exists() else None
+
+    def usable(self) -> bool:
+        if self.lost is not None:
+            return False
+        path = self.socket_path()
+        if path is None:
+            if self._identity is not None:
+                self.lose("the audio server's socket is gone")
+            return self.lost is None
+        try:
+            st = path.stat()
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(0.2)
+                probe.connect(str(path))
+        except OSError as exc:
+            self.lose(f"the audio server does not answer ({exc})")
+            return False
+        identity = (st.st_dev, st.st_ino)
+        if self._identity is None:
+            self._identity = identity
+        elif identity != self._identity:
+            self.lose("the audio server was restarted")
+        return self.lost is None
+
+    def still_there(self) -> bool:
+        """A cheap check while a sound plays (no connection): the socket file is unchanged."""
+        if self.lost is not None:
+            return False
+        path = self.socket_path()
+        if self._identity is None:
+            return True
+        try:
+            st = path.stat() if path is not None else None
+        except OSError:
+            st = None
+        if st is None or (st.st_dev, st.st_ino) != self._identity:
+            self.lose("the audio server went away")
+        return self.lost is None
+
+    def lose(self, reason: str) -> None:
+        if self.lost is None:
+            self.lost = reason
+            log.warning("audio lost: %s; voice and earcons stay off until the kiosk restarts, "
+                        "captions go on", reason)
+
+
+AUDIO_SERVER = _AudioServer()
+
+
+_SAMPLE_FORMATS = {1: QAudioFormat.SampleFormat.UInt8, 2: QAudioFormat.SampleFormat.Int16,
+                   4: QAudioFormat.SampleFormat.Int32}
+
+
+def _read_pcm(path: Path) -> tuple[QAudioFormat, bytes, int]:
+    """(format, PCM bytes, duration in ms) of a WAV; 24-bit audio becomes 32-bit."""
+    with wave.open(str(path), "rb") as w:
+        rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+        pcm = w.readframes(w.getnframes())
+    if width == 3:  # QAudioFormat has no 24-bit samples: widen to 32 (low byte zero)
+        b = np.frombuffer(pcm, dtype=np.uint8).reshape(-1, 3)
+        pcm = np.concatenate([np.zeros((len(b), 1), np.uint8), b], axis=1).tobytes()
+        width = 4
+    fmt = QAudioFormat()
+    fmt.setSampleRate(rate)
+    fmt.setChannelCount(channels)
+    fmt.setSampleFormat(_SAMPLE_FORMATS[width])
+    frames = len(pcm) // (width * channels)
+    return fmt, pcm, int(1000 * frames / max(rate, 1))
+
+
+class _PcmPlayer(QObject):
+    """Plays one sound at a time through a QAudioSink, on the thread that owns the player.
+
+    ``finished(ok, message)`` follows every ``play`` exactly once, unless ``stop`` came first:
+    at the end of the sound, on an audio error, or from the watchdog when the sound outlives
+    its length by PLAYBACK_SLACK_MS (an audio server that died mid-sound)."""
+
+    finished = Signal(bool, str)
+
+    def __init__(self, parent: QObject, slack_ms: int = PLAYBACK_SLACK_MS):
+        super().__init__(parent)
+        self._slack_ms = slack_ms
+        self._sink: QAudioSink | None = None
+        self._buffer: QBuffer | None = None
+        self._watchdog = QTimer(self)
+        self._watchdog.setSingleShot(True)
+        self._watchdog.timeout.connect(lambda: self._finish(False, "playback did not end (audio server gone?)"))
+        # The sink's state is polled: PySide6 6.11 cannot pass stateChanged's argument to a
+        # Python slot ("QAudio::State cannot be converted").
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._check)
+
+    @property
+    def busy(self) -> bool:
+        return self._sink is not None
+
+    def play(self, fmt: QAudioFormat, pcm: bytes, duration_ms: int) -> None:
+        self.stop()
+        if not AUDIO_SERVER.usable():
+            QTimer.singleShot(0, self, lambda: self.finished.emit(False, f"audio lost: {AUDIO_SERVER.lost}"))
+            return
+        device = QMediaDevices.defaultAudioOutput()
+        self._buffer = QBuffer(self)
+        self._buffer.setData(QByteArray(pcm))
+        self._buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        self._sink = QAudioSink(device, fmt, self)
+        self._watchdog.start(duration_ms + self._slack_ms)
+        self._sink.start(self._buffer)
+        self._poll.start()
+
+    def stop(self) -> None:
+        """End the current sound now, without a finished signal."""
+        self._watchdog.stop()
+        self._poll.stop()
+        sink, buffer = self._sink, self._buffer
+        self._sink = self._buffer = None
+        if sink is not None:
+            sink.stop()
+            sink.deleteLater()
+        if buffer is not None:
+            buffer.close()
+            buffer.deleteLater()
+
+    def _check(self) -> None:
+        sink = self._sink
+        if sink is None:
+            return
+        if not AUDIO_SERVER.still_there():
+            self._finish(False, f"audio lost: {AUDIO_SERVER.lost}")
+            return
+        state = sink.state()
+        if state == QtAudio.State.IdleState:  # pull mode: the buffer is played out
+            self._finish(True, "")
+        elif state == QtAudio.State.StoppedState and sink.error() != QtAudio.Error.NoError:
+            if sink.error() == QtAudio.Error.FatalError:
+                AUDIO_SERVER.lose("the audio output failed (FatalError)")
+            self._finish(False, f"audio output: {sink.error().name}")
+
+    def _finish(self, ok: bool, message: str) -> None:
+        if self._sink is None:
+            return
+        self.stop()
+        self.finished.emit(ok, message)
+
+
 class Speaker(QObject):
     """Speaks prompts. ``tts`` is any object with ``synthesize(text, language) -> Path``
     (normally a ``TTSChain``); if it has ``last`` (a Synthesis), the engine is logged."""
@@ -90,8 +294,10 @@ class Speaker(QObject):
         self.language = language
         self._enabled = enabled
         self.earcons_enabled = earcons_enabled
-        self.utterances: list[Utterance] = []
-        self.earcons_played: list[str] = []
+        # bounded: a kiosk runs for months
+        self.utterances: deque[Utterance] = deque(maxlen=HISTORY)
+        self.earcons_played: deque[str] = deque(maxlen=HISTORY)
+        self._owner = _OwnerThread(self)
         self._generation = 0
         self._play_queue: deque[Utterance] = deque()
         self._current: Utterance | None = None
@@ -99,13 +305,16 @@ class Speaker(QObject):
         self._pending = 0                # utterances handed to synthesis, not answered yet
         self._busy = False               # finished is owed once everything has been said
         self._warned_no_device = False
+        self._audio_failing = False  # log an audio outage once, not once per prompt
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one synthesis at a time keeps prompts in order
         self._relay = _Relay(self)
-        self._relay.done.connect(self._on_synthesized, Qt.QueuedConnection)
-        self._player: QMediaPlayer | None = None
-        self._output: QAudioOutput | None = None
-        self._effects: dict[str, QSoundEffect] = {}
+        self._relay.done.connect(self._on_synthesized, Qt.ConnectionType.QueuedConnection)
+        self._voice = _PcmPlayer(self)
+        self._voice.finished.connect(self._on_played)
+        self._earcon_player = _PcmPlayer(self)
+        self._earcon_player.finished.connect(self._on_earcon_played)
+        self._earcon_pcm: dict[str, tuple[QAudioFormat, bytes, int]] = {}
 
     # --- voice on/off ---------------------------------------------------------------------
     @property
@@ -113,6 +322,9 @@ class Speaker(QObject):
         return self._enabled
 
     def set_enabled(self, enabled: bool) -> None:
+        if not self._owner.is_current():
+            self._owner.post(lambda: self.set_enabled(enabled))
+            return
         enabled = bool(enabled)
         if enabled == self._enabled:
             return
@@ -147,10 +359,18 @@ class Speaker(QObject):
         """
         language = language or self.language
         utterance = Utterance(text, language, self._enabled, time.monotonic())
+        if not self._owner.is_current():
+            self._owner.post(lambda: self._say(utterance, interrupt))
+            return utterance
+        self._say(utterance, interrupt)
+        return utterance
+
+    def _say(self, utterance: Utterance, interrupt: bool) -> None:
+        text, language = utterance.text, utterance.language
         self.utterances.append(utterance)
         self.caption.emit(text)
         if not self._enabled or not text.strip():
-            return utterance
+            return
         if interrupt:
             self._interrupt()
         generation = self._generation
@@ -158,7 +378,6 @@ class Speaker(QObject):
         self._busy = True
         self._relay.submit(self._pool, (utterance, generation),
                            lambda: self._synthesize(text, language, generation))
-        return utterance
 
     def _synthesize(self, text: str, language: str, generation: int):  # worker thread
         if generation != self._generation:
@@ -171,6 +390,9 @@ class Speaker(QObject):
     def stop(self) -> None:
         """Stop speaking now and drop everything queued (synthesis results arriving later
         are ignored)."""
+        if not self._owner.is_current():
+            self._owner.post(self.stop)
+            return
         self._interrupt()
         self._set_speaking(False)
         self._check_finished()
@@ -183,8 +405,7 @@ class Speaker(QObject):
         if self._current is not None:
             self._current.interrupted = True
             self._current = None
-        if self._player is not None:
-            self._player.stop()
+        self._voice.stop()
 
     @Slot(object, object)
     def _on_synthesized(self, token, result) -> None:
@@ -227,36 +448,36 @@ class Speaker(QObject):
             self._play_next()
             return
         self._current = utterance
-        player = self._ensure_player()
-        player.setSource(QUrl.fromLocalFile(str(utterance.wav)))
-        player.play()
+        try:
+            if utterance.wav is None:
+                raise OSError("no audio")
+            fmt, pcm, duration_ms = _read_pcm(utterance.wav)
+        except (OSError, EOFError, KeyError, wave.Error) as exc:
+            self._on_played(False, f"unreadable audio {utterance.wav}: {exc}")
+            return
+        self._voice.play(fmt, pcm, duration_ms)
         utterance.played = True
         self._set_speaking(True)
 
-    def _ensure_player(self) -> QMediaPlayer:
-        if self._player is None:
-            self._output = QAudioOutput(self)
-            self._player = QMediaPlayer(self)
-            self._player.setAudioOutput(self._output)
-            self._player.mediaStatusChanged.connect(self._on_media_status)
-            self._player.errorOccurred.connect(self._on_player_error)
-        return self._player
-
-    @Slot(QMediaPlayer.MediaStatus)
-    def _on_media_status(self, status) -> None:
-        if status in (QMediaPlayer.MediaStatus.EndOfMedia, QMediaPlayer.MediaStatus.InvalidMedia):
+    @Slot(bool, str)
+    def _on_played(self, ok: bool, message: str) -> None:
+        if not ok:
             if self._current is not None:
-                self._current = None
-                self._play_next()
-
-    @Slot(QMediaPlayer.Error, str)
-    def _on_player_error(self, _err, message: str) -> None:
-        if self._current is not None:
-            self._current.error = message
-        log.warning("audio playback failed: %s", message)
-        self.error.emit(PLAYBACK_FAILED)
+                self._current.error = message
+            self._audio_problem(message)
+        elif self._audio_failing:
+            self._audio_failing = False
+            log.info("audio playback works again")
         self._current = None
         self._play_next()
+
+    def _audio_problem(self, message: str) -> None:
+        if not self._audio_failing:
+            self._audio_failing = True
+            log.warning("audio playback failed: %s (captions go on)", message)
+            self.error.emit(PLAYBACK_FAILED)
+        else:
+            log.debug("audio playback failed: %s", message)
 
     def _set_speaking(self, speaking: bool) -> None:
         if speaking != self._speaking:
@@ -269,20 +490,31 @@ class Speaker(QObject):
 
         Earcons are independent of voice on/off: they are the wordless channel."""
         path = earcon_path(name)  # KeyError for unknown names: a programming error
+        if not self._owner.is_current():
+            self._owner.post(lambda: self.play_earcon(name))
+            return
         self.earcons_played.append(path.stem)
         self.earcon.emit(path.stem)
         if not self.earcons_enabled or not _has_audio_output():
             return
-        effect = self._effects.get(path.stem)
-        if effect is None:
-            effect = QSoundEffect(self)
-            effect.setSource(QUrl.fromLocalFile(str(path)))
-            self._effects[path.stem] = effect
-        effect.play()
+        sound = self._earcon_pcm.get(path.stem)
+        if sound is None:
+            try:
+                sound = self._earcon_pcm[path.stem] = _read_pcm(path)
+            except (OSError, EOFError, KeyError, wave.Error) as exc:
+                self._audio_problem(f"earcon {path}: {exc}")
+                return
+        self._earcon_player.play(*sound)
+
+    @Slot(bool, str)
+    def _on_earcon_played(self, ok: bool, message: str) -> None:
+        if not ok:
+            self._audio_problem(message)
 
     def shutdown(self, timeout_ms: int = 2000) -> None:
         """Stop and wait for a running synthesis (call before the app quits)."""
         self.stop()
+        self._earcon_player.stop()
         self._pool.clear()
         self._pool.waitForDone(timeout_ms)
 
@@ -291,7 +523,8 @@ class Listener(QObject):
     """Records a voice command from the default microphone and recognises it off-thread.
 
     ``recognizer`` is a CommandRecognizer-like object with
-    ``transcribe(path, language) -> (text, engine)``.
+    ``transcribe(audio, language) -> (text, engine)``, where audio is a WAV path or 16 kHz mono
+    int16 samples. Recordings are passed as samples: a voice never reaches the disk.
     """
 
     listening_changed = Signal(bool)
@@ -303,18 +536,17 @@ class Listener(QObject):
 
     SAMPLE_RATE = 16000
 
-    def __init__(self, recognizer, language: str = "en", parent: QObject | None = None,
-                 record_dir: str | None = None):
+    def __init__(self, recognizer, language: str = "en", parent: QObject | None = None):
         super().__init__(parent)
         self._recognizer = recognizer
         self.language = language
-        self._record_dir = Path(record_dir or tempfile.gettempdir()) / "kiosk-listen"
+        self._owner = _OwnerThread(self)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._relay = _Relay(self)
-        self._relay.done.connect(self._on_recognized, Qt.QueuedConnection)
+        self._relay.done.connect(self._on_recognized, Qt.ConnectionType.QueuedConnection)
         self._source: QAudioSource | None = None
-        self._io = None
+        self._io: QIODevice | None = None
         self._format: QAudioFormat | None = None
         self._skip_ms = 0
         self._buffer = bytearray()
@@ -322,7 +554,6 @@ class Listener(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._finish_recording)
-        self.last_recording: Path | None = None
 
     @property
     def listening(self) -> bool:
@@ -337,9 +568,15 @@ class Listener(QObject):
 
         The first ``skip_ms`` are dropped: they hold the "listening" earcon if the caller
         played it just before (people start speaking later than that)."""
+        if not self._owner.is_current():
+            self._owner.post(lambda: self.listen(seconds, skip_ms))
+            return True
         if self._listening:
             return True
         device = QMediaDevices.defaultAudioInput()
+        if not AUDIO_SERVER.usable():
+            self.error.emit(MICROPHONE_FAILED)
+            return False
         if device.isNull():
             self.no_microphone.emit()
             self.error.emit(NO_MICROPHONE)
@@ -349,7 +586,7 @@ class Listener(QObject):
         fmt.setChannelCount(1)
         fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
         if not device.isFormatSupported(fmt):
-            fmt = device.preferredFormat()  # converted to 16-bit when saved
+            fmt = device.preferredFormat()  # converted to 16 kHz mono int16 in memory
         self._format = fmt
         self._skip_ms = max(0, int(skip_ms))
         self._buffer = bytearray()
@@ -367,6 +604,9 @@ class Listener(QObject):
 
     def cancel(self) -> None:
         """Close the microphone without recognising."""
+        if not self._owner.is_current():
+            self._owner.post(self.cancel)
+            return
         self._timer.stop()
         self._stop_source()
         self._set_listening(False)
@@ -386,44 +626,29 @@ class Listener(QObject):
         self._stop_source()
         self._set_listening(False)
         fmt = self._format
+        if fmt is None:
+            return
         frame_bytes = max(1, fmt.bytesPerFrame())
         skip = int(fmt.sampleRate() * self._skip_ms / 1000) * frame_bytes
         raw = bytes(self._buffer[skip:])
+        self._buffer = bytearray()  # the voice is held only as long as it is needed
         try:
-            path = self._write_wav(raw[: len(raw) // frame_bytes * frame_bytes], fmt)
-        except Exception as exc:
-            log.warning("could not save the recording: %s", exc)
+            samples = _samples16k(raw[: len(raw) // frame_bytes * frame_bytes], fmt)
+        except ValueError as exc:
+            log.warning("could not convert the recording: %s", exc)
             self.error.emit(MICROPHONE_FAILED)
             return
-        self.last_recording = path
-        self.recognize_file(path)
+        self.recognize(samples)
 
-    def _write_wav(self, raw: bytes, fmt: QAudioFormat) -> Path:
-        channels = max(1, fmt.channelCount())
-        kind = fmt.sampleFormat()
-        if kind == QAudioFormat.SampleFormat.Float:
-            samples = np.frombuffer(raw, dtype="<f4")
-            pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
-        elif kind == QAudioFormat.SampleFormat.Int32:
-            pcm = (np.frombuffer(raw, dtype="<i4") >> 16).astype("<i2")
-        elif kind == QAudioFormat.SampleFormat.UInt8:
-            pcm = ((np.frombuffer(raw, dtype=np.uint8).astype(np.int16) - 128) << 8).astype("<i2")
-        else:
-            pcm = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2")
-        self._record_dir.mkdir(parents=True, exist_ok=True)
-        path = self._record_dir / f"listen-{uuid.uuid4().hex}.wav"
-        with wave.open(str(path), "wb") as w:
-            w.setnchannels(channels)
-            w.setsampwidth(2)
-            w.setframerate(fmt.sampleRate())
-            w.writeframes(pcm.tobytes())
-        return path
-
-    def recognize_file(self, path: str | Path, language: str | None = None) -> None:
-        """Recognise a WAV off the GUI thread; answers with command / not_understood / error."""
+    def recognize(self, audio: Path | str | np.ndarray, language: str | None = None) -> None:
+        """Recognise a WAV file or 16 kHz mono int16 samples off the GUI thread; answers with
+        command / not_understood / error."""
         language = language or self.language
         self._relay.submit(self._pool, language,
-                           lambda: self._recognizer.transcribe(Path(path), language))
+                           lambda: self._recognizer.transcribe(audio, language))
+
+    def recognize_file(self, path: str | Path, language: str | None = None) -> None:
+        self.recognize(Path(path), language)
 
     @Slot(object, object)
     def _on_recognized(self, language, result) -> None:
@@ -449,6 +674,23 @@ class Listener(QObject):
         self.cancel()
         self._pool.clear()
         self._pool.waitForDone(timeout_ms)
+
+
+def _samples16k(raw: bytes, fmt: QAudioFormat) -> np.ndarray:
+    """Microphone bytes in ``fmt`` -> int16 mono 16 kHz samples, all in memory."""
+    kind = fmt.sampleFormat()
+    x: np.ndarray
+    if kind == QAudioFormat.SampleFormat.Float:
+        x = np.clip(np.frombuffer(raw, dtype="<f4"), -1, 1) * 32767
+    elif kind == QAudioFormat.SampleFormat.Int32:
+        x = np.frombuffer(raw, dtype="<i4") / 65536.0
+    elif kind == QAudioFormat.SampleFormat.UInt8:
+        x = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) * 256.0
+    elif kind == QAudioFormat.SampleFormat.Int16:
+        x = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2")
+    else:
+        raise ValueError(f"unsupported microphone sample format {kind}")
+    return to_mono16k(x, max(1, fmt.channelCount()), fmt.sampleRate())
 
 
 __all__ = ["MICROPHONE_FAILED", "NO_AUDIO_OUTPUT", "NO_MICROPHONE", "PLAYBACK_FAILED",

@@ -1,9 +1,14 @@
 """Text to speech: Azure neural voices over REST, offline espeak-ng, and a cached chain.
 
 Every engine has one interface: ``synthesize(text, language) -> Path`` (a WAV file the
-caller owns). ``TTSChain`` tries engines in order under a hard deadline, remembers for a
-back-off period that an engine is down, and caches results on disk by engine voice + text,
-so the neural voice survives an Azure outage for prompts it has already spoken.
+caller owns). ``TTSChain`` tries engines in order with the speech layer's one fallback loop
+(``kiosk.speech.fallback``) under a hard deadline, backs off an engine that failed or was
+slow, and caches results on disk by engine voice + text, so the neural voice survives an
+Azure outage for prompts it has already spoken.
+
+Audio is checked whole before it is written, cached or played: the RIFF/WAVE header must
+describe exactly the bytes that arrived, in a plausible PCM format, and decode. A cut-off or
+junk answer raises TTSError and leaves no file behind.
 
 No Qt here: ``kiosk.speech.qt_audio`` plays the files.
 """
@@ -12,23 +17,28 @@ from __future__ import annotations
 import configparser
 import contextlib
 import hashlib
-import http.client
 import io
 import os
 import shutil
 import stat
+import struct
 import subprocess
 import tempfile
 import threading
 import time
-import tomllib
-import urllib.parse
 import uuid
 import wave
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
+
+import tomllib
+
+from .fallback import AllFailed, Candidate, Skip, first_success
+from .transport import SLOW_SHARE, Backoff, SpeechTransportError, post
 
 # Languages the kiosk ships. Keys are the kiosk's language codes (config speech.language).
 AZURE_LOCALES = {"en": "en-US", "de": "de-DE"}
@@ -38,11 +48,16 @@ ESPEAK_VOICES = {"en": "en-us", "de": "de"}
 ENV_KEY = "KIOSK_AZURE_SPEECH_KEY"
 ENV_REGION = "KIOSK_AZURE_SPEECH_REGION"
 AZURE_OUTPUT_FORMAT = "riff-24khz-16bit-mono-pcm"
-USER_AGENT = "kiosk-speech"
+AZURE_WAV = (24000, 1, 2)  # what AZURE_OUTPUT_FORMAT promises: rate, channels, bytes per sample
+# Azure has been seen to send a RIFF size of 0, and streamed WAVs carry 0xFFFFFFFF or
+# 0x7FFFFFFF where the length was not known yet: such a header says nothing about length.
+UNKNOWN_SIZES = (0, 0x7FFFFFFF, 0xFFFFFFFF)
+MAX_SPEECH_S = 120.0
 
 
 class TTSError(RuntimeError):
-    """An engine could not produce speech (network, service or synthesiser failure)."""
+    """An engine could not produce speech (network, service or synthesiser failure), or what
+    it produced is not whole, playable audio."""
 
 
 class CredentialsError(RuntimeError):
@@ -73,14 +88,113 @@ def wav_info(path: Path) -> tuple[int, int]:
         return w.getnframes(), w.getframerate()
 
 
-def _check_wav(path: Path, engine: str) -> Path:
+@dataclass(frozen=True)
+class WavFormat:
+    rate: int
+    channels: int
+    sample_width: int  # bytes
+    frames: int
+
+
+def checked_wav(data: bytes, source: str, length_checked: bool = False,
+                expect: tuple[int, int, int] | None = None) -> tuple[bytes, WavFormat]:
+    """(a clean WAV of the same audio, its format), or TTSError saying what is wrong.
+
+    The header must describe exactly the bytes received: a data chunk longer than what
+    arrived is a cut-off answer. Only when the header carries no length (UNKNOWN_SIZES) is the
+    transport's word taken (``length_checked``: the HTTP framing proved the body complete).
+    ``expect`` = (rate, channels, sample width) that was asked for. The audio must decode with
+    the wave module; the returned bytes are written by it, with correct sizes.
+    """
+    def bad(reason: str) -> TTSError:
+        return TTSError(f"{source}: not whole audio: {reason}")
+
+    if len(data) < 44 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise bad(f"no RIFF/WAVE header ({len(data)} bytes)")
+    riff_size = struct.unpack_from("<I", data, 4)[0]
+    if riff_size not in UNKNOWN_SIZES and riff_size + 8 != len(data):
+        raise bad(f"RIFF header announces {riff_size + 8} bytes, {len(data)} arrived")
+    fmt: tuple[int, int, int, int, int, int] | None = None
+    pcm: bytes | None = None
+    pos = 12
+    while pos + 8 <= len(data) and pcm is None:
+        chunk, size = data[pos:pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        body = pos + 8
+        if chunk == b"fmt ":
+            if size < 16 or body + size > len(data):
+                raise bad("fmt chunk cut off")
+            fmt = struct.unpack_from("<HHIIHH", data, body)
+        elif chunk == b"data":
+            if fmt is None:
+                raise bad("data chunk before the fmt chunk")
+            if size in UNKNOWN_SIZES[1:] or (size == 0 and riff_size in UNKNOWN_SIZES):
+                if riff_size in UNKNOWN_SIZES and not length_checked:
+                    raise bad("the header gives no length and the transport could not check it")
+                size = len(data) - body
+            if body + size > len(data):
+                raise bad(f"cut off: data chunk announces {size} bytes, {len(data) - body} arrived")
+            pcm = data[body:body + size]
+        pos = body + size + (size & 1)
+    if fmt is None or pcm is None:
+        raise bad("no fmt or data chunk")
+    tag, channels, rate, byte_rate, block_align, bits = fmt
+    width = bits // 8
+    if tag != 1 or channels not in (1, 2) or bits not in (8, 16, 24, 32) or not 8000 <= rate <= 48000:
+        raise bad(f"implausible format (tag {tag}, {channels} channels, {bits} bit, {rate} Hz)")
+    if block_align != channels * width or byte_rate != rate * block_align:
+        raise bad(f"inconsistent format (block align {block_align}, byte rate {byte_rate})")
+    if expect is not None and (rate, channels, width) != expect:
+        raise bad(f"asked for {expect}, got {(rate, channels, width)} (rate, channels, width)")
+    if len(pcm) % block_align:
+        raise bad(f"ends inside a sample frame ({len(pcm)} bytes of {block_align}-byte frames)")
+    frames = len(pcm) // block_align
+    if frames == 0 or frames > MAX_SPEECH_S * rate:
+        raise bad(f"{frames / rate:.1f} s of audio")
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    clean = out.getvalue()
     try:
-        frames, _ = wav_info(path)
-    except (OSError, EOFError, wave.Error) as exc:
-        raise TTSError(f"{engine}: output is not a WAV file: {exc}") from exc
-    if frames <= 0:
-        raise TTSError(f"{engine}: produced an empty WAV")
+        with wave.open(io.BytesIO(clean), "rb") as r:
+            decoded = r.readframes(r.getnframes())
+    except (EOFError, wave.Error) as exc:
+        raise bad(f"does not decode: {exc}") from exc
+    if len(decoded) != len(pcm):
+        raise bad("does not decode whole")
+    return clean, WavFormat(rate, channels, width, frames)
+
+
+def check_wav_file(path: Path, source: str) -> WavFormat:
+    """The format of a WAV file that holds whole audio; TTSError otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TTSError(f"{source}: cannot read {path.name}: {exc}") from exc
+    return checked_wav(data, source)[1]
+
+
+def _check_output(path: Path, engine: str) -> Path:
+    """A file an engine just wrote: kept if whole, deleted (never left behind) if not."""
+    try:
+        check_wav_file(path, engine)
+    except TTSError:
+        path.unlink(missing_ok=True)
+        raise
     return path
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Readers (the player, the cache) never see half a file, and a failed write leaves none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # --- credentials -------------------------------------------------------------------------
@@ -92,7 +206,7 @@ class AzureCredentials:
 
     @classmethod
     def from_env_or_file(cls, path: str | os.PathLike | None = None,
-                         region: str | None = None) -> "AzureCredentials | None":
+                         region: str | None = None) -> AzureCredentials | None:
         """The key from KIOSK_AZURE_SPEECH_KEY, else from a protected file; the region from
         ``region`` (config speech.azure_region), else KIOSK_AZURE_SPEECH_REGION, else the file.
 
@@ -141,70 +255,6 @@ def _read_credentials_file(p: Path) -> dict:
     raise CredentialsError(f"{p}: expected [azure_speech] key = ... (TOML or INI) or a bare key")
 
 
-# --- REST with a hard deadline -------------------------------------------------------------
-
-def rest_post(url: str, headers: dict[str, str], body: bytes, timeout_s: float) -> tuple[int, bytes]:
-    """POST and read the whole answer, never taking (much) longer than timeout_s.
-
-    Every socket operation gets only the time that is left, so a host that accepts and
-    never answers, or trickles bytes, cannot hold us past the deadline. (DNS lookup is not
-    covered by socket timeouts; callers that must not block run this in a thread, see
-    ``call_with_deadline``.) Raises TTSError on any failure.
-    """
-    deadline = time.monotonic() + timeout_s
-
-    def left() -> float:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TTSError(f"timed out after {timeout_s:.2f} s: {url}")
-        return remaining
-
-    parts = urllib.parse.urlsplit(url)
-    conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    conn = conn_cls(parts.hostname, parts.port, timeout=left())
-    try:
-        conn.request("POST", path or "/", body=body, headers=headers)
-        conn.sock.settimeout(left())
-        resp = conn.getresponse()
-        chunks = []
-        while True:
-            if conn.sock is not None:
-                conn.sock.settimeout(left())
-            chunk = resp.read1(65536)  # one recv at most, so each wait is bounded
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return resp.status, b"".join(chunks)
-    except (OSError, http.client.HTTPException) as exc:  # socket.timeout is an OSError
-        raise TTSError(f"{type(exc).__name__}: {exc} ({parts.hostname}:{parts.port})") from exc
-    finally:
-        conn.close()
-
-
-def call_with_deadline(fn: Callable[[], object], timeout_s: float):
-    """Run fn in a daemon thread and give up after timeout_s (covers DNS stalls too).
-
-    A stalled call is abandoned, not killed; its own socket timeouts end it soon after.
-    """
-    result: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            result["value"] = fn()
-        except BaseException as exc:  # handed to the caller's thread
-            result["error"] = exc
-
-    worker = threading.Thread(target=run, name="speech-deadline", daemon=True)
-    worker.start()
-    worker.join(max(timeout_s, 0.0))
-    if worker.is_alive():
-        raise TTSError(f"no answer within {timeout_s:.2f} s")
-    if "error" in result:
-        raise result["error"]  # type: ignore[misc]
-    return result["value"]
-
-
 # --- engines -----------------------------------------------------------------------------
 
 class AzureTTS:
@@ -236,21 +286,24 @@ class AzureTTS:
                 f"<voice name={quoteattr(voice)}>{escape(text)}</voice></speak>")
 
     def synthesize(self, text: str, language: str, timeout_s: float | None = None) -> Path:
+        """A WAV of ``text`` within ``timeout_s`` (at most the engine's own timeout), checked
+        whole before it is written. TTSError on any failure; then no file is left."""
+        timeout = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
         headers = {
             "Ocp-Apim-Subscription-Key": self.key,
             "Content-Type": "application/ssml+xml",
             "X-Microsoft-OutputFormat": AZURE_OUTPUT_FORMAT,
-            "User-Agent": USER_AGENT,
         }
-        status, body = rest_post(self.endpoint, headers, self.ssml(text, language).encode("utf-8"),
-                                 self.timeout_s if timeout_s is None else timeout_s)
-        if status != 200:
-            raise TTSError(f"azure: HTTP {status}: {body[:200]!r}")
-        if body[:4] != b"RIFF" or body[8:12] != b"WAVE":
-            raise TTSError("azure: answer is not a RIFF/WAVE file")
-        out = _unique_wav(self.out_dir, "azure")
-        out.write_bytes(body)
-        return _check_wav(out, self.name)
+        try:
+            answer = post(self.endpoint, headers, self.ssml(text, language).encode("utf-8"), timeout)
+        except SpeechTransportError as exc:
+            raise TTSError(f"azure: {exc}") from exc
+        if answer.status != 200:
+            raise TTSError(f"azure: HTTP {answer.status}: {answer.body[:200]!r}")
+        audio, _ = checked_wav(answer.body, self.name, answer.length_checked, expect=AZURE_WAV)
+        out = _unique_wav(self.out_dir, self.name)
+        _write_atomically(out, audio)
+        return out
 
 
 class OfflineTTS:
@@ -262,7 +315,7 @@ class OfflineTTS:
 
     name = "espeak"
     _lock = threading.Lock()  # shared: the espeak library is one per process
-    _pyttsx3_engine = None
+    _pyttsx3_engine: Any = None
     _pyttsx3_broken = False
 
     def __init__(self, voices: dict[str, str] | None = None, rate_wpm: int = 160,
@@ -285,22 +338,28 @@ class OfflineTTS:
             if self.use_pyttsx3 and not OfflineTTS._pyttsx3_broken:
                 try:
                     self._pyttsx3_save(text, voice, out)
-                    return _check_wav(out, "pyttsx3")
+                    return _check_output(out, "pyttsx3")
                 except Exception:  # any driver failure: use the CLI, and stop trying pyttsx3
                     OfflineTTS._pyttsx3_broken = True
                     out.unlink(missing_ok=True)
-            self._cli_save(text, voice, out)
-        return _check_wav(out, self.name)
+            try:
+                self._cli_save(text, voice, out)
+            except TTSError:
+                out.unlink(missing_ok=True)
+                raise
+        return _check_output(out, self.name)
 
     def _pyttsx3_save(self, text: str, voice: str, out: Path) -> None:
         import pyttsx3  # optional at import time: the CLI path works without it
 
-        if OfflineTTS._pyttsx3_engine is None:
-            OfflineTTS._pyttsx3_engine = pyttsx3.init("espeak")
-        engine = OfflineTTS._pyttsx3_engine
-        engine.setProperty("voice", voice)
-        engine.setProperty("rate", self.rate_wpm)
-        with contextlib.redirect_stdout(io.StringIO()):  # the driver prints "Audio saved to"
+        # The driver prints "Audio saved to ..." for every file, also while the engine is set
+        # up and configured: all of it runs with stdout redirected (stdout is the kiosk's log).
+        with contextlib.redirect_stdout(io.StringIO()):
+            if OfflineTTS._pyttsx3_engine is None:
+                OfflineTTS._pyttsx3_engine = pyttsx3.init("espeak")
+            engine = OfflineTTS._pyttsx3_engine
+            engine.setProperty("voice", voice)
+            engine.setProperty("rate", self.rate_wpm)
             engine.save_to_file(text, str(out))
             engine.runAndWait()
 
@@ -316,29 +375,7 @@ class OfflineTTS:
             raise TTSError(f"espeak-ng failed: {exc}") from exc
 
 
-# --- back-off and the cached chain ---------------------------------------------------------
-
-class Backoff:
-    """Remembers that an engine failed, so we do not wait on it again for every prompt."""
-
-    def __init__(self, backoff_s: float = 30.0, clock: Callable[[], float] = time.monotonic):
-        self.backoff_s = backoff_s
-        self.clock = clock
-        self._down_until: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def is_down(self, name: str) -> bool:
-        with self._lock:
-            return self.clock() < self._down_until.get(name, float("-inf"))
-
-    def mark_down(self, name: str) -> None:
-        with self._lock:
-            self._down_until[name] = self.clock() + self.backoff_s
-
-    def mark_up(self, name: str) -> None:
-        with self._lock:
-            self._down_until.pop(name, None)
-
+# --- the cached chain ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Synthesis:
@@ -350,11 +387,14 @@ class Synthesis:
 class TTSChain:
     """Engines in priority order (Azure first, offline last) with a disk cache.
 
-    - cache key: sha256(engine name + voice + text). A prompt Azure has spoken once keeps
-      its neural voice when Azure is down later.
+    - Each engine's cached audio is tried before the engine itself: a prompt Azure has spoken
+      once keeps its neural voice when Azure is down later. Cache key: sha256(engine name +
+      voice + text). A cached file that is not whole audio (a crash mid-write, a cut-off
+      answer cached by an older version) is deleted and never played.
     - The whole call, including fallback, stays within ``deadline_s``: remote engines get
       the remaining time minus ``local_reserve_s`` for the offline engine.
-    - A failed engine is skipped for ``backoff_s`` (the Backoff), then tried again.
+    - A failed engine, or one whose answer used more than SLOW_SHARE of its timeout, is
+      skipped for ``backoff_s`` (the Backoff), then tried again.
     """
 
     name = "chain"
@@ -371,7 +411,7 @@ class TTSChain:
         self.local_reserve_s = local_reserve_s
         self.local_engines = set(local_engines)
         self.backoff = Backoff(backoff_s, clock)
-        self.errors: list[str] = []  # last failures, for logs and diagnostics
+        self.errors: list[str] = []  # why the last call passed engines over, for diagnostics
         self.last: Synthesis | None = None
 
     def voice_for(self, language: str) -> str:
@@ -386,45 +426,57 @@ class TTSChain:
 
     def synthesize_detailed(self, text: str, language: str) -> Synthesis:
         start = time.monotonic()
-        failures = []
+        try:
+            outcome = first_success(self._candidates(text, language, start), self.backoff)
+        except AllFailed as exc:
+            self.errors = list(exc.failures)
+            raise TTSError(f"no speech engine succeeded: {exc}") from None
+        self.errors = list(outcome.failures)
+        self.last = outcome.value
+        return outcome.value
+
+    def _candidates(self, text: str, language: str, start: float) -> Iterator[Candidate[Synthesis]]:
         for engine in self.engines:
             try:
                 cached = self.cache_path(engine, text, language)
-            except TTSError as exc:  # engine lacks this language
-                failures.append(str(exc))
+            except TTSError as exc:  # the engine has no voice for this language
+                yield Candidate(engine.name, _skip(str(exc)), tracked=False)
                 continue
             if cached.is_file():
-                return self._done(Synthesis(cached, engine.name, True))
-            if self.backoff.is_down(engine.name):
-                failures.append(f"{engine.name}: backing off")
-                continue
-            try:
-                if engine.name in self.local_engines:
-                    produced = engine.synthesize(text, language)
-                else:
-                    budget = self.deadline_s - self.local_reserve_s - (time.monotonic() - start)
-                    if budget <= 0.05:
-                        failures.append(f"{engine.name}: no time left")
-                        continue
-                    produced = call_with_deadline(lambda e=engine: e.synthesize(text, language), budget)
-            except Exception as exc:  # any engine failure means: fall back now
-                self.backoff.mark_down(engine.name)
-                failures.append(f"{engine.name}: {exc}")
-                continue
-            self.backoff.mark_up(engine.name)
-            return self._done(Synthesis(self._store(Path(produced), cached), engine.name, False))
-        self.errors = failures
-        raise TTSError("no speech engine succeeded: " + "; ".join(failures))
+                yield Candidate(f"{engine.name} cache", partial(self._from_cache, engine, cached), tracked=False)
+            timeout = getattr(engine, "timeout_s", None)
+            local = engine.name in self.local_engines
+            # The offline engine is the last resort: one failure (a busy machine) must not
+            # silence every prompt for the back-off time, so it is never backed off.
+            yield Candidate(engine.name,
+                            partial(self._fresh, engine, cached, text, language, start),
+                            tracked=not local,
+                            slow_after_s=None if local or timeout is None else SLOW_SHARE * timeout)
 
-    def _done(self, result: Synthesis) -> Synthesis:
-        self.last = result
-        return result
+    def _from_cache(self, engine: TTSEngine, cached: Path) -> Synthesis:
+        try:
+            check_wav_file(cached, f"{engine.name} cache")
+        except TTSError as exc:
+            cached.unlink(missing_ok=True)
+            raise Skip(f"{exc}; removed from the cache") from None
+        return Synthesis(cached, engine.name, True)
+
+    def _fresh(self, engine: TTSEngine, cached: Path, text: str, language: str,
+               start: float) -> Synthesis:
+        if engine.name in self.local_engines:
+            produced = engine.synthesize(text, language)
+        else:
+            budget = self.deadline_s - self.local_reserve_s - (time.monotonic() - start)
+            if budget <= 0.05:
+                raise Skip("no time left")
+            produced = engine.synthesize(text, language, timeout_s=budget)  # type: ignore[call-arg]
+        return Synthesis(self._store(Path(produced), cached), engine.name, False)
 
     def _store(self, produced: Path, cached: Path) -> Path:
-        """Move the fresh WAV into the cache atomically (readers never see half a file)."""
+        """Move the fresh, checked WAV into the cache atomically (readers never see half a file)."""
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{uuid.uuid4().hex}.tmp")
+            tmp = cached.with_name(f".{cached.name}.{uuid.uuid4().hex}.part")
             shutil.move(str(produced), tmp)
             os.replace(tmp, cached)
             return cached
@@ -432,7 +484,10 @@ class TTSChain:
             return produced  # unwritable cache: still speak
 
 
-CachedTTS = TTSChain  # the name used in the issue
+def _skip(reason: str) -> Callable[[], Synthesis]:
+    def run() -> Synthesis:
+        raise Skip(reason)
+    return run
 
 
 def build_tts_chain(credentials: AzureCredentials | None = None,
@@ -457,8 +512,7 @@ def build_tts_chain(credentials: AzureCredentials | None = None,
 
 
 __all__ = [
-    "AZURE_LOCALES", "AZURE_VOICES", "ESPEAK_VOICES", "AzureCredentials", "AzureTTS", "Backoff",
-    "CachedTTS",
-    "CredentialsError", "OfflineTTS", "Synthesis", "TTSChain", "TTSEngine", "TTSError",
-    "base_language", "build_tts_chain", "call_with_deadline", "rest_post", "wav_info",
+    "AZURE_LOCALES", "AZURE_VOICES", "ESPEAK_VOICES", "AzureCredentials", "AzureTTS",
+    "CredentialsError", "OfflineTTS", "Synthesis", "TTSChain", "TTSEngine", "TTSError", "WavFormat",
+    "base_language", "build_tts_chain", "check_wav_file", "checked_wav", "wav_info",
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from ..commands import Command
 from ..ratelimit import PinGate
 from ..session.engine import SessionEngine, State
 from ..session.events import (
@@ -25,6 +26,7 @@ from ..session.events import (
     StateChanged,
 )
 from ..session.observation import Observation
+from ..speech.qt_audio import HISTORY
 from . import strings as S
 from .strings import tr
 
@@ -47,13 +49,13 @@ class Said:
     utterance: object = None        # the speaker's own record of it (kiosk.speech Utterance), if any
 
 
-def _spoken_word(command_value: str, language: str) -> str:
+def _spoken_word(command: Command, language: str) -> str:
     """The word a person says for a command, as the recogniser knows it (first phrase)."""
     try:
-        from ..speech.commands import Command, phrases_for
-        word = phrases_for(Command(command_value), language)[0]
-    except (ImportError, ValueError, KeyError):
-        word = command_value.split(":")[-1].replace("_", " ")
+        from ..speech.commands import phrases_for
+        word = phrases_for(command, language)[0]
+    except (ImportError, KeyError):
+        word = command.value.split(":")[-1].replace("_", " ")
     # the tables are lower case; German writes its nouns capitalised („Hände“, „Start“)
     return word[:1].upper() + word[1:] if language.startswith("de") else word
 
@@ -66,7 +68,7 @@ class CaptionOnlySpeaker(QObject):
     def __init__(self):
         super().__init__()
         self.enabled = False
-        self.utterances: list[str] = []
+        self.utterances: deque[str] = deque(maxlen=HISTORY)  # bounded like the real Speaker's
 
     def say(self, text: str, language=None, interrupt: bool = True) -> None:
         self.utterances.append(text)
@@ -107,7 +109,7 @@ class KioskController(QObject):
         self.transcript: deque[Said] = deque(maxlen=self.TRANSCRIPT_LENGTH)
         self._instruction = ""          # what `r` repeats: the current step's instruction
         self._interrupt_next = False    # the next prompt answers the person: cut what is said
-        self._confirming: str | None = None  # "cancel" or "voice_off" while the question is open
+        self._confirming: Command | None = None  # CANCEL or VOICE_OFF while the question is open
         self._confirm_asked_at = 0.0
         self._listen_after_speech = False
         self._help_open = False
@@ -161,9 +163,9 @@ class KioskController(QObject):
         self._sync_speaking()
         if self._listen_after_speech and not self._speaking():
             self._listen_after_speech = False
-            self.handle_command("listen")
+            self.handle_command(Command.LISTEN)
         if self._confirming and self.engine.clock.now() - self._confirm_asked_at > self.CONFIRM_TIMEOUT_S:
-            self.handle_command("deny")
+            self.handle_command(Command.DENY)
         self._handle(self.engine.tick())
         if self._help_open and not self.engine.paused:  # the engine's pause ran out: go on
             self._help_open = False
@@ -228,7 +230,7 @@ class KioskController(QObject):
             case SessionEnded(result="passed" | "denied"):
                 passed = e.result == "passed"
                 sp.play_earcon("pass" if passed else "fail")
-                self._instruction = self._result_text(passed)
+                self._instruction = self._result_text(passed, e.reason)
                 self.say(self._instruction)
                 if self.on_result:
                     self.on_result(e.record)
@@ -251,13 +253,15 @@ class KioskController(QObject):
         self.transcript.append(Said(text, self.engine.state.value, utterance))
         self._sync_speaking()
 
-    def _result_text(self, passed: bool) -> str:
+    def _result_text(self, passed: bool, reason: str = "") -> str:
         """The verdict's words; a denial that locked the kiosk says how long to wait instead of
-        "please try again"."""
+        "please try again", and one where the camera could not see the person well says so."""
         if passed:
             return tr(S.PASSED_DETAIL)
         if self._lockout_minutes() is not None:
             return tr(S.DENIED_TITLE) + ". " + self._locked_text()
+        if reason == "poor_capture":
+            return tr(S.DENIED_POOR_CAPTURE)
         return tr(S.DENIED_DETAIL)
 
     def _welcome_text(self) -> str:
@@ -266,8 +270,8 @@ class KioskController(QObject):
         parts = [tr(S.WELCOME_SPOKEN)]
         for key, name in welcome.profile_keys.items():
             parts.append(tr(S.PROFILE_CHOICE).format(label=tr(S.PROFILE_LABELS[name]), key=key,
-                                                     word=_spoken_word(f"profile:{name}", self.language)))
-        parts.append(tr(S.START_CHOICE).format(word=_spoken_word("start", self.language)))
+                                                     word=_spoken_word(Command.for_profile(name), self.language)))
+        parts.append(tr(S.START_CHOICE).format(word=_spoken_word(Command.START, self.language)))
         return " ".join(parts)
 
     def _lockout_minutes(self) -> int | None:
@@ -323,13 +327,13 @@ class KioskController(QObject):
         return S.NOTICE_ICONS["two_faces"] if key == "two_faces" else S.CAPTURE_HINTS[key][0]
 
     # -------------------------------------------------------- questions, help
-    def _ask(self, what: str, by_voice: bool) -> None:
+    def _ask(self, what: Command, by_voice: bool) -> None:
         """A yes/no question before a destructive step (cancel, voice off). The countdown
         waits; asked by voice, the kiosk listens for the answer once the question was said."""
         self._confirming = what
         self._confirm_asked_at = self.engine.clock.now()
         self.engine.pause()
-        self.say(tr(S.CANCEL_CONFIRM if what == "cancel" else S.VOICE_OFF_CONFIRM), interrupt=True)
+        self.say(tr(S.CANCEL_CONFIRM if what == Command.CANCEL else S.VOICE_OFF_CONFIRM), interrupt=True)
         self._listen_after_speech = (by_voice and self.listener is not None
                                      and bool(getattr(self.listener, "microphone_available", lambda: True)()))
 
@@ -341,7 +345,7 @@ class KioskController(QObject):
 
     def _current_prompt(self) -> str:
         if self._confirming:
-            return tr(S.CANCEL_CONFIRM if self._confirming == "cancel" else S.VOICE_OFF_CONFIRM)
+            return tr(S.CANCEL_CONFIRM if self._confirming == Command.CANCEL else S.VOICE_OFF_CONFIRM)
         if self._help_open:
             return tr(S.HELP_TEXT)
         if self.engine.state == State.IDLE:
@@ -351,55 +355,57 @@ class KioskController(QObject):
 
     # ------------------------------------------------------------------ input
     @Slot(str)
-    def handle_command(self, name: str, by_voice: bool = False) -> None:
+    def handle_command(self, command: Command | str, by_voice: bool = False) -> None:
         """A key, touch or voice command. Each means one thing on every screen."""
+        command = Command(command)  # the window's signal carries the value
         e = self.engine
-        if self._confirming and name not in ("listen", "repeat", "help"):
+        if self._confirming and command not in (Command.LISTEN, Command.REPEAT, Command.HELP):
             what, self._confirming = self._confirming, None
             self._listen_after_speech = False
             e.resume()
-            if name == "confirm" or name == what or (what == "voice_off" and name == "voice"):
-                if what == "cancel":
+            if (command in (Command.CONFIRM, what)
+                    or (what == Command.VOICE_OFF and command == Command.VOICE)):
+                if what == Command.CANCEL:
                     self._handle(e.cancel(), by_person=True)
                 else:
                     self._set_voice(False)
             else:
                 self.say(tr(S.CANCEL_KEPT) + " " + self._instruction, interrupt=True)
-                if name != "deny":
-                    self.handle_command(name, by_voice)
+                if command != Command.DENY:
+                    self.handle_command(command, by_voice)
             self.refresh()
             return
-        if name == "start":
+        if command == Command.START:
             if e.state == State.IDLE:
                 self._handle(e.welcome(), by_person=True)
             else:
                 self._handle(e.start(), by_person=True)
-        elif name == "cancel":
+        elif command == Command.CANCEL:
             if e.state in (State.WELCOME, State.LIVENESS, State.CHALLENGE):
                 self._help_open = False
-                self._ask("cancel", by_voice)
-        elif name == "more_time":
+                self._ask(Command.CANCEL, by_voice)
+        elif command == Command.MORE_TIME:
             self._handle(e.more_time(), by_person=True)
-        elif name == "repeat":
+        elif command == Command.REPEAT:
             if self._current_prompt():
                 self.say(self._current_prompt(), interrupt=True)
-        elif name == "help":
+        elif command == Command.HELP:
             self._toggle_help()
-        elif name in ("voice", "voice_on", "voice_off"):
-            on = {"voice": not self.speaker.enabled, "voice_on": True, "voice_off": False}[name]
+        elif command in (Command.VOICE, Command.VOICE_ON, Command.VOICE_OFF):
+            on = not self.speaker.enabled if command == Command.VOICE else command == Command.VOICE_ON
             if not on and by_voice:
-                self._ask("voice_off", by_voice)  # a misheard word must not silence the kiosk
+                self._ask(Command.VOICE_OFF, by_voice)  # a misheard word must not silence the kiosk
             else:
                 self._set_voice(on)
-        elif name == "listen":
+        elif command == Command.LISTEN:
             if self.listener is None:
                 self.say(tr(S.NO_MICROPHONE), interrupt=True)
             else:
                 self.speaker.stop()  # do not record our own voice
                 self.speaker.play_earcon("listening")
                 self.listener.listen()
-        elif name.startswith("profile:") and e.state in (State.IDLE, State.WELCOME):
-            self.choose_profile(name.split(":", 1)[1])
+        elif command.profile and e.state in (State.IDLE, State.WELCOME):
+            self.choose_profile(command.profile)
         self.refresh()
 
     def _set_voice(self, on: bool) -> None:
@@ -432,22 +438,12 @@ class KioskController(QObject):
             self.say(tr(S.HELP_TEXT), interrupt=True)
 
     @Slot(object)
-    def _voice_command(self, command) -> None:
-        name = getattr(command, "value", str(command))
-        name = {"yes": "confirm", "no": "deny"}.get(name, name)
-        self.handle_command(name, by_voice=True)
+    def _voice_command(self, command: Command) -> None:
+        self.handle_command(command, by_voice=True)
 
     @Slot(str)
     def _not_understood(self, heard: str) -> None:
-        # Until the recogniser has yes/no commands of its own, a pending question takes the
-        # plain words.
-        word = heard.strip().casefold()
-        if self._confirming and word in ("yes", "ja"):
-            self.handle_command("confirm", by_voice=True)
-        elif self._confirming and word in ("no", "nein"):
-            self.handle_command("deny", by_voice=True)
-        else:
-            self.say(tr(S.NOT_UNDERSTOOD), interrupt=True)
+        self.say(tr(S.NOT_UNDERSTOOD), interrupt=True)
 
     @Slot(str)
     def choose_profile(self, name: str) -> None:
@@ -461,7 +457,7 @@ class KioskController(QObject):
         if self.engine.state == State.WELCOME:
             # after "Voice on" it queues, so that both are heard
             self.say(tr(S.PROFILE_CHOSEN).format(label=tr(S.PROFILE_LABELS[name]),
-                                                 word=_spoken_word("start", self.language)),
+                                                 word=_spoken_word(Command.START, self.language)),
                      interrupt=not turned_on)
 
     def _exit_requested(self) -> None:
@@ -515,7 +511,7 @@ class KioskController(QObject):
             w.show_screen(w.attract)
         elif v.state == State.WELCOME:
             w.welcome.select(v.profile)
-            w.welcome.show_question(tr(S.CANCEL_CONFIRM) if self._confirming == "cancel" else None)
+            w.welcome.show_question(tr(S.CANCEL_CONFIRM) if self._confirming == Command.CANCEL else None)
             w.show_screen(w.welcome)
         elif v.state in (State.LIVENESS, State.CHALLENGE) and self._help_open:
             # the whole width: the help with its keys does not fit beside the camera view
@@ -523,10 +519,10 @@ class KioskController(QObject):
             w.show_screen(w.message)
         elif v.state in (State.LIVENESS, State.CHALLENGE):
             w.session.show_view(v, self._notice(v), paused=v.paused, after_failure=v.after_failure,
-                                question=self._confirming == "cancel")
+                                question=self._confirming == Command.CANCEL)
             w.show_screen(w.session)
         elif v.state in (State.PASSED, State.DENIED):
-            w.result.show_result(v.state == State.PASSED, self._result_text(v.state == State.PASSED))
+            w.result.show_result(v.state == State.PASSED, self._result_text(v.state == State.PASSED, v.reason))
             w.show_screen(w.result)
         elif v.state == State.LOCKED:
             w.message.show_message("⏳", tr(S.LOCKED_TITLE), self._locked_text())
@@ -535,8 +531,8 @@ class KioskController(QObject):
     def _notice(self, v) -> tuple[str, str, str] | None:
         """What takes the instruction's place on the session screen, most urgent first."""
         if self._confirming:
-            text = tr(S.CANCEL_CONFIRM if self._confirming == "cancel" else S.VOICE_OFF_CONFIRM)
-            return S.NOTICE_ICONS["cancel"], tr(S.CANCEL if self._confirming == "cancel" else S.VOICE_OFF), text
+            text = tr(S.CANCEL_CONFIRM if self._confirming == Command.CANCEL else S.VOICE_OFF_CONFIRM)
+            return S.NOTICE_ICONS["cancel"], tr(S.CANCEL if self._confirming == Command.CANCEL else S.VOICE_OFF), text
         if self._hint is not None:
             title = tr(v.challenge.text) if v.challenge is not None else tr(S.LIVENESS_TITLE)
             return self._hint_icon(self._hint), title, self._hint_text(self._hint)

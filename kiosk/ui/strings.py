@@ -35,6 +35,8 @@ PASSED_TITLE = "Verified"
 PASSED_DETAIL = "You are verified. Thank you."
 DENIED_TITLE = "Not verified"
 DENIED_DETAIL = "We could not verify you. Please try again, or ask a member of staff."
+DENIED_POOR_CAPTURE = ("We could not see you well enough. Please face the light, come a little closer, "
+                       "and try again, or ask a member of staff.")
 LOCKED_TITLE = "Please wait"
 LOCKED_DETAIL = "Too many attempts. The kiosk is available again in {minutes} min."
 CAMERA_TITLE = "Camera not available"

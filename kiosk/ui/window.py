@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..commands import Command
 from . import strings as S
 from .screens import (
     AttractScreen,
@@ -34,9 +35,10 @@ MAX_PIN_DIGITS = 32
 # One meaning per key on every screen (README "Keys"). `c` asks before it cancels; `c` again or
 # `y` confirms, `n` declines.
 KEY_COMMANDS = {
-    Qt.Key.Key_S: "start", Qt.Key.Key_V: "voice", Qt.Key.Key_L: "listen", Qt.Key.Key_M: "more_time",
-    Qt.Key.Key_R: "repeat", Qt.Key.Key_C: "cancel", Qt.Key.Key_H: "help", Qt.Key.Key_F1: "help",
-    Qt.Key.Key_Y: "confirm", Qt.Key.Key_N: "deny",
+    Qt.Key.Key_S: Command.START, Qt.Key.Key_V: Command.VOICE, Qt.Key.Key_L: Command.LISTEN,
+    Qt.Key.Key_M: Command.MORE_TIME, Qt.Key.Key_R: Command.REPEAT, Qt.Key.Key_C: Command.CANCEL,
+    Qt.Key.Key_H: Command.HELP, Qt.Key.Key_F1: Command.HELP, Qt.Key.Key_Y: Command.CONFIRM,
+    Qt.Key.Key_N: Command.DENY,
 }
 # Space and Enter start, and only on the welcome screen, where the person has had the choices;
 # anywhere else they do nothing (never "press the focused button").
@@ -44,7 +46,7 @@ START_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 class KioskWindow(QMainWindow):
-    command = Signal(str)       # start, voice, listen, more_time, repeat, cancel, help, confirm, deny
+    command = Signal(str)       # a Command's value (kiosk/commands.py)
     exit_requested = Signal()   # q / Esc, or the admin PIN; the controller decides
     admin_pin = Signal(str)
 
@@ -69,9 +71,9 @@ class KioskWindow(QMainWindow):
         self.voice_button.setCheckable(True)
         self.listen_button = button("", "listen")
         self.help_button = button("", "help")
-        self.voice_button.clicked.connect(lambda: self.command.emit("voice"))
-        self.listen_button.clicked.connect(lambda: self.command.emit("listen"))
-        self.help_button.clicked.connect(lambda: self.command.emit("help"))
+        self.voice_button.clicked.connect(lambda: self.command.emit(Command.VOICE))
+        self.listen_button.clicked.connect(lambda: self.command.emit(Command.LISTEN))
+        self.help_button.clicked.connect(lambda: self.command.emit(Command.HELP))
         for b in (self.voice_button, self.listen_button, self.help_button):
             bar.addWidget(b)
         outer.addLayout(bar)
@@ -84,11 +86,11 @@ class KioskWindow(QMainWindow):
         # 1280x800 nothing is cut instead.
         self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
 
-        self.attract.start_button.clicked.connect(lambda: self.command.emit("start"))
-        self.welcome.start.connect(lambda: self.command.emit("start"))
-        self.session.more_time.connect(lambda: self.command.emit("more_time"))
-        self.session.cancel.connect(lambda: self.command.emit("cancel"))
-        self.session.go_on.connect(lambda: self.command.emit("deny"))
+        self.attract.start_button.clicked.connect(lambda: self.command.emit(Command.START))
+        self.welcome.start.connect(lambda: self.command.emit(Command.START))
+        self.session.more_time.connect(lambda: self.command.emit(Command.MORE_TIME))
+        self.session.cancel.connect(lambda: self.command.emit(Command.CANCEL))
+        self.session.go_on.connect(lambda: self.command.emit(Command.DENY))
         self._pin_buffer: str | None = None
         self.set_voice(True)
         self.set_listening(False)
@@ -189,7 +191,7 @@ class KioskWindow(QMainWindow):
         on_welcome = self.stack.currentWidget() is self.welcome
         if key in START_KEYS:
             if on_welcome:
-                self.command.emit("start")
+                self.command.emit(Command.START)
             return
         if on_welcome and event.text() in self.welcome.profile_keys:
             self.welcome.profile.emit(self.welcome.profile_keys[event.text()])

@@ -105,7 +105,7 @@ def fit_homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     s = (np.c_[src, np.ones(len(src))] @ ts.T)[:, :2]
     d = (np.c_[dst, np.ones(len(dst))] @ td.T)[:, :2]
     rows = []
-    for (x, y), (u, v) in zip(s, d):
+    for (x, y), (u, v) in zip(s, d, strict=False):
         rows.append([-x, -y, -1, 0, 0, 0, u * x, u * y, u])
         rows.append([0, 0, 0, -x, -y, -1, v * x, v * y, v])
     _, _, vt = np.linalg.svd(np.asarray(rows))

@@ -44,9 +44,14 @@ class GestureResult:
 
 
 class GestureClassifier:
-    """Runs models/gesture_classifier.tflite; labels, thresholds and validated recall come from the JSON beside it."""
+    """Runs models/gesture_classifier.tflite; labels, thresholds and validated recall come from the JSON beside it.
 
-    def __init__(self, model_path=DEFAULT_MODEL, meta_path=None, min_confidence=None):
+    A prediction counts only if its probability reaches the threshold of its class: the JSON's
+    `min_confidence_by_label` (classes that look-alike hands reach easily get a higher one), never
+    lower than `min_confidence` (the JSON's, or the caller's, e.g. the kiosk config)."""
+
+    def __init__(self, model_path: str | Path = DEFAULT_MODEL, meta_path: str | Path | None = None,
+                 min_confidence: float | None = None) -> None:
         from kiosk.vision.tflite import ModelError, TFLiteModel
 
         model_path = Path(model_path)
@@ -60,13 +65,20 @@ class GestureClassifier:
             raise ModelError(f"{model_path.name}: {self.model.outputs[0].shape[-1]} outputs, {len(self.labels)} labels")
         self.validated_recall: dict[str, float] = {k: float(v) for k, v in self.meta.get("validated_recall", {}).items()}
         self.min_confidence = float(self.meta.get("min_confidence", 0.5) if min_confidence is None else min_confidence)
+        by_label = {str(k): float(v) for k, v in (self.meta.get("min_confidence_by_label") or {}).items()}
+        unknown = set(by_label) - set(self.labels)
+        if unknown:
+            raise ModelError(f"{meta_path.name}: min_confidence_by_label names unknown labels {sorted(unknown)}")
+        # one threshold per output, in output order (classify_features runs per frame)
+        self.thresholds: list[float] = [max(self.min_confidence, by_label.get(label, 0.0)) for label in self.labels]
         self.validated_recall = self._recall_at(self.min_confidence)
         # What the draw may trust: recall at the configured confidence, real or synthetic per class.
         self.card = ModelCard.from_meta(self.meta, self.validated_recall, reject_labels=frozenset({NONE_LABEL}))
 
     def _recall_at(self, confidence: float) -> dict[str, float]:
-        """Validated recall as measured at this min_confidence: a higher threshold turns more real
-        gestures into "none", so the recall measured at the JSON's own threshold would overstate it.
+        """Validated recall as measured at this min_confidence (per-class thresholds still applied on
+        top): a higher threshold turns more real gestures into "none", so the recall measured at the
+        JSON's own threshold would overstate it.
         Uses the measurement at the lowest measured threshold >= confidence (never optimistic);
         none measured that high -> no validated recall, so nothing is drawn."""
         by_conf = self.meta.get("validated_recall_by_min_confidence") or {}
@@ -90,6 +102,6 @@ class GestureClassifier:
         p = [v / total for v in p] if total > 0 else [1.0 / len(p)] * len(p)
         best = max(range(len(p)), key=p.__getitem__)
         label, confidence = self.labels[best], p[best]
-        if confidence < self.min_confidence:
+        if confidence < self.thresholds[best]:
             label = NONE_LABEL
-        return GestureResult(label, confidence, dict(zip(self.labels, p)))
+        return GestureResult(label, confidence, dict(zip(self.labels, p, strict=True)))

@@ -8,13 +8,16 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..session.events import Need
 from ..session.observation import Observation
-from .face import FaceMeshDetector
+from .capture_quality import CaptureQuality
+from .face import Face, FaceLandmarkerDetector, FaceMeshDetector
 from .head_pose import HeadPoseEstimator
-from .tracking import FaceTracker
+from .still import StillnessDetector
+from .tracking import FaceTracker, geometry_signature
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,11 @@ class VisionPipeline:
         self.face_mesh = FaceMeshDetector(max_faces=2, static_image_mode=static_image_mode)
         self.head_pose = HeadPoseEstimator(cfg.camera.hfov_deg)
         self.tracker = FaceTracker()
+        self.capture_quality = CaptureQuality()
+        self.stillness = StillnessDetector()
         self._hands = None
+        self._landmarker: FaceLandmarkerDetector | None = None
+        self._landmarker_error = ""
         self.liveness, s1 = _load("liveness", "kiosk.vision.liveness", "LivenessModel", cfg.path(cfg.liveness.model))
         self.gesture, s2 = _load("gesture", "kiosk.vision.gestures", "GestureClassifier",
                                  cfg.path(cfg.gesture.model), min_confidence=cfg.gesture.min_confidence)
@@ -80,6 +87,22 @@ class VisionPipeline:
             self._hands = HandDetector(max_hands=1, static_image_mode=self.static)
         return self._hands
 
+    def _face_model(self, needs: frozenset[Need]) -> FaceMeshDetector | FaceLandmarkerDetector:
+        """One face model per frame. The Face Landmarker (same 478 landmarks, plus the blendshapes the
+        emotion head reads) measured ~1.9x the legacy mesh's time per frame on this project's CPU
+        (benchmarks/bench_face_models.py), so it runs only on frames that classify an emotion, in
+        place of the mesh; every other frame keeps the cheaper mesh."""
+        if Need.EMOTION not in needs or self.emotion is None or self._landmarker_error:
+            return self.face_mesh
+        if self._landmarker is None:
+            try:
+                self._landmarker = FaceLandmarkerDetector(max_faces=2, static_image_mode=self.static)
+            except Exception as exc:  # missing or corrupt .task file: emotion falls back on the CNN path
+                self._landmarker_error = str(exc)
+                log.warning("face landmarker unavailable, emotion uses the CNN only: %s", exc)
+                return self.face_mesh
+        return self._landmarker
+
     # --------------------------------------------------------------- process
     def _timed(self, stage: str, fn, *args):
         t0 = time.perf_counter()
@@ -90,12 +113,13 @@ class VisionPipeline:
     def process(self, image: np.ndarray, needs: frozenset[Need]) -> Observation:
         if not needs:
             return Observation()
-        faces = self._timed("face_mesh", self.face_mesh.detect, image)
+        faces: list[Face] = self._timed("face_mesh", self._face_model(needs).detect, image)
         if not faces:
             self.tracker.update(None)
             return Observation()
         face = faces[0]
-        track = self.tracker.update(face.bbox)
+        # The id follows the person, not the box: a jump or a lost frame of the same face keeps it.
+        track = self.tracker.update(face.bbox, geometry_signature(face.landmarks))
         obs: dict = dict(face=True, faces=len(faces), track_id=track)
         # A new face, or level 1 starting again: the cues start again from this frame.
         starting = Need.LIVENESS in needs and not self._needed_liveness
@@ -108,10 +132,19 @@ class VisionPipeline:
             # Only while the head is meant to move or be still, not while it makes a face
             # (expressions move the mouth corners the parallax fit treats as rigid).
             obs["shape"] = self._timed("parallax", self.parallax.update, face)
-        if Need.LIVENESS in needs:
+        # Frozen or injected feed: judged on every frame with a face while the person is being
+        # checked (level 1 and the challenges), not while the kiosk only waits for a face.
+        checking = bool(needs - {Need.FACE})
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if checking else None
+        if gray is not None:
+            obs["still"] = self._timed("still", self.stillness.update, gray, face.bbox)
+        if Need.LIVENESS in needs and gray is not None:
+            capture = self._timed("capture_quality", self.capture_quality.assess, gray, face)
+            obs["capture"] = capture
             if self.liveness is not None:
                 raw = self._timed("liveness", self.liveness.score, image, face)
-                score = self._smoothed(raw)
+                # A frame too poor to judge neither moves the smoothed score nor counts (engine).
+                score = raw if capture is not None else self._smoothed(raw)
                 obs.update(live=bool(self.liveness.is_real(score)), live_score=float(score))
             obs["blink"] = bool(self.blinks.update(face))
         if Need.HANDS in needs and self.gesture is not None:
@@ -129,6 +162,7 @@ class VisionPipeline:
     def reset(self) -> None:
         """Between sessions: forget the face track, the active cues and the smoothed score."""
         self.tracker.reset()
+        self.stillness.reset()
         self._cue_track = None
         self._reset_cues()
 
@@ -140,3 +174,6 @@ class VisionPipeline:
         if self._hands is not None:
             self._hands.close()
             self._hands = None
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None

@@ -100,6 +100,10 @@
       <translation>Wir konnten Sie nicht bestätigen. Bitte versuchen Sie es erneut oder wenden Sie sich an das Personal.</translation>
     </message>
     <message>
+      <source>We could not see you well enough. Please face the light, come a little closer, and try again, or ask a member of staff.</source>
+      <translation>Wir konnten Sie nicht gut genug sehen. Bitte wenden Sie sich dem Licht zu, kommen Sie etwas näher und versuchen Sie es erneut, oder wenden Sie sich an das Personal.</translation>
+    </message>
+    <message>
       <source>Please wait</source>
       <translation>Bitte warten</translation>
     </message>

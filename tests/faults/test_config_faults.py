@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
-from conftest import ROOT, make_cfg
 from kiosk import cli
 from kiosk.cli import main
+
+from conftest import ROOT, make_cfg
 
 BAD = [
     ("[camera]\nreconnect_s = 1e306\n", "camera.reconnect_s"),

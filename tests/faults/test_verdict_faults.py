@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_cfg
 from kiosk import verdict
 from kiosk.verdict import CommandHook, FileHook, make_record, sign
+
+from conftest import make_cfg
 
 KEY = bytes(range(1, 33))
 T0 = 1_790_000_000.0

@@ -22,11 +22,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import keras  # noqa: E402
-
 from split import SEED, load_fer, split_indices  # noqa: E402
+
 from kiosk.vision.emotion import CLIP, FER_EYE_DISTANCE, FER_EYE_MID, FER_EYE_TO_MOUTH, STD_FLOOR, standardize  # noqa: E402
 
 
@@ -78,7 +78,7 @@ def main() -> None:
         "validated_recall": {},
         "min_margin_hint": 0.15,
         "trained_on": "FER2013 train split (fer2013_train.npz), stratified duplicate-grouped split "
-                      "train/val/test 80/10/10, seed %d (training/emotion/split.py)" % SEED,
+                      f"train/val/test 80/10/10, seed {SEED} (training/emotion/split.py)",
         "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "training": {k: train_cfg.get(k) for k in ("arch", "width", "channels", "epochs", "epochs_run",
                                                     "time_budget_min", "train_minutes", "init_tflite", "batch",

@@ -25,14 +25,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))  # project root, for kiosk.vision.emotion.standardize
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import keras  # noqa: E402
-
 from augment import augment  # noqa: E402
 from model import build_model, build_vgg  # noqa: E402
-from warmstart import init_from_tflite  # noqa: E402
 from split import SEED, load_fer, split_indices  # noqa: E402
+from warmstart import init_from_tflite  # noqa: E402
+
 from kiosk.vision.emotion import standardize  # noqa: E402
 
 

@@ -13,9 +13,9 @@ Used to continue training the shipped model for another cosine cycle (a warm res
 """
 from __future__ import annotations
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 
 def _dequant(interp, tensor_details: dict, idx: int) -> np.ndarray:
@@ -49,7 +49,7 @@ def tflite_weights(path: str) -> tuple[list[tuple[np.ndarray, np.ndarray]], tupl
 
 def init_from_tflite(model: keras.Model, path: str, calib_x: np.ndarray) -> None:
     convs, (dw, db) = tflite_weights(path)
-    conv_layers = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    conv_layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(conv_layers) == len(convs), (len(conv_layers), len(convs))
     for layer, (w, b) in zip(conv_layers, convs):
         assert tuple(layer.kernel.shape) == w.shape, (layer.name, layer.kernel.shape, w.shape)

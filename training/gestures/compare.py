@@ -6,10 +6,10 @@ changes move them, so judge a change by its mean over 3 or more seeds. Runs in t
         --work /tmp/g/s$s --out /tmp/g/s$s/gesture_classifier; done
     .venv/bin/python -m training.gestures.compare /tmp/g/s0 /tmp/g/s100 /tmp/g/s200
 
-Columns (int8 models, each run's own min_confidence unless --min-confidence): blocked-fold macro,
-lowest and fist / hi_five / one recall; cross-dataset macro (HaGRID -> kinivi, kinivi -> HaGRID);
-share of synthetic relaxed / half-formed hands (evaluate.py's validation seed) the shipped model
-takes for a gesture.
+Columns (int8 models through the kiosk's GestureClassifier, each run's own JSON thresholds unless
+--min-confidence): blocked-fold macro, lowest and fist / hi_five / one recall; cross-dataset macro
+(HaGRID -> kinivi, kinivi -> HaGRID); worst and mean share of a held-out "none" family taken for a
+gesture (leave-one-shape-out, any gesture label; evaluate.py's validation hands).
 """
 from __future__ import annotations
 
@@ -24,32 +24,38 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kiosk.vision.tflite import TFLiteModel  # noqa: E402
-from training.gestures.evaluate import (  # noqa: E402
-    SYNTH_VAL_PER_CLASS, blocked_fold_predictions, macro_recall, per_class, predict)
-from training.gestures.labels import LABELS, NONE  # noqa: E402
-from training.gestures.loaders import load_all  # noqa: E402
 from training.gestures import synth  # noqa: E402
-from training.gestures.synth import generate  # noqa: E402
+from training.gestures.evaluate import (  # noqa: E402
+    LOSO_PER_FAMILY,
+    blocked_fold_predictions,
+    classify,
+    leave_one_shape_out,
+    macro_recall,
+    per_class,
+    read_runs,
+    runtime_classifier,
+)
+from training.gestures.labels import LABELS, NONE, REAL_NONE_FAMILY  # noqa: E402
+from training.gestures.loaders import load_all, load_not_upright  # noqa: E402
 
-COLUMNS = ("blocked", "lowest", "fist", "hi_five", "one", "hagrid>kinivi", "kinivi>hagrid", "relaxed")
+COLUMNS = ("blocked", "lowest", "fist", "hi_five", "one", "hagrid>kinivi", "kinivi>hagrid", "loso_worst", "loso_mean")
 
 
-def score(work: Path, real, relaxed_X, min_conf: float | None) -> dict[str, float]:
+def score(work: Path, real, families_X, min_conf: float | None) -> dict[str, float]:
     manifest = json.loads((work / "runs.json").read_text())
     if len(real) != manifest["rows"]:
         sys.exit(f"{work}: trained on {manifest['rows']} real rows, the datasets now hold {len(real)}")
-    if min_conf is None:
-        min_conf = float(json.loads((work / "gesture_classifier.json").read_text())["min_confidence"])
+    meta = json.loads((work / "gesture_classifier.json").read_text())
+    runs = read_runs(work)
     try:
-        fold_y, fold_pred, _, _ = blocked_fold_predictions(work, manifest, real, min_conf)
+        fold_y, fold_pred, _, _ = blocked_fold_predictions(work, runs, real, meta, min_conf)
     except ValueError as exc:
         sys.exit(str(exc))
     out = {}
-    for run in manifest["runs"]:
+    for run in runs:
         if run["kind"] == "cross_dataset":
             idx = np.load(work / run["val_indices"])
-            pred, _ = predict(TFLiteModel(work / run["model"]), real.X[idx], min_conf)
+            pred, _ = classify(runtime_classifier(work / run["model"], meta, min_conf), real.X[idx])
             a, b = run["name"].removeprefix("cross_").split("_to_")
             out[f"{a}>{b}"] = macro_recall(per_class(real.y[idx], pred))
     blocked = per_class(fold_y, fold_pred)
@@ -57,8 +63,11 @@ def score(work: Path, real, relaxed_X, min_conf: float | None) -> dict[str, floa
     out["lowest"] = min(v["recall"] for v in blocked.values())
     for label in ("fist", "hi_five", "one"):
         out[label] = blocked[label]["recall"]
-    pred, _ = predict(TFLiteModel(work / "gesture_classifier.tflite"), relaxed_X, min_conf)
-    out["relaxed"] = float((pred != LABELS.index(NONE)).mean())
+    every_label = set(LABELS) - {NONE}
+    loso = [v["accepted_as_any_gesture"] for v in
+            leave_one_shape_out(work, runs, meta, families_X, every_label, min_conf).values()]
+    if loso:
+        out["loso_worst"], out["loso_mean"] = max(loso), float(np.mean(loso))
     return out
 
 
@@ -68,17 +77,18 @@ def main(argv=None):
     ap.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
     ap.add_argument("--min-confidence", type=float, help="score every run at this threshold instead")
     ap.add_argument("--tipped-share", type=float,
-                    help="share of synthetic hands tipped beyond +-35 deg (synth.TIPPED_SHARE); 0 = untipped hands "
-                         "only, as the generator made them before 2026-11-23")
+                    help="share of synthetic hands tipped beyond +-35 deg (synth.TIPPED_SHARE); 0 = untipped hands only")
     args = ap.parse_args(argv)
 
     manifests = [json.loads((w / "runs.json").read_text()) for w in args.work]
     real = load_all(args.datasets, manifests[0].get("collected", []))
     if args.tipped_share is not None:
         synth.TIPPED_SHARE = args.tipped_share
-    # the very hands evaluate.py reports on (the "none" rows of its synthetic validation set)
-    X, names = generate(LABELS, SYNTH_VAL_PER_CLASS, manifests[0]["synthetic_val_seed"])
-    rows = [(w.name, score(w, real, X[names == NONE], args.min_confidence)) for w in args.work]
+    # the very hands evaluate.py reports on
+    X, fams = synth.generate_none(synth.SYNTH_NONE_FAMILIES, LOSO_PER_FAMILY, manifests[0]["synthetic_val_seed"])
+    families_X = {f: X[fams == f] for f in synth.SYNTH_NONE_FAMILIES}
+    families_X[REAL_NONE_FAMILY] = load_not_upright(args.datasets, manifests[0].get("collected", [])).X
+    rows = [(w.name, score(w, real, families_X, args.min_confidence)) for w in args.work]
     width = max(8, *(len(n) for n, _ in rows))
     print(f"{'run':{width}s} " + " ".join(f"{c:>13s}" for c in COLUMNS))
     for name, r in rows:

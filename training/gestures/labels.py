@@ -22,8 +22,12 @@ HAGRID_CLASSES = {
 }
 
 
-# The kiosk asks for these with the fingers up. A hand pointing down (wrist -> middle knuckle more
-# than DOWN_DEG from "up") is a hand at rest, not the gesture: such dataset rows are left out and
-# the synthetic "none" class holds open hands hanging down.
+# The kiosk asks for these with the fingers up. A hand lying sideways or pointing down (wrist ->
+# middle knuckle more than SIDEWAYS_DEG from "up") is not the gesture: a finger pointing at
+# something is not "one", a flat hand held level (time-out) is not an open hand held up. Such
+# dataset rows are trained as "none" (family "real_not_upright"), and the synthetic "none" class
+# holds hands pointing sideways and hanging down. Beyond DOWN_DEG the hand hangs down.
 UPRIGHT = {"hi_five", "one", "four", "victory", "rock", "perfect", "crossed_fingers", "mamma_mia"}
+SIDEWAYS_DEG = 70.0
 DOWN_DEG = 120.0
+REAL_NONE_FAMILY = "real_not_upright"

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from kiosk.vision.gestures import hand_features  # noqa: E402  (the single feature definition)
-from training.gestures.labels import DOWN_DEG, HAGRID_CLASSES, KINIVI_CLASSES, LABELS, UPRIGHT  # noqa: E402
+from training.gestures.labels import HAGRID_CLASSES, KINIVI_CLASSES, LABELS, NONE, SIDEWAYS_DEG, UPRIGHT  # noqa: E402
 
 
 @dataclass
@@ -40,11 +40,11 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.y)
 
-    def subset(self, mask) -> "Dataset":
+    def subset(self, mask) -> Dataset:
         return Dataset(self.X[mask], self.y[mask], self.source[mask], self.group[mask], self.order[mask])
 
     @staticmethod
-    def concat(parts: list["Dataset"]) -> "Dataset":
+    def concat(parts: list[Dataset]) -> Dataset:
         parts = [p for p in parts if len(p)]
         if not parts:
             return empty()
@@ -118,14 +118,24 @@ def hand_angle(X: np.ndarray) -> np.ndarray:
 
 
 def upright_mask(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """False for rows of fingers-up gestures whose hand points down (see labels.UPRIGHT)."""
+    """False for rows of fingers-up gestures whose hand lies sideways or points down (labels.UPRIGHT)."""
     upright_cls = np.isin(y, [LABELS.index(c) for c in UPRIGHT])
-    return ~(upright_cls & (hand_angle(X) > DOWN_DEG))
+    return ~(upright_cls & (hand_angle(X) > SIDEWAYS_DEG))
+
+
+def load_not_upright(datasets_dir: str | Path, collected: list[str | Path] = ()) -> Dataset:
+    """The real rows load_all leaves out (fingers-up gestures lying sideways or hanging down),
+    relabelled "none": real hand shapes the kiosk does not ask for."""
+    ds = load_all(datasets_dir, collected, upright_only=False)
+    ds = ds.subset(~upright_mask(ds.X, ds.y))
+    ds.group = np.array([f"{src}:{LABELS[c]}" for src, c in zip(ds.source, ds.y, strict=True)])  # what it was labelled
+    ds.y = np.full(len(ds), LABELS.index(NONE))
+    return ds
 
 
 def load_all(datasets_dir: str | Path, collected: list[str | Path] = (), upright_only: bool = True) -> Dataset:
     """Every real source found under <datasets>/gestures plus any collect.py CSVs.
-    upright_only drops rows of fingers-up gestures that point down (kinivi has some: hands at rest)."""
+    upright_only drops rows of fingers-up gestures that lie sideways or point down (kinivi has some)."""
     d = Path(datasets_dir) / "gestures"
     parts = []
     if (d / "kinivi_keypoint.csv").is_file():
@@ -140,7 +150,7 @@ def load_all(datasets_dir: str | Path, collected: list[str | Path] = (), upright
     if upright_only:
         ds = ds.subset(upright_mask(ds.X, ds.y))
         ds.order = np.zeros(len(ds), int)   # renumber within (source, class), file order kept
-        for key in set(zip(ds.source, ds.y)):
+        for key in set(zip(ds.source, ds.y, strict=True)):
             idx = np.flatnonzero((ds.source == key[0]) & (ds.y == key[1]))
             ds.order[idx] = np.arange(len(idx))
     return ds

@@ -19,7 +19,7 @@ def blocked_folds(ds, k: int = 5, gap: int = 10):
     for fold in range(k):
         val = np.zeros(n, bool)
         drop = np.zeros(n, bool)
-        for key in set(zip(ds.source, ds.y)):
+        for key in set(zip(ds.source, ds.y, strict=True)):
             idx = np.flatnonzero((ds.source == key[0]) & (ds.y == key[1]))
             if key[0] == "collected":
                 continue

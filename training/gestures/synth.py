@@ -1,7 +1,8 @@
 """Synthetic hand poses from a kinematic hand model.
 
 Used for the gestures no dataset here covers (four, mamma_mia, crossed_fingers), for the "none"
-class (relaxed and half-formed hands) and as extra variety for the others.
+class (hand shapes the kiosk does not ask for, in named families: see NONE_FAMILIES) and as extra
+variety for the others.
 
 Model: a right hand as MediaPipe labels it "Right", in image axes (x right, y down, z negative
 towards the camera), palm facing the camera, fingers up, wrist at the origin, wrist->middle-MCP = 1.
@@ -35,6 +36,29 @@ PITCH_DEG = 35.0
 TIPPED_SHARE = 0.35
 TIPPED_DEG = (35.0, 70.0)
 
+# The "none" class: hand shapes the kiosk does not ask for, in families that leave-one-shape-out
+# validation holds out one at a time (train.py). Several were accepted as a drawn gesture by the
+# model trained on relaxed hands only (three -> victory, grabbing -> hi_five, pinkie -> rock, ...).
+NONE_FAMILIES: dict[str, str] = {
+    "relaxed": "every finger loosely bent",
+    "half_formed": "each finger stuck mid-way between straight and curled",
+    "hanging": "open hand hanging down",
+    "three_thumb": "thumb, index and middle finger out",
+    "three_fingers": "index, middle and ring finger up, thumb in",
+    "three_back": "middle, ring and little finger up, index curled under the thumb",
+    "two_up": "index and middle finger up side by side (not a V)",
+    "point": "index finger pointing sideways or at the camera",
+    "claw": "grabbing: fingers bent at the middle joints, spread",
+    "pinch": "thumb tip on the index tip, other fingers curled",
+    "pinkie": "little finger only",
+    "middle_finger": "middle finger only",
+    "gun": "thumb and index out (gun, L, framing a photo), sometimes the middle finger too",
+    "heart_half": "half of a two-hand heart: fingers arched together, thumb out",
+    "partial_fist": "a fist with one or two fingers half out",
+    "flat_edge": "flat hand, fingers together, edge-on or lying sideways (prayer, time-out)",
+}
+SYNTH_NONE_FAMILIES = list(NONE_FAMILIES)
+
 
 def _rot(axis, angle):
     axis = np.asarray(axis, float)
@@ -58,7 +82,7 @@ def _align(v, target):
 
 def _chain(start, direction, bend_axis, lengths, angles):
     pts, p, d = [], np.asarray(start, float), np.asarray(direction, float)
-    for length, angle in zip(lengths, angles):
+    for length, angle in zip(lengths, angles, strict=True):
         d = _rot(bend_axis, angle) @ d
         p = p + length * d
         pts.append(p)
@@ -90,7 +114,8 @@ class HandPoser:
         return dict(alpha=self.u(-50, -15), oppose=self.u(5, 45), mcp=self.u(0, 35), ip=self.u(0, 35))
 
     # --- one pose -> (21, 3) landmarks in hand space ------------------------------------
-    def build(self, flex, abduct, thumb, scales, jitter=True):
+    def build(self, flex, abduct, thumb, scales, jitter=True, joints=None):
+        """joints: optional (4, 3) MCP/PIP/DIP degrees per finger instead of the flexion fractions."""
         pts = np.zeros((21, 3))
         j = 1.0 if jitter else 0.0
         mcp = MCP + j * self.rng.normal(0, 0.03, MCP.shape) * [1, 1, 0.5]
@@ -101,7 +126,8 @@ class HandPoser:
             bend_axis = np.cross(d0, PALM_NORMAL)
             f = flex[i]
             # flexion spread over the joints (MCP, PIP, DIP), each with its own jitter
-            angles = np.array([f * 85 + j * self.u(-8, 8), f * 100 + j * self.u(-8, 8), f * 60 + j * self.u(-6, 6)])
+            base_deg = np.array([f * 85, f * 100, f * 60]) if joints is None else np.asarray(joints[i], float)
+            angles = base_deg + j * np.array([self.u(-8, 8), self.u(-8, 8), self.u(-6, 6)])
             angles = np.clip(angles, -20, 120) * D
             bones = FINGER_BONES[i] * scales["fingers"][i]
             pts[5 + 4 * i] = base
@@ -179,9 +205,7 @@ class HandPoser:
             raise ValueError(gesture)
         pts = self.build(flex, abduct, thumb, self.scales())
         if gesture == "perfect":       # thumb tip meets the index tip
-            tip = pts[8] + self.rng.normal(0, 0.03, 3)
-            pts[4] = tip
-            pts[3] = pts[2] + (tip - pts[2]) * 0.55 + self.rng.normal(0, 0.03, 3)
+            self._touch_index(pts)
         if gesture == "mamma_mia":     # all five fingertips pinched together
             tips = [4, 8, 12, 16, 20]
             centre = pts[tips].mean(axis=0)
@@ -192,24 +216,105 @@ class HandPoser:
                 pts[t] = moved + self.rng.normal(0, 0.02, 3)
         return pts, orient
 
-    def none_pose(self):
-        """A relaxed or half-formed hand: fingers caught between straight and curled; or an open
-        hand hanging down (resting on a shoulder, at the side)."""
-        kind = self.rng.random()
-        if kind < 0.2:
-            flex = [self.u(-0.05, 0.35) for _ in range(4)]
-            abduct = self.rng.normal(0, 4, 4) + np.array(FINGER_SPREAD) * self.u(0, 0.8)
+    def none_pose(self, family: str | None = None):
+        """A hand shape the kiosk does not ask for, from one of NONE_FAMILIES (random if None).
+        Returns (landmarks in hand space, orientation spec)."""
+        if family is None:
+            family = SYNTH_NONE_FAMILIES[int(self.rng.integers(len(SYNTH_NONE_FAMILIES)))]
+        e, c, u = self.extended, self.curled, self.u
+        flex = [c(), c(), c(), c()]
+        abduct = self.rng.normal(0, 3, 4)
+        thumb = self.thumb_folded() if self.rng.random() < 0.7 else self.thumb_relaxed()
+        orient, joints, contact = "any_side", None, False
+        if family == "hanging":        # open hand hanging down (resting on a shoulder, at the side)
+            flex = [u(-0.05, 0.35) for _ in range(4)]
+            abduct = self.rng.normal(0, 4, 4) + np.array(FINGER_SPREAD) * u(0, 0.8)
             thumb = self.thumb_relaxed() if self.rng.random() < 0.6 else self.thumb_out()
-            return self.build(flex, abduct, thumb, self.scales()), "hanging"
-        if kind < 0.65:   # relaxed: every finger partly bent, a little more towards the little finger
-            base = self.u(0.32, 0.52)
-            flex = [base + self.u(-0.08, 0.08) + 0.04 * i for i in range(4)]
+            orient = "hanging"
+        elif family == "relaxed":      # every finger partly bent, a little more towards the little finger
+            base = u(0.32, 0.52)
+            flex = [base + u(-0.08, 0.08) + 0.04 * i for i in range(4)]
             thumb = self.thumb_relaxed()
-        else:            # half-formed: each finger independently stuck mid-way
-            flex = [self.u(0.32, 0.58) for _ in range(4)]
+            abduct = self.rng.normal(0, 4, 4) + np.array(FINGER_SPREAD) * u(0, 0.6)
+        elif family == "half_formed":  # each finger independently stuck mid-way
+            flex = [u(0.32, 0.58) for _ in range(4)]
             thumb = self.thumb_relaxed() if self.rng.random() < 0.6 else self.thumb_folded()
-        abduct = self.rng.normal(0, 4, 4) + np.array(FINGER_SPREAD) * self.u(0, 0.6)
-        return self.build(flex, abduct, thumb, self.scales()), "any_side"
+            abduct = self.rng.normal(0, 4, 4) + np.array(FINGER_SPREAD) * u(0, 0.6)
+        elif family == "three_thumb":  # thumb, index, middle
+            flex[0], flex[1] = e(), e()
+            abduct[0] -= u(0, 18)
+            abduct[1] += u(0, 14)
+            thumb = self.thumb_out(wide=self.rng.random() < 0.5)
+            orient = "front"
+        elif family == "three_fingers":  # index, middle, ring; thumb in
+            flex[0], flex[1], flex[2] = e(), e(), e()
+            abduct[:3] += np.array(FINGER_SPREAD[:3]) * u(0, 1.2)
+            orient = "front"
+        elif family == "three_back":   # middle, ring, little; index curled under the thumb
+            flex[1], flex[2], flex[3] = e(), e(), e()
+            abduct[1:] += np.array(FINGER_SPREAD[1:]) * u(0, 1.1)
+            thumb = self.thumb_folded()
+            orient = "front"
+        elif family == "two_up":       # index and middle up, side by side (not a V)
+            flex[0], flex[1] = e(), e()
+            abduct[0] += u(2, 7)
+            abduct[1] -= u(0, 5)
+            if self.rng.random() < 0.3:
+                thumb = self.thumb_out()
+            orient = "front" if self.rng.random() < 0.7 else "any_side"
+        elif family == "point":        # index pointing sideways or at the camera
+            flex[0] = e()
+            thumb = self.thumb_relaxed() if self.rng.random() < 0.5 else self.thumb_folded()
+            orient = "sideways" if self.rng.random() < 0.7 else "at_camera"
+        elif family == "claw":         # grabbing: knuckles straight-ish, finger joints bent, spread
+            flex = [0.5] * 4
+            joints = np.c_[self.rng.uniform(-5, 30, 4), self.rng.uniform(50, 100, 4), self.rng.uniform(30, 70, 4)]
+            abduct = self.rng.normal(0, 4, 4) + np.array(FINGER_SPREAD) * u(0.2, 1.2)
+            thumb = dict(alpha=u(-60, -20), oppose=u(20, 60), mcp=u(10, 40), ip=u(10, 50))
+        elif family == "pinch":        # thumb tip on the index tip, the other fingers curled
+            flex[0] = u(0.3, 0.65)
+            flex[1:] = [u(0.55, 1.05) for _ in range(3)]
+            thumb = self.thumb_relaxed()
+            contact = True
+        elif family == "pinkie":       # little finger only
+            flex[3] = e()
+            abduct[3] += u(0, 20)
+            orient = "front" if self.rng.random() < 0.7 else "any_side"
+        elif family == "middle_finger":
+            flex[1] = e()
+            orient = "front" if self.rng.random() < 0.7 else "any_side"
+        elif family == "gun":          # thumb and index out: gun, "L", thumb_index, framing a photo
+            flex[0] = e()
+            thumb = self.thumb_out(wide=True)
+            if self.rng.random() < 0.3:
+                flex[1] = e()          # the two-finger gun
+        elif family == "heart_half":   # half of a two-hand heart: fingers arched together, thumb out
+            flex = [u(0.3, 0.55) + u(-0.05, 0.05) for _ in range(4)]
+            joints = np.c_[self.rng.uniform(20, 55, 4), self.rng.uniform(30, 70, 4), self.rng.uniform(10, 40, 4)]
+            abduct = self.rng.normal(0, 3, 4)
+            thumb = self.thumb_out(wide=True)
+        elif family == "partial_fist":  # a fist with one or two fingers half out (a hook, a crossed X)
+            k = int(self.rng.integers(3))
+            out = [[0], [0, 1], [int(self.rng.integers(4))]][k]
+            for i in out:
+                flex[i] = u(0.25, 0.55)
+        elif family == "flat_edge":    # flat hand, fingers together, edge-on or lying flat (prayer, time-out)
+            flex = [u(-0.08, 0.2) for _ in range(4)]
+            abduct = self.rng.normal(0, 2, 4) - np.array(FINGER_BASE_ANGLE) * u(0.5, 1.0)
+            thumb = dict(alpha=u(-25, 0), oppose=u(-5, 20), mcp=u(0, 20), ip=u(0, 20))
+            orient = "edge_on" if self.rng.random() < 0.5 else "sideways"
+        else:
+            raise ValueError(f"unknown none family {family!r}; known: {', '.join(SYNTH_NONE_FAMILIES)}")
+        pts = self.build(flex, abduct, thumb, self.scales(), joints=joints)
+        if contact:
+            self._touch_index(pts)
+        return pts, orient
+
+    def _touch_index(self, pts):
+        """Thumb tip onto the index tip (OK ring, pinch)."""
+        tip = pts[8] + self.rng.normal(0, 0.03, 3)
+        pts[4] = tip
+        pts[3] = pts[2] + (tip - pts[2]) * 0.55 + self.rng.normal(0, 0.03, 3)
 
     # --- camera --------------------------------------------------------------------------
     def pitch(self):
@@ -231,15 +336,26 @@ class HandPoser:
         if orient == "hanging":                                 # fingers down, 135..225 degrees
             roll = 180 + u(-45, 45)
             return _rot([0, 0, 1], roll * D) @ _rot([0, 1, 0], u(-60, 60) * D) @ _rot([1, 0, 0], self.pitch() * D)
+        if orient == "sideways":                                # fingers level, pointing left or right
+            roll = u(70, 115) * (1 if self.rng.random() < 0.5 else -1)
+            yaw = u(-60, 60) + (180 if self.rng.random() < 0.35 else 0)
+            return _rot([0, 0, 1], roll * D) @ _rot([0, 1, 0], yaw * D) @ _rot([1, 0, 0], self.pitch() * D)
+        if orient == "at_camera":                               # fingers towards the lens: foreshortened
+            pitch = u(50, 80) * (1 if self.rng.random() < 0.5 else -1)
+            return _rot([0, 0, 1], u(-60, 60) * D) @ _rot([0, 1, 0], u(-40, 40) * D) @ _rot([1, 0, 0], pitch * D)
+        if orient == "edge_on":                                 # little-finger edge or thumb edge to the camera
+            yaw = u(60, 88) * (1 if self.rng.random() < 0.5 else -1)
+            return _rot([0, 0, 1], u(-40, 40) * D) @ _rot([0, 1, 0], yaw * D) @ _rot([1, 0, 0], u(-30, 30) * D)
         roll = {"tilted": 60, "any_side": 90}.get(orient, 50)   # visitors tilt their hands
         yaw = u(-50, 50)
         if orient == "any_side" and self.rng.random() < 0.35:
             yaw += 180                                      # back of the hand to the camera
         return _rot([0, 0, 1], u(-roll, roll) * D) @ _rot([0, 1, 0], yaw * D) @ _rot([1, 0, 0], self.pitch() * D)
 
-    def sample(self, gesture: str) -> np.ndarray:
-        """(21, 2) image-plane landmarks of one synthetic "Right" hand (pixel-proportional units)."""
-        pts, orient = self.pose(gesture)
+    def sample(self, gesture: str, family: str | None = None) -> np.ndarray:
+        """(21, 2) image-plane landmarks of one synthetic "Right" hand (pixel-proportional units).
+        family: for "none", which of NONE_FAMILIES (random if None)."""
+        pts, orient = self.none_pose(family) if gesture == "none" else self.pose(gesture)
         pts = pts + self.rng.normal(0, 0.015, pts.shape)
         pts = (self.orientation(pts, orient) @ pts.T).T
         distance = self.u(4.0, 12.0)                         # weak perspective, in palm lengths
@@ -259,13 +375,24 @@ def posed_hand(flex, thumb: dict, abduct=(0.0, 0.0, 0.0, 0.0), pitch: float = 0.
 
 
 def generate(gestures, per_class: int, seed: int = 0):
-    """Returns features (N, 42) float32 and the gesture name of each row."""
+    """Returns features (N, 42) float32 and the gesture name of each row ("none": a random family)."""
+    X, names, _ = _generate([(g, None) for g in gestures], per_class, seed)
+    return X, names
+
+
+def generate_none(families, per_family: int, seed: int = 0):
+    """"none" hands family by family. Returns features (N, 42) float32 and the family of each row."""
+    X, _, fams = _generate([("none", f) for f in families], per_family, seed)
+    return X, fams
+
+
+def _generate(jobs, per_job: int, seed: int):
     rng = np.random.default_rng(seed)
     poser = HandPoser(rng)
-    X, names = [], []
-    for g in gestures:
-        for _ in range(per_class):
-            xy = poser.sample(g)
+    X, names, fams = [], [], []
+    for g, family in jobs:
+        for _ in range(per_job):
+            xy = poser.sample(g, family)
             # half of them as a left hand: mirror the image and label it "Left" as MediaPipe would
             if rng.random() < 0.5:
                 xy = xy * [-1, 1]
@@ -273,4 +400,5 @@ def generate(gestures, per_class: int, seed: int = 0):
             else:
                 X.append(hand_features(xy, "Right"))
             names.append(g)
-    return np.stack(X).astype(np.float32), np.array(names)
+            fams.append(family or "")
+    return np.stack(X).astype(np.float32), np.array(names), np.array(fams)

@@ -1,10 +1,12 @@
-"""Train the gesture classifier: validation runs first (blocked folds, cross-dataset, synthetic-only),
-then the shipped model on every real row + synthetic poses. Run in the training venv:
+"""Train the gesture classifier: validation runs first (blocked folds, cross-dataset, synthetic-only,
+leave-one-shape-out), then the shipped model on every real row + synthetic poses. Training venv:
 
     /work/venvs/train/bin/python -m training.gestures.train --datasets ../shared/datasets
 
-Writes <work>/runs.json + one int8 .tflite per validation run (evaluate.py scores them) and
-models/gesture_classifier.{tflite,json}. evaluate.py then fills the measured numbers into the JSON.
+Writes <work>/runs.json, <work>/runs/<name>.json + one int8 .tflite per validation run (evaluate.py
+scores them) and models/gesture_classifier.{tflite,json}. evaluate.py then chooses the per-class
+thresholds and fills the measured numbers into the JSON. `--parts` trains a subset, so two
+processes can share the work (e.g. `--parts loso` beside `--parts folds cross synthetic_only shipped`).
 """
 from __future__ import annotations
 
@@ -24,15 +26,20 @@ if str(ROOT) not in sys.path:
 
 from training.gestures.augment import augment  # noqa: E402
 from training.gestures.export import export_int8  # noqa: E402
-from training.gestures.labels import LABELS, SYNTHETIC_ONLY  # noqa: E402
-from training.gestures.loaders import load_all, upright_mask  # noqa: E402
+from training.gestures.labels import LABELS, NONE, REAL_NONE_FAMILY, SYNTHETIC_ONLY  # noqa: E402
+from training.gestures.loaders import load_all, load_not_upright, upright_mask  # noqa: E402
 from training.gestures.splits import blocked_folds, cross_dataset  # noqa: E402
-from training.gestures.synth import generate  # noqa: E402
+from training.gestures.synth import SYNTH_NONE_FAMILIES, generate, generate_none  # noqa: E402
 
 SYNTH_TRAIN_SEED = 0
+SYNTH_NONE_SEED = 1         # the "none" families' training hands
 SYNTH_VAL_SEED = 1000       # evaluate.py draws its synthetic validation hands with this seed
-MIN_CONFIDENCE = 0.6        # validation applies it; the kiosk should use the same ([gesture] min_confidence)
-NONE_WEIGHT = 0.6           # "none" is learnt from synthetic hands only: keep it from swallowing loose real gestures
+MIN_CONFIDENCE = 0.6        # the floor under every class ([gesture] min_confidence); evaluate.py raises single classes
+NONE_PER_FAMILY = 500
+# "none" now holds 16 synthetic shape families and real sideways / hanging hands, each family an equal
+# share of the class; 0.6 was enough when it held relaxed hands only
+NONE_WEIGHT = 2.0
+PARTS = ("folds", "cross", "synthetic_only", "loso", "shipped")
 REAL_AUG_COPIES = 3
 REAL_SHARE = 0.7            # share of a class's weight given to real rows when it has them
 # in-plane rotation augmentation (degrees): visitors tilt their hands, and one dataset's rows are far
@@ -59,32 +66,59 @@ def build_model(n_classes: int, seed: int):
     return m
 
 
-def training_set(real_X, real_y, syn_X, syn_y, rng):
-    """Real rows (+ augmented copies) and synthetic rows, with per-class balanced sample weights."""
+def negatives(neg_X, neg_fam, rng):
+    """"none" rows: synthetic families as they are; real ones (sideways / hanging hands) with jittered,
+    slightly rotated copies that must stay off upright. Returns X and each row's family."""
+    real = neg_fam == REAL_NONE_FAMILY
+    if not real.any():
+        return neg_X, neg_fam
+    rX = neg_X[real]
+    parts = [rX] + [augment(rX, rng, 15.0) for _ in range(REAL_AUG_COPIES)]
+    aX = np.concatenate(parts)
+    keep = ~upright_mask(aX, np.full(len(aX), LABELS.index("one")))   # still sideways or hanging
+    return (np.concatenate([neg_X[~real], aX[keep]]),
+            np.concatenate([neg_fam[~real], np.full(int(keep.sum()), REAL_NONE_FAMILY)]))
+
+
+def training_set(real_X, real_y, syn_X, syn_y, rng, neg_X=None, neg_fam=None, none_weight=NONE_WEIGHT):
+    """Real rows (+ augmented copies), synthetic rows and "none" families, with per-class balanced
+    sample weights (within "none", every family weighs the same)."""
     rotate = np.array([ROTATE_DEG.get(LABELS[c], ROTATE_DEG_DEFAULT) for c in real_y])
     parts_X = [real_X] + [augment(real_X, rng, rotate) for _ in range(REAL_AUG_COPIES)] if len(real_X) else []
     rX = np.concatenate(parts_X) if parts_X else np.zeros((0, 42), np.float32)
     ry = np.tile(real_y, REAL_AUG_COPIES + 1) if len(real_y) else np.zeros(0, int)
     keep = upright_mask(rX, ry)            # rotation augmentation must not create hanging hands
     rX, ry = rX[keep], ry[keep]
-    X = np.concatenate([rX, syn_X])
-    y = np.concatenate([ry, syn_y]).astype(int)
-    is_real = np.r_[np.ones(len(ry), bool), np.zeros(len(syn_y), bool)]
+    sy_keep = upright_mask(syn_X, syn_y)    # the camera rotation may lay a synthetic hand sideways
+    syn_X, syn_y = syn_X[sy_keep], syn_y[sy_keep]
+    if neg_X is None:
+        neg_X, neg_fam = np.zeros((0, 42), np.float32), np.zeros(0, str)
+    nX, nfam = negatives(neg_X, neg_fam, rng)
+    none = LABELS.index(NONE)
+    X = np.concatenate([rX, syn_X, nX])
+    y = np.concatenate([ry, syn_y, np.full(len(nX), none)]).astype(int)
+    is_real = np.r_[np.ones(len(ry), bool), np.zeros(len(syn_y) + len(nX), bool)]
     w = np.zeros(len(y))
     for c in np.unique(y):
+        if c == none:
+            continue
         r, s = (y == c) & is_real, (y == c) & ~is_real
         if r.any() and s.any():
             w[r], w[s] = REAL_SHARE / r.sum(), (1 - REAL_SHARE) / s.sum()
         else:
             w[y == c] = 1.0 / (y == c).sum()
-    w[y == LABELS.index("none")] *= NONE_WEIGHT
+    offset = len(ry) + len(syn_y)
+    families = sorted(set(nfam.tolist()))
+    for f in families:
+        rows = offset + np.flatnonzero(nfam == f)
+        w[rows] = none_weight / len(families) / len(rows)
     w *= len(y) / w.sum()
     return X, y, w
 
 
-def fit(real_X, real_y, syn_X, syn_y, epochs, seed):
+def fit(real_X, real_y, syn_X, syn_y, neg_X, neg_fam, epochs, seed, none_weight=NONE_WEIGHT):
     rng = np.random.default_rng(seed)
-    X, y, w = training_set(real_X, real_y, syn_X, syn_y, rng)
+    X, y, w = training_set(real_X, real_y, syn_X, syn_y, rng, neg_X, neg_fam, none_weight)
     model = build_model(len(LABELS), seed)
     model.fit(X, y, sample_weight=w, epochs=epochs, batch_size=256, shuffle=True, verbose=0)
     return model, X
@@ -97,12 +131,21 @@ def main(argv=None):
     ap.add_argument("--out", default=str(ROOT / "models" / "gesture_classifier"))
     ap.add_argument("--work", default=str(ROOT / "artifacts" / "gestures"))
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--epochs", type=int, default=60)
+    # 30 rather than 60: the leave-one-shape-out runs train 17 more models on a shared core; see the card
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--synthetic-per-class", type=int, default=1500)
     ap.add_argument("--seed", type=int, default=0,
                     help="offset added to every model's seed; compare changes over several (runs move by +-0.02)")
-    ap.add_argument("--skip-validation", action="store_true", help="only train the shipped model")
+    ap.add_argument("--none-per-family", type=int, default=NONE_PER_FAMILY)
+    ap.add_argument("--none-weight", type=float, default=NONE_WEIGHT,
+                    help="weight of the whole 'none' class relative to one gesture class")
+    ap.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                    help="what to train (default: everything); evaluate.py needs all of it")
+    ap.add_argument("--loso-families", nargs="+", metavar="FAMILY",
+                    help="leave-one-shape-out: only these families (to share the runs between processes)")
+    ap.add_argument("--skip-validation", action="store_true", help="only train the shipped model (= --parts shipped)")
     args = ap.parse_args(argv)
+    parts = {"shipped"} if args.skip_validation else set(args.parts)
 
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -110,40 +153,66 @@ def main(argv=None):
 
     t0 = time.time()
     real = load_all(args.datasets, args.collected)
-    dropped = len(load_all(args.datasets, args.collected, upright_only=False)) - len(real)
-    syn_X, syn_names = generate([g for g in LABELS], args.synthetic_per_class, SYNTH_TRAIN_SEED)
+    not_upright = load_not_upright(args.datasets, args.collected)
+    gestures = [g for g in LABELS if g != NONE]
+    syn_X, syn_names = generate(gestures, args.synthetic_per_class, SYNTH_TRAIN_SEED)
     syn_y = np.array([LABELS.index(g) for g in syn_names])
+    neg_X, neg_fam = generate_none(SYNTH_NONE_FAMILIES, args.none_per_family, SYNTH_NONE_SEED)
+    neg_X = np.concatenate([neg_X, not_upright.X])
+    neg_fam = np.concatenate([neg_fam, np.full(len(not_upright), REAL_NONE_FAMILY)])
     work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    print(f"real rows {len(real)}, synthetic rows {len(syn_y)} ({time.time() - t0:.0f}s)", flush=True)
+    (work / "runs").mkdir(parents=True, exist_ok=True)
+    print(f"real rows {len(real)} (+ {len(not_upright)} sideways / hanging as none), synthetic rows "
+          f"{len(syn_y)} + none {len(neg_fam) - len(not_upright)} ({time.time() - t0:.0f}s)", flush=True)
+    (work / "runs.json").write_text(json.dumps({
+        "datasets": str(args.datasets), "collected": args.collected, "synthetic_val_seed": SYNTH_VAL_SEED,
+        "rows": len(real), "not_upright_rows": len(not_upright), "none_families": SYNTH_NONE_FAMILIES + [REAL_NONE_FAMILY],
+    }, indent=2) + "\n", encoding="utf-8")
 
-    runs = []
-
-    def run(name, kind, tr, val, use_real=True, use_syn=True):
+    def run(name, kind, tr, val, seed, use_real=True, use_syn=True, hold_out_family=None):
         t = time.time()
         rX, ry = (real.X[tr], real.y[tr]) if use_real else (np.zeros((0, 42), np.float32), np.zeros(0, int))
         sX, sy = (syn_X, syn_y) if use_syn else (np.zeros((0, 42), np.float32), np.zeros(0, int))
-        model, X = fit(rX, ry, sX, sy, args.epochs, seed=args.seed + len(runs))
+        keep = neg_fam != hold_out_family
+        if not use_real:
+            keep &= neg_fam != REAL_NONE_FAMILY
+        model, X = fit(rX, ry, sX, sy, neg_X[keep], neg_fam[keep], args.epochs, seed=args.seed + seed,
+                       none_weight=args.none_weight)
         path = work / f"{name}.tflite"
         export_int8(model, X, path)
         np.save(work / f"{name}_val.npy", val)
-        runs.append({"name": name, "kind": kind, "model": path.name, "val_indices": f"{name}_val.npy",
-                     "train_real_rows": int(len(ry))})
+        entry = {"name": name, "kind": kind, "model": path.name, "val_indices": f"{name}_val.npy",
+                 "train_real_rows": int(len(ry)), "held_out_family": hold_out_family}
+        (work / "runs" / f"{name}.json").write_text(json.dumps(entry, indent=2) + "\n", encoding="utf-8")
         print(f"{name}: {len(ry)} real train rows, {len(val)} val rows, {time.time() - t:.0f}s", flush=True)
 
-    if not args.skip_validation:
+    if "folds" in parts:
         for k, (tr, val) in enumerate(blocked_folds(real, args.folds)):
-            run(f"fold{k}", "blocked_fold", tr, val)
+            run(f"fold{k}", "blocked_fold", tr, val, seed=k)
+    if "cross" in parts:
         sources = sorted(set(real.source))
         for a in sources:
             for b in sources:
                 if a != b and a != "collected" and b != "collected":
                     tr, val = cross_dataset(real, a, b)
-                    run(f"cross_{a}_to_{b}", "cross_dataset", tr, val)
-        run("synthetic_only", "sim_to_real", np.zeros(0, int), np.arange(len(real)), use_real=False)
+                    run(f"cross_{a}_to_{b}", "cross_dataset", tr, val, seed=10 + len(a) + 3 * len(b))
+    if "synthetic_only" in parts:
+        run("synthetic_only", "sim_to_real", np.zeros(0, int), np.arange(len(real)), seed=20, use_real=False)
+    if "loso" in parts:
+        # leave-one-shape-out: each "none" family missing from training in turn; evaluate.py measures
+        # how much of it (fresh synthetic hands, or its real rows) is taken for a drawn gesture
+        for i, family in enumerate(SYNTH_NONE_FAMILIES + [REAL_NONE_FAMILY]):
+            if args.loso_families and family not in args.loso_families:
+                continue
+            run(f"loso_{family}", "leave_one_shape_out", np.arange(len(real)), np.zeros(0, int), seed=100 + i,
+                hold_out_family=family)
+    if "shipped" not in parts:
+        print(f"done ({', '.join(sorted(parts))}); total {time.time() - t0:.0f}s")
+        return
 
     # the shipped model: every real row + synthetic poses
-    model, X = fit(real.X, real.y, syn_X, syn_y, args.epochs, seed=args.seed + 1234)
+    model, X = fit(real.X, real.y, syn_X, syn_y, neg_X, neg_fam, args.epochs, seed=args.seed + 1234,
+                   none_weight=args.none_weight)
     out = Path(args.out)
     size = export_int8(model, X, out.with_suffix(".tflite"))
     meta = {
@@ -156,15 +225,17 @@ def main(argv=None):
                         "hands labelled 'Left' by MediaPipe mirrored (x -> -x), minus the wrist, divided by "
                         "the max absolute value; flattened x0, y0, x1, y1, ...",
         },
-        "output": "softmax over labels (int8); 'none' is a trained class (relaxed / half-formed hands)",
+        "output": "softmax over labels (int8); 'none' is a trained class (hand shapes the kiosk does not ask for)",
         "min_confidence": MIN_CONFIDENCE,
+        "min_confidence_by_label": {},
         "synthetic_only": sorted(SYNTHETIC_ONLY - {"none"}),
         "validated_recall": {},
         "validated_on": {},
         "trained_on": {
             "real": {s: int((real.source == s).sum()) for s in sorted(set(real.source))},
-            "real_rows_left_out_pointing_down": dropped,
+            "real_rows_not_upright_trained_as_none": len(not_upright),
             "synthetic_per_class": args.synthetic_per_class,
+            "none_families": {f: args.none_per_family for f in SYNTH_NONE_FAMILIES},
             "real_augmented_copies": REAL_AUG_COPIES,
             "rotation_augmentation_deg": {**{LABELS[i]: ROTATE_DEG_DEFAULT for i in range(len(LABELS))}, **ROTATE_DEG},
         },
@@ -173,10 +244,6 @@ def main(argv=None):
         "size_bytes": size,
     }
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (work / "runs.json").write_text(json.dumps({
-        "runs": runs, "datasets": str(args.datasets), "collected": args.collected,
-        "synthetic_val_seed": SYNTH_VAL_SEED, "rows": len(real),
-    }, indent=2) + "\n", encoding="utf-8")
     print(f"shipped model {out.with_suffix('.tflite')} ({size} bytes); total {time.time() - t0:.0f}s")
 
 

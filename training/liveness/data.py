@@ -21,14 +21,20 @@ def load_index(work: Path) -> dict[str, np.ndarray]:
 
 
 def load_frames(datasets: Path, index: dict) -> list[np.ndarray]:
-    root = datasets / "nuaa_train"
-    return [cv2.imread(str(root / p)) for p in index["path"]]
+    root = Path(datasets) / "nuaa_train"
+    if not root.is_dir():
+        raise SystemExit(f"NUAA frames not found: {root} (the datasets folder holds nuaa_train/)")
+    frames = [cv2.imread(str(root / p)) for p in index["path"]]
+    missing = [p for p, f in zip(index["path"], frames, strict=False) if f is None]
+    if missing:
+        raise SystemExit(f"{len(missing)} NUAA frames unreadable under {root}, e.g. {missing[0]}")
+    return frames
 
 
 def make_crops(frames, index, scale: float, size: int = 80, adjust=None, jitter=None, rng=None) -> np.ndarray:
     """uint8 BGR crops (N, size, size, 3). jitter=(shift, scale) randomises the box like a tracker would."""
     out = np.empty((len(frames), size, size, 3), np.uint8)
-    for i, (img, bbox) in enumerate(zip(frames, index["bbox"])):
+    for i, (img, bbox) in enumerate(zip(frames, index["bbox"], strict=False)):
         x, y, w, h = detector_box_from_mesh(bbox, adjust)
         s = scale
         if jitter is not None:

@@ -1,22 +1,26 @@
-"""Step 5 (runtime venv): evaluate the exported TFLite model through the kiosk's own LivenessModel
-on the subject-disjoint validation set; frame-level APCER/BPCER per attack type and a session-level
-simulation of the kiosk's consecutive-frame rules.
+"""Step 5 (runtime venv): evaluate level 1 as a person meets it - through the kiosk's own
+`VisionPipeline` (face mesh, tracker, capture quality, still-frame check, liveness model, score
+smoothing) and `SessionEngine` (the counting rules), driven by a `ManualClock` at 25 fps. Nothing of
+the runtime's rules is copied here: this script only feeds frames and counts what comes out.
 
-    .venv/bin/python training/liveness/evaluate.py ../shared/datasets artifacts/liveness \
-        [--model models/liveness.tflite] [--out training/liveness/report]
+    PYTHONPATH=. .venv/bin/python training/liveness/evaluate.py ../shared/datasets artifacts/liveness \
+        [--model models/liveness.tflite] [--threshold T] [--ema A] [--tag _x] [--update-meta]
 
-Frame level, at the threshold in the model's json:
-  BPCER        live val frames scored as spoof
-  BPCER_hard   the same live frames under one capture condition per recording (blur, bright light,
-               under-exposure, colour cast, noise, JPEG) - the peer projects' false-reject complaints
-  APCER_print  NUAA photo attacks of the val subjects scored live
-  APCER_screen synthetic screen replays (augment.screen_replay) of the val subjects scored live
-  APCER_screen_fine  the same with a finer, fainter pixel grid than any training sample (OOD)
-Session level: each val recording is played as a kiosk session at 25 fps, forwards then backwards
-(NUAA keeps ~5 fps samples of short clips), from 5 start offsets, until `real_frames` consecutive live
-frames (accept), `spoof_frames` consecutive spoof frames (deny) or the timeout (deny) - the rules of
-kiosk/session/engine.py. --ema A smooths the scores before the threshold (a proposal for the
-engine, not what it does today).
+Validation: NUAA subjects 0003, 0006, 0008 (never trained on; data.VAL_SUBJECTS).
+Sequences (one NUAA recording each, frames in recorded order):
+  live/<condition>  the live recordings under each synthetic capture condition (conditions.py)
+  print             NUAA printed-photo attacks as recorded
+  screen            synthetic screen replays of the live recordings (augment.screen_replay, one
+                    display setting per recording)
+  frozen            one live frame repeated: a still image / frozen or injected feed
+Frame level (one pass over each sequence, pipeline state carried from frame to frame as at the kiosk):
+  raw BPCER/APCER   the model's own score against its threshold, every frame with a face
+  runtime BPCER     among the frames the engine judges (one face, no capture problem, not still),
+                    those whose (smoothed) decision is spoof; APCER the same for attacks decided live
+  per subject, per condition, per glasses (file-name field GG), share of frames not judged and why
+Session level: each sequence played as a kiosk session (ping-pong loop, so short recordings last),
+from `--offsets` start frames, until the engine leaves level 1 (accepted = challenge state) or denies.
+A DET curve of the raw scores (live under all conditions vs print / screen) goes to models/liveness_det.png.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ import argparse
 import json
 import sys
 import time
+import zlib
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -32,50 +38,207 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import augment  # noqa: E402
+import conditions  # noqa: E402
+import data  # noqa: E402
+
+from kiosk.config import load_config  # noqa: E402
+from kiosk.session.catalogue import HEAD_POSE_CHALLENGES  # noqa: E402
+from kiosk.session.clock import ManualClock  # noqa: E402
+from kiosk.session.engine import EngineSettings, SessionEngine, State  # noqa: E402
+from kiosk.vision.pipeline import VisionPipeline  # noqa: E402
+
+FPS = 25.0
+SCREEN_SEED = 12345
 
 
-def simulate_session(scores: np.ndarray, real_frames: int, spoof_frames: int, max_frames: int,
-                     start: int = 0) -> tuple[str, int]:
-    """Feed a ping-pong loop of per-frame live decisions to the consecutive-frame rules."""
-    loop = np.concatenate([scores, scores[::-1][1:-1]]) if len(scores) > 2 else scores
-    real = spoof = 0
-    for n in range(max_frames):
-        if loop[(start + n) % len(loop)]:
-            real, spoof = real + 1, 0
-        else:
-            spoof, real = spoof + 1, 0
-        if spoof >= spoof_frames:
-            return "denied", n + 1
-        if real >= real_frames:
-            return "accepted", n + 1
-    return "timeout", max_frames
+def jumpy(frames: list) -> list:
+    """The same recording as a real tracker meets it: every 25 frames the face is lost for 2 frames
+    (black frames), and every other block of 25 the picture is shifted sideways by 30 % of its width,
+    so the face box jumps with no overlap (a quick move, or a tracker that lost and re-found it)."""
+    import cv2
 
-
-def ema(x: np.ndarray, alpha: float) -> np.ndarray:
-    """Exponential moving average of per-frame scores (alpha = weight of the newest frame)."""
-    if not alpha:
-        return x
-    out, acc = np.empty_like(x), x[0]
-    for i, v in enumerate(x):
-        acc = alpha * v + (1 - alpha) * acc
-        out[i] = acc
-    return out
-
-
-def sessions(kind_scores, rows, index, thr, real_frames, spoof_frames, max_frames, offsets=5, alpha=0.0):
-    import valset
-
-    rec = np.array([valset.recording_id(index, i) for i in rows])
     out = []
-    for r in np.unique(rec):
-        sel = np.where(rec == r)[0]
-        order = sel[np.argsort(index["frame"][rows[sel]])]
-        live = ema(kind_scores[order], alpha) >= thr
-        for k in range(offsets):
-            start = int(k * len(live) / offsets)
-            verdict, n = simulate_session(live, real_frames, spoof_frames, max_frames, start)
-            out.append({"recording": r, "start": start, "verdict": verdict, "frames": n})
+    for j, img in enumerate(frames):
+        h, w = img.shape[:2]
+        if j % 25 in (10, 11):
+            out.append(np.zeros_like(img))
+            continue
+        if (j // 25) % 2:
+            m = np.float32([[1, 0, 0.3 * w], [0, 1, 0]])
+            img = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        out.append(img)
     return out
+
+
+class ScoreTap:
+    """Wraps the pipeline's LivenessModel to read the raw per-frame score the pipeline computed
+    (the Observation carries the smoothed one). Everything else is the model's own."""
+
+    def __init__(self, model):
+        self.model = model
+        self.last: float | None = None
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def score(self, frame, face) -> float:
+        self.last = self.model.score(frame, face)
+        return self.last
+
+
+def glasses(session: str) -> str:
+    return "glasses" if session.split("_")[1] != "00" else "no_glasses"
+
+
+def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
+    """Every validation sequence (those whose name `keep` accepts): name, kind, condition, subject,
+    glasses, frames (BGR list)."""
+    val = data.split_mask(index)
+    recs: dict[tuple, list[int]] = defaultdict(list)
+    for i in np.where(val)[0]:
+        recs[(index["subject"][i], index["session"][i])].append(int(i))
+    seqs: list[dict] = []
+    frozen_done: set[str] = set()  # one frozen photo per subject
+    for (subject, session), rows in sorted(recs.items()):
+        rows.sort(key=lambda i: index["frame"][i])
+        key = f"{subject}_{session}"
+        base = dict(subject=str(subject), session=str(session), glasses=glasses(session))
+        if session.startswith("real"):
+            for cond in conditions.CONDITIONS:
+                if f"live/{cond}" not in kinds or not keep(f"{key}/{cond}"):
+                    continue
+                fn = conditions.make(cond, key)
+                seqs.append(dict(base, name=f"{key}/{cond}", kind="live", condition=cond,
+                                 frames=[fn(frames[i], index["bbox"][i]) for i in rows]))
+            if "live/jumpy" in kinds and keep(f"{key}/jumpy"):
+                seqs.append(dict(base, name=f"{key}/jumpy", kind="live", condition="jumpy",
+                                 frames=jumpy([frames[i] for i in rows])))
+            if "screen" in kinds and keep(f"{key}/screen"):
+                rng = np.random.default_rng(SCREEN_SEED + zlib.crc32(key.encode()))
+                seed = int(rng.integers(1 << 31))
+                bg = frames[int(rng.choice(np.where(val)[0]))]
+                shots = [augment.screen_replay(frames[i], index["bbox"][i], np.random.default_rng(seed),
+                                               background=bg)[0] for i in rows]
+                seqs.append(dict(base, name=f"{key}/screen", kind="screen", condition="as_recorded", frames=shots))
+            if "frozen" in kinds and subject not in frozen_done and keep(f"{key}/frozen"):
+                still = frames[rows[len(rows) // 2]]
+                seqs.append(dict(base, name=f"{key}/frozen", kind="frozen", condition="as_recorded",
+                                 frames=[still.copy() for _ in range(60)]))
+            frozen_done.add(subject)
+        else:
+            if "print" in kinds and keep(f"{key}/print"):
+                seqs.append(dict(base, name=f"{key}/print", kind="print", condition="as_recorded",
+                                 frames=[frames[i] for i in rows]))
+            if "print_jumpy" in kinds and keep(f"{key}/print_jumpy"):
+                seqs.append(dict(base, name=f"{key}/print_jumpy", kind="print_jumpy", condition="jumpy",
+                                 frames=jumpy([frames[i] for i in rows])))
+    return seqs
+
+
+def frame_pass(pipeline: VisionPipeline, tap: ScoreTap, settings: EngineSettings, seq: dict) -> list[dict]:
+    """Each frame once, in order, as level 1 asks for it; what the pipeline reported."""
+    pipeline.reset()
+    engine = SessionEngine(settings, HEAD_POSE_CHALLENGES, ManualClock())
+    engine.start()
+    needs = engine.needs()
+    out = []
+    for img in seq["frames"]:
+        tap.last = None
+        obs = pipeline.process(img, needs)
+        out.append({"face": obs.face, "faces": obs.faces, "raw": tap.last, "live": obs.live,
+                    "capture": obs.capture.value if obs.capture else None, "still": obs.still})
+    return out
+
+
+def session_pass(pipeline: VisionPipeline, settings: EngineSettings, seq: dict, start: int) -> dict:
+    """One kiosk session over the sequence, looped forwards and backwards from `start`."""
+    frames = seq["frames"]
+    loop = frames + frames[-2:0:-1] if len(frames) > 2 else frames
+    pipeline.reset()
+    clock = ManualClock()
+    engine = SessionEngine(settings, HEAD_POSE_CHALLENGES, clock)
+    engine.start()
+    max_frames = int(settings.liveness_timeout_s * FPS) + 5
+    n = 0
+    for n in range(1, max_frames + 1):
+        clock.set(n / FPS)
+        obs = pipeline.process(loop[(start + n - 1) % len(loop)], engine.needs())
+        engine.feed(obs)
+        if engine.state != State.LIVENESS:
+            break
+    rec = engine.last_record or engine.record
+    if engine.state == State.CHALLENGE:
+        outcome = "accepted"
+    elif rec is not None and rec.result:
+        outcome = f"{rec.result}:{rec.reason}"
+    else:
+        outcome = "undecided"
+    return {"sequence": seq["name"], "start": start, "outcome": outcome, "frames": n}
+
+
+def rates(rows: list[dict], thr: float, live_class: bool) -> dict:
+    """Error rates of one group of frames. live_class: BPCER (live called spoof), else APCER."""
+    faced = [r for r in rows if r["face"] and r["raw"] is not None]
+    judged = [r for r in faced if r["faces"] == 1 and r["capture"] is None and not r["still"]]
+    raw = np.array([r["raw"] for r in faced])
+    if live_class:
+        raw_err = float(np.mean(raw < thr)) if len(raw) else None
+        run_err = float(np.mean([not r["live"] for r in judged])) if judged else None
+        name = "BPCER"
+    else:
+        raw_err = float(np.mean(raw >= thr)) if len(raw) else None
+        run_err = float(np.mean([bool(r["live"]) for r in judged])) if judged else None
+        name = "APCER"
+    return {"frames": len(rows), "with_face": len(faced), "judged": len(judged),
+            f"{name}_raw": _r(raw_err), f"{name}_runtime": _r(run_err),
+            "not_judged": dict(Counter(_why(r) for r in rows if r not in judged))}
+
+
+def _r(x):
+    return None if x is None else round(x, 4)
+
+
+def _why(r: dict) -> str:
+    if not r["face"]:
+        return "no_face"
+    if r["faces"] > 1:
+        return "two_faces"
+    if r["capture"]:
+        return r["capture"]
+    return "still" if r["still"] else "unscored"
+
+
+def det_plot(live: np.ndarray, attacks: dict[str, np.ndarray], thr: float, path: Path, title: str) -> dict:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ts = np.unique(np.concatenate([np.linspace(0, 1, 501), live, *attacks.values()]))
+    floor = 1e-4
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=110)
+    points = {}
+    for name, sc in attacks.items():
+        apcer = np.array([np.mean(sc >= t) for t in ts])
+        bpcer = np.array([np.mean(live < t) for t in ts])
+        ax.plot(np.maximum(apcer, floor) * 100, np.maximum(bpcer, floor) * 100, label=f"{name} ({len(sc)} frames)")
+        a, b = float(np.mean(sc >= thr)), float(np.mean(live < thr))
+        ax.plot(max(a, floor) * 100, max(b, floor) * 100, "o", ms=8, mfc="none", mew=2, color=ax.lines[-1].get_color())
+        points[name] = {"APCER": round(a, 4), "BPCER": round(b, 4)}
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("APCER % (attack frames accepted as live)")
+    ax.set_ylabel("BPCER % (live frames called spoof)")
+    ax.set_title(title, fontsize=9)
+    ax.axvline(0.5, color="grey", ls=":", lw=1)
+    ax.axhline(2.0, color="grey", ls=":", lw=1)
+    ax.text(0.52, 50, "targets", color="grey", fontsize=7)
+    ax.legend(fontsize=8, title=f"o = operating point, threshold {thr:g}", title_fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return points
 
 
 def main() -> None:
@@ -83,73 +246,157 @@ def main() -> None:
     ap.add_argument("datasets", type=Path)
     ap.add_argument("work", type=Path)
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "liveness.tflite")
-    ap.add_argument("--meta", type=Path, default=None)
+    ap.add_argument("--config", type=Path, default=None, help="kiosk config (default: the shipped defaults)")
+    ap.add_argument("--threshold", type=float, default=None, help="override the model json's threshold")
+    ap.add_argument("--ema", type=float, default=None, help="override [liveness] score_ema")
+    ap.add_argument("--offsets", type=int, default=1, help="session start frames per sequence")
+    ap.add_argument("--kinds", default="live/*,live/jumpy,print,print_jumpy,screen,frozen",
+                    help="comma list: live/<condition> or live/*, live/jumpy, print, print_jumpy, screen, frozen")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report")
-    ap.add_argument("--real-frames", type=int, default=100)
-    ap.add_argument("--spoof-frames", type=int, default=25)
-    ap.add_argument("--timeout-s", type=float, default=40.0)
-    ap.add_argument("--fps", type=float, default=25.0)
-    ap.add_argument("--threshold", type=float, default=None, help="override the json's threshold")
-    ap.add_argument("--ema", type=float, default=0.0,
-                    help="session level only: smooth scores with an EMA (weight of the newest frame) first")
-    ap.add_argument("--tag", default="", help="suffix for the report file name")
-    ap.add_argument("--update-meta", action="store_true",
-                    help="write validated_recall and the session figures into the model's json")
+    ap.add_argument("--det", type=Path, default=ROOT / "models" / "liveness_det.png")
+    ap.add_argument("--tag", default="")
+    ap.add_argument("--update-meta", action="store_true", help="write the figures into the model's json")
+    ap.add_argument("--shard", default="", help="k/n: run only the k-th of n parts (parallel runs), write it to <work>")
+    ap.add_argument("--merge", type=int, default=0, help="n: report from the n shard files in <work>")
     args = ap.parse_args()
-    import data
-    import valset
-    from kiosk.vision.liveness import LivenessModel
 
+    kinds = set()
+    for k in args.kinds.split(","):
+        kinds |= {f"live/{c}" for c in conditions.CONDITIONS} if k.strip() == "live/*" else {k.strip()}
     t0 = time.time()
-    model = LivenessModel(args.model, args.meta)
-    index = data.load_index(args.work)
-    frames = data.load_frames(args.datasets, index)
-    val = valset.build(frames, index, model.crop_scale, model.size[0], adjust=model.bbox_adjust)
-    scores = {k: np.array([model.score_crop(c) for c in crops]) for k, (crops, _) in val.items()}
-    thr = model.threshold if args.threshold is None else args.threshold
+    overrides: dict = {"liveness": {"model": str(args.model)}}
+    if args.ema is not None:
+        overrides["liveness"]["score_ema"] = args.ema
+    cfg = load_config(args.config, overrides)
+    pipeline = VisionPipeline(cfg)
+    if pipeline.liveness is None:
+        raise SystemExit(f"liveness model unavailable: {pipeline.models['liveness'].error}")
+    if args.threshold is not None:
+        pipeline.liveness.threshold = args.threshold
+    tap = ScoreTap(pipeline.liveness)
+    pipeline.liveness = tap
+    thr = tap.threshold
+    settings = EngineSettings.from_config(cfg)
+
+    if args.merge:
+        shards = [json.loads(p.read_text()) for p in sorted(args.work.glob(f"eval_shard_*of{args.merge}{args.tag}.json"))]
+        if len(shards) != args.merge:
+            raise SystemExit(f"{len(shards)} of {args.merge} shards found in {args.work}")
+        seqs = [q for sh in shards for q in sh["seqs"]]
+        per_frame = {k: v for sh in shards for k, v in sh["per_frame"].items()}
+        sessions = [x for sh in shards for x in sh["sessions"]]
+    else:
+        shard_k, shard_n = (int(v) for v in args.shard.split("/")) if args.shard else (0, 1)
+        index = data.load_index(args.work)
+        frames = data.load_frames(args.datasets, index)
+        seqs = build_sequences(index, frames, kinds,
+                               keep=lambda name: zlib.crc32(name.encode()) % shard_n == shard_k)
+        del frames
+        print(f"{len(seqs)} sequences, {sum(len(s['frames']) for s in seqs)} frames", flush=True)
+        per_frame = {}
+        sessions = []
+        for n, seq in enumerate(seqs):
+            rows = frame_pass(pipeline, tap, settings, seq)
+            per_frame[seq["name"]] = rows
+            loop_len = max(1, 2 * len(seq["frames"]) - 2)
+            for k in range(args.offsets):
+                s = session_pass(pipeline, settings, seq, start=int(k * loop_len / args.offsets))
+                s.update(kind=seq["kind"], condition=seq["condition"], subject=seq["subject"])
+                sessions.append(s)
+            seq.pop("frames")
+            print(f"[{n + 1}/{len(seqs)}] {seq['name']}: {rates(rows, thr, seq['kind'] == 'live')} "
+                  f"sessions {[s['outcome'] for s in sessions[-args.offsets:]]} ({time.time() - t0:.0f} s)",
+                  flush=True)
+        if args.shard:
+            out = args.work / f"eval_shard_{shard_k}of{shard_n}{args.tag}.json"
+            out.write_text(json.dumps({"seqs": seqs, "per_frame": per_frame, "sessions": sessions}))
+            print(f"shard written: {out} ({time.time() - t0:.0f} s)")
+            return
+    pipeline.close()
+
+    def group(pred) -> list[dict]:
+        return [r for s in seqs if pred(s) for r in per_frame[s["name"]]]
+
+    live = [s for s in seqs if s["kind"] == "live"]
+    subjects = sorted({s["subject"] for s in live})
+    conds = [c for c in (*conditions.CONDITIONS, "jumpy") if any(s["condition"] == c for s in live)]
+    frame_level = {
+        "live_all_conditions": rates(group(lambda s: s["kind"] == "live"), thr, True),
+        "live_as_recorded": rates(group(lambda s: s["kind"] == "live" and s["condition"] == "as_recorded"), thr, True),
+        "per_condition": {c: rates(group(lambda s, c=c: s["kind"] == "live" and s["condition"] == c), thr, True)
+                          for c in conds},
+        "per_subject_all_conditions": {p: rates(group(lambda s, p=p: s["kind"] == "live" and s["subject"] == p),
+                                                thr, True) for p in subjects},
+        "per_subject_as_recorded": {p: rates(group(lambda s, p=p: s["kind"] == "live" and s["subject"] == p
+                                                   and s["condition"] == "as_recorded"), thr, True) for p in subjects},
+        "per_glasses_as_recorded": {g: rates(group(lambda s, g=g: s["kind"] == "live" and s["glasses"] == g
+                                                   and s["condition"] == "as_recorded"), thr, True)
+                                    for g in sorted({s["glasses"] for s in live})},
+        "attacks": {k: rates(group(lambda s, k=k: s["kind"] == k), thr, False)
+                    for k in ("print", "screen", "frozen", "print_jumpy") if any(s["kind"] == k for s in seqs)},
+    }
+    worst = max(subjects, key=lambda p: frame_level["per_subject_all_conditions"][p]["BPCER_runtime"] or 0) \
+        if subjects else None
+    frame_level["worst_subject"] = worst
+
+    summary: dict = {}
+    for s in sessions:
+        key = f"live/{s['condition']}" if s["kind"] == "live" else s["kind"]
+        d = summary.setdefault(key, {"sessions": 0, "accepted": 0, "outcomes": Counter(), "frames": []})
+        d["sessions"] += 1
+        d["accepted"] += s["outcome"] == "accepted"
+        d["outcomes"][s["outcome"]] += 1
+        d["frames"].append(s["frames"])
+    for d in summary.values():
+        d["outcomes"] = dict(d["outcomes"])
+        d["median_frames_to_decision"] = float(np.median(d.pop("frames")))
+    live_sessions = [s for s in sessions if s["kind"] == "live"]
+    attack_sessions = [s for s in sessions if s["kind"] != "live"]
+    totals = {"genuine_sessions": len(live_sessions),
+              "genuine_accepted": sum(s["outcome"] == "accepted" for s in live_sessions),
+              "attack_sessions": len(attack_sessions),
+              "attacks_accepted": sum(s["outcome"] == "accepted" for s in attack_sessions)}
+
+    raw_live = np.array([r["raw"] for r in group(lambda s: s["kind"] == "live") if r["raw"] is not None])
+    raw_att = {k: np.array([r["raw"] for r in group(lambda s, k=k: s["kind"] == k) if r["raw"] is not None])
+               for k in ("print", "screen") if any(s["kind"] == k for s in seqs)}
+    det = {}
+    if len(raw_live) and raw_att and args.det:
+        det = det_plot(raw_live, raw_att, thr, args.det,
+                       f"{args.model.name}, raw scores, NUAA subjects {', '.join(subjects)}\n"
+                       f"live frames under {len(conds)} capture conditions; 0 % drawn at 0.01 %")
+    sweep = {f"{t:.2f}": {"BPCER_raw_live_all": _r(float(np.mean(raw_live < t))),
+                          **{f"APCER_raw_{k}": _r(float(np.mean(v >= t))) for k, v in raw_att.items()}}
+             for t in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)} if len(raw_live) else {}
+
     report = {"model": str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model),
-              "threshold": thr, "val_subjects": list(data.VAL_SUBJECTS),
-              "frames": {k: int(len(v)) for k, v in scores.items()},
-              "frame_level": data.frame_metrics(scores, thr),
-              "mean_score": {k: float(v.mean()) for k, v in scores.items()},
-              "sweep": {f"{t:.2f}": data.frame_metrics(scores, t) for t in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)}}
-    max_frames = int(args.timeout_s * args.fps)
-    sess = {}
-    for kind in ("real", "real_hard", "print", "screen", "screen_fine"):
-        crops, rows = val[kind]
-        sess[kind] = sessions(scores[kind], rows, index, thr, args.real_frames, args.spoof_frames, max_frames,
-                              alpha=args.ema)
-    summary = {}
-    for kind, runs in sess.items():
-        verdicts = [r["verdict"] for r in runs]
-        summary[kind] = {"sessions": len(runs), "recordings": len({r["recording"] for r in runs}),
-                         "accepted": verdicts.count("accepted"), "denied": verdicts.count("denied"),
-                         "timeout": verdicts.count("timeout"),
-                         "median_frames_to_decision": float(np.median([r["frames"] for r in runs]))}
-    report["session_level"] = {"rules": {"real_frames": args.real_frames, "spoof_frames": args.spoof_frames,
-                                         "timeout_frames": max_frames, "score_ema_alpha": args.ema}, "summary": summary, "runs": sess}
-    report["per_recording_mean_score"] = {}
-    for kind in ("real", "real_hard", "print", "screen", "screen_fine"):
-        rows = val[kind][1]
-        rec = np.array([valset.recording_id(index, i) for i in rows])
-        report["per_recording_mean_score"][kind] = {r: round(float(scores[kind][rec == r].mean()), 4)
-                                                    for r in np.unique(rec)}
-    report["seconds"] = round(time.time() - t0, 1)
+              "threshold": thr, "score_ema": cfg.liveness.score_ema,
+              "rules": {"real_frames": settings.real_frames, "spoof_frames": settings.spoof_frames,
+                        "timeout_s": settings.liveness_timeout_s, "fps": FPS},
+              "val_subjects": subjects, "frame_level": frame_level, "sessions": summary, "session_totals": totals,
+              "det_operating_point": det, "sweep_raw": sweep, "session_runs": sessions,
+              "command": "PYTHONPATH=. .venv/bin/python " + " ".join(sys.argv),
+              "seconds": round(time.time() - t0, 1)}
     args.out.mkdir(parents=True, exist_ok=True)
-    name = args.model.stem + args.tag
-    (args.out / f"eval_{name}.json").write_text(json.dumps(report, indent=2))
+    name = f"runtime_eval_{args.model.stem}{args.tag}.json"
+    (args.out / name).write_text(json.dumps(report, indent=1) + "\n")
     if args.update_meta:
-        meta_path = Path(args.meta) if args.meta else args.model.with_suffix(".json")
+        meta_path = args.model.with_suffix(".json")
         meta = json.loads(meta_path.read_text())
-        fl = report["frame_level"]
-        meta["validated_recall"] = {"live": round(1 - fl["BPCER"], 4), "print": round(1 - fl["APCER_print"], 4),
-                                    "screen": round(1 - fl["APCER_screen"], 4),
-                                    "screen_fine": round(1 - fl["APCER_screen_fine"], 4)}
-        meta["validation"] = {"subjects": list(data.VAL_SUBJECTS), "frame_level": fl,
-                              "session_level": summary, "command": "training/liveness/evaluate.py --update-meta",
-                              "report": f"training/liveness/report/eval_{name}.json"}
+        fa = frame_level["attacks"]
+        meta["validated_recall"] = {
+            "live": round(1 - (frame_level["live_all_conditions"]["BPCER_runtime"] or 0), 4),
+            **{k: round(1 - (fa[k]["APCER_runtime"] or 0), 4) for k in ("print", "screen") if k in fa}}
+        meta["validation"] = {
+            "subjects": subjects, "worst_subject": worst,
+            "BPCER_runtime_all_conditions": frame_level["live_all_conditions"]["BPCER_runtime"],
+            "BPCER_runtime_worst_subject": frame_level["per_subject_all_conditions"][worst]["BPCER_runtime"]
+            if worst else None,
+            "APCER_runtime": {k: v["APCER_runtime"] for k, v in fa.items()},
+            "sessions": totals, "command": report["command"], "report": f"training/liveness/report/{name}"}
         meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in ("threshold", "frames", "frame_level", "mean_score")}, indent=1))
+    print(json.dumps({k: report[k] for k in ("threshold", "score_ema", "session_totals", "det_operating_point")}, indent=1))
+    print(json.dumps(frame_level, indent=1))
     print(json.dumps(summary, indent=1))
 
 

@@ -15,8 +15,8 @@ Input: (80, 80, 3) float, channels last, in the colour order and 0..255 range th
 """
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 EPS = 1e-5  # PyTorch BatchNorm default

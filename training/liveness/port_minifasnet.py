@@ -78,8 +78,8 @@ def main() -> None:
     ap.add_argument("datasets", type=Path)
     ap.add_argument("work", type=Path)
     args = ap.parse_args()
-    import torch
     import tensorflow as tf
+    import torch
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)

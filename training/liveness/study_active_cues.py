@@ -28,7 +28,7 @@ def main() -> None:
     ap.add_argument("work", type=Path)
     args = ap.parse_args()
     d = np.load(args.work / "nuaa_faces.npz")
-    rec = np.array([f"{s}_{x}" for s, x in zip(d["subject"], d["session"])])
+    rec = np.array([f"{s}_{x}" for s, x in zip(d["subject"], d["session"], strict=False)])
     rows = []
     for r in np.unique(rec):
         sel = np.where(rec == r)[0]

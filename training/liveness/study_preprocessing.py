@@ -30,10 +30,9 @@ def main() -> None:
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from sklearn.metrics import roc_auc_score
-
     import data
     import minifasnet
+    from sklearn.metrics import roc_auc_score
 
     index = data.load_index(args.work)
     frames = data.load_frames(args.datasets, index)

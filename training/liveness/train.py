@@ -113,7 +113,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     x, y, kinds = build_train_set(frames, index, rng)
     val = valset.build(frames, index, SCALE)
-    print(f"train {len(y)} crops ({dict(zip(*np.unique(kinds, return_counts=True)))}), "
+    print(f"train {len(y)} crops ({dict(zip(*np.unique(kinds, return_counts=True), strict=False))}), "
           f"val {({k: len(v[0]) for k, v in val.items()})}, {time.time() - t0:.0f}s", flush=True)
 
     base = minifasnet.build(minifasnet.load_state_npz(args.work / "MiniFASNetV2.npz"), dropout=0.2,
@@ -128,7 +128,7 @@ def main() -> None:
                 for k, v in val.items()}
 
     log = {"epochs": args.epochs, "lr": args.lr, "seed": args.seed, "activation": args.activation, "train_counts":
-           {k: int(n) for k, n in zip(*np.unique(kinds, return_counts=True))}, "val_subjects": list(data.VAL_SUBJECTS)}
+           {k: int(n) for k, n in zip(*np.unique(kinds, return_counts=True), strict=False)}, "val_subjects": list(data.VAL_SUBJECTS)}
     before = val_scores()
     log["pretrained_val@0.5"] = data.frame_metrics(before, 0.5)
     print("pretrained", log["pretrained_val@0.5"], flush=True)

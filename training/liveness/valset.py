@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import zlib
 
-import numpy as np
-
 import augment
 import data
+import numpy as np
 
 VAL_SEED = 12345
 

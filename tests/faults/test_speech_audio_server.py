@@ -1,0 +1,85 @@
+"""The audio server dies while the real kiosk runs whole sessions: the kiosk goes on (sessions
+finish and are reported), the log stays short, and SIGTERM still stops it cleanly.
+
+Qt's PulseAudio backend aborts the whole process when a stream starts after its server died,
+and a sink whose server vanished never reports its end: either would stop the kiosk (a crash
+loop, or a voice queue stuck for ever). A private PulseAudio null sink is started and killed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def playing(env: dict) -> bool:
+    """A stream is playing into the sink (a prompt or an earcon)."""
+    streams = subprocess.run(["pactl", "list", "short", "sink-inputs"], env=env, capture_output=True,
+                             text=True, timeout=10).stdout
+    return bool(streams.strip())
+
+
+def verdict_count(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+@pytest.mark.skipif(any(shutil.which(tool) is None for tool in ("pulseaudio", "pactl", "espeak-ng")),
+                    reason="pulseaudio, pactl and espeak-ng are needed (scripts/bootstrap.sh)")
+def test_the_kiosk_goes_on_when_the_audio_server_is_killed(tmp_path, photos):
+    home, tmp, work, faces, audio = (tmp_path / n for n in ("home", "tmp", "work", "faces", "audio"))
+    for d in (home, tmp, work, faces):
+        d.mkdir()
+    (faces / "person.png").write_bytes((photos / "business_person.png").read_bytes())
+    verdicts = tmp_path / "verdicts.jsonl"
+    site = work / "site.toml"
+    site.write_text(f'[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n'
+                    f'[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n'
+                    f'[verdict]\nhook = "file:{verdicts}"\n')
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), TMPDIR=str(tmp),
+               PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(home / ".cache"), KIOSK_AUDIO_DIR=str(audio))
+    exports = subprocess.run(["bash", str(ROOT / "scripts" / "start-audio-sink.sh")], env=env,
+                             capture_output=True, text=True, check=True, timeout=30).stdout
+    for pair in exports.split()[1:]:
+        name, _, value = pair.partition("=")
+        env[name] = value
+    pid_file = audio / "pulse" / "pid"
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source", str(faces)],
+                            cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[tuple[float, str]] = []
+    reader = threading.Thread(target=lambda: lines.extend((time.monotonic(), line) for line in proc.stderr),
+                              daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not playing(env):
+            time.sleep(0.1)
+        assert playing(env), "no prompt was played with the audio server up"
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)  # mid-prompt
+        killed_at, before = time.monotonic(), verdict_count(verdicts)
+        while time.monotonic() < killed_at + 120 and proc.poll() is None and verdict_count(verdicts) < before + 2:
+            time.sleep(0.2)
+        assert proc.poll() is None, "the kiosk died with its audio server"
+        assert verdict_count(verdicts) >= before + 2, "sessions stopped after the audio server died"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        subprocess.run(["pkill", "-9", "-F", str(pid_file)], capture_output=True)
+    log = "".join(line for _, line in lines)
+    # The transcript (one INFO line per prompt, by design) is not noise; everything else is.
+    after = [line for t, line in lines if t >= killed_at and "kiosk.transcript" not in line]
+    assert proc.returncode == 0, log[-3000:]
+    assert "Traceback" not in log and "QSocketNotifier" not in log, log[-3000:]
+    assert len(after) < 30, f"{len(after)} log lines after the kill:\n" + "".join(after[:60])
+    assert "audio lost" in log  # said once, so operators know why the kiosk is silent
