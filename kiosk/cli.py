@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from pathlib import Path
 
 from .config import ConfigError, load_config
+from .metrics import DEFAULT_PORT as DEFAULT_METRICS_PORT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the full-screen kiosk (default)")
     run.add_argument("--source", help="camera index, video file or image folder (overrides camera.source)")
     run.add_argument("--windowed", action="store_true", help="a normal window instead of full screen")
+    run.add_argument("--metrics-port", type=int, default=DEFAULT_METRICS_PORT,
+                     help=f"loopback port of /metrics and /health (default {DEFAULT_METRICS_PORT}; 0 = off)")
 
     ver = sub.add_parser("verify", help="run one session headless and print a JSON verdict")
     ver.add_argument("--source", required=True, help="video file or image folder")
@@ -155,8 +157,9 @@ def out_of_service(reason: str, windowed: bool = False) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=os.environ.get("KIOSK_LOG", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .logging_setup import configure_logging
+    # Repeated lines collapsed; KIOSK_LOG_FILE (optional) rotates with a size cap.
+    configure_logging(os.environ.get("KIOSK_LOG", "WARNING"), os.environ.get("KIOSK_LOG_FILE") or None)
     from .privacy import install_log_filter
     install_log_filter()  # defence in depth: no image payload ever reaches a log
     command = "self-test" if args.self_test else (args.command or "run")
@@ -203,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         from .selftest import self_test
         return self_test(cfg)
     from .ui.app import run_app
-    return run_app(cfg, windowed=getattr(args, "windowed", False))
+    return run_app(cfg, windowed=getattr(args, "windowed", False),
+                   metrics_port=getattr(args, "metrics_port", DEFAULT_METRICS_PORT))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from .session.clock import ManualClock
 from .session.engine import EngineSettings, SessionEngine, State
 from .session.events import ALL_NEEDS
 from .vision.pipeline import VisionPipeline
-from .vision.sources import open_source
+from .vision.sources import SourceError, open_source
 
 
 class ScriptedDrawer(ChallengeDrawer):
@@ -119,9 +119,12 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def run_bench(cfg, source: str, frames: int = 200, hold: int = 1) -> dict:
-    """Per-stage latency with every detector on, frames per second, and peak RSS."""
-    pipeline = VisionPipeline(cfg)
+    """Per-stage latency with every detector on, frames per second, and peak RSS.
+    Raises SourceError (a RuntimeError) when the source cannot be opened or gives no frame."""
+    if frames < 1:
+        raise ValueError(f"--frames must be at least 1, not {frames}")
     src = open_source(source, cfg.camera.width, cfg.camera.height, cfg.camera.fps, hold=hold, loop=True)
+    pipeline = VisionPipeline(cfg)
     needs = ALL_NEEDS
     totals = []
     try:
@@ -135,6 +138,8 @@ def run_bench(cfg, source: str, frames: int = 200, hold: int = 1) -> dict:
     finally:
         src.close()
         pipeline.close()
+    if not totals:
+        raise SourceError(f"no readable frame in {source}")
     stages = {name: {"median_ms": round(statistics.median(v), 3), "p95_ms": round(_pct(v, 0.95), 3), "n": len(v)}
               for name, v in pipeline.timings.items() if v}
     return {

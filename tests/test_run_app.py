@@ -63,3 +63,56 @@ def test_full_sessions_leave_no_image_files(tmp_path, photos):
     assert "Traceback" not in err
     found = [p for d in (home, tmp, work) for p in find_image_files(d)]
     assert found == [], f"image files written: {found}"
+
+
+def test_kiosk_tells_systemd_it_is_ready_feeds_the_watchdog_and_serves_metrics(tmp_path, photos):
+    """As under systemd (Type=notify, WatchdogSec): READY=1, WATCHDOG=1 while it analyses frames,
+    /metrics and /health on loopback, STOPPING=1 and exit 0 on SIGTERM."""
+    import json
+    import socket
+    import urllib.request
+    home, faces = tmp_path / "home", tmp_path / "faces"
+    home.mkdir()
+    faces.mkdir()
+    (faces / "person.png").write_bytes((photos / "business_person.png").read_bytes())
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify.sock"))
+    sock.settimeout(1.0)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), PYTHONPATH=str(ROOT),
+               XDG_CACHE_HOME=str(home / ".cache"), NOTIFY_SOCKET=str(tmp_path / "notify.sock"),
+               WATCHDOG_USEC="1500000")
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--source", str(faces), "--metrics-port",
+                             str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    messages = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and messages.count("WATCHDOG=1") < 3:
+            try:
+                messages.append(sock.recv(256).decode())
+            except TimeoutError:
+                pass
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as r:
+            health = r.status, json.loads(r.read())
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        while True:
+            try:
+                messages.append(sock.recv(256).decode())
+            except TimeoutError:
+                break
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sock.close()
+    assert messages[0] == "READY=1" and messages.count("WATCHDOG=1") >= 3, messages
+    assert messages[-1] == "STOPPING=1"
+    assert health == (200, health[1]) and health[1]["healthy"] and health[1]["camera"] == "ok"
+    frames = [line for line in text.splitlines() if line.startswith("kiosk_frames_total ")]
+    assert frames and float(frames[0].split()[1]) > 0
+    assert proc.returncode == 0 and "Traceback" not in err

@@ -66,3 +66,45 @@ def test_tracker_keeps_id_while_overlapping_and_changes_on_jump_or_gap():
         t.update(None)
     assert t.update((400, 100, 80, 80)) != b  # gone too long: a new track
     assert iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
+
+
+def test_unreadable_images_are_skipped_with_hold_and_timestamps_kept(tmp_path, caplog):
+    import logging
+    folder = tmp_path / "imgs"
+    _write_images(folder, 3)
+    (folder / "01.png").write_bytes(b"not a png")
+    src = open_source(str(folder), fps=10, hold=2)
+    with caplog.at_level(logging.WARNING):
+        frames = []
+        while (f := src.read()) is not None:
+            frames.append(f)
+    assert [int(f.image[0, 0, 0]) for f in frames] == [0, 0, 80, 80]
+    assert [f.index for f in frames] == sorted(f.index for f in frames), "time only moves forward"
+    assert [r.getMessage() for r in caplog.records] == [f"skipping unreadable image {folder / '01.png'}"]
+    assert src.unreadable == {folder / "01.png"}
+
+
+def test_a_folder_with_nothing_readable_gives_no_frame_instead_of_raising(tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(b"\xff\xd8 truncated")
+    src = open_source(str(folder), loop=True)
+    assert src.read() is None and src.read() is None
+
+
+def test_frozen_feed_detector_needs_identical_bytes_for_the_whole_window():
+    from kiosk.session.clock import ManualClock
+    from kiosk.vision.sources import FrozenFeedDetector
+    clock = ManualClock()
+    d = FrozenFeedDetector(after_s=2.0, clock=clock.now)
+    img = np.full((48, 64, 3), 7, np.uint8)
+    assert not d.update(img)
+    clock.advance(1.9)
+    assert not d.update(img.copy())
+    clock.advance(0.2)
+    assert d.update(img.copy()), "2.1 s of the same bytes"
+    noisy = img.copy()
+    noisy[5, 5, 0] = 8  # one pixel of sensor noise is a live feed
+    assert not d.update(noisy)
+    clock.advance(5.0)
+    assert not d.update(img), "a changed frame starts the window again"

@@ -41,6 +41,10 @@ def median_pose(pairs: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
 
 
+# Sessions the kiosk itself ends (engine.cancel(reason)): reported as abandoned with the reason.
+KIOSK_ABANDON_REASONS = ("camera_lost", "vision_error", "out_of_service")
+
+
 class State(str, enum.Enum):
     IDLE = "idle"
     WELCOME = "welcome"
@@ -288,13 +292,15 @@ class SessionEngine:
             return self._goto(State.LOCKED)
         return self._enter_welcome()
 
-    def cancel(self) -> list[Event]:
-        """The person's own cancel. Before any failed challenge (and before level 1 saw a run of
-        spoof frames) it does not count toward the lockout: changing one's mind is no attack.
-        After a failure it does, or cancelling would buy a fresh set of tries for free."""
+    def cancel(self, reason: str = "cancelled") -> list[Event]:
+        """The person's own cancel, or the kiosk cannot go on (KIOSK_ABANDON_REASONS: the camera
+        was lost, the vision pipeline failed, the kiosk went out of service). Before any failed
+        challenge (and before level 1 saw a run of spoof frames) it does not count toward the
+        lockout: changing one's mind is no attack, nor is a kiosk fault. After a failure it does,
+        or cancelling (or pulling the camera) would buy a fresh set of tries for free."""
         self._paused_at = None
         if self._state in (State.LIVENESS, State.CHALLENGE):
-            events = self._finish("abandoned", "cancelled")
+            events = self._finish("abandoned", reason)
         elif self._state == State.WELCOME:
             events = self._enter_idle()
         else:
@@ -658,7 +664,7 @@ class SessionEngine:
 
     def _free_cancel(self, result: str, reason: str) -> bool:
         """A cancel by the person before anything went wrong: not a failure for the limiter."""
-        if (result, reason) != ("abandoned", "cancelled") or self.record is None:
+        if result != "abandoned" or reason not in ("cancelled", *KIOSK_ABANDON_REASONS) or self.record is None:
             return False
         failed = any(c.reason for c in self.record.challenges)
         spoofed = self._spoof_peak >= max(1, self.settings.spoof_frames // 2)

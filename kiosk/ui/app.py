@@ -1,19 +1,29 @@
-"""Builds and runs the kiosk: QApplication, theme, fonts, translations, pipeline, worker, engine."""
+"""Builds and runs the kiosk: QApplication, theme, fonts, translations, pipeline, worker, engine;
+and keeps it honest while it runs (kiosk.health): the systemd watchdog is fed only while frames
+are analysed and the session engine moves, and an error storm takes the kiosk out of service
+and ends the process (non-zero) so systemd restarts it."""
 from __future__ import annotations
 
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QLocale, QTimer, QTranslator
+from PySide6.QtCore import QLocale, QObject, QTimer, QTranslator, Signal, Slot
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 
+from .. import metrics
+from ..health import Health
 from ..preflight import preflight
 from ..session.clock import MonotonicClock
-from ..session.engine import EngineSettings, SessionEngine
+from ..session.engine import EngineSettings, Event, SessionEngine, State
+from ..session.observation import Observation
 from ..vision.sources import open_source
 from .controller import KioskController
 from .theme import stylesheet
@@ -23,10 +33,35 @@ from .worker import CameraWorker, WorkerThread
 log = logging.getLogger(__name__)
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
+# Exit status after an error storm (EX_SOFTWARE): systemd's Restart=always starts a fresh kiosk.
+EXIT_ERROR_STORM = 70
+# How long the out-of-service screen (and its spoken message) stays before the process exits.
+OUT_OF_SERVICE_GRACE_S = 8.0
+OUT_OF_SERVICE_WHAT = "a fault was found, staff have been notified and the kiosk restarts by itself"
+
+
+class BeatingEngine(SessionEngine):
+    """The session engine, beating the "engine" heartbeat each time it judged an observation or a
+    timer tick without raising: an engine that raises on every call lets the watchdog run out."""
+
+    def __init__(self, *args: Any, beat: Callable[[], None], **kwargs: Any):
+        self._beat = beat
+        super().__init__(*args, **kwargs)
+
+    def feed(self, obs: Observation) -> list[Event]:
+        events = super().feed(obs)
+        self._beat()
+        return events
+
+    def tick(self) -> list[Event]:
+        events = super().tick()
+        self._beat()
+        return events
+
 
 def qt_app() -> QApplication:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    return app
+    app = QApplication.instance()
+    return app if isinstance(app, QApplication) else QApplication(sys.argv[:1])
 
 
 def load_fonts() -> list[str]:
@@ -74,7 +109,8 @@ class Kiosk:
     controller: KioskController
     pipeline: object
     worker_thread: WorkerThread | None
-    reporter: object = None
+    reporter: Any = None
+    health: Health = field(default_factory=Health)
 
     def shutdown(self) -> None:
         self.controller.shutdown()
@@ -85,7 +121,8 @@ class Kiosk:
 
 
 def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: bool = True,
-                speaker=None, listener=None, rng=None, clock=None, reporter=None) -> Kiosk:
+                speaker=None, listener=None, rng=None, clock=None, reporter=None,
+                health: Health | None = None, source_factory: Callable[[], Any] | None = None) -> Kiosk:
     app = qt_app()
     app.setStyleSheet(stylesheet())
     load_fonts()
@@ -99,33 +136,184 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
         log.warning(note)
     # No liveness model or nothing to ask after level 1: out of service instead of failing on every frame.
     problem = checked.out_of_service()
-    engine = SessionEngine(EngineSettings.from_config(cfg), pool, clock or MonotonicClock(), rng=rng,
-                           limiter=make_limiter(cfg))
+    health = health or Health()
+    # Heartbeats age on the monotonic clock: a wall-clock jump neither kills nor hides a stuck part.
+    health.beats.expect("engine", health.stale_after_s)
+    health.beats.expect("frames", health.stale_after_s + cfg.camera.reconnect_s)
+    engine = BeatingEngine(EngineSettings.from_config(cfg), pool, clock or MonotonicClock(), rng=rng,
+                           limiter=make_limiter(cfg), beat=lambda: health.beat("engine"))
     if reporter is None:
         from ..reporting import VerdictReporter
         reporter = VerdictReporter(cfg, {n: s.version for n, s in pipeline.models.items() if s.available})
     problem = problem or getattr(reporter, "problem", "")  # no device key: out of service, no restart loop
     for cut in getattr(engine.limiter, "interrupted", []):  # sessions a stop or crash cut short
         reporter.submit_interrupted(cut)
+    submit = reporter.submit
+
+    def on_result(record) -> None:
+        metrics.sessions.labels(outcome=record.result or "unknown").inc()
+        submit(record)
     if speaker is None or listener is None:
         speaker, listener = make_voice(cfg, speaker, listener)
+    # Voice failures the speech layer signals (it counts its own engine fallbacks in kiosk.metrics).
+    if hasattr(speaker, "error"):
+        speaker.error.connect(lambda _text: metrics.speech_errors.labels(engine="speaker", kind="playback").inc())
+    if hasattr(listener, "error"):
+        listener.error.connect(lambda _text: metrics.speech_errors.labels(engine="listener", kind="recognition").inc())
     window = KioskWindow()
     window.retranslate()
     spec = source if source is not None else cfg.camera.source
     # Files and folders loop, so a recorded source behaves like a camera that never ends.
-    worker = CameraWorker(lambda: open_source(spec, cfg.camera.width, cfg.camera.height, cfg.camera.fps, loop=True),
+    worker = CameraWorker(source_factory or (lambda: open_source(spec, cfg.camera.width, cfg.camera.height,
+                                                                 cfg.camera.fps, loop=True)),
                           lambda: pipeline, fps=cfg.camera.fps, reconnect_s=cfg.camera.reconnect_s,
-                          idle_fps=cfg.camera.idle_fps)
+                          idle_fps=cfg.camera.idle_fps, health=health)
     thread = WorkerThread(worker)
     controller = KioskController(cfg, engine, window, thread, speaker=speaker, listener=listener,
-                                 on_result=reporter.submit, model_problem=problem)
+                                 on_result=on_result, model_problem=problem)
     if start_worker:
         thread.start()
-    return Kiosk(app, window, controller, pipeline, thread, reporter)
+    return Kiosk(app, window, controller, pipeline, thread, reporter, health)
 
 
-def run_app(cfg, windowed: bool = False) -> int:
+class _StormRelay(QObject):
+    """Brings an error storm, declared on whichever thread raised, to the GUI thread."""
+
+    storm = Signal(str)
+
+    def __init__(self, handler: Callable[[str], None]):
+        super().__init__()
+        self._handler = handler
+        self.storm.connect(self._on_storm)
+
+    @Slot(str)
+    def _on_storm(self, summary: str) -> None:
+        self._handler(summary)
+
+
+def abandon_session(kiosk: Kiosk, reason: str) -> None:
+    """A session in progress ends as abandoned and is reported like any other, even when the
+    engine itself is what broke (the record is then closed here)."""
+    controller, engine = kiosk.controller, kiosk.controller.engine
+    if engine.state not in (State.LIVENESS, State.CHALLENGE):
+        return
+    record = engine.record
+    try:
+        controller.abandon(reason)
+        return
+    except Exception as exc:
+        log.error("the session engine could not end the session (%s); reporting it as abandoned", exc)
+    if record is not None and not record.result and controller.on_result is not None:
+        record.result, record.reason = "abandoned", reason
+        record.finished_at = record.last_seen_at or record.started_at
+        record.states.append("abandoned")
+        controller.on_result(record)
+
+
+def go_out_of_service(kiosk: Kiosk, summary: str, exit_later: Callable[[int], None], watchdog=None) -> None:
+    """Error storm: end the session (reported), show and say "out of service", tell systemd why,
+    and exit non-zero after a grace (exit_later) so the message can be read and heard."""
+    controller = kiosk.controller
+    if controller.model_problem == OUT_OF_SERVICE_WHAT:
+        return
+    abandon_session(kiosk, "out_of_service")
+    controller.model_problem = OUT_OF_SERVICE_WHAT  # the frames stop reaching the engine
+    from . import strings as S
+    from .strings import tr
+    try:
+        controller.refresh()
+        controller.say(tr(S.MODEL_TITLE) + ". " + tr(S.MODEL_DETAIL).format(what=OUT_OF_SERVICE_WHAT))
+    except Exception as exc:  # the screen or the voice may be what is broken: still exit
+        log.error("out-of-service screen failed: %s", exc)
+    if watchdog is not None:
+        watchdog.status(f"out of service: {summary}")
+    exit_later(EXIT_ERROR_STORM)
+
+
+def _watch_audio_output() -> QObject | None:
+    """kiosk_audio_up follows the system's default audio output."""
+    try:
+        from PySide6.QtMultimedia import QMediaDevices
+    except ImportError:
+        return None
+    devices = QMediaDevices()
+
+    def update() -> None:
+        metrics.audio_up.set(0 if QMediaDevices.defaultAudioOutput().isNull() else 1)
+
+    devices.audioOutputsChanged.connect(update)
+    update()
+    return devices
+
+
+def serve(kiosk: Kiosk, watchdog=None, metrics_port: int = 0, grace_s: float = OUT_OF_SERVICE_GRACE_S,
+          health_interval_ms: int = 500) -> int:
+    """Runs the Qt loop with the watchdog, the error-storm exit and the metrics server; returns
+    the exit status (0 after a stop, EXIT_ERROR_STORM after a storm)."""
+    from ..logging_setup import install_qt_message_handler, quiet_ffmpeg
+    from ..watchdog import Watchdog
+    app, window, health = kiosk.app, kiosk.window, kiosk.health
+    watchdog = watchdog or Watchdog()
+
+    def quit_app(code: int = 0) -> None:
+        # Qt 6 quits by closing every window; the kiosk window refuses that unless allowed.
+        window.allow_close = True
+        app.exit(code)
+
+    exit_timer = QTimer()  # owned here, so a pending exit cannot outlive this loop
+    exit_timer.setSingleShot(True)
+
+    def exit_later(code: int) -> None:
+        exit_timer.timeout.connect(lambda: quit_app(code))
+        exit_timer.start(int(grace_s * 1000))
+
+    relay = _StormRelay(lambda summary: go_out_of_service(kiosk, summary, exit_later, watchdog))
+    health.errors.on_storm = relay.storm.emit
+    install_qt_message_handler()
+    old_hooks = sys.excepthook, threading.excepthook
+    sys.excepthook = health.errors.excepthook("gui")  # exceptions escaping Qt slots
+    gui_hook = health.errors.excepthook("thread")
+    threading.excepthook = lambda a: gui_hook(a.exc_type, a.exc_value or a.exc_type(), a.exc_traceback)
+    kiosk.controller.quit_requested.connect(lambda: quit_app(0))
+
+    def health_tick() -> None:
+        health.out_of_service = kiosk.controller.model_problem
+        metrics.out_of_service.set(1 if health.out_of_service else 0)
+        ok = health.healthy()
+        metrics.healthy.set(1 if ok else 0)
+        # The ping rides on the GUI loop: if the loop freezes, systemd's WatchdogSec restarts us.
+        watchdog.ping(ok)
+
+    beat = QTimer()
+    beat.timeout.connect(health_tick)
+    beat.start(health_interval_ms)
+    audio = _watch_audio_output()
+    quiet_ffmpeg()  # after Qt's media backend started: it sets FFmpeg's log level when it does
+    server = metrics.serve(metrics_port, health)
+    watchdog.ready()
+    if health.errors.storm:  # declared before the loop was wired (the worker starts earlier)
+        relay.storm.emit(health.errors.storm)
+    started = time.monotonic()
+    try:
+        code = app.exec()
+    finally:
+        beat.stop()
+        exit_timer.stop()
+        watchdog.stopping()
+        if server is not None:
+            server.stop()
+        sys.excepthook, threading.excepthook = old_hooks
+        health.errors.on_storm = None
+        kiosk.shutdown()
+    log.info("kiosk stopped after %.0f s with status %d", time.monotonic() - started, code)
+    del audio, relay
+    return code
+
+
+def run_app(cfg, windowed: bool = False, metrics_port: int = 0) -> int:
+    from ..logging_setup import install_qt_message_handler
     from ..verdict import KeyFileError
+    install_qt_message_handler()  # before any Qt part is built: its warnings are rate-limited too
     try:
         kiosk = build_kiosk(cfg)
     except KeyFileError as exc:
@@ -133,16 +321,14 @@ def run_app(cfg, windowed: bool = False) -> int:
         return 2
     app, window = kiosk.app, kiosk.window
 
-    def quit_app(*_):
-        # Qt 6 quits by closing every window; the kiosk window refuses that unless allowed.
+    def stop(*_: Any) -> None:
         window.allow_close = True
         app.quit()
 
-    kiosk.controller.quit_requested.connect(quit_app)
     # Qt blocks Python's signal handlers while in C++; a timer lets SIGTERM (systemd stop) through.
-    signal.signal(signal.SIGTERM, quit_app)
-    signal.signal(signal.SIGINT, quit_app)
-    signal.signal(signal.SIGHUP, quit_app)  # a closed terminal or session cleans up like a stop
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, stop)  # a closed terminal or session cleans up like a stop
     pulse = QTimer()
     pulse.start(250)
     pulse.timeout.connect(lambda: None)
@@ -154,12 +340,4 @@ def run_app(cfg, windowed: bool = False) -> int:
     else:
         window.resize(1280, 800)
         window.show()
-    from ..watchdog import Watchdog
-    watchdog = Watchdog()
-    watchdog.ready()
-    # The ping rides on the GUI loop: if the loop freezes, systemd's WatchdogSec restarts us.
-    kiosk.controller.timer.timeout.connect(watchdog.ping)
-    code = app.exec()
-    watchdog.stopping()
-    kiosk.shutdown()
-    return code
+    return serve(kiosk, metrics_port=metrics_port)

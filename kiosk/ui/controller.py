@@ -472,9 +472,14 @@ class KioskController(QObject):
             self.window.show_pin_feedback(result.tries_left, result.locked_s)
 
     # ------------------------------------------------------------ camera state
+    def abandon(self, reason: str) -> None:
+        """A session in progress ends as abandoned, reported through on_result like any other."""
+        self._handle(self.engine.cancel(reason))
+
     @Slot(str)
     def on_camera_lost(self, reason: str) -> None:
         log.warning("camera lost: %s", reason)
+        self.abandon("camera_lost")
         if not self.camera_problem:
             self.camera_problem = reason or "no camera"
             self.window.session.camera.clear_frame()
@@ -488,8 +493,8 @@ class KioskController(QObject):
 
     @Slot(str)
     def on_worker_crash(self, reason: str) -> None:
-        # Logged by the worker; the session restarts rather than freezing on a half-done state.
-        self._handle(self.engine.cancel())
+        # Reported by the worker; the session restarts rather than freezing on a half-done state.
+        self.abandon("vision_error")
 
     # ---------------------------------------------------------------- display
     def refresh(self) -> None:

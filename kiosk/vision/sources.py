@@ -5,12 +5,16 @@ Each yields BGR frames with a timestamp in seconds; `read()` returns None when n
 """
 from __future__ import annotations
 
+import logging
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
@@ -31,7 +35,7 @@ class CameraSource:
 
     def __init__(self, index: int = 0, width: int = 640, height: int = 480, fps: int = 25):
         self.index, self.width, self.height, self.fps = index, width, height, fps
-        self._cap = None
+        self._cap: cv2.VideoCapture | None = None
         self._n = 0
 
     def open(self) -> None:
@@ -66,7 +70,7 @@ class VideoFileSource:
         self.path = Path(path)
         self.loop = loop
         self._fps = fps
-        self._cap = None
+        self._cap: cv2.VideoCapture | None = None
         self._n = 0
 
     def open(self) -> None:
@@ -97,7 +101,11 @@ class VideoFileSource:
 
 
 class ImageFolderSource:
-    """Images in name order, each repeated `hold` times (a still held in front of the camera)."""
+    """Images in name order, each repeated `hold` times (a still held in front of the camera).
+
+    An image that cannot be decoded is skipped and reported once (logged, kept in `unreadable`);
+    when no image of the folder can be read, `read()` returns None like a camera that gives no frame.
+    """
 
     live = False
 
@@ -107,6 +115,7 @@ class ImageFolderSource:
         self._files: list[Path] = []
         self._n = 0
         self._cached: tuple[int, np.ndarray] | None = None
+        self.unreadable: set[Path] = set()
 
     def open(self) -> None:
         if not self.path.is_dir():
@@ -119,27 +128,66 @@ class ImageFolderSource:
         return len(self._files) * self.hold
 
     def read(self) -> Frame | None:
-        if not self._files:
+        # At most one pass over the folder looking for a readable image.
+        for _ in range(len(self._files) + 1):
+            i = self._n // self.hold
+            if i >= len(self._files):
+                if not self.loop:
+                    return None
+                i %= len(self._files)
+            if self._cached is None or self._cached[0] != i:
+                img = self._imread(self._files[i])
+                if img is None:
+                    self._n = (self._n // self.hold + 1) * self.hold  # on to the next image
+                    continue
+                self._cached = (i, img)
+            self._n += 1
+            return Frame(self._cached[1], (self._n - 1) / self.fps, self._n - 1)
+        return None
+
+    def _imread(self, path: Path) -> np.ndarray | None:
+        if path in self.unreadable:
             return None
-        i = self._n // self.hold
-        if i >= len(self._files):
-            if not self.loop:
-                return None
-            i %= len(self._files)
-        if self._cached is None or self._cached[0] != i:
-            img = cv2.imread(str(self._files[i]))
-            if img is None:
-                raise SourceError(f"unreadable image: {self._files[i]}")
-            self._cached = (i, img)
-        self._n += 1
-        return Frame(self._cached[1], (self._n - 1) / self.fps, self._n - 1)
+        try:
+            img = cv2.imread(str(path))
+        except cv2.error:
+            img = None
+        if img is None:
+            self.unreadable.add(path)
+            log.warning("skipping unreadable image %s", path)
+        return img
 
     def close(self) -> None:
         self._cached = None
 
 
+class FrozenFeedDetector:
+    """A live camera whose frames stay byte-identical for `after_s` seconds is frozen (a wedged
+    driver or capture card repeating its last buffer): real sensors always add noise. Only the
+    camera-problem side: the vision stages judge stillness per frame on their own."""
+
+    def __init__(self, after_s: float = 5.0, clock=time.monotonic):
+        self.after_s = after_s
+        self._clock = clock
+        self._digest: int | None = None
+        self._since = 0.0
+
+    def update(self, image: np.ndarray) -> bool:
+        """True once the same bytes have been seen for `after_s` seconds."""
+        digest = zlib.crc32(np.ascontiguousarray(image).data)
+        now = self._clock()
+        if digest != self._digest:
+            self._digest, self._since = digest, now
+            return False
+        return now - self._since >= self.after_s
+
+    def reset(self) -> None:
+        self._digest = None
+
+
 def open_source(spec: str, width: int = 640, height: int = 480, fps: int = 25, hold: int = 1, loop: bool = False):
     """A camera index ("0"), a video file, or an image folder."""
+    src: CameraSource | ImageFolderSource | VideoFileSource
     if spec.isdigit():
         src = CameraSource(int(spec), width, height, fps)
     elif Path(spec).is_dir():

@@ -1,0 +1,253 @@
+"""Camera faults: lost mid-session, unreadable frames, a frozen feed, and `kiosk bench` on bad
+sources. Real Qt offscreen, the real pipeline and worker thread; frame sources stand in for the
+camera."""
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+from fault_harness import ListReporter, NotifySocket, face_folder, serve_with, session_cfg, wait_until
+
+from kiosk.health import Health
+from kiosk.session.engine import State
+from kiosk.ui import strings as S
+from kiosk.ui.controller import CaptionOnlySpeaker
+from kiosk.vision.pipeline import VisionPipeline
+from kiosk.vision.sources import Frame, ImageFolderSource, SourceError, open_source
+from kiosk.watchdog import Watchdog
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def app():
+    from kiosk.ui.app import qt_app
+    return qt_app()
+
+
+class PluggableCamera:
+    """A camera on a cable: frames from a folder while plugged; unplugged, reads give nothing
+    and opening fails, as with a USB camera pulled out."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.plugged = True
+        self.opens = 0
+
+    def open(self):
+        self.opens += 1
+        if not self.plugged:
+            raise SourceError("camera 0 is not available")
+        src = open_source(str(self.folder), fps=25, loop=True)
+        camera = self
+
+        class Plugged:
+            live = False
+
+            def read(self):
+                return src.read() if camera.plugged else None
+
+            def close(self):
+                src.close()
+
+        return Plugged()
+
+
+def _kiosk(cfg, source_factory, health, reporter):
+    from kiosk.ui.app import build_kiosk
+    return build_kiosk(cfg, pipeline=VisionPipeline(cfg), speaker=CaptionOnlySpeaker(), health=health,
+                       reporter=reporter, source_factory=source_factory)
+
+
+def test_camera_lost_mid_session_abandons_reports_and_reconnects(app, state_dir, tmp_path, photos):
+    cfg = session_cfg(state_dir, liveness={"real_frames": 10_000, "timeout_s": 120.0})  # stay in level 1
+    camera = PluggableCamera(face_folder(tmp_path, photos))
+    health = Health()
+    reporter = ListReporter()
+    kiosk = _kiosk(cfg, camera.open, health, reporter)
+    notify = NotifySocket(tmp_path)
+    seen: dict = {}
+
+    def step(quit):
+        c, w = kiosk.controller, kiosk.window
+        if "unplugged_at" not in seen and c.engine.state == State.LIVENESS:
+            camera.plugged = False  # pulled out in the middle of level 1
+            seen["unplugged_at"] = time.monotonic()
+            seen["opens"] = camera.opens
+        elif "unplugged_at" in seen and "lost" not in seen and reporter.records:
+            seen["lost"] = (w.stack.currentWidget() is w.message, w.message.title.text())
+        elif "lost" in seen and "replugged_at" not in seen and camera.opens >= seen["opens"] + 3:
+            seen["pings_while_lost"] = notify.pings(since=seen["unplugged_at"] + 0.5)
+            seen["health_while_lost"] = health.status()
+            camera.plugged = True
+            seen["replugged_at"] = time.monotonic()
+        elif "replugged_at" in seen and not c.camera_problem and w.stack.currentWidget() is not w.message:
+            seen["back"] = True
+            quit(0)
+
+    try:
+        code = serve_with(kiosk, step, timeout_s=90, watchdog=Watchdog(env=notify.env), health_interval_ms=50)
+    finally:
+        notify.close()
+    assert code == 0, seen
+    # No verdict lost: the cut session is reported as abandoned because of the camera.
+    assert [(r.result, r.reason) for r in reporter.records][:1] == [("abandoned", "camera_lost")]
+    assert seen["lost"] == (True, S.CAMERA_TITLE), "the camera screen is shown"
+    assert any(S.CAMERA_TITLE in u for u in kiosk.controller.speaker.utterances)
+    # Reconnects every camera.reconnect_s (0.3 s): three more opens took about a second.
+    assert seen["back"]
+    # A lost camera is a kiosk doing its job: the watchdog is still fed (the worker retries).
+    assert seen["pings_while_lost"] > 0 and seen["health_while_lost"]["healthy"]
+    assert seen["health_while_lost"]["camera"] == "lost"
+    assert health.errors.total == 0, "a lost camera is not an error storm"
+
+
+def _corrupt(path):
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+
+
+def test_unreadable_image_is_skipped_and_reported_once(tmp_path, caplog):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "00.png"), np.full((48, 64, 3), 40, np.uint8))
+    _corrupt(folder / "01.png")
+    cv2.imwrite(str(folder / "02.png"), np.full((48, 64, 3), 80, np.uint8))
+    src = ImageFolderSource(folder, loop=True)
+    src.open()
+    with caplog.at_level(logging.WARNING):
+        values = [int(src.read().image[0, 0, 0]) for _ in range(60)]
+    assert set(values) == {40, 80}
+    warnings = [r for r in caplog.records if "unreadable" in r.getMessage()]
+    assert len(warnings) == 1 and "01.png" in warnings[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_folder_of_only_unreadable_images_is_a_lost_camera_not_a_traceback_flood(app, state_dir, tmp_path,
+                                                                                     caplog):
+    from kiosk.ui.worker import CameraWorker, WorkerThread
+    cfg = session_cfg(state_dir)
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    _corrupt(folder / "only.png")
+    health = Health()
+    worker = CameraWorker(lambda: open_source(str(folder), loop=True), lambda: VisionPipeline(cfg), fps=25,
+                          reconnect_s=0.3, health=health)
+    events = []
+    worker.camera_lost.connect(lambda r: events.append(("lost", r)))
+    worker.camera_ok.connect(lambda: events.append(("ok", "")))
+    thread = WorkerThread(worker)
+    caplog.set_level(logging.WARNING)
+
+    def opened() -> int:  # one warning per source opened
+        return sum("unreadable" in r.getMessage() for r in caplog.records)
+
+    t0 = time.monotonic()
+    thread.start()
+    try:
+        assert wait_until(lambda: events == [("lost", "no frame from the camera")])
+        # Let it retry a few times (0.3 s apart): still lost, never "ok", no traceback.
+        assert wait_until(lambda: opened() >= 3)
+    finally:
+        assert thread.shutdown()
+    elapsed = time.monotonic() - t0
+    assert events == [("lost", "no frame from the camera")], "camera lost once, not flapping"
+    assert not any(r.exc_info for r in caplog.records), "no traceback"
+    # One warning per reconnect attempt at most, not 20 a second.
+    assert opened() <= elapsed / 0.3 + 2
+    assert health.errors.total == 0 and health.camera == "lost"
+
+
+class FrozenCamera:
+    """A live camera whose driver wedged: the same buffer again and again, until it is reopened."""
+
+    live = True
+
+    def __init__(self, frozen: bool):
+        self.frozen = frozen
+        self.image = np.full((120, 160, 3), 90, np.uint8)
+        self.n = 0
+        self.rng = np.random.default_rng(0)
+
+    def read(self):
+        self.n += 1
+        img = self.image if self.frozen else self.image + self.rng.integers(0, 3, self.image.shape, np.uint8)
+        return Frame(img, time.monotonic(), self.n)
+
+    def close(self):
+        pass
+
+
+def test_a_frozen_live_feed_is_a_camera_problem_and_is_reopened(app, state_dir):
+    from kiosk.ui.worker import CameraWorker, WorkerThread
+    cfg = session_cfg(state_dir)
+    opened = []
+
+    def factory():
+        cam = FrozenCamera(frozen=len(opened) == 0)  # the first stream freezes; the reopened one is fine
+        opened.append(cam)
+        return cam
+
+    health = Health()
+    worker = CameraWorker(factory, lambda: VisionPipeline(cfg), fps=25, reconnect_s=0.2, health=health,
+                          frozen_after_s=0.5)
+    events = []
+    worker.camera_lost.connect(lambda r: events.append(("lost", r)))
+    worker.camera_ok.connect(lambda: events.append(("ok", "")))
+    thread = WorkerThread(worker)
+    thread.start()
+    try:
+        assert wait_until(lambda: len(events) >= 3)
+    finally:
+        assert thread.shutdown()
+    assert events[0] == ("ok", "")
+    assert events[1][0] == "lost" and events[1][1].startswith("frozen feed: identical frames")
+    assert events[2] == ("ok", ""), "reopened, the camera is back"
+    assert len(opened) >= 2
+
+
+def test_a_still_recording_is_not_a_frozen_camera(app, state_dir, tmp_path):
+    """Files and folders repeat frames by design (a photo held up): only live cameras are checked."""
+    from kiosk.ui.worker import CameraWorker, WorkerThread
+    cfg = session_cfg(state_dir)
+    folder = tmp_path / "still"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.full((120, 160, 3), 90, np.uint8))
+    worker = CameraWorker(lambda: open_source(str(folder), loop=True), lambda: VisionPipeline(cfg), fps=50,
+                          reconnect_s=0.2, frozen_after_s=0.2)
+    events, got = [], []
+    worker.camera_lost.connect(lambda r: events.append(("lost", r)))
+    worker.observed.connect(got.append)
+    thread = WorkerThread(worker)
+    thread.start()
+    try:
+        assert wait_until(lambda: len(got) >= 20)  # 20 analysed frames at 50 fps: far past 0.2 s
+    finally:
+        assert thread.shutdown()
+    assert events == []
+
+
+def _bench(*args):
+    return subprocess.run([sys.executable, "-m", "kiosk", "bench", *args], cwd=ROOT, capture_output=True,
+                          check=False, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("make", ["missing", "not_a_video", "unreadable_folder"])
+def test_bench_on_a_bad_source_is_a_clear_error_not_a_traceback(tmp_path, make):
+    if make == "missing":
+        source, expect = tmp_path / "nope.mp4", "video file not found"
+    elif make == "not_a_video":
+        source, expect = tmp_path / "clip.mp4", "cannot read video"
+        source.write_bytes(b"this is not a video")
+    else:
+        source, expect = tmp_path / "bad", "no readable frame"
+        source.mkdir()
+        _corrupt(source / "x.png")
+    r = _bench("--source", str(source), "--frames", "3")
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("kiosk: bench: ") and expect in r.stderr
