@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, load_config
-from .metrics import DEFAULT_PORT as DEFAULT_METRICS_PORT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,8 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the full-screen kiosk (default)")
     run.add_argument("--source", help="camera index, video file or image folder (overrides camera.source)")
     run.add_argument("--windowed", action="store_true", help="a normal window instead of full screen")
-    run.add_argument("--metrics-port", type=int, default=DEFAULT_METRICS_PORT,
-                     help=f"loopback port of /metrics and /health (default {DEFAULT_METRICS_PORT}; 0 = off)")
+    run.add_argument("--metrics-port", type=int,
+                     help="loopback port of /metrics and /health, 0 = off (overrides metrics.port)")
 
     ver = sub.add_parser("verify", help="run one session headless and print a JSON verdict")
     ver.add_argument("--source", required=True, help="video file or image folder")
@@ -168,9 +167,11 @@ def main(argv: list[str] | None = None) -> int:
             return check_config(args.path)
         if command == "verify-record" and args.key:
             return verify_records(args.file, args.key, args.nonce, args.now)
-        overrides = {}
+        overrides: dict = {}
         if getattr(args, "source", None) and command == "run":
-            overrides = {"camera": {"source": args.source}}
+            overrides["camera"] = {"source": args.source}
+        if getattr(args, "metrics_port", None) is not None and command == "run":
+            overrides["metrics"] = {"port": args.metrics_port}
         cfg = load_config(args.config, overrides)
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
@@ -206,8 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         from .selftest import self_test
         return self_test(cfg)
     from .ui.app import run_app
-    return run_app(cfg, windowed=getattr(args, "windowed", False),
-                   metrics_port=getattr(args, "metrics_port", DEFAULT_METRICS_PORT))
+    return run_app(cfg, windowed=getattr(args, "windowed", False))
 
 
 if __name__ == "__main__":

@@ -180,6 +180,12 @@ class SecurityConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    # /metrics (Prometheus text format) and /health, on 127.0.0.1 only; 0 = off
+    port: int = field(metadata=_between(0, 65535))
+
+
+@dataclass(frozen=True)
 class VerdictConfig:
     key_path: str = field(metadata={**NOT_EMPTY, **PATH})
     hook: str = field(metadata={"resolve": lambda value, root: _resolve_hook(value, root)})
@@ -204,6 +210,7 @@ class Config:
     speech: SpeechConfig
     security: SecurityConfig
     verdict: VerdictConfig
+    metrics: MetricsConfig
     root: Path = PROJECT_ROOT
 
     def path(self, value: str) -> Path:

@@ -30,9 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Default port of `kiosk run --metrics-port` (0 turns the server off). Bound to 127.0.0.1 only:
-# a fleet scrapes it through its own agent on the kiosk, never over the network.
-DEFAULT_PORT = 9464
+# The port is `metrics.port` (0 turns the server off). Bound to 127.0.0.1 only: a fleet scrapes
+# it through its own agent on the kiosk, never over the network.
 HOST = "127.0.0.1"
 
 REGISTRY = CollectorRegistry(auto_describe=True)

@@ -27,6 +27,24 @@ def need_data(path: Path, what: str = "dataset") -> Path:
     return path
 
 
+def camera_like_frames(photo: Path, folder: Path, n: int = 24, seed: int = 0) -> Path:
+    """`n` frames of one photo as a camera would deliver them: sensor noise and a 2 px jitter
+    in every frame. The kiosk rightly never takes a repeated, pixel-identical photo for a live
+    person, so a folder source that should reach level 2 needs this (it loops over the frames)."""
+    import cv2
+    import numpy as np
+    image = cv2.imread(str(photo))
+    assert image is not None, f"unreadable photo {photo}"
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        dx, dy = rng.integers(-2, 3, 2)
+        noisy = np.roll(image, (int(dy), int(dx)), (0, 1)).astype(np.int16) + rng.normal(0, 3, image.shape)
+        cv2.imwrite(str(folder / f"frame-{i:03d}.jpg"), np.clip(noisy, 0, 255).astype(np.uint8),
+                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+    return folder
+
+
 @pytest.fixture(scope="session")
 def datasets() -> Path:
     return need_data(datasets_dir(), "shared datasets")

@@ -208,7 +208,7 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
 
     from kiosk.privacy import find_image_files
 
-    from conftest import ROOT
+    from conftest import ROOT, camera_like_frames
 
     for tool in ("pulseaudio", "pactl", "espeak-ng"):
         if shutil.which(tool) is None:
@@ -216,7 +216,7 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
     home, tmp, work, faces, audio = (tmp_path / n for n in ("home", "tmp", "work", "faces", "audio"))
     for d in (home, tmp, work, faces):
         d.mkdir()
-    (faces / "person.png").write_bytes((photos / "business_person.png").read_bytes())
+    camera_like_frames(photos / "business_person.png", faces)
     verdicts = tmp_path / "verdicts.jsonl"
     site = work / "site.toml"
     site.write_text(f'[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n'

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT
+from conftest import ROOT, camera_like_frames
 
 
 def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
@@ -36,7 +36,7 @@ def test_full_sessions_leave_no_image_files(tmp_path, photos):
     home, tmp, work, faces = (tmp_path / n for n in ("home", "tmp", "work", "faces"))
     for d in (home, tmp, work, faces):
         d.mkdir()
-    (faces / "person.png").write_bytes((photos / "business_person.png").read_bytes())
+    camera_like_frames(photos / "business_person.png", faces)
     verdicts = tmp_path / "verdicts.jsonl"
     site = work / "site.toml"
     site.write_text(f'[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n'
@@ -74,7 +74,7 @@ def test_kiosk_tells_systemd_it_is_ready_feeds_the_watchdog_and_serves_metrics(t
     home, faces = tmp_path / "home", tmp_path / "faces"
     home.mkdir()
     faces.mkdir()
-    (faces / "person.png").write_bytes((photos / "business_person.png").read_bytes())
+    camera_like_frames(photos / "business_person.png", faces)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(tmp_path / "notify.sock"))
     sock.settimeout(1.0)

@@ -310,7 +310,7 @@ def serve(kiosk: Kiosk, watchdog=None, metrics_port: int = 0, grace_s: float = O
     return code
 
 
-def run_app(cfg, windowed: bool = False, metrics_port: int = 0) -> int:
+def run_app(cfg, windowed: bool = False) -> int:
     from ..logging_setup import install_qt_message_handler
     from ..verdict import KeyFileError
     install_qt_message_handler()  # before any Qt part is built: its warnings are rate-limited too
@@ -340,4 +340,4 @@ def run_app(cfg, windowed: bool = False, metrics_port: int = 0) -> int:
     else:
         window.resize(1280, 800)
         window.show()
-    return serve(kiosk, metrics_port=metrics_port)
+    return serve(kiosk, metrics_port=cfg.metrics.port)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
-from conftest import make_cfg
+from conftest import camera_like_frames, make_cfg
 
 
 def wait_until(pred, timeout_s: float = 20.0) -> bool:
@@ -27,7 +27,8 @@ def wait_until(pred, timeout_s: float = 20.0) -> bool:
 
 
 def session_cfg(state_dir: Path, **sections):
-    """Short sessions (like the UI soak): a still photo passes level 1, challenges time out."""
+    """Short sessions (like the UI soak): a photo with camera-like noise passes level 1,
+    challenges time out."""
     base = {"liveness": {"real_frames": 15}, "challenges": {"time_limit_s": 1.0, "gap_s": [0.0, 0.0]},
             "session": {"result_display_s": 1.0, "auto_start_s": 0.5},
             "camera": {"reconnect_s": 0.3}}
@@ -37,10 +38,7 @@ def session_cfg(state_dir: Path, **sections):
 
 
 def face_folder(tmp_path: Path, photos: Path) -> Path:
-    folder = tmp_path / "faces"
-    folder.mkdir(exist_ok=True)
-    (folder / "person.png").write_bytes((photos / "business_person.png").read_bytes())
-    return folder
+    return camera_like_frames(photos / "business_person.png", tmp_path / "faces")
 
 
 class ListReporter:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import ROOT, camera_like_frames
 
 
 def playing(env: dict) -> bool:
@@ -38,7 +38,7 @@ def test_the_kiosk_goes_on_when_the_audio_server_is_killed(tmp_path, photos):
     home, tmp, work, faces, audio = (tmp_path / n for n in ("home", "tmp", "work", "faces", "audio"))
     for d in (home, tmp, work, faces):
         d.mkdir()
-    (faces / "person.png").write_bytes((photos / "business_person.png").read_bytes())
+    camera_like_frames(photos / "business_person.png", faces)
     verdicts = tmp_path / "verdicts.jsonl"
     site = work / "site.toml"
     site.write_text(f'[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n'
