@@ -59,12 +59,12 @@ def crop_box(image_size: tuple[int, int], bbox, scale: float) -> tuple[int, int,
     return int(x0), int(y0), int(x1), int(y1)
 
 
-def crop_for_model(frame_bgr: np.ndarray, bbox, scale: float, size) -> np.ndarray:
+def crop_for_model(frame_bgr: np.ndarray, bbox, scale: float, size: int | tuple[int, int]) -> np.ndarray:
     """Crop `scale` x bbox (x, y, w, h) around the face and resize to size (int or (w, h)); uint8 BGR."""
     h, w = frame_bgr.shape[:2]
     x0, y0, x1, y1 = crop_box((w, h), bbox, scale)
     patch = frame_bgr[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
-    out_w, out_h = (size, size) if np.isscalar(size) else (int(size[0]), int(size[1]))
+    out_w, out_h = (size, size) if isinstance(size, (int, np.integer)) else (int(size[0]), int(size[1]))
     return cv2.resize(patch, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
 
 

@@ -48,6 +48,7 @@ class VisionPipeline:
         self.cfg = cfg
         self.static = static_image_mode
         self.face_mesh = FaceMeshDetector(max_faces=2, static_image_mode=static_image_mode)
+        self._closed = False
         self.head_pose = HeadPoseEstimator(cfg.camera.hfov_deg)
         self.tracker = FaceTracker()
         self.capture_quality = CaptureQuality()
@@ -168,9 +169,9 @@ class VisionPipeline:
 
     def close(self) -> None:
         """Idempotent: the camera worker closes the pipeline it was given when it stops."""
-        if self.face_mesh is not None:
+        if not self._closed:
+            self._closed = True
             self.face_mesh.close()
-            self.face_mesh = None
         if self._hands is not None:
             self._hands.close()
             self._hands = None
