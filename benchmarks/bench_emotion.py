@@ -5,6 +5,7 @@
 
 The Face Landmarker is not included (it is the frame's face model; see bench_face_models.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,11 +64,15 @@ def main() -> None:
         infer_ms.append((t2 - t1) * 1e3)
         head_ms.append((t3 - t2) * 1e3)
         total_ms.append((t3 - t0) * 1e3)
-    print(f"model {args.model}: {Path(clf.model_path).stat().st_size / 1024:.1f} KiB, "
-          f"flip_average={clf.flip_average}, 1 thread, face box {face.bbox[2]}x{face.bbox[3]} px in 640 px frame")
+    print(
+        f"model {args.model}: {Path(clf.model_path).stat().st_size / 1024:.1f} KiB, "
+        f"flip_average={clf.flip_average}, 1 thread, face box {face.bbox[2]}x{face.bbox[3]} px in 640 px frame"
+    )
     print(f"align              {stats(align_ms)}")
     print(f"CNN (model)        {stats(infer_ms)}")
-    print(f"head + decision    {stats(head_ms)}  (blendshapes {'present' if face.blendshapes is not None else 'missing'})")
+    print(
+        f"head + decision    {stats(head_ms)}  (blendshapes {'present' if face.blendshapes is not None else 'missing'})"
+    )
     print(f"per face total     {stats(total_ms)}  ({args.runs} runs)")
 
 

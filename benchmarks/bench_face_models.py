@@ -10,6 +10,7 @@
    blendshapes: the emotion head takes its CNN-only path), interleaved in rounds.
 Prints median / p95 per frame for each and the ratio landmarker / mesh.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,11 +43,14 @@ def frames_from(photos: Path, n: int) -> list[np.ndarray]:
         img = cv2.resize(img, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA)
         canvas = np.zeros((480, 640, 3), np.uint8)
         y0, x0 = (480 - img.shape[0]) // 2, (640 - img.shape[1]) // 2
-        canvas[y0:y0 + img.shape[0], x0:x0 + img.shape[1]] = img
+        canvas[y0 : y0 + img.shape[0], x0 : x0 + img.shape[1]] = img
         for k in range(n // 2):  # a slow drift of a few pixels, like a person standing still
             dx, dy = 3.0 * np.sin(k / 7.0), 2.0 * np.cos(k / 5.0)
-            out.append(cv2.warpAffine(canvas, np.float32([[1, 0, dx], [0, 1, dy]]), (640, 480),
-                                      borderMode=cv2.BORDER_REPLICATE))
+            out.append(
+                cv2.warpAffine(
+                    canvas, np.float32([[1, 0, dx], [0, 1, dy]]), (640, 480), borderMode=cv2.BORDER_REPLICATE
+                )
+            )
     return out
 
 
@@ -73,8 +77,10 @@ def main() -> None:
     found = {"mesh": 0, "landmarker": 0}
     cfg = load_config()
     for _ in range(args.rounds):
-        for name, make in (("mesh", lambda: FaceMeshDetector(max_faces=2)),
-                           ("landmarker", lambda: FaceLandmarkerDetector(max_faces=2))):
+        for name, make in (
+            ("mesh", lambda: FaceMeshDetector(max_faces=2)),
+            ("landmarker", lambda: FaceLandmarkerDetector(max_faces=2)),
+        ):
             with make() as det:
                 det.detect(frames[0])  # first call loads graphs
                 for f in frames:
@@ -98,8 +104,10 @@ def main() -> None:
     for name, v in times.items():
         print(line(name, v))
     for a, b in (("landmarker", "mesh"), ("pipeline_landmarker", "pipeline_mesh")):
-        print(f"ratio {a} / {b}: median {statistics.median(times[a]) / statistics.median(times[b]):.3f}, "
-              f"p95 {pct(times[a], 95) / pct(times[b], 95):.3f}")
+        print(
+            f"ratio {a} / {b}: median {statistics.median(times[a]) / statistics.median(times[b]):.3f}, "
+            f"p95 {pct(times[a], 95) / pct(times[b], 95):.3f}"
+        )
 
 
 if __name__ == "__main__":

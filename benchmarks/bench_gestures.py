@@ -9,6 +9,7 @@ shared machine only the ratio is comparable between runs.
 
 MediaPipe hand detection is not included (it runs once per frame, whatever the challenge).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,9 @@ def main() -> None:
     hands = []
     for label in [lbl for lbl in clf.labels]:
         xy = poser.sample(label) * 120 + 320
-        hands.append(Hand(np.c_[xy, np.zeros(21)].astype(np.float32), "Left" if len(hands) % 2 else "Right", 0.99, (640, 480)))
+        hands.append(
+            Hand(np.c_[xy, np.zeros(21)].astype(np.float32), "Left" if len(hands) % 2 else "Right", 0.99, (640, 480))
+        )
     feats = [hand_features(h.landmarks, h.handedness) for h in hands]
     for h in hands:  # warm-up
         clf.classify(h)
@@ -66,13 +69,17 @@ def main() -> None:
             models["reference"].classify(h)
     for name in models:
         path = Path(args.model if name == "model" else args.reference)
-        print(f"{name} {path.name}: {path.stat().st_size} bytes ({path.stat().st_size / 1024:.1f} KiB), "
-              f"runtime {RUNTIME}, 1 thread, {args.runs} runs")
+        print(
+            f"{name} {path.name}: {path.stat().st_size} bytes ({path.stat().st_size / 1024:.1f} KiB), "
+            f"runtime {RUNTIME}, 1 thread, {args.runs} runs"
+        )
     medians: dict[str, dict[str, float]] = {name: {} for name in models}
     samples: dict[tuple[str, str], list[np.ndarray]] = {}
-    calls = [("classify(hand)      (features + inference): ", "classify", hands),
-             ("classify_features   (inference + softmax):  ", "classify_features", feats),
-             ("TFLiteModel.predict (int8 invoke only):     ", "predict", x)]
+    calls = [
+        ("classify(hand)      (features + inference): ", "classify", hands),
+        ("classify_features   (inference + softmax):  ", "classify_features", feats),
+        ("TFLiteModel.predict (int8 invoke only):     ", "predict", x),
+    ]
     for title, what, items in calls:
         for _ in range(2):  # interleaved rounds: load changes hit both models alike
             for name, c in models.items():
@@ -84,8 +91,10 @@ def main() -> None:
             medians[name][what] = float(np.median(us))
             print(f"{name:9s} {title}{stats(us)}")
     if "reference" in models:
-        print("ratio model / reference (medians): " + ", ".join(
-            f"{what} {medians['model'][what] / medians['reference'][what]:.2f}" for _, what, _ in calls))
+        print(
+            "ratio model / reference (medians): "
+            + ", ".join(f"{what} {medians['model'][what] / medians['reference'][what]:.2f}" for _, what, _ in calls)
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ measured in the same run. Prints seconds, peak-RSS growth and the outcome of eac
 
     .venv/bin/python benchmarks/bench_hook.py [--mb 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ def measure(name: str, send, argv: list[str], line: bytes, timeout_s: float) -> 
     before, t0 = peak_mb(), time.monotonic()
     ok = send(argv, line, timeout_s)
     seconds, grown = time.monotonic() - t0, peak_mb() - before
-    print(f"  {name:9s} {'delivered' if ok else 'failed (spooled, sent again later)':36s} "
-          f"{seconds:6.2f} s   peak RSS +{grown:6.0f} MB")
+    print(
+        f"  {name:9s} {'delivered' if ok else 'failed (spooled, sent again later)':36s} "
+        f"{seconds:6.2f} s   peak RSS +{grown:6.0f} MB"
+    )
     return seconds, grown
 
 
@@ -47,12 +50,16 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="bench-hook-")
     flood = os.path.join(folder, "flood.py")
     with open(flood, "w") as fh:
-        fh.write(f"import sys\nsys.stdin.read()\nc = b'x' * (1 << 20)\nfor _ in range({args.mb}):\n"
-                 "    sys.stdout.buffer.write(c)\n    sys.stderr.buffer.write(c)\n")
+        fh.write(
+            f"import sys\nsys.stdin.read()\nc = b'x' * (1 << 20)\nfor _ in range({args.mb}):\n"
+            "    sys.stdout.buffer.write(c)\n    sys.stderr.buffer.write(c)\n"
+        )
     child = os.path.join(folder, "child.py")
     with open(child, "w") as fh:
-        fh.write("import sys, subprocess\nsys.stdin.read()\n"
-                 "subprocess.Popen(['sleep', '10'], stdout=sys.stdout, stderr=sys.stderr)\n")
+        fh.write(
+            "import sys, subprocess\nsys.stdin.read()\n"
+            "subprocess.Popen(['sleep', '10'], stdout=sys.stdout, stderr=sys.stderr)\n"
+        )
     record = sign(make_record("bench", True, 2, [], {}, 1.79e9, 1.79e9 + 1, "bench", valid_s=300), bytes(range(1, 33)))
     line = to_json_line(record)
 
@@ -66,8 +73,10 @@ def main() -> None:
     print("hook exiting 0 at once, leaving a child that holds its stdout/stderr for 10 s (timeout 5 s):")
     k_child = measure("kiosk", kiosk, [sys.executable, child], line, 5)
     r_child = measure("reference", reference, [sys.executable, child], line, 5)
-    print(f"ratios kiosk/reference: flood time {k_flood[0] / r_flood[0]:.3f}, "
-          f"flood memory {k_flood[1] / max(r_flood[1], 1):.3f}, child time {k_child[0] / r_child[0]:.3f}")
+    print(
+        f"ratios kiosk/reference: flood time {k_flood[0] / r_flood[0]:.3f}, "
+        f"flood memory {k_flood[1] / max(r_flood[1], 1):.3f}, child time {k_child[0] / r_child[0]:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ The image (a real face, resized to 640x480, the camera's size) goes through the 
 mesh; the other stages run on the face it found. Absolute milliseconds depend on the machine and
 its load; the ratios to the face mesh are what to compare between runs and machines.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,9 @@ def timed(fn, n: int) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "liveness.tflite")
-    ap.add_argument("--image", type=Path, default=ROOT.parent / "shared" / "datasets" / "photos" / "business_person.png")
+    ap.add_argument(
+        "--image", type=Path, default=ROOT.parent / "shared" / "datasets" / "photos" / "business_person.png"
+    )
     ap.add_argument("--frames", type=int, default=300)
     args = ap.parse_args()
     img = cv2.imread(str(args.image))
@@ -65,13 +68,19 @@ def main() -> None:
             n = max(1, args.frames // rounds)
             stages["face_mesh"].append(timed(lambda: mesh.detect(frame), n))
             stages["liveness"].append(timed(lambda: model.score(frame, face), n))
-            stages["capture_quality"].append(timed(lambda: quality.assess(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), face), n))
+            stages["capture_quality"].append(
+                timed(lambda: quality.assess(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), face), n)
+            )
             stages["still"].append(timed(lambda: still.update(gray, face.bbox), n))
     med = {k: float(np.median(np.concatenate(v))) for k, v in stages.items()}
     p95 = {k: float(np.percentile(np.concatenate(v), 95)) for k, v in stages.items()}
-    print(f"runtime {RUNTIME}, 1 thread, 640x480, face {face.bbox[2]}x{face.bbox[3]} px, {args.frames} frames per stage")
+    print(
+        f"runtime {RUNTIME}, 1 thread, 640x480, face {face.bbox[2]}x{face.bbox[3]} px, {args.frames} frames per stage"
+    )
     for k in stages:
-        print(f"{k:16s} median {med[k]:6.2f} ms  p95 {p95[k]:6.2f} ms  ratio to face mesh {med[k] / med['face_mesh']:.2f}")
+        print(
+            f"{k:16s} median {med[k]:6.2f} ms  p95 {p95[k]:6.2f} ms  ratio to face mesh {med[k] / med['face_mesh']:.2f}"
+        )
     print(f"liveness model size {model.size_bytes} bytes ({model.size_bytes / 1024:.0f} KiB)")
 
 

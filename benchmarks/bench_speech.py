@@ -6,6 +6,7 @@ offline engines; speech out against a bad network (silent, trickling, truncating
 refusing server) as a ratio to the configured timeout; the offline keyword spotter on
 espeak-ng speech.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -47,8 +48,10 @@ def timed(fn) -> float:
 
 
 def chain(fake) -> TTSChain:
-    return TTSChain([AzureTTS(fakes.FAKE_KEY, "x", endpoint=fake.tts_url, out_dir=tmp), OfflineTTS(out_dir=tmp)],
-                    tmp / f"c{time.monotonic_ns()}")
+    return TTSChain(
+        [AzureTTS(fakes.FAKE_KEY, "x", endpoint=fake.tts_url, out_dir=tmp), OfflineTTS(out_dir=tmp)],
+        tmp / f"c{time.monotonic_ns()}",
+    )
 
 
 def speech_out() -> None:
@@ -96,13 +99,17 @@ def bad_network() -> None:
         extra_threads, extra_fds = threading.active_count() - threads, len(os.listdir("/proc/self/fd")) - fds
         server.close()
         left = len(list(out.glob("*"))) if out.exists() else 0
-        print(f"AzureTTS vs a {mode} server: {stats(xs)} = {statistics.median(xs) / timeout:.2f} x timeout_s "
-              f"({timeout} s); threads +{extra_threads}, fds +{extra_fds}, files left {left}")
+        print(
+            f"AzureTTS vs a {mode} server: {stats(xs)} = {statistics.median(xs) / timeout:.2f} x timeout_s "
+            f"({timeout} s); threads +{extra_threads}, fds +{extra_fds}, files left {left}"
+        )
 
 
 def offline_engines() -> None:
-    for lang, text in (("en", "Please look at the camera and smile."),
-                       ("de", "Bitte schauen Sie in die Kamera und lächeln Sie.")):
+    for lang, text in (
+        ("en", "Please look at the camera and smile."),
+        ("de", "Bitte schauen Sie in die Kamera und lächeln Sie."),
+    ):
         for use in (True, False):
             engine = OfflineTTS(out_dir=tmp, use_pyttsx3=use)
             xs = [timed(lambda e=engine, t=text, lg=lang: e.synthesize(t, lg)) for _ in range(5)]
@@ -119,10 +126,23 @@ def spotter() -> None:
     ks = KeywordSpotter()
     ks.transcribe(Path("resources/sounds/step.wav"))
     print(f"KeywordSpotter load+first decode: {(time.monotonic() - start) * 1000:.0f} ms")
-    phrases = [(c, PHRASES["en"][c][0]) for c in Command] + [(parse_command(s, "en"), s) for s in ("stop", "again", "mute", "wait")]
-    negatives = ["the weather is nice", "what is this", "my name is John", "hello there how are you", "I like coffee",
-                 "where is the exit door", "thank you very much", "is it working", "seven", "good morning", "yes",
-                 "no"]
+    phrases = [(c, PHRASES["en"][c][0]) for c in Command] + [
+        (parse_command(s, "en"), s) for s in ("stop", "again", "mute", "wait")
+    ]
+    negatives = [
+        "the weather is nice",
+        "what is this",
+        "my name is John",
+        "hello there how are you",
+        "I like coffee",
+        "where is the exit door",
+        "thank you very much",
+        "is it working",
+        "seven",
+        "good morning",
+        "yes",
+        "no",
+    ]
     for speed in (175, 140):
         ok, xs, misses = 0, [], []
         for command, phrase in phrases:
@@ -133,10 +153,14 @@ def spotter() -> None:
             ok += got is command
             if got is not command:
                 misses.append(f"{phrase}->{got}")
-        false_accepts = sum(parse_command(ks.transcribe(espeak_wav(tmp / f"{speed}_n_{s}.wav", s, speed)), "en")
-                            is not None for s in negatives)
-        print(f"KeywordSpotter espeak-ng {speed} wpm: {ok}/{len(phrases)} offline phrases, false accepts "
-              f"{false_accepts}/{len(negatives)}, decode {stats(xs)}; misses {misses}")
+        false_accepts = sum(
+            parse_command(ks.transcribe(espeak_wav(tmp / f"{speed}_n_{s}.wav", s, speed)), "en") is not None
+            for s in negatives
+        )
+        print(
+            f"KeywordSpotter espeak-ng {speed} wpm: {ok}/{len(phrases)} offline phrases, false accepts "
+            f"{false_accepts}/{len(negatives)}, decode {stats(xs)}; misses {misses}"
+        )
 
 
 if __name__ == "__main__":

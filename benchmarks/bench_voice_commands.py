@@ -15,6 +15,7 @@ sentences (the ones the recogniser's thresholds were tuned on), so the default s
 Single-threaded. Each utterance costs ~0.1 s of CPU (two decoder passes) plus synthesis: the
 whole default set (2 x 2,880 recordings) is ~20-30 min on an idle core, far more on a loaded one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,10 +43,8 @@ SPEEDS = (130, 175, 220)  # words per minute; espeak-ng's default is 175
 CONDITIONS = ("clean", "white20", "babble10")
 
 VOICES = {
-    "test": {"en": ("en-us", "en-gb", "en-us+f3", "en-gb-scotland+m3"),
-             "de": ("de", "de+f3", "de+m3", "de+f4")},
-    "dev": {"en": ("en-gb-x-rp", "en-029+f2"),
-            "de": ("de+m5", "de+f2")},
+    "test": {"en": ("en-us", "en-gb", "en-us+f3", "en-gb-scotland+m3"), "de": ("de", "de+f3", "de+m3", "de+f4")},
+    "dev": {"en": ("en-gb-x-rp", "en-029+f2"), "de": ("de+m5", "de+f2")},
 }
 
 # Things people say at a kiosk that are not commands. None contains a command phrase (checked
@@ -54,73 +53,180 @@ VOICES = {
 ORDINARY = {
     "test": {
         "en": (
-            "excuse me", "four five six", "hello there", "what is this thing", "my name is John",
-            "how does this work", "I am looking for the bank", "can I pay by card",
-            "the weather is nice today", "where is the exit door", "thank you very much",
-            "is it working", "good morning", "I don't understand", "what do I do now",
-            "I have a question", "is this the right machine", "my glasses are in the car",
-            "one two three", "seven", "this is taking long", "I left my phone at home",
-            "that was easy", "how long does it take", "can my daughter do it for me",
-            "where do I look", "the light is too bright", "my eyes are not so good",
-            "I think it is finished", "hold on a second", "where is the toilet",
-            "could you speak up", "this is my first time", "who do I ask", "it is very loud here",
-            "okay", "great", "hmm", "I'm ready", "is that all",
+            "excuse me",
+            "four five six",
+            "hello there",
+            "what is this thing",
+            "my name is John",
+            "how does this work",
+            "I am looking for the bank",
+            "can I pay by card",
+            "the weather is nice today",
+            "where is the exit door",
+            "thank you very much",
+            "is it working",
+            "good morning",
+            "I don't understand",
+            "what do I do now",
+            "I have a question",
+            "is this the right machine",
+            "my glasses are in the car",
+            "one two three",
+            "seven",
+            "this is taking long",
+            "I left my phone at home",
+            "that was easy",
+            "how long does it take",
+            "can my daughter do it for me",
+            "where do I look",
+            "the light is too bright",
+            "my eyes are not so good",
+            "I think it is finished",
+            "hold on a second",
+            "where is the toilet",
+            "could you speak up",
+            "this is my first time",
+            "who do I ask",
+            "it is very loud here",
+            "okay",
+            "great",
+            "hmm",
+            "I'm ready",
+            "is that all",
         ),
         "de": (
-            "entschuldigung", "vier fünf sechs", "hallo", "was ist das", "ich heiße Johann",
-            "wie funktioniert das", "ich suche die Bank", "kann ich mit Karte zahlen",
-            "das Wetter ist schön heute", "wo ist der Ausgang", "vielen Dank",
-            "funktioniert es", "guten Morgen", "ich verstehe das nicht", "was mache ich jetzt",
-            "ich habe eine Frage", "ist das der richtige Automat", "meine Brille ist im Auto",
-            "eins zwei drei", "sieben", "das dauert lange", "mein Handy liegt zu Hause",
-            "das war einfach", "wie lange dauert das", "kann meine Tochter das machen",
-            "wohin soll ich schauen", "das Licht ist zu hell", "ich sehe nicht so gut",
-            "ich glaube es ist fertig", "einen Augenblick", "wo ist die Toilette",
-            "sprechen Sie lauter", "ich bin zum ersten Mal hier", "wen kann ich fragen",
-            "es ist sehr laut hier", "okay", "super", "hm", "ich bin bereit", "ist das alles",
+            "entschuldigung",
+            "vier fünf sechs",
+            "hallo",
+            "was ist das",
+            "ich heiße Johann",
+            "wie funktioniert das",
+            "ich suche die Bank",
+            "kann ich mit Karte zahlen",
+            "das Wetter ist schön heute",
+            "wo ist der Ausgang",
+            "vielen Dank",
+            "funktioniert es",
+            "guten Morgen",
+            "ich verstehe das nicht",
+            "was mache ich jetzt",
+            "ich habe eine Frage",
+            "ist das der richtige Automat",
+            "meine Brille ist im Auto",
+            "eins zwei drei",
+            "sieben",
+            "das dauert lange",
+            "mein Handy liegt zu Hause",
+            "das war einfach",
+            "wie lange dauert das",
+            "kann meine Tochter das machen",
+            "wohin soll ich schauen",
+            "das Licht ist zu hell",
+            "ich sehe nicht so gut",
+            "ich glaube es ist fertig",
+            "einen Augenblick",
+            "wo ist die Toilette",
+            "sprechen Sie lauter",
+            "ich bin zum ersten Mal hier",
+            "wen kann ich fragen",
+            "es ist sehr laut hier",
+            "okay",
+            "super",
+            "hm",
+            "ich bin bereit",
+            "ist das alles",
         ),
     },
     "dev": {
         "en": (
-            "good afternoon", "what time is it", "I am fine thanks", "where can I sit down",
-            "nine ten eleven", "is there a queue", "my friend is waiting outside",
-            "the screen is dirty", "I forgot my password", "can you read that to me",
-            "how much does it cost", "that's interesting", "who made this", "I like it",
-            "it's cold today", "the bus is late", "what a lovely day", "please be patient",
-            "I'm not sure", "right", "alright then", "not bad", "see you later",
-            "I will try", "where is my bag",
+            "good afternoon",
+            "what time is it",
+            "I am fine thanks",
+            "where can I sit down",
+            "nine ten eleven",
+            "is there a queue",
+            "my friend is waiting outside",
+            "the screen is dirty",
+            "I forgot my password",
+            "can you read that to me",
+            "how much does it cost",
+            "that's interesting",
+            "who made this",
+            "I like it",
+            "it's cold today",
+            "the bus is late",
+            "what a lovely day",
+            "please be patient",
+            "I'm not sure",
+            "right",
+            "alright then",
+            "not bad",
+            "see you later",
+            "I will try",
+            "where is my bag",
         ),
         "de": (
-            "guten Tag", "wie spät ist es", "mir geht es gut", "wo kann ich mich setzen",
-            "neun zehn elf", "gibt es eine Schlange", "mein Freund wartet draußen",
-            "der Bildschirm ist schmutzig", "ich habe mein Passwort vergessen",
-            "können Sie mir das vorlesen", "was kostet das", "das ist interessant",
-            "wer hat das gemacht", "das gefällt mir", "heute ist es kalt", "der Bus ist spät",
-            "was für ein schöner Tag", "ich bin nicht sicher", "richtig", "na gut",
-            "nicht schlecht", "bis später", "ich versuche es", "wo ist meine Tasche", "genau",
+            "guten Tag",
+            "wie spät ist es",
+            "mir geht es gut",
+            "wo kann ich mich setzen",
+            "neun zehn elf",
+            "gibt es eine Schlange",
+            "mein Freund wartet draußen",
+            "der Bildschirm ist schmutzig",
+            "ich habe mein Passwort vergessen",
+            "können Sie mir das vorlesen",
+            "was kostet das",
+            "das ist interessant",
+            "wer hat das gemacht",
+            "das gefällt mir",
+            "heute ist es kalt",
+            "der Bus ist spät",
+            "was für ein schöner Tag",
+            "ich bin nicht sicher",
+            "richtig",
+            "na gut",
+            "nicht schlecht",
+            "bis später",
+            "ich versuche es",
+            "wo ist meine Tasche",
+            "genau",
         ),
     },
 }
 
 # Sentences mixed into the babble (other people talking nearby); never the utterance itself.
 BABBLE = {
-    "en": ("the train leaves at half past nine", "we should buy some bread on the way home",
-           "did you see the game last night", "my sister moved to a new flat in the city",
-           "I think the meeting was moved to Thursday", "there is a new cafe around the corner"),
-    "de": ("der Zug fährt um halb zehn ab", "wir sollten auf dem Heimweg Brot kaufen",
-           "hast du gestern das Spiel gesehen", "meine Schwester ist in die Stadt gezogen",
-           "ich glaube das Treffen ist am Donnerstag", "um die Ecke gibt es ein neues Café"),
+    "en": (
+        "the train leaves at half past nine",
+        "we should buy some bread on the way home",
+        "did you see the game last night",
+        "my sister moved to a new flat in the city",
+        "I think the meeting was moved to Thursday",
+        "there is a new cafe around the corner",
+    ),
+    "de": (
+        "der Zug fährt um halb zehn ab",
+        "wir sollten auf dem Heimweg Brot kaufen",
+        "hast du gestern das Spiel gesehen",
+        "meine Schwester ist in die Stadt gezogen",
+        "ich glaube das Treffen ist am Donnerstag",
+        "um die Ecke gibt es ein neues Café",
+    ),
 }
-BABBLE_VOICES = {"en": ("en-us+m2", "en-gb+f4", "en-us+m6", "en-gb+f1"),
-                 "de": ("de+m2", "de+f1", "de+m6", "de+f5")}
+BABBLE_VOICES = {"en": ("en-us+m2", "en-gb+f4", "en-us+m6", "en-gb+f1"), "de": ("de+m2", "de+f1", "de+m6", "de+f5")}
 
 LEAD_S, TAIL_S = 0.5, 0.7  # silence around the utterance inside the recording window
 
 
 def espeak(text: str, voice: str, speed: int) -> np.ndarray:
     """espeak-ng speech as int16 mono at 16 kHz (the kiosk's resampler)."""
-    wav_bytes = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", "--", text],
-                               check=True, capture_output=True, timeout=30).stdout
+    wav_bytes = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", "--", text],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    ).stdout
     with wave.open(io.BytesIO(wav_bytes)) as w:
         rate = w.getframerate()
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
@@ -131,7 +237,7 @@ def speech_power(pcm: np.ndarray) -> float:
     """Mean power over the voiced 10 ms frames (espeak pads with silence)."""
     x = pcm.astype(np.float64)
     frames = x[: len(x) // 160 * 160].reshape(-1, 160)
-    power = (frames ** 2).mean(axis=1)
+    power = (frames**2).mean(axis=1)
     voiced = power[power > power.max() * 1e-3]
     return float(voiced.mean()) if len(voiced) else 1.0
 
@@ -141,8 +247,10 @@ class Scene:
 
     def __init__(self, language: str, seed: int):
         self.rng = np.random.default_rng(seed)
-        self.babble = [espeak(text, BABBLE_VOICES[language][i % len(BABBLE_VOICES[language])], 160)
-                       for i, text in enumerate(BABBLE[language])]
+        self.babble = [
+            espeak(text, BABBLE_VOICES[language][i % len(BABBLE_VOICES[language])], 160)
+            for i, text in enumerate(BABBLE[language])
+        ]
 
     def render(self, speech: np.ndarray, condition: str) -> np.ndarray:
         lead, tail = np.zeros(int(LEAD_S * RATE)), np.zeros(int(TAIL_S * RATE))
@@ -156,7 +264,7 @@ class Scene:
                 b = self.babble[i].astype(np.float64)
                 b = np.tile(b, int(np.ceil(len(x) / len(b))) + 1)
                 start = int(self.rng.integers(0, len(b) - len(x)))
-                noise += b[start:start + len(x)]
+                noise += b[start : start + len(x)]
             noise *= np.sqrt(power / 10 ** (10 / 10) / max(speech_power(noise.astype(np.int16)), 1.0))
             x = x + noise
         elif condition != "clean":
@@ -181,8 +289,19 @@ class Tally:
     accepted: Counter = field(default_factory=Counter)
 
     def add(self, other: Tally) -> None:
-        for name in ("commands", "correct", "wrong", "ordinary", "false_accepts", "start_trials",
-                     "start_destructive", "destructive_wrong", "seconds", "cpu_seconds", "decodes"):
+        for name in (
+            "commands",
+            "correct",
+            "wrong",
+            "ordinary",
+            "false_accepts",
+            "start_trials",
+            "start_destructive",
+            "destructive_wrong",
+            "seconds",
+            "cpu_seconds",
+            "decodes",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.confusions.update(other.confusions)
         self.accepted.update(other.accepted)
@@ -253,33 +372,44 @@ def run(language: str, which: str, quick: bool, stride: int, log) -> dict[str, T
                 done = Tally()
                 for t in tallies.values():
                     done.add(t)
-                log(f"  {language} {voice} {speed} wpm done; so far recognised {done.correct}/{done.commands}, "
-                    f"wrong {done.wrong}, ordinary -> command {done.false_accepts}/{done.ordinary}")
+                log(
+                    f"  {language} {voice} {speed} wpm done; so far recognised {done.correct}/{done.commands}, "
+                    f"wrong {done.wrong}, ordinary -> command {done.false_accepts}/{done.ordinary}"
+                )
     return tallies
 
 
 def report(language: str, tallies: dict[str, Tally]) -> list[str]:
-    lines = [f"### {language}", "",
-             "| condition | commands recognised | wrong command | ordinary -> command | "
-             "'start' -> destructive | any -> destructive (unconfirmed) | decode ms (CPU ms) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### {language}",
+        "",
+        "| condition | commands recognised | wrong command | ordinary -> command | "
+        "'start' -> destructive | any -> destructive (unconfirmed) | decode ms (CPU ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     target = Tally()
     total = Tally()
     for condition, t in tallies.items():
-        lines.append(f"| {condition} | {pct(t.correct, t.commands)} ({t.correct}/{t.commands}) | "
-                     f"{pct(t.wrong, t.commands)} | {pct(t.false_accepts, t.ordinary)} "
-                     f"({t.false_accepts}/{t.ordinary}) | {t.start_destructive}/{t.start_trials} | "
-                     f"{t.destructive_wrong} | {1000 * t.seconds / max(t.decodes, 1):.0f} "
-                     f"({1000 * t.cpu_seconds / max(t.decodes, 1):.0f}) |")
+        lines.append(
+            f"| {condition} | {pct(t.correct, t.commands)} ({t.correct}/{t.commands}) | "
+            f"{pct(t.wrong, t.commands)} | {pct(t.false_accepts, t.ordinary)} "
+            f"({t.false_accepts}/{t.ordinary}) | {t.start_destructive}/{t.start_trials} | "
+            f"{t.destructive_wrong} | {1000 * t.seconds / max(t.decodes, 1):.0f} "
+            f"({1000 * t.cpu_seconds / max(t.decodes, 1):.0f}) |"
+        )
         total.add(t)
         if condition != "babble10":
             target.add(t)
-    lines.append(f"| clean + white20 (target) | {pct(target.correct, target.commands)} | "
-                 f"{pct(target.wrong, target.commands)} | {pct(target.false_accepts, target.ordinary)} | "
-                 f"{target.start_destructive}/{target.start_trials} | {target.destructive_wrong} | |")
-    lines.append(f"| all | {pct(total.correct, total.commands)} | {pct(total.wrong, total.commands)} | "
-                 f"{pct(total.false_accepts, total.ordinary)} | {total.start_destructive}/{total.start_trials} | "
-                 f"{total.destructive_wrong} | |")
+    lines.append(
+        f"| clean + white20 (target) | {pct(target.correct, target.commands)} | "
+        f"{pct(target.wrong, target.commands)} | {pct(target.false_accepts, target.ordinary)} | "
+        f"{target.start_destructive}/{target.start_trials} | {target.destructive_wrong} | |"
+    )
+    lines.append(
+        f"| all | {pct(total.correct, total.commands)} | {pct(total.wrong, total.commands)} | "
+        f"{pct(total.false_accepts, total.ordinary)} | {total.start_destructive}/{total.start_trials} | "
+        f"{total.destructive_wrong} | |"
+    )
     lines.append("")
     if total.confusions:
         lines.append("wrong commands: " + ", ".join(f"{k} x{v}" for k, v in total.confusions.most_common(8)))
@@ -304,8 +434,9 @@ def main() -> None:
     for language in args.language or ("en", "de"):
         tallies = run(language, args.which, args.quick, args.stride, lambda m: print(m, file=sys.stderr, flush=True))
         out += report(language, tallies) + [""]
-        raw[language] = {c: {k: v for k, v in vars(t).items() if not isinstance(v, Counter)}
-                         for c, t in tallies.items()}
+        raw[language] = {
+            c: {k: v for k, v in vars(t).items() if not isinstance(v, Counter)} for c, t in tallies.items()
+        }
         print("\n".join(report(language, tallies)), flush=True)
     print(f"\n{time.monotonic() - started:.0f} s in all", flush=True)
     if args.json:

@@ -6,6 +6,7 @@ Each session runs headless (the same engine and pipeline as the kiosk) on the so
 verdict or the end of the source; one pipeline is reused, as in the kiosk, so leaks accumulate.
 Target: RSS growth < 20 MB over 1,000 sessions, 0 failures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,14 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--hold", type=int, default=30, help="frames per image of a folder")
     ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--all-detectors", type=int, default=5, metavar="N",
-                    help="after each session, N frames with every detector on (hands, gesture, emotion too), "
-                         "so that models a short session never reaches are soaked as well")
+    ap.add_argument(
+        "--all-detectors",
+        type=int,
+        default=5,
+        metavar="N",
+        help="after each session, N frames with every detector on (hands, gesture, emotion too), "
+        "so that models a short session never reaches are soaked as well",
+    )
     args = ap.parse_args()
     cfg = load_config()
     pipeline = VisionPipeline(cfg)
@@ -69,12 +75,21 @@ def main() -> int:
     gc.collect()
     end = rss_mb()
     pipeline.close()
-    print(json.dumps({
-        "sessions": args.sessions, "verdicts": dict(verdicts), "failures": len(failures),
-        "first_failures": failures[:5], "rss_after_warmup_mb": round(base or end, 1),
-        "rss_end_mb": round(end, 1), "rss_growth_mb": round(end - (base or end), 1),
-        "wall_s": round(time.perf_counter() - t0, 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "sessions": args.sessions,
+                "verdicts": dict(verdicts),
+                "failures": len(failures),
+                "first_failures": failures[:5],
+                "rss_after_warmup_mb": round(base or end, 1),
+                "rss_end_mb": round(end, 1),
+                "rss_growth_mb": round(end - (base or end), 1),
+                "wall_s": round(time.perf_counter() - t0, 1),
+            },
+            indent=2,
+        )
+    )
     return 0 if not failures else 1
 
 

@@ -17,6 +17,7 @@ photo passes the (shortened) level 1 and then fails the challenges by timeout, s
 session reaches a verdict. Sessions are shortened by a site config (real_frames 15, 1 s per
 challenge).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WATCHDOG_USEC = 3_000_000  # the kiosk pings every 1 s (a third of it) while healthy
-FREEZE_GAP_S = 5.0         # no ping for this long counts as a freeze
+FREEZE_GAP_S = 5.0  # no ping for this long counts as a freeze
 
 
 def rss_mb(pid: int) -> float:
@@ -63,8 +64,12 @@ def start_xvfb() -> tuple[subprocess.Popen | None, str]:
     if not shutil.which("Xvfb"):
         return None, ""
     r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(w,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(w)
     with os.fdopen(r) as fh:
         display = fh.readline().strip()
@@ -75,10 +80,20 @@ def start_pulse(env: dict) -> subprocess.Popen | None:
     """A private PulseAudio with a null sink (its own XDG_RUNTIME_DIR): real audio output, no speakers."""
     if not shutil.which("pulseaudio"):
         return None
-    proc = subprocess.Popen(["pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--system=false",
-                             "--load=module-native-protocol-unix",
-                             "--load=module-null-sink sink_name=soak sink_properties=device.description=soak"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            "pulseaudio",
+            "--daemonize=no",
+            "-n",
+            "--exit-idle-time=-1",
+            "--system=false",
+            "--load=module-native-protocol-unix",
+            "--load=module-null-sink sink_name=soak sink_properties=device.description=soak",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and proc.poll() is None:
         if subprocess.run(["pactl", "info"], env=env, capture_output=True, check=False).returncode == 0:
@@ -145,13 +160,22 @@ def main() -> int:
         (faces / Path(args.photo).name).write_bytes(Path(args.photo).read_bytes())
         verdicts = d / "verdicts.jsonl"
         site = d / "site.toml"
-        site.write_text("[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\n"
-                        "[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
-                        "[security]\nmax_failures = 1000\n"  # the most config allows: a soak must not lock itself out
-                        f'[verdict]\nhook = "file:{verdicts}"\n')
-        env = dict(os.environ, HOME=str(home), PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(home / ".cache"),
-                   XDG_RUNTIME_DIR=str(run), KIOSK_LOG="INFO", NOTIFY_SOCKET=str(d / "notify.sock"),
-                   WATCHDOG_USEC=str(WATCHDOG_USEC))
+        site.write_text(
+            "[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\n"
+            "[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
+            "[security]\nmax_failures = 1000\n"  # the most config allows: a soak must not lock itself out
+            f'[verdict]\nhook = "file:{verdicts}"\n'
+        )
+        env = dict(
+            os.environ,
+            HOME=str(home),
+            PYTHONPATH=str(ROOT),
+            XDG_CACHE_HOME=str(home / ".cache"),
+            XDG_RUNTIME_DIR=str(run),
+            KIOSK_LOG="INFO",
+            NOTIFY_SOCKET=str(d / "notify.sock"),
+            WATCHDOG_USEC=str(WATCHDOG_USEC),
+        )
         env.pop("PULSE_SERVER", None)
         xvfb, display = (None, "") if args.offscreen else start_xvfb()
         if display:
@@ -167,9 +191,24 @@ def main() -> int:
         alive = stop_hung = False
         try:
             with open(log, "w") as err:
-                proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(site), "run",
-                                         "--source", str(faces), "--metrics-port", str(port)],
-                                        cwd=d, env=env, stdout=subprocess.DEVNULL, stderr=err)
+                proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "kiosk",
+                        "--config",
+                        str(site),
+                        "run",
+                        "--source",
+                        str(faces),
+                        "--metrics-port",
+                        str(port),
+                    ],
+                    cwd=d,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                )
                 t0 = time.monotonic()
                 samples = []
                 try:
@@ -188,8 +227,13 @@ def main() -> int:
                         stop_hung = True
                         if shutil.which("py-spy") and args.keep_log:
                             with open(args.keep_log + ".stacks", "w") as fh:
-                                subprocess.run(["py-spy", "dump", "--pid", str(proc.pid)], stdout=fh,
-                                               stderr=subprocess.STDOUT, check=False, timeout=60)
+                                subprocess.run(
+                                    ["py-spy", "dump", "--pid", str(proc.pid)],
+                                    stdout=fh,
+                                    stderr=subprocess.STDOUT,
+                                    check=False,
+                                    timeout=60,
+                                )
                 finally:
                     if proc.poll() is None:
                         proc.kill()
@@ -211,28 +255,45 @@ def main() -> int:
         # gaps from READY=1 to the end of the run (a kiosk that stops pinging shows as one long gap)
         marks = ready[:1] + ping_times + [t0 + len(samples) * 5.0]
         gaps = [b - a for a, b in itertools.pairwise(marks)] if ready else []
-        print(json.dumps({
-            "minutes": args.minutes, "display": display or "offscreen", "audio": "pulseaudio null sink" if pulse
-            else "none", "sessions_finished": len(results),
-            "results": {r: results.count(r) for r in sorted(set(results))},
-            "alive_until_sigterm": alive, "stopped_within_30s_of_sigterm": not stop_hung,
-            "exit_code": proc.returncode,
-            "tracebacks": text.count("Traceback"),
-            "log_bytes": len(text.encode()), "log_lines": len(text.splitlines()),
-            "watchdog_pings": len(ping_times), "max_ping_gap_s": round(max(gaps), 2) if gaps else None,
-            "freezes": sum(g > FREEZE_GAP_S for g in gaps), "ready_sent": bool(ready),
-            "health_at_end": health[0],
-            "frames_analysed": metric(final_metrics, "kiosk_frames_total"),
-            "error_storms": metric(final_metrics, "kiosk_error_storms_total"),
-            "log_lines_suppressed": metric(final_metrics, "kiosk_log_lines_suppressed_total"),
-            "audio_up": metric(final_metrics, "kiosk_audio_up"),
-            "rss_after_warmup_mb": round(after[0], 1) if after else None,
-            "rss_end_mb": round(after[-1], 1) if after else None,
-            "rss_growth_mb": round(after[-1] - after[0], 1) if after else None,
-            "rss_max_mb": round(max(after), 1) if after else None,
-        }, indent=2))
-        ok = (alive and proc.returncode == 0 and "Traceback" not in text and ready and results
-              and not any(g > FREEZE_GAP_S for g in gaps))
+        print(
+            json.dumps(
+                {
+                    "minutes": args.minutes,
+                    "display": display or "offscreen",
+                    "audio": "pulseaudio null sink" if pulse else "none",
+                    "sessions_finished": len(results),
+                    "results": {r: results.count(r) for r in sorted(set(results))},
+                    "alive_until_sigterm": alive,
+                    "stopped_within_30s_of_sigterm": not stop_hung,
+                    "exit_code": proc.returncode,
+                    "tracebacks": text.count("Traceback"),
+                    "log_bytes": len(text.encode()),
+                    "log_lines": len(text.splitlines()),
+                    "watchdog_pings": len(ping_times),
+                    "max_ping_gap_s": round(max(gaps), 2) if gaps else None,
+                    "freezes": sum(g > FREEZE_GAP_S for g in gaps),
+                    "ready_sent": bool(ready),
+                    "health_at_end": health[0],
+                    "frames_analysed": metric(final_metrics, "kiosk_frames_total"),
+                    "error_storms": metric(final_metrics, "kiosk_error_storms_total"),
+                    "log_lines_suppressed": metric(final_metrics, "kiosk_log_lines_suppressed_total"),
+                    "audio_up": metric(final_metrics, "kiosk_audio_up"),
+                    "rss_after_warmup_mb": round(after[0], 1) if after else None,
+                    "rss_end_mb": round(after[-1], 1) if after else None,
+                    "rss_growth_mb": round(after[-1] - after[0], 1) if after else None,
+                    "rss_max_mb": round(max(after), 1) if after else None,
+                },
+                indent=2,
+            )
+        )
+        ok = (
+            alive
+            and proc.returncode == 0
+            and "Traceback" not in text
+            and ready
+            and results
+            and not any(g > FREEZE_GAP_S for g in gaps)
+        )
         return 0 if ok else 1
 
 

@@ -1,5 +1,6 @@
 """Command line: `kiosk [run]`, `kiosk verify`, `kiosk bench`, `kiosk self-test`, `kiosk check-config`,
 `kiosk verify-record`."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the full-screen kiosk (default)")
     run.add_argument("--source", help="camera index, video file or image folder (overrides camera.source)")
     run.add_argument("--windowed", action="store_true", help="a normal window instead of full screen")
-    run.add_argument("--metrics-port", type=int,
-                     help="loopback port of /metrics and /health, 0 = off (overrides metrics.port)")
+    run.add_argument(
+        "--metrics-port", type=int, help="loopback port of /metrics and /health, 0 = off (overrides metrics.port)"
+    )
 
     ver = sub.add_parser("verify", help="run one session headless and print a JSON verdict")
     ver.add_argument("--source", required=True, help="video file or image folder")
@@ -52,6 +54,7 @@ def check_config(path: str) -> int:
     from .preflight import preflight
     from .verdict import check_device_key
     from .vision.pipeline import VisionPipeline
+
     problems: list[tuple[str, str]] = []
     key_problem = check_device_key(cfg.path(cfg.verdict.key_path))
     if key_problem:
@@ -75,6 +78,7 @@ def check_config(path: str) -> int:
 def verify_records(file: str, key_file: str, nonce: str | None, now: float | None) -> int:
     """Print one JSON verdict check per record; 0 when every record is valid."""
     from .verdict import KeyFileError, check_record, load_device_key
+
     try:
         key = load_device_key(key_file)
         text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
@@ -96,11 +100,17 @@ def verify_records(file: str, key_file: str, nonce: str | None, now: float | Non
         valid = not problems
         all_valid &= valid
         session = record.get("session_id") if isinstance(record, dict) else None
-        out: dict[str, object] = {"valid": valid, "session_id": session,
-                                  "verdict": record.get("verdict") if valid else None, "problems": problems}
+        out: dict[str, object] = {
+            "valid": valid,
+            "session_id": session,
+            "verdict": record.get("verdict") if valid else None,
+            "problems": problems,
+        }
         if valid:
-            must = (f"session_id {session!r} was not accepted before (keep accepted ids "
-                    f"until their expires_at, {record['expires_at']})")
+            must = (
+                f"session_id {session!r} was not accepted before (keep accepted ids "
+                f"until their expires_at, {record['expires_at']})"
+            )
             if nonce is None:
                 must += "; without --nonce the record is not bound to your request"
             out["host_must_check"] = must
@@ -122,6 +132,7 @@ def out_of_service(reason: str, windowed: bool = False) -> int:
     from .ui.theme import stylesheet
     from .ui.window import KioskWindow
     from .watchdog import Watchdog
+
     app = qt_app()
     app.setStyleSheet(stylesheet())
     window = KioskWindow()
@@ -157,9 +168,11 @@ def out_of_service(reason: str, windowed: bool = False) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .logging_setup import configure_logging
+
     # Repeated lines collapsed; KIOSK_LOG_FILE (optional) rotates with a size cap.
     configure_logging(os.environ.get("KIOSK_LOG", "WARNING"), os.environ.get("KIOSK_LOG_FILE") or None)
     from .privacy import install_log_filter
+
     install_log_filter()  # defence in depth: no image payload ever reaches a log
     command = "self-test" if args.self_test else (args.command or "run")
     try:
@@ -177,14 +190,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kiosk: {exc}", file=sys.stderr)
         if command == "run":
             keys = ", ".join(k for k in exc.keys if k) or "the config file"
-            return out_of_service(f"configuration error in {keys} (details in the log)",
-                                  windowed=getattr(args, "windowed", False))
+            return out_of_service(
+                f"configuration error in {keys} (details in the log)", windowed=getattr(args, "windowed", False)
+            )
         return 2
 
     if command == "verify-record":
         return verify_records(args.file, str(cfg.path(cfg.verdict.key_path)), args.nonce, args.now)
     if command == "verify":
         from .headless import run_verify
+
         try:
             result = run_verify(cfg, args.source, args.script, hold=args.hold, fps=args.fps)
         except (ValueError, RuntimeError) as exc:  # bad script, unreadable source
@@ -194,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if result["verdict"] in ("pass", "fail") else 1
     if command == "bench":
         from .headless import run_bench
+
         if args.frames < 1 or args.hold < 1:
             print("kiosk: --frames and --hold must be at least 1", file=sys.stderr)
             return 2
@@ -205,8 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "self-test":
         from .selftest import self_test
+
         return self_test(cfg)
     from .ui.app import run_app
+
     return run_app(cfg, windowed=getattr(args, "windowed", False))
 
 

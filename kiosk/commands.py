@@ -1,5 +1,6 @@
 """What a person can ask of the kiosk, by key, touch or voice: one vocabulary for the window,
 the voice recogniser and the controller (each command means one thing on every screen)."""
+
 from __future__ import annotations
 
 import enum
@@ -10,13 +11,13 @@ class Command(str, enum.Enum):
     REPEAT = "repeat"
     HELP = "help"
     MORE_TIME = "more_time"
-    VOICE = "voice"           # the voice key / button: switch speech on or off
+    VOICE = "voice"  # the voice key / button: switch speech on or off
     VOICE_ON = "voice_on"
     VOICE_OFF = "voice_off"
     CANCEL = "cancel"
-    LISTEN = "listen"         # the listen key / button: hear one spoken command
-    CONFIRM = "confirm"       # "yes": answers a confirmation question, nothing else
-    DENY = "deny"             # "no"
+    LISTEN = "listen"  # the listen key / button: hear one spoken command
+    CONFIRM = "confirm"  # "yes": answers a confirmation question, nothing else
+    DENY = "deny"  # "no"
     # The welcome screen's accessibility choices; the value after "profile:" is the engine's
     # profile name. Acted on only while the person is choosing.
     PROFILE_STANDARD = "profile:standard"

@@ -6,6 +6,7 @@ must not silently keep a default), and one ConfigError names every bad key and i
 Paths are resolved once, here, by `resolve_path` (relative to the project or bundle root), and
 the verdict hook is parsed by the code that delivers verdicts: what passes here is what `run` uses.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -116,11 +117,16 @@ class ChallengesConfig:
     time_limit_s: float = field(metadata=_between(1, 600, "seconds"))
     attempts: int = field(metadata=_between(1, 100))
     max_extensions: int = field(metadata=_between(0, 100))
-    kinds: list[str] = field(metadata=_check(
-        lambda v: len(v) > 0 and all(k in KINDS for k in v), f"must be a non-empty list of {', '.join(KINDS)}"))
-    gap_s: list[float] = field(metadata=_check(
-        lambda v: len(v) == 2 and 0 <= v[0] <= v[1] <= 60,
-        "must be [min, max] seconds with 0 <= min <= max <= 60"))
+    kinds: list[str] = field(
+        metadata=_check(
+            lambda v: len(v) > 0 and all(k in KINDS for k in v), f"must be a non-empty list of {', '.join(KINDS)}"
+        )
+    )
+    gap_s: list[float] = field(
+        metadata=_check(
+            lambda v: len(v) == 2 and 0 <= v[0] <= v[1] <= 60, "must be [min, max] seconds with 0 <= min <= max <= 60"
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -143,8 +149,9 @@ EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 @dataclass(frozen=True)
 class EmotionConfig:
     model: str = field(metadata={**NOT_EMPTY, **PATH})
-    allowed: list[str] = field(metadata=_check(
-        lambda v: all(e in EMOTIONS for e in v), f"must be a list of {', '.join(EMOTIONS)}"))
+    allowed: list[str] = field(
+        metadata=_check(lambda v: all(e in EMOTIONS for e in v), f"must be a list of {', '.join(EMOTIONS)}")
+    )
     min_margin: float = field(metadata=_between(0, 1))
     min_validated_recall: float = field(metadata=_between(0, 1))
 
@@ -156,9 +163,15 @@ MIN_PIN_DIGITS = 6
 class UiConfig:
     fullscreen: bool
     allow_exit: bool
-    admin_pin: str = field(metadata={**_check(
-        lambda v: v == "" or (v.isascii() and v.isdigit() and len(v) >= MIN_PIN_DIGITS),
-        f"must be empty or at least {MIN_PIN_DIGITS} digits"), **SECRET})
+    admin_pin: str = field(
+        metadata={
+            **_check(
+                lambda v: v == "" or (v.isascii() and v.isdigit() and len(v) >= MIN_PIN_DIGITS),
+                f"must be empty or at least {MIN_PIN_DIGITS} digits",
+            ),
+            **SECRET,
+        }
+    )
     language: str = field(metadata=_one_of("en", "de"))
     voice: bool
 
@@ -189,10 +202,13 @@ class MetricsConfig:
 class VerdictConfig:
     key_path: str = field(metadata={**NOT_EMPTY, **PATH})
     hook: str = field(metadata={"resolve": lambda value, root: _resolve_hook(value, root)})
-    device_id: str = field(metadata=_check(
-        lambda v: v.strip() == v and 0 < len(v) <= 128 and v.isprintable(),
-        "must be 1 to 128 printable characters without leading or trailing spaces "
-        "(every verdict names its device; an empty id would make every record unsignable)"))
+    device_id: str = field(
+        metadata=_check(
+            lambda v: v.strip() == v and 0 < len(v) <= 128 and v.isprintable(),
+            "must be 1 to 128 printable characters without leading or trailing spaces "
+            "(every verdict names its device; an empty id would make every record unsignable)",
+        )
+    )
     valid_s: float = field(metadata=_between(10, DAY_S, "seconds"))
     nonce_file: str = field(metadata=PATH)  # "" = the host sends no nonce
 
@@ -240,8 +256,7 @@ def _coerce(key: str, value: Any, typ: Any) -> Any:
     return value
 
 
-def _build(section_cls: Any, name: str, data: dict[str, Any], root: Path,
-           problems: list[tuple[str, str]]) -> Any:
+def _build(section_cls: Any, name: str, data: dict[str, Any], root: Path, problems: list[tuple[str, str]]) -> Any:
     """The section, or None with every problem of it appended to `problems`."""
     hints = typing.get_type_hints(section_cls)
     fields = {f.name: f for f in dataclasses.fields(section_cls)}
@@ -307,6 +322,7 @@ def _resolve_hook(hook: str, root: Path) -> str:
     """The hook checked by the parse_hook() delivery uses (so a hook that would fail at the first
     verdict fails here, ValueError), with a relative file: target through the one path resolver."""
     from .verdict import parse_hook  # stdlib only; verdict knows nothing of the config
+
     kind, target = parse_hook(hook)
     return "file:" + str(resolve_path(root, str(target))) if kind == "file" else hook
 

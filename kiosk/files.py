@@ -1,4 +1,5 @@
 """Small file helpers for the kiosk's own state (lockout state, verdict spool)."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Time comes from the frames (index / fps), not the wall clock, so a recording gives the same
 verdict on a fast or a slow machine.
 """
+
 from __future__ import annotations
 
 import resource
@@ -28,8 +29,9 @@ class ScriptedDrawer(ChallengeDrawer):
         by_id = {c.id: c for c in self.pool}
         missing = [cid for cid in order if cid not in by_id]
         if missing:
-            raise ValueError(f"scripted challenges not available: {', '.join(missing)} "
-                             f"(available: {', '.join(sorted(by_id))})")
+            raise ValueError(
+                f"scripted challenges not available: {', '.join(missing)} (available: {', '.join(sorted(by_id))})"
+            )
         self._order = [by_id[cid] for cid in order]
         self._i = 0
 
@@ -50,8 +52,15 @@ def parse_script(spec: str) -> list[str]:
     return ids
 
 
-def run_verify(cfg, source: str, script: str | None = None, hold: int = 1, fps: int | None = None,
-               pipeline: VisionPipeline | None = None, rng=None) -> dict:
+def run_verify(
+    cfg,
+    source: str,
+    script: str | None = None,
+    hold: int = 1,
+    fps: int | None = None,
+    pipeline: VisionPipeline | None = None,
+    rng=None,
+) -> dict:
     own_pipeline = pipeline is None
     pipeline = pipeline or VisionPipeline(cfg)
     src = open_source(source, cfg.camera.width, cfg.camera.height, fps or cfg.camera.fps, hold=hold)
@@ -65,11 +74,21 @@ def run_verify(cfg, source: str, script: str | None = None, hold: int = 1, fps: 
     events: list[str] = []
     try:
         if cfg.liveness.real_frames and pipeline.liveness is None:
-            return _verdict("error", f"liveness model unavailable: {pipeline.models['liveness'].error}",
-                            engine, pipeline, notes, frames, wall0, source, events)
+            return _verdict(
+                "error",
+                f"liveness model unavailable: {pipeline.models['liveness'].error}",
+                engine,
+                pipeline,
+                notes,
+                frames,
+                wall0,
+                source,
+                events,
+            )
         if not pool:
-            return _verdict("error", "no challenge can be drawn", engine, pipeline, notes, frames, wall0,
-                            source, events)
+            return _verdict(
+                "error", "no challenge can be drawn", engine, pipeline, notes, frames, wall0, source, events
+            )
         events += [e.name for e in engine.start()]
         while engine.state not in (State.PASSED, State.DENIED):
             frame = src.read()
@@ -103,8 +122,9 @@ def _verdict(verdict, reason, engine, pipeline, notes, frames, wall0, source, ev
         "source": str(source),
         "frames": frames,
         "wall_s": round(time.perf_counter() - wall0, 3),
-        "models": {n: {"available": s.available, "version": s.version, "error": s.error}
-                   for n, s in pipeline.models.items()},
+        "models": {
+            n: {"available": s.available, "version": s.version, "error": s.error} for n, s in pipeline.models.items()
+        },
         "left_out": notes,
         "events": events,
     }
@@ -140,8 +160,11 @@ def run_bench(cfg, source: str, frames: int = 200, hold: int = 1) -> dict:
         pipeline.close()
     if not totals:
         raise SourceError(f"no readable frame in {source}")
-    stages = {name: {"median_ms": round(statistics.median(v), 3), "p95_ms": round(_pct(v, 0.95), 3), "n": len(v)}
-              for name, v in pipeline.timings.items() if v}
+    stages = {
+        name: {"median_ms": round(statistics.median(v), 3), "p95_ms": round(_pct(v, 0.95), 3), "n": len(v)}
+        for name, v in pipeline.timings.items()
+        if v
+    }
     return {
         "source": str(source),
         "frames": len(totals),

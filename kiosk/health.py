@@ -13,6 +13,7 @@ Heartbeats
 The systemd watchdog is fed only while every beat is fresh; the pings themselves ride the GUI
 loop, so a wedged GUI thread stops them too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -89,8 +90,13 @@ class ErrorStorm:
 
     MAX_KINDS = 256  # distinct signatures remembered; more are counted but not told apart
 
-    def __init__(self, on_storm: Callable[[str], None] | None = None, count: int = STORM_COUNT,
-                 window_s: float = STORM_WINDOW_S, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        on_storm: Callable[[str], None] | None = None,
+        count: int = STORM_COUNT,
+        window_s: float = STORM_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.on_storm = on_storm
         self.count, self.window_s = count, window_s
         self._clock = clock
@@ -102,6 +108,7 @@ class ErrorStorm:
     def report(self, where: str, exc: BaseException) -> bool:
         """Returns True when this report started a storm."""
         from . import metrics
+
         sig = error_signature(exc)
         now = self._clock()
         with self._lock:
@@ -117,12 +124,14 @@ class ErrorStorm:
                 seen.recent.popleft()
             started = not self.storm and len(seen.recent) >= self.count
             if started:
-                self.storm = (f"{where}: {type(exc).__name__}: {exc} "
-                              f"({len(seen.recent)} times in {self.window_s:.0f} s)")
+                self.storm = f"{where}: {type(exc).__name__}: {exc} ({len(seen.recent)} times in {self.window_s:.0f} s)"
         metrics.errors.labels(where=where).inc()
         if first:
-            log.error("unexpected error in %s (reported once; repeats are counted)", where,
-                      exc_info=(type(exc), exc, exc.__traceback__))
+            log.error(
+                "unexpected error in %s (reported once; repeats are counted)",
+                where,
+                exc_info=(type(exc), exc, exc.__traceback__),
+            )
         if started:
             metrics.error_storms.inc()
             log.critical("error storm: %s; the kiosk goes out of service and exits for a restart", self.storm)
@@ -132,20 +141,27 @@ class ErrorStorm:
 
     def excepthook(self, where: str) -> Callable[[type[BaseException], BaseException, TracebackType | None], None]:
         """For sys.excepthook: exceptions escaping Qt slots arrive here (PySide prints them otherwise)."""
+
         def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
             if issubclass(exc_type, KeyboardInterrupt):
                 return
             if exc.__traceback__ is None:
                 exc = exc.with_traceback(tb)
             self.report(where, exc)
+
         return hook
 
 
 class Health:
     """Heartbeats + error storm, the one object the worker, the app, the watchdog and /health share."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, stale_after_s: float = STALE_AFTER_S,
-                 storm_count: int = STORM_COUNT, storm_window_s: float = STORM_WINDOW_S):
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        stale_after_s: float = STALE_AFTER_S,
+        storm_count: int = STORM_COUNT,
+        storm_window_s: float = STORM_WINDOW_S,
+    ):
         self.beats = Heartbeats(clock)
         self.stale_after_s = stale_after_s
         self.errors = ErrorStorm(count=storm_count, window_s=storm_window_s, clock=clock)
@@ -164,6 +180,7 @@ class Health:
 
     def set_camera(self, state: str, reason: str = "") -> None:
         from . import metrics
+
         self.camera, self.camera_reason = state, reason
         metrics.camera_state.state(state)
 

@@ -3,6 +3,7 @@ a global budget caps lines per minute, Qt's own warnings go through the same fil
 optional log file (KIOSK_LOG_FILE) rotates with a size cap. Under systemd the log goes to
 journald through stderr, where the filter is the guard (journald caps its own disk use).
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,9 @@ class RepeatFilter(logging.Filter):
 
     MAX_KINDS = 1024
 
-    def __init__(self, burst: int = 5, window_s: float = 60.0, budget: int = 600,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, burst: int = 5, window_s: float = 60.0, budget: int = 600, clock: Callable[[], float] = time.monotonic
+    ):
         super().__init__()
         self.burst, self.window_s, self.budget = burst, window_s, budget
         self._clock = clock
@@ -69,8 +71,9 @@ class RepeatFilter(logging.Filter):
             notes = []
             if now - self._budget_start >= self.window_s:
                 if self._budget_dropped:
-                    notes.append(f"{self._budget_dropped} log lines dropped (over {self.budget} "
-                                 f"lines in {self.window_s:.0f} s)")
+                    notes.append(
+                        f"{self._budget_dropped} log lines dropped (over {self.budget} lines in {self.window_s:.0f} s)"
+                    )
                 self._budget_start, self._budget_used, self._budget_dropped = now, 0, 0
             k = self._kinds.get(key)
             if k is None:
@@ -99,13 +102,15 @@ class RepeatFilter(logging.Filter):
 
     def _drop(self) -> bool:
         from . import metrics
+
         self.suppressed += 1
         metrics.log_suppressed.inc()
         return False
 
 
-def configure_logging(level: str | int = "WARNING", log_file: str | None = None,
-                      repeat_filter: RepeatFilter | None = None) -> RepeatFilter:
+def configure_logging(
+    level: str | int = "WARNING", log_file: str | None = None, repeat_filter: RepeatFilter | None = None
+) -> RepeatFilter:
     """The root handler(s) with the repeat filter on each (handler filters see every record,
     including those of child loggers and of Qt)."""
     rf = repeat_filter or RepeatFilter()
@@ -114,8 +119,11 @@ def configure_logging(level: str | int = "WARNING", log_file: str | None = None,
         root.removeHandler(h)
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file:
-        handlers.append(logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_FILE_BYTES,
-                                                             backupCount=LOG_FILE_BACKUPS, encoding="utf-8"))
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
+            )
+        )
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     for h in handlers:
         h.setFormatter(fmt)
@@ -125,14 +133,20 @@ def configure_logging(level: str | int = "WARNING", log_file: str | None = None,
     return rf
 
 
-_QT_LEVELS = {"QtDebugMsg": logging.DEBUG, "QtInfoMsg": logging.INFO, "QtWarningMsg": logging.WARNING,
-              "QtCriticalMsg": logging.ERROR, "QtFatalMsg": logging.CRITICAL}
+_QT_LEVELS = {
+    "QtDebugMsg": logging.DEBUG,
+    "QtInfoMsg": logging.INFO,
+    "QtWarningMsg": logging.WARNING,
+    "QtCriticalMsg": logging.ERROR,
+    "QtFatalMsg": logging.CRITICAL,
+}
 
 
 def install_qt_message_handler() -> None:
     """Qt's warnings (printed straight to stderr by default, from any thread, without limit) go
     through Python logging and so through the repeat filter."""
     from PySide6.QtCore import qInstallMessageHandler
+
     qt_log = logging.getLogger("qt")
 
     def handler(mode, context, message: str) -> None:
@@ -153,6 +167,7 @@ def quiet_ffmpeg() -> bool:
     from pathlib import Path
 
     import PySide6
+
     libs = sorted((Path(PySide6.__file__).parent / "Qt" / "lib").glob("libavutil.so.*"), key=lambda p: len(p.name))
     if not libs:
         return False

@@ -7,6 +7,7 @@ The metric objects live here, at module level, so any part can count without plu
 They are registered in REGISTRY (not prometheus_client's global one): the process exposes only
 the kiosk's own figures, and tests read them with REGISTRY.get_sample_value(...).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,31 +37,51 @@ HOST = "127.0.0.1"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-sessions = Counter("kiosk_sessions", "Sessions finished, by outcome (passed, denied, abandoned)",
-                   ["outcome"], registry=REGISTRY)
-frames = Counter("kiosk_frames", "Camera frames analysed by the vision pipeline (rate() = frames per second)",
-                 registry=REGISTRY)
-frames_read = Counter("kiosk_frames_read", "Camera frames read, analysed or not (idle screens skip some)",
-                      registry=REGISTRY)
-stage_seconds = Histogram("kiosk_stage_seconds", "Vision pipeline stage latency", ["stage"], registry=REGISTRY,
-                          buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0))
-camera_state = Enum("kiosk_camera_state", "Camera: ok, lost (unplugged, no frames), frozen (identical frames)",
-                    states=["starting", "ok", "lost", "frozen"], registry=REGISTRY)
+sessions = Counter(
+    "kiosk_sessions", "Sessions finished, by outcome (passed, denied, abandoned)", ["outcome"], registry=REGISTRY
+)
+frames = Counter(
+    "kiosk_frames", "Camera frames analysed by the vision pipeline (rate() = frames per second)", registry=REGISTRY
+)
+frames_read = Counter(
+    "kiosk_frames_read", "Camera frames read, analysed or not (idle screens skip some)", registry=REGISTRY
+)
+stage_seconds = Histogram(
+    "kiosk_stage_seconds",
+    "Vision pipeline stage latency",
+    ["stage"],
+    registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0),
+)
+camera_state = Enum(
+    "kiosk_camera_state",
+    "Camera: ok, lost (unplugged, no frames), frozen (identical frames)",
+    states=["starting", "ok", "lost", "frozen"],
+    registry=REGISTRY,
+)
 camera_losses = Counter("kiosk_camera_losses", "Times the camera was lost or froze", ["reason"], registry=REGISTRY)
 audio_up = Gauge("kiosk_audio_up", "1 while an audio output is available for spoken prompts", registry=REGISTRY)
 # For the speech layer to count: a prompt or command that fell back from one engine to the next,
 # and a failure of an engine (synthesis, recognition or playback).
-speech_fallbacks = Counter("kiosk_speech_fallbacks", "Speech requests served by a fallback engine",
-                           ["engine", "reason"], registry=REGISTRY)
+speech_fallbacks = Counter(
+    "kiosk_speech_fallbacks", "Speech requests served by a fallback engine", ["engine", "reason"], registry=REGISTRY
+)
 speech_errors = Counter("kiosk_speech_errors", "Speech engine failures", ["engine", "kind"], registry=REGISTRY)
 errors = Counter("kiosk_errors", "Unexpected exceptions, by where they were caught", ["where"], registry=REGISTRY)
-error_storms = Counter("kiosk_error_storms", "Error storms (the same exception repeating): each one ends the "
-                       "process for a restart", registry=REGISTRY)
+error_storms = Counter(
+    "kiosk_error_storms",
+    "Error storms (the same exception repeating): each one ends the process for a restart",
+    registry=REGISTRY,
+)
 log_suppressed = Counter("kiosk_log_lines_suppressed", "Log lines dropped by the repeat filter", registry=REGISTRY)
-out_of_service = Gauge("kiosk_out_of_service", "1 while the kiosk shows its out-of-service screen (model or "
-                       "config problem, error storm)", registry=REGISTRY)
-healthy = Gauge("kiosk_healthy", "1 while the watchdog is fed (frames and the session engine are moving)",
-                registry=REGISTRY)
+out_of_service = Gauge(
+    "kiosk_out_of_service",
+    "1 while the kiosk shows its out-of-service screen (model or config problem, error storm)",
+    registry=REGISTRY,
+)
+healthy = Gauge(
+    "kiosk_healthy", "1 while the watchdog is fed (frames and the session engine are moving)", registry=REGISTRY
+)
 
 camera_state.state("starting")
 

@@ -1,6 +1,7 @@
 """What `check-config` and `run` both check once the config is valid: the models load and the
 challenge pool is not empty. One function, so a config that `check-config` passes cannot put
 `run` out of service for a reason it did not report, and the other way round."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from .vision.pipeline import VisionPipeline
 @dataclass
 class Preflight:
     pool: list[Challenge]
-    notes: list[str] = field(default_factory=list)        # challenges left out (logged by run)
+    notes: list[str] = field(default_factory=list)  # challenges left out (logged by run)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (config key, reason): no session possible
     missing_models: list[tuple[str, str]] = field(default_factory=list)  # configured, not loadable
 
@@ -26,8 +27,11 @@ class Preflight:
 def preflight(cfg: Config, pipeline: VisionPipeline) -> Preflight:
     pool, notes = challenge_pool(cfg, pipeline)
     result = Preflight(list(pool), list(notes))
-    needed = {"liveness": cfg.liveness.real_frames > 0, "gesture": "gesture" in cfg.challenges.kinds,
-              "emotion": "emotion" in cfg.challenges.kinds}
+    needed = {
+        "liveness": cfg.liveness.real_frames > 0,
+        "gesture": "gesture" in cfg.challenges.kinds,
+        "emotion": "emotion" in cfg.challenges.kinds,
+    }
     for name, status in pipeline.models.items():
         if needed.get(name) and not status.available:
             result.missing_models.append((f"{name}.model", f"cannot load {status.path}: {status.error}"))

@@ -8,6 +8,7 @@ The kiosk never writes frames or face crops; these are defences in depth and tes
 - `find_image_files(root)`, which finds image/array files by extension or magic bytes, so a
   test can assert that a whole session left none behind.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,18 +16,42 @@ import os
 from pathlib import Path
 from typing import Any
 
-IMAGE_EXTENSIONS = frozenset({
-    ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".webp", ".gif", ".tif", ".tiff",
-    ".ppm", ".pgm", ".pbm", ".pnm", ".pfm", ".exr", ".hdr", ".npy", ".npz", ".raw", ".yuv",
-})
+IMAGE_EXTENSIONS = frozenset(
+    {
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".bmp",
+        ".dib",
+        ".webp",
+        ".gif",
+        ".tif",
+        ".tiff",
+        ".ppm",
+        ".pgm",
+        ".pbm",
+        ".pnm",
+        ".pfm",
+        ".exr",
+        ".hdr",
+        ".npy",
+        ".npz",
+        ".raw",
+        ".yuv",
+    }
+)
 MAX_BYTES_IN_LOG = 256  # longer binary payloads are not something a log line needs
 
 _MAGIC = (
     b"\x89PNG\r\n\x1a\n",
     b"\xff\xd8\xff",  # JPEG
     b"\x93NUMPY",
-    b"GIF87a", b"GIF89a",
-    b"II*\x00", b"MM\x00*",  # TIFF
+    b"GIF87a",
+    b"GIF89a",
+    b"II*\x00",
+    b"MM\x00*",  # TIFF
 )
 # Attributes every LogRecord has; anything else came in through `extra=`.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -36,8 +61,9 @@ def image_magic(head: bytes, size: int | None = None) -> str | None:
     """The image/array format whose signature starts head, or None."""
     for magic in _MAGIC:
         if head.startswith(magic):
-            return {b"\x89P": "png", b"\xff\xd8": "jpeg", b"\x93N": "npy", b"GI": "gif",
-                    b"II": "tiff", b"MM": "tiff"}[magic[:2]]
+            return {b"\x89P": "png", b"\xff\xd8": "jpeg", b"\x93N": "npy", b"GI": "gif", b"II": "tiff", b"MM": "tiff"}[
+                magic[:2]
+            ]
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
     if len(head) >= 3 and head[:1] == b"P" and head[1:2] in b"1234567" and head[2:3] in b" \t\r\n":
@@ -56,7 +82,8 @@ def _image_like(value: Any) -> str | None:
         return f"<redacted array shape={tuple(getattr(value, 'shape', ()))}>"
     type_name = type(value).__name__
     if type_name in ("QImage", "QPixmap", "QVideoFrame") or (
-            type(value).__module__.startswith("PIL.") and hasattr(value, "size")):
+        type(value).__module__.startswith("PIL.") and hasattr(value, "size")
+    ):
         return f"<redacted {type_name}>"
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value[:16])

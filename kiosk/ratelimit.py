@@ -16,6 +16,7 @@ as abandoned and counted as one failure, so killing the kiosk mid-session is no 
 
 `PinGate` applies the same idea to the administrator PIN.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -34,9 +35,15 @@ log = logging.getLogger(__name__)
 
 
 class RateLimiter:
-    def __init__(self, max_failures: int = 5, window_s: float = 180.0, lockout_s: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic, state_path: str | Path | None = None,
-                 wall: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        max_failures: int = 5,
+        window_s: float = 180.0,
+        lockout_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        state_path: str | Path | None = None,
+        wall: Callable[[], float] = time.time,
+    ):
         if max_failures < 1:
             raise ValueError(f"max_failures must be at least 1, got {max_failures!r}")
         if window_s <= 0:
@@ -113,10 +120,12 @@ class RateLimiter:
         if self._state_path is None:
             return
         now, wall = self._clock(), self._wall()
-        state = {"version": 1,
-                 "locked_until": None if self._locked_until is None else wall + (self._locked_until - now),
-                 "failures": [wall - (now - t) for t in self._failures],
-                 "in_progress": self._in_progress}
+        state = {
+            "version": 1,
+            "locked_until": None if self._locked_until is None else wall + (self._locked_until - now),
+            "failures": [wall - (now - t) for t in self._failures],
+            "in_progress": self._in_progress,
+        }
         try:
             self._state_path.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(self._state_path, json.dumps(state).encode("utf-8"))
@@ -149,9 +158,12 @@ class RateLimiter:
                 self._failures.append(now - age)
         if interrupted is not None:
             self.interrupted.append(interrupted)
-            log.warning("session %s (started at wall time %s) was interrupted by a stop, crash or power "
-                        "cut: recorded as abandoned and counted as one failure",
-                        interrupted.get("session_id", "?"), interrupted.get("started_at", "?"))
+            log.warning(
+                "session %s (started at wall time %s) was interrupted by a stop, crash or power "
+                "cut: recorded as abandoned and counted as one failure",
+                interrupted.get("session_id", "?"),
+                interrupted.get("started_at", "?"),
+            )
             self.record(False)  # counted now, whatever the clock did while the kiosk was down
             self._save()  # the marker is gone from the file even when record() did not count it (locked)
 
@@ -159,8 +171,8 @@ class RateLimiter:
 @dataclass(frozen=True)
 class PinResult:
     accepted: bool
-    locked_s: float = 0.0    # > 0: the admin exit is locked for this long (this entry was not checked)
-    tries_left: int = 0      # wrong entries left before the lock
+    locked_s: float = 0.0  # > 0: the admin exit is locked for this long (this entry was not checked)
+    tries_left: int = 0  # wrong entries left before the lock
 
 
 class PinGate:
@@ -168,8 +180,9 @@ class PinGate:
     lock it for `lockout_s` seconds (an entry while locked is not even compared). Every attempt
     is logged, never the PIN. The clock is injected (monotonic by default)."""
 
-    def __init__(self, pin: str, max_wrong: int = 5, lockout_s: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, pin: str, max_wrong: int = 5, lockout_s: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ):
         self._pin = pin.encode("utf-8")
         self.max_wrong = int(max_wrong)
         self.lockout_s = float(lockout_s)
@@ -207,9 +220,7 @@ class PinGate:
         if self._wrong >= self.max_wrong:
             self._wrong = 0
             self._locked_until = self._clock() + self.lockout_s
-            log.warning("wrong admin PIN (%d in a row): admin exit locked for %.0f s", self.max_wrong,
-                        self.lockout_s)
+            log.warning("wrong admin PIN (%d in a row): admin exit locked for %.0f s", self.max_wrong, self.lockout_s)
             return PinResult(False, locked_s=self.lockout_s)
-        log.warning("wrong admin PIN (%d of %d before a %.0f s lock)", self._wrong, self.max_wrong,
-                    self.lockout_s)
+        log.warning("wrong admin PIN (%d of %d before a %.0f s lock)", self._wrong, self.max_wrong, self.lockout_s)
         return PinResult(False, tries_left=self.max_wrong - self._wrong)

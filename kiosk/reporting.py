@@ -1,4 +1,5 @@
 """Turns each finished session into a signed verdict for the host system, off the UI thread."""
+
 from __future__ import annotations
 
 import logging
@@ -30,7 +31,7 @@ class VerdictReporter:
 
     def __init__(self, cfg: Any, model_versions: dict[str, str]):
         key_path = cfg.path(cfg.verdict.key_path)
-        self.problem = ""    # short, for the out-of-service screen the visitor sees
+        self.problem = ""  # short, for the out-of-service screen the visitor sees
         self.key_error = ""  # the whole story, for the log and the tests
         self.key: bytes | None = None
         try:
@@ -50,9 +51,17 @@ class VerdictReporter:
         """The record of a SessionRecord (its times are on the engine's clock), without a nonce."""
         finished = time.time()
         duration = max(0.0, (session.finished_at or session.started_at) - session.started_at)
-        return make_record(session.session_id, session.result == "passed", session.levels_passed,
-                           [c.kind for c in session.challenges], self.model_versions,
-                           finished - duration, finished, self.device_id, valid_s=self.valid_s)
+        return make_record(
+            session.session_id,
+            session.result == "passed",
+            session.levels_passed,
+            [c.kind for c in session.challenges],
+            self.model_versions,
+            finished - duration,
+            finished,
+            self.device_id,
+            valid_s=self.valid_s,
+        )
 
     def record_for(self, session: Any) -> dict:
         """The signed record of a SessionRecord, carrying the host's nonce if one is waiting."""
@@ -64,8 +73,17 @@ class VerdictReporter:
         {"session_id", "started_at" (wall-clock epoch seconds)}."""
         try:
             started = float(cut.get("started_at", 0.0))
-            record = make_record(str(cut.get("session_id", "")), False, 0, [], self.model_versions, started,
-                                 max(time.time(), started), self.device_id, valid_s=self.valid_s)
+            record = make_record(
+                str(cut.get("session_id", "")),
+                False,
+                0,
+                [],
+                self.model_versions,
+                started,
+                max(time.time(), started),
+                self.device_id,
+                valid_s=self.valid_s,
+            )
         except (VerdictError, TypeError, ValueError, AttributeError) as exc:
             log.error("interrupted session %r cannot be reported: %s", cut, exc)
             return None
@@ -99,8 +117,11 @@ class VerdictReporter:
         self._pool.shutdown(wait=True, cancel_futures=False)
         lost = self.hook.held_in_memory()
         if lost:  # the disk stayed full until the end: say exactly which verdicts go with the process
-            log.error("stopping with %d verdict(s) that could not be delivered or spooled (disk full?): "
-                      "sessions %s", len(lost), ", ".join(lost))
+            log.error(
+                "stopping with %d verdict(s) that could not be delivered or spooled (disk full?): sessions %s",
+                len(lost),
+                ", ".join(lost),
+            )
 
 
 class NullReporter:

@@ -1,5 +1,6 @@
 """`kiosk self-test` (the bundle's --self-test): load every model, render every screen offscreen,
 synthesize one prompt. Prints one line per check and exits non-zero if any failed."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,10 +22,12 @@ def self_test(cfg: Any, out_dir: str | None = None) -> int:
     from .preflight import preflight
     from .session.events import Need
     from .vision.pipeline import VisionPipeline
+
     pipeline = VisionPipeline(cfg, static_image_mode=True)
     for status in pipeline.models.values():
         report(status.available, f"model {status.name}: {status.path} {status.version or status.error}")
     import numpy as np
+
     obs = pipeline.process(np.zeros((240, 320, 3), np.uint8), frozenset({Need.FACE}))
     report(not obs.face, "MediaPipe face mesh runs")
     checked = preflight(cfg, pipeline)
@@ -35,6 +38,7 @@ def self_test(cfg: Any, out_dir: str | None = None) -> int:
 
     from .reporting import NullReporter
     from .ui.app import build_kiosk
+
     target = Path(out_dir or tempfile.mkdtemp(prefix="kiosk-selftest-"))
     kiosk = build_kiosk(cfg, pipeline=pipeline, start_worker=False, reporter=NullReporter())
     # The controller's refresh timer would put the attract screen back between a scene and its
@@ -55,6 +59,7 @@ def self_test(cfg: Any, out_dir: str | None = None) -> int:
 
     try:
         from .speech.tts import OfflineTTS
+
         wav = OfflineTTS().synthesize("Look at the camera.", "en")
         report(Path(wav).stat().st_size > 1000, f"offline speech prompt synthesized: {wav}")
     except Exception as exc:
@@ -69,6 +74,7 @@ def render_and_check(window: Any, out_dir: Path) -> list[str]:
     from PySide6.QtGui import QImage
 
     from .ui.gallery import render, scenes
+
     out_dir.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     seen: dict[str, str] = {}
@@ -77,12 +83,14 @@ def render_and_check(window: Any, out_dir: Path) -> list[str]:
         path = render(window, scene, out_dir)
         current = window.stack.currentWidget()
         if current is not scene.screen:
-            problems.append(f"screen {scene.name}: {type(current).__name__} shown instead of "
-                            f"{type(scene.screen).__name__}")
+            problems.append(
+                f"screen {scene.name}: {type(current).__name__} shown instead of {type(scene.screen).__name__}"
+            )
         title = scene.screen.title
         if title.text() != scene.title or not title.isVisible():
-            problems.append(f"screen {scene.name}: title {title.text()!r} (visible: {title.isVisible()}), "
-                            f"expected {scene.title!r}")
+            problems.append(
+                f"screen {scene.name}: title {title.text()!r} (visible: {title.isVisible()}), expected {scene.title!r}"
+            )
         image = QImage(str(path))
         if image.isNull() or image.width() < 100 or image.height() < 100:
             problems.append(f"screen {scene.name}: {path} is not a readable screenshot")

@@ -20,6 +20,7 @@ nothing is lost while the host is away; when the spool cannot be written either 
 the records stay in memory and are retried with the next delivery. Delivery blocks up to the
 hook's timeout: call it off the UI thread.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -89,9 +90,19 @@ def _timestamp(value: Any, name: str) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
-def make_record(session_id: str, passed: bool, levels_passed: int, challenge_kinds: Iterable[str],
-                model_versions: dict, started_at: Any, finished_at: Any, device_id: str, *,
-                valid_s: float, nonce: str | None = None) -> dict:
+def make_record(
+    session_id: str,
+    passed: bool,
+    levels_passed: int,
+    challenge_kinds: Iterable[str],
+    model_versions: dict,
+    started_at: Any,
+    finished_at: Any,
+    device_id: str,
+    *,
+    valid_s: float,
+    nonce: str | None = None,
+) -> dict:
     """The unsigned verdict record. Times are wall-clock epoch seconds or aware datetimes; the
     record expires `valid_s` seconds after `finished_at`; `nonce` is the host's, when it sent one."""
     if not isinstance(session_id, str) or not session_id:
@@ -107,8 +118,7 @@ def make_record(session_id: str, passed: bool, levels_passed: int, challenge_kin
         raise VerdictError(f"challenge_kinds must be strings, got {kinds!r}")
     if not isinstance(model_versions, dict) or not all(isinstance(k, str) for k in model_versions):
         raise VerdictError(f"model_versions must be a dict name -> version, got {model_versions!r}")
-    if (not isinstance(valid_s, (int, float)) or isinstance(valid_s, bool) or not math.isfinite(valid_s)
-            or valid_s <= 0):
+    if not isinstance(valid_s, (int, float)) or isinstance(valid_s, bool) or not math.isfinite(valid_s) or valid_s <= 0:
         raise VerdictError(f"valid_s must be a positive number of seconds, got {valid_s!r}")
     if nonce is not None and not valid_nonce(nonce):
         raise VerdictError(f"nonce must be 8-128 characters of A-Z a-z 0-9 . _ ~ + / = -, got {nonce!r}")
@@ -146,8 +156,7 @@ def _parse_time(text: str) -> float:
 def canonical(record: dict) -> bytes:
     """The bytes that are signed: every field but "signature", sorted keys, no spaces, UTF-8."""
     body = {k: v for k, v in record.items() if k != "signature"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def key_problem(key: bytes) -> str:
@@ -193,8 +202,10 @@ def verify(signed: Any, key: bytes) -> bool:
 
 def to_json_line(signed: dict) -> bytes:
     """One record as one JSON line (canonical form + newline), as every hook sends it."""
-    return json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8") + b"\n"
+    return (
+        json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+        + b"\n"
+    )
 
 
 # --------------------------------------------------------------------------- device key
@@ -258,14 +269,16 @@ def _read_key(path: Path) -> bytes:
             raise KeyFileError(
                 f"device key {path} is missing, but a key was issued here before ({marker} exists); "
                 f"the host can only verify records signed with that key. Restore the key file, or, to "
-                f"issue a new key and give it to the host, remove {shlex.quote(str(marker))}") from None
+                f"issue a new key and give it to the host, remove {shlex.quote(str(marker))}"
+            ) from None
         raise
     if not stat.S_ISREG(st.st_mode):
         raise KeyFileError(f"device key {path} is not a regular file")
     if st.st_mode & 0o077:
         raise KeyFileError(
             f"device key {path} is accessible by group/others (mode {stat.S_IMODE(st.st_mode):04o}); "
-            f"run: chmod 600 {shlex.quote(str(path))}")
+            f"run: chmod 600 {shlex.quote(str(path))}"
+        )
     try:
         text = path.read_text(encoding="ascii").strip()
         key = bytes.fromhex(text)
@@ -273,8 +286,10 @@ def _read_key(path: Path) -> bytes:
         raise KeyFileError(f"device key {path} is unreadable or not hex: {exc}") from None
     problem = key_problem(key)
     if problem:
-        raise KeyFileError(f"device key {path}: {problem}; replace it with {KEY_BYTES} random bytes "
-                           f"as hex and give the new key to the host")
+        raise KeyFileError(
+            f"device key {path}: {problem}; replace it with {KEY_BYTES} random bytes "
+            f"as hex and give the new key to the host"
+        )
     return key
 
 
@@ -331,8 +346,10 @@ def read_nonce(path: str | os.PathLike) -> str | None:
         log.error("cannot remove the used host nonce file %s: %s", path, exc)
     nonce = raw.decode("ascii", "replace").strip()
     if not valid_nonce(nonce):
-        log.error("host nonce in %s is malformed (need 8-128 of A-Z a-z 0-9 . _ ~ + / = -); "
-                  "record signed without a nonce", path)
+        log.error(
+            "host nonce in %s is malformed (need 8-128 of A-Z a-z 0-9 . _ ~ + / = -); record signed without a nonce",
+            path,
+        )
         return None
     return nonce
 
@@ -392,16 +409,25 @@ class Hook:
                 spooled = [] if self._file_stale else self._read_spool()
             except OSError as exc:  # unreadable spool: do not overwrite it, keep this one in memory
                 self._unsaved.append(line)
-                log.error("cannot read the verdict spool %s (%s); %d record(s) kept in memory",
-                          self.spool_path, exc, len(self._unsaved))
+                log.error(
+                    "cannot read the verdict spool %s (%s); %d record(s) kept in memory",
+                    self.spool_path,
+                    exc,
+                    len(self._unsaved),
+                )
                 return False
             pending = spooled + self._unsaved + [line]
             for i, line in enumerate(pending):
                 try:
                     self.send(line)
                 except Exception as exc:  # any failure: keep the record, never lose it
-                    log.warning("verdict delivery via %s failed (%s); %d record(s) spooled to %s",
-                                self, exc, len(pending) - i, self.spool_path)
+                    log.warning(
+                        "verdict delivery via %s failed (%s); %d record(s) spooled to %s",
+                        self,
+                        exc,
+                        len(pending) - i,
+                        self.spool_path,
+                    )
                     self._save_spool(pending[i:])
                     return False
             self._save_spool([])
@@ -416,9 +442,13 @@ class Hook:
             # the next start (the host refuses a repeated session_id) and these are lost, as
             # the error says.
             self._unsaved, self._file_stale = list(lines), True
-            log.error("cannot write the verdict spool %s (%s); %d record(s) kept in memory and retried "
-                      "with the next delivery (lost only if the kiosk stops first)",
-                      self.spool_path, exc, len(lines))
+            log.error(
+                "cannot write the verdict spool %s (%s); %d record(s) kept in memory and retried "
+                "with the next delivery (lost only if the kiosk stops first)",
+                self.spool_path,
+                exc,
+                len(lines),
+            )
         else:
             self._unsaved, self._file_stale = [], False
 
@@ -456,8 +486,12 @@ class Hook:
                 _append(corrupt, b"".join(bad), 0o600)
                 log.error("%d unreadable line(s) in the verdict spool moved to %s", len(bad), corrupt)
             except OSError as exc:
-                log.error("%d unreadable line(s) in the verdict spool %s could not be set aside (%s)",
-                          len(bad), self.spool_path, exc)
+                log.error(
+                    "%d unreadable line(s) in the verdict spool %s could not be set aside (%s)",
+                    len(bad),
+                    self.spool_path,
+                    exc,
+                )
         return lines
 
     def _write_spool(self, lines: list[bytes]) -> None:
@@ -474,7 +508,7 @@ def _append(path: Path, data: bytes, mode: int) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)  # the verdict is on disk before we report it delivered
     finally:
         os.close(fd)
@@ -514,8 +548,7 @@ class CommandHook(Hook):
     On timeout the program's whole process group is killed.
     """
 
-    def __init__(self, argv: list[str] | str, timeout_s: float = 5.0,
-                 spool_path: str | os.PathLike | None = None):
+    def __init__(self, argv: list[str] | str, timeout_s: float = 5.0, spool_path: str | os.PathLike | None = None):
         super().__init__(spool_path)
         self.argv = _split_command(argv) if isinstance(argv, str) else [str(a) for a in argv]
         if not self.argv:
@@ -525,8 +558,14 @@ class CommandHook(Hook):
     def send(self, line: bytes) -> None:
         deadline = time.monotonic() + self.timeout_s
         try:
-            proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE, shell=False, start_new_session=True)
+            proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                shell=False,
+                start_new_session=True,
+            )
         except OSError as exc:
             raise DeliveryError(f"command could not start: {exc}") from None
         assert proc.stdin is not None and proc.stderr is not None
@@ -575,11 +614,11 @@ def _drain_until_exit(proc: subprocess.Popen, deadline: float) -> bytes:
                 eof = True
                 sel.unregister(fd)
             elif chunk and len(kept) < HOOK_OUTPUT_BYTES:
-                kept += chunk[:HOOK_OUTPUT_BYTES - len(kept)]
+                kept += chunk[: HOOK_OUTPUT_BYTES - len(kept)]
         if not eof:  # what it wrote just before exiting
             chunk = _read_some(fd)
             if chunk and len(kept) < HOOK_OUTPUT_BYTES:
-                kept += chunk[:HOOK_OUTPUT_BYTES - len(kept)]
+                kept += chunk[: HOOK_OUTPUT_BYTES - len(kept)]
     return bytes(kept)
 
 
@@ -619,8 +658,9 @@ class HttpHook(Hook):
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
     def send(self, line: bytes) -> None:
-        request = urllib.request.Request(self.url, data=line, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url, data=line, method="POST", headers={"Content-Type": "application/json"}
+        )
         try:
             with self._opener.open(request, timeout=self.timeout_s) as answer:
                 status = answer.status
@@ -650,12 +690,12 @@ def parse_hook(spec: str) -> tuple[str, str | list[str]]:
     if not hook:
         return "none", ""
     if hook.startswith("file:"):
-        path = hook[len("file:"):].strip()
+        path = hook[len("file:") :].strip()
         if not path:
             raise ValueError("file: needs a path, e.g. file:/var/lib/kiosk/verdicts.jsonl")
         return "file", path
     if hook.startswith("command:"):
-        argv = _split_command(hook[len("command:"):])
+        argv = _split_command(hook[len("command:") :])
         if not argv:
             raise ValueError("command: needs a program, e.g. command:/usr/local/bin/on-verdict")
         return "command", argv

@@ -2,6 +2,7 @@
 WATCHDOG=1 from the GUI loop while the kiosk is healthy (kiosk.health: frames analysed and the
 session engine moving), so a frozen or stuck kiosk is killed and restarted by systemd
 (WatchdogSec in packaging/kiosk.service). Does nothing outside systemd."""
+
 from __future__ import annotations
 
 import logging

@@ -2,6 +2,7 @@
 
 `dist/kiosk/kiosk self-test` and `dist/kiosk/kiosk --self-test` both reach kiosk.cli's self-test.
 """
+
 import multiprocessing
 import sys
 import types

@@ -33,6 +33,7 @@ def camera_like_frames(photo: Path, folder: Path, n: int = 24, seed: int = 0) ->
     person, so a folder source that should reach level 2 needs this (it loops over the frames)."""
     import cv2
     import numpy as np
+
     image = cv2.imread(str(photo))
     assert image is not None, f"unreadable photo {photo}"
     rng = np.random.default_rng(seed)
@@ -40,8 +41,9 @@ def camera_like_frames(photo: Path, folder: Path, n: int = 24, seed: int = 0) ->
     for i in range(n):
         dx, dy = rng.integers(-2, 3, 2)
         noisy = np.roll(image, (int(dy), int(dx)), (0, 1)).astype(np.int16) + rng.normal(0, 3, image.shape)
-        cv2.imwrite(str(folder / f"frame-{i:03d}.jpg"), np.clip(noisy, 0, 255).astype(np.uint8),
-                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+        cv2.imwrite(
+            str(folder / f"frame-{i:03d}.jpg"), np.clip(noisy, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 95]
+        )
     return folder
 
 
@@ -72,9 +74,12 @@ _LOCKOUT_FILES = itertools.count()
 
 def make_cfg(state_dir: Path, **sections):
     from kiosk.config import config_from_dict
+
     # one lockout file per config: failed sessions of one test must not lock a later test's kiosk
-    data = {"verdict": {"key_path": str(state_dir / "device.key")},
-            "security": {"state_path": str(state_dir / f"lockout-{next(_LOCKOUT_FILES)}.json")}}
+    data = {
+        "verdict": {"key_path": str(state_dir / "device.key")},
+        "security": {"state_path": str(state_dir / f"lockout-{next(_LOCKOUT_FILES)}.json")},
+    }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     return config_from_dict(data)
@@ -94,6 +99,7 @@ def shown_kiosk(cfg, pipeline, **kwargs):
 
     from kiosk.session.clock import ManualClock
     from kiosk.ui.app import build_kiosk, qt_app
+
     kwargs.setdefault("clock", ManualClock())
     k = build_kiosk(cfg, pipeline=pipeline, start_worker=False, **kwargs)
     try:

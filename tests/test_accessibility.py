@@ -1,5 +1,6 @@
 """Contrast (>= 7:1), text size (>= 32 px), captions and translations, checked on the stylesheet
 and on screenshots of the real widgets."""
+
 import re
 
 import numpy as np
@@ -53,6 +54,7 @@ def test_palette_contrast_math():
 def kiosk(state_dir):
     from kiosk.reporting import NullReporter
     from kiosk.vision.pipeline import VisionPipeline
+
     cfg = make_cfg(state_dir)
     pipeline = VisionPipeline(cfg)
     with shown_kiosk(cfg, pipeline, reporter=NullReporter()) as k:
@@ -85,6 +87,7 @@ def measured_contrast(widget) -> float:
 
 def test_screenshots_of_text_reach_7_to_1_and_32px(kiosk, screenshot_dir):
     from kiosk.ui.gallery import render_all
+
     w = kiosk.window
     render_all(w, screenshot_dir / "gallery")
     for screen in (w.attract, w.welcome):
@@ -125,6 +128,7 @@ def test_german_translation_is_complete_and_compiled(kiosk):
 def test_german_kiosk_shows_german(state_dir, screenshot_dir):
     from kiosk.reporting import NullReporter
     from kiosk.vision.pipeline import VisionPipeline
+
     cfg = make_cfg(state_dir, ui={"language": "de"})
     pipeline = VisionPipeline(cfg)
     try:
@@ -158,7 +162,7 @@ def icon_contrast(b) -> tuple[float, int]:
     button_bg = colours[counts.argmax()]
     ys, xs = np.nonzero(np.abs(inner - button_bg).max(axis=2) > 40)
     assert len(ys), f"{b.accessibleName()}: no icon drawn"
-    box = inner[ys.min():ys.max() + 1, xs.min():xs.max() + 1].reshape(-1, 3)
+    box = inner[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].reshape(-1, 3)
     colours, counts = np.unique(box, axis=0, return_counts=True)
     local_bg = colours[counts.argmax()]
     glyph = box[np.abs(box - local_bg).max(axis=1) > 40]
@@ -172,6 +176,7 @@ def test_icons_on_buttons_reach_3_to_1_and_profile_icons_are_twice_the_text(kios
     yellow like the buttons (the raised hands of "I can't use my hands" measured 1.33:1 when
     drawn straight on the button). Profile icons are at least twice the text size."""
     from kiosk.ui.screens import PROFILE_ICONS, emoji_icon
+
     w = kiosk.window
     kiosk.controller.model_problem = ""
     kiosk.controller.handle_command("start")  # the welcome screen with its profile buttons
@@ -197,6 +202,7 @@ def test_icons_on_buttons_reach_3_to_1_and_profile_icons_are_twice_the_text(kios
     tile = arr[0 if arr.shape[0] < 3 else 36, 2]
     assert contrast_ratio(_hex(tile[:3]), COLOURS["button_bg"]) >= 3.0, "the tile stands out from the button"
     from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+
     pix = QPixmap(72, 72)
     pix.fill(QColor(0, 0, 0, 0))
     p = QPainter(pix)

@@ -1,5 +1,6 @@
 """The admin exit on the real window: Ctrl+Alt+A, the PIN, Enter; wrong PINs are answered on
 screen and five of them lock the exit for five minutes (on the engine's injected clock)."""
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -15,6 +16,7 @@ PIN = "271828"
 @pytest.fixture(scope="module")
 def pipeline(cfg):
     from kiosk.vision.pipeline import VisionPipeline
+
     p = VisionPipeline(cfg)
     yield p
     p.close()

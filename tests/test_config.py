@@ -14,38 +14,41 @@ def test_defaults_load_and_match_the_design():
     assert c.ui.allow_exit is False
 
 
-@pytest.mark.parametrize("data, key, reason", [
-    ({"liveness": {"real_frames": -3}}, "liveness.real_frames", "between 1 and"),
-    ({"liveness": {"real_frames": 2.5}}, "liveness.real_frames", "integer"),
-    ({"ui": {"languag": "de"}}, "ui.languag", "unknown key"),
-    ({"ui": {"language": "xx"}}, "ui.language", "one of"),
-    ({"challenges": {"kinds": ["head_pose", "dance"]}}, "challenges.kinds", "list of"),
-    ({"challenges": {"gap_s": [2.0, 1.0]}}, "challenges.gap_s", "min <= max"),
-    ({"ui": {"admin_pin": "12"}}, "ui.admin_pin", "6 digits"),
-    ({"ui": {"admin_pin": "12345"}}, "ui.admin_pin", "6 digits"),
-    ({"ui": {"admin_pin": "12345a"}}, "ui.admin_pin", "6 digits"),
-    ({"ui": {"high_contrast": True}}, "ui.high_contrast", "unknown key"),
-    ({"camera": {"reconnect_s": 1e306}}, "camera.reconnect_s", "between"),
-    ({"camera": {"reconnect_s": float("nan")}}, "camera.reconnect_s", "finite"),
-    ({"security": {"lockout_s": float("inf")}}, "security.lockout_s", "finite"),
-    ({"security": {"window_s": 10**18}}, "security.window_s", "between"),
-    ({"verdict": {"device_id": ""}}, "verdict.device_id", "printable"),
-    ({"verdict": {"device_id": " kiosk"}}, "verdict.device_id", "spaces"),
-    ({"verdict": {"hook": "command:"}}, "verdict.hook", "needs a program"),
-    ({"verdict": {"hook": 'command:/bin/prog "unterminated'}}, "verdict.hook", "closing quotation"),
-    ({"verdict": {"hook": "http://"}}, "verdict.hook", "no host"),
-    ({"verdict": {"hook": "file:"}}, "verdict.hook", "needs a path"),
-    ({"verdict": {"valid_s": 0}}, "verdict.valid_s", "between"),
-    ({"camera": {"source": ""}}, "camera.source", "not be empty"),
-    ({"verdict": {"hook": "ftp://x"}}, "verdict.hook", "http"),
-    ({"camera": {"fps": True}}, "camera.fps", "integer"),
-    ({"nonsense": {"a": 1}}, "nonsense", "unknown key"),
-    ({"liveness": {"score_ema": 0.0}}, "liveness.score_ema", "above 0"),
-    ({"liveness": {"deny_on_flat": "yes"}}, "liveness.deny_on_flat", "true or false"),
-    ({"emotion": {"allowed": ["happy", "bored"]}}, "emotion.allowed", "list of"),
-    ({"emotion": {"min_validated_recall": 1.5}}, "emotion.min_validated_recall", "between 0 and 1"),
-    ({"gesture": {"min_validated_recall": -0.1}}, "gesture.min_validated_recall", "between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "data, key, reason",
+    [
+        ({"liveness": {"real_frames": -3}}, "liveness.real_frames", "between 1 and"),
+        ({"liveness": {"real_frames": 2.5}}, "liveness.real_frames", "integer"),
+        ({"ui": {"languag": "de"}}, "ui.languag", "unknown key"),
+        ({"ui": {"language": "xx"}}, "ui.language", "one of"),
+        ({"challenges": {"kinds": ["head_pose", "dance"]}}, "challenges.kinds", "list of"),
+        ({"challenges": {"gap_s": [2.0, 1.0]}}, "challenges.gap_s", "min <= max"),
+        ({"ui": {"admin_pin": "12"}}, "ui.admin_pin", "6 digits"),
+        ({"ui": {"admin_pin": "12345"}}, "ui.admin_pin", "6 digits"),
+        ({"ui": {"admin_pin": "12345a"}}, "ui.admin_pin", "6 digits"),
+        ({"ui": {"high_contrast": True}}, "ui.high_contrast", "unknown key"),
+        ({"camera": {"reconnect_s": 1e306}}, "camera.reconnect_s", "between"),
+        ({"camera": {"reconnect_s": float("nan")}}, "camera.reconnect_s", "finite"),
+        ({"security": {"lockout_s": float("inf")}}, "security.lockout_s", "finite"),
+        ({"security": {"window_s": 10**18}}, "security.window_s", "between"),
+        ({"verdict": {"device_id": ""}}, "verdict.device_id", "printable"),
+        ({"verdict": {"device_id": " kiosk"}}, "verdict.device_id", "spaces"),
+        ({"verdict": {"hook": "command:"}}, "verdict.hook", "needs a program"),
+        ({"verdict": {"hook": 'command:/bin/prog "unterminated'}}, "verdict.hook", "closing quotation"),
+        ({"verdict": {"hook": "http://"}}, "verdict.hook", "no host"),
+        ({"verdict": {"hook": "file:"}}, "verdict.hook", "needs a path"),
+        ({"verdict": {"valid_s": 0}}, "verdict.valid_s", "between"),
+        ({"camera": {"source": ""}}, "camera.source", "not be empty"),
+        ({"verdict": {"hook": "ftp://x"}}, "verdict.hook", "http"),
+        ({"camera": {"fps": True}}, "camera.fps", "integer"),
+        ({"nonsense": {"a": 1}}, "nonsense", "unknown key"),
+        ({"liveness": {"score_ema": 0.0}}, "liveness.score_ema", "above 0"),
+        ({"liveness": {"deny_on_flat": "yes"}}, "liveness.deny_on_flat", "true or false"),
+        ({"emotion": {"allowed": ["happy", "bored"]}}, "emotion.allowed", "list of"),
+        ({"emotion": {"min_validated_recall": 1.5}}, "emotion.min_validated_recall", "between 0 and 1"),
+        ({"gesture": {"min_validated_recall": -0.1}}, "gesture.min_validated_recall", "between 0 and 1"),
+    ],
+)
 def test_bad_values_name_the_key_and_the_reason(data, key, reason):
     with pytest.raises(ConfigError) as err:
         config_from_dict(data)
@@ -56,7 +59,7 @@ def test_bad_values_name_the_key_and_the_reason(data, key, reason):
 
 def test_site_file_overrides_a_subset(tmp_path):
     f = tmp_path / "site.toml"
-    f.write_text('[camera]\nsource = 2\n[challenges]\ncount = 3\n')
+    f.write_text("[camera]\nsource = 2\n[challenges]\ncount = 3\n")
     c = load_config(f)
     assert c.camera.source == "2" and c.challenges.count == 3 and c.challenges.attempts == 3
 
@@ -70,6 +73,7 @@ def test_broken_toml_is_reported(tmp_path):
 
 def test_cli_check_config_names_the_key(tmp_path, capsys):
     from kiosk.cli import main
+
     f = tmp_path / "bad.toml"
     f.write_text("[liveness]\nspoof_frames = 0\n")
     assert main(["--config", str(f), "verify", "--source", "x"]) == 2
@@ -78,10 +82,22 @@ def test_cli_check_config_names_the_key(tmp_path, capsys):
 
 def test_every_problem_is_reported_at_once():
     with pytest.raises(ConfigError) as err:
-        config_from_dict({"camera": {"reconnect_s": 1e306, "fpz": 3}, "security": {"lockout_s": float("inf")},
-                          "verdict": {"hook": "command:", "device_id": ""}, "ui": {"admin_pin": "1234"}})
-    assert set(err.value.keys) == {"camera.reconnect_s", "camera.fpz", "security.lockout_s", "verdict.hook",
-                                   "verdict.device_id", "ui.admin_pin"}
+        config_from_dict(
+            {
+                "camera": {"reconnect_s": 1e306, "fpz": 3},
+                "security": {"lockout_s": float("inf")},
+                "verdict": {"hook": "command:", "device_id": ""},
+                "ui": {"admin_pin": "1234"},
+            }
+        )
+    assert set(err.value.keys) == {
+        "camera.reconnect_s",
+        "camera.fpz",
+        "security.lockout_s",
+        "verdict.hook",
+        "verdict.device_id",
+        "ui.admin_pin",
+    }
     text = str(err.value)
     assert text.startswith("6 config problems")
     assert all(f"'{k}'" in text for k in err.value.keys)
@@ -90,9 +106,14 @@ def test_every_problem_is_reported_at_once():
 def test_every_path_resolves_against_the_root_not_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "bundle"
-    c = config_from_dict({"security": {"state_path": "state/lockout.json"}, "verdict": {
-        "key_path": "state/device.key", "hook": "file:out/verdicts.jsonl", "nonce_file": "run/nonce"},
-        "speech": {"cache_dir": "cache/tts", "azure_key_file": "azure.key"}}, root=root)
+    c = config_from_dict(
+        {
+            "security": {"state_path": "state/lockout.json"},
+            "verdict": {"key_path": "state/device.key", "hook": "file:out/verdicts.jsonl", "nonce_file": "run/nonce"},
+            "speech": {"cache_dir": "cache/tts", "azure_key_file": "azure.key"},
+        },
+        root=root,
+    )
     assert c.security.state_path == str(root / "state/lockout.json")
     assert c.verdict.key_path == str(root / "state/device.key")
     assert c.verdict.hook == f"file:{root / 'out/verdicts.jsonl'}"
@@ -103,4 +124,3 @@ def test_every_path_resolves_against_the_root_not_the_working_directory(tmp_path
     assert home == str(Path("~/x.json").expanduser())
     assert config_from_dict({}).security.state_path.startswith("/")
     assert config_from_dict({"security": {"state_path": ""}}).security.state_path == ""
-

@@ -1,4 +1,5 @@
 """Emotion model: FER-like alignment, the CNN + blendshape head, thresholds, and recall on held-out FER2013 faces."""
+
 import importlib.util
 import json
 from pathlib import Path
@@ -61,7 +62,7 @@ def test_align_face_puts_the_eyes_where_fer_has_them():
     crop = align_face(frame, face, 48)
     ys, xs = np.nonzero(crop < 128)
     left, right = xs < 24, xs >= 24
-    assert abs(ys.mean() - 0.345 * 48 + 0.5) < 1.5                   # eye line horizontal at FER height
+    assert abs(ys.mean() - 0.345 * 48 + 0.5) < 1.5  # eye line horizontal at FER height
     assert abs(ys[left].mean() - ys[right].mean()) < 1.0
     assert abs((xs[right].mean() - xs[left].mean()) - 0.375 * 48) < 2.0  # FER eye distance
 
@@ -71,15 +72,16 @@ def test_rotating_a_real_face_gives_nearly_the_same_aligned_crop(photos):
 
     img = cv2.imread(str(photos / "business_person.png"))
     h, w = img.shape[:2]
-    rotated = cv2.warpAffine(img, cv2.getRotationMatrix2D((w / 2, h / 2), 15, 1.0), (w, h),
-                             borderMode=cv2.BORDER_REFLECT)
+    rotated = cv2.warpAffine(
+        img, cv2.getRotationMatrix2D((w / 2, h / 2), 15, 1.0), (w, h), borderMode=cv2.BORDER_REFLECT
+    )
     with FaceMeshDetector(max_faces=1, static_image_mode=True) as det:
         f0, f1 = det.detect(img), det.detect(rotated)
     assert f0 and f1, "MediaPipe found no face in the test photo"
     a, b = align_face(img, f0[0], 48), align_face(rotated, f1[0], 48)
     # The same box without de-rotation, to show the comparison can tell a tilted face apart.
     x, y, bw, bh = f1[0].bbox
-    naive = cv2.resize(cv2.cvtColor(rotated[y:y + bh, x:x + bw], cv2.COLOR_BGR2GRAY), (48, 48))
+    naive = cv2.resize(cv2.cvtColor(rotated[y : y + bh, x : x + bw], cv2.COLOR_BGR2GRAY), (48, 48))
     assert _corr(a, b) > 0.97
     assert np.abs(a.astype(int) - b.astype(int)).mean() < 8
     assert _corr(a, b) > _corr(a, naive) + 0.05

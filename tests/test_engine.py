@@ -1,4 +1,5 @@
 """The session engine: pure Python, driven by a manual clock and hand-made observations."""
+
 import collections
 import random
 
@@ -184,7 +185,7 @@ def test_spoof_evidence_survives_face_loss_a_second_face_and_frames_too_poor_to_
     feed(eng, clock, face(live=False), 10)
     feed(eng, clock, NO_FACE, 2)
     feed(eng, clock, face(live=False), 5)
-    feed(eng, clock, face(live=True, faces=2), 2)   # someone walks past: the frame says nothing
+    feed(eng, clock, face(live=True, faces=2), 2)  # someone walks past: the frame says nothing
     feed(eng, clock, face(live=True, capture=CaptureProblem.BACKLIT), 5)
     feed(eng, clock, face(live=False), 9)
     assert eng.state == State.LIVENESS
@@ -499,8 +500,12 @@ def test_head_pose_is_judged_against_the_persons_neutral_pose():
     while eng.view().challenge.target != "down":
         c = eng.view().challenge
         assert not eng.settings.judge.matches(c, face(head_pose=(0.0, -14.0, 0.0)), eng.baseline)
-        feed(eng, clock, meeting(c, head_pose={"left": (30, -14, 0), "right": (-30, -14, 0),
-                                                "up": (0, 10, 0)}[c.target]), 25)
+        feed(
+            eng,
+            clock,
+            meeting(c, head_pose={"left": (30, -14, 0), "right": (-30, -14, 0), "up": (0, 10, 0)}[c.target]),
+            25,
+        )
         while eng.view().in_gap:
             clock.advance(DT)
     c = eng.view().challenge
@@ -521,6 +526,7 @@ def test_results_return_to_idle_after_display_time():
 
 def test_view_never_exposes_a_score():
     from kiosk.session.engine import SessionView
+
     assert not any("score" in f for f in SessionView.__dataclass_fields__)
 
 
@@ -559,8 +565,10 @@ def test_profile_that_leaves_nothing_is_refused():
 
 # --------------------------------------------------------------------- the draw
 def test_draw_spread_is_roughly_uniform_over_kinds_and_targets():
-    pool = POOL + [Challenge("gesture", "fist", "✊", "Fist", "Fist."),
-                   Challenge("emotion", "surprise", "😮", "Surprise", "Open your mouth.")]
+    pool = POOL + [
+        Challenge("gesture", "fist", "✊", "Fist", "Fist."),
+        Challenge("emotion", "surprise", "😮", "Surprise", "Open your mouth."),
+    ]
     drawer = ChallengeDrawer(pool)  # SystemRandom: the real cryptographic RNG
     n = 6000
     counts = collections.Counter()
@@ -577,6 +585,7 @@ def test_draw_spread_is_roughly_uniform_over_kinds_and_targets():
 
 def test_default_rng_is_cryptographic():
     import secrets
+
     eng = SessionEngine(EngineSettings.defaults(), POOL, ManualClock())
     assert isinstance(eng.rng, secrets.SystemRandom)
 

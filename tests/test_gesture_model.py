@@ -2,6 +2,7 @@
 
 Runs in the runtime venv. Photo tests skip (with the reason) when the shared datasets are absent.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,6 +34,7 @@ def clf() -> GestureClassifier:
 @pytest.fixture(scope="module")
 def detector():
     from kiosk.vision.hands import HandDetector
+
     det = HandDetector(max_hands=2, static_image_mode=True)
     yield det
     det.close()
@@ -40,6 +42,7 @@ def detector():
 
 def load_photo(photos: Path, name: str):
     import cv2
+
     img = cv2.imread(str(need_data(photos / name, "photo")))
     assert img is not None, f"unreadable photo {photos / name}"
     return img
@@ -63,6 +66,7 @@ def test_thumbs_up_photo_is_like(clf, detector, photos, name):
 @pytest.mark.parametrize("flip", [0, -1], ids=["upside_down", "rotated_180"])
 def test_flipped_thumbs_up_is_dislike(clf, detector, photos, name, flip):
     import cv2
+
     for hand in detect(detector, cv2.flip(load_photo(photos, name), flip)):
         assert clf.classify(hand).label == "dislike"
 
@@ -70,24 +74,29 @@ def test_flipped_thumbs_up_is_dislike(clf, detector, photos, name, flip):
 @pytest.mark.parametrize("name", THUMB_PHOTOS)
 def test_mirrored_photo_gives_same_gesture(clf, detector, photos, name):
     import cv2
+
     img = load_photo(photos, name)
     original = detect(detector, img)[0]
     mirrored = detect(detector, cv2.flip(img, 1))[0]
-    assert original.handedness != mirrored.handedness       # MediaPipe sees the other hand...
+    assert original.handedness != mirrored.handedness  # MediaPipe sees the other hand...
     a, b = clf.classify(original), clf.classify(mirrored)
-    assert a.label == b.label == "like"                      # ...and the classifier does not care
+    assert a.label == b.label == "like"  # ...and the classifier does not care
     fa = hand_features(original.landmarks, original.handedness)
     fb = hand_features(mirrored.landmarks, mirrored.handedness)
-    unhandled = hand_features(mirrored.landmarks, original.handedness)   # mirror ignored
+    unhandled = hand_features(mirrored.landmarks, original.handedness)  # mirror ignored
     handled_gap, unhandled_gap = np.abs(fa - fb).mean(), np.abs(fa - unhandled).mean()
     assert handled_gap < 0.08 and handled_gap < unhandled_gap / 3, (handled_gap, unhandled_gap)
 
 
 # --- the "none" outcome -----------------------------------------------------------------------
-@pytest.mark.parametrize("flex", [
-    (0.35, 0.40, 0.45, 0.50),      # relaxed hand: every finger loosely bent
-    (0.50, 0.50, 0.50, 0.50),      # half-way into a fist
-], ids=["relaxed", "half_fist"])
+@pytest.mark.parametrize(
+    "flex",
+    [
+        (0.35, 0.40, 0.45, 0.50),  # relaxed hand: every finger loosely bent
+        (0.50, 0.50, 0.50, 0.50),  # half-way into a fist
+    ],
+    ids=["relaxed", "half_fist"],
+)
 def test_relaxed_or_half_formed_hand_is_none(clf, flex):
     xy = posed_hand(flex, RELAXED_THUMB)
     result = clf.classify_features(hand_features(xy, "Right"))
@@ -96,7 +105,7 @@ def test_relaxed_or_half_formed_hand_is_none(clf, flex):
 
 FOLDED_THUMB = dict(alpha=0.0, oppose=55.0, mcp=50.0, ip=40.0)
 OUT_THUMB = dict(alpha=-50.0, oppose=5.0, mcp=0.0, ip=0.0)
-LOOK_ALIKES = {   # hand shapes the kiosk never asks for, each close to a drawn gesture
+LOOK_ALIKES = {  # hand shapes the kiosk never asks for, each close to a drawn gesture
     "three: thumb, index, middle (victory + thumb)": ((0.0, 0.0, 0.9, 0.9), OUT_THUMB, (-12, 8, 0, 0)),
     "three: index, middle, ring": ((0.0, 0.0, 0.0, 0.9), FOLDED_THUMB, (-10, 0, 8, 0)),
     "two fingers side by side (not a V)": ((0.0, 0.0, 0.9, 0.9), FOLDED_THUMB, (4, -2, 0, 0)),
@@ -132,7 +141,7 @@ def test_look_alike_hand_shapes_are_not_drawn_gestures(clf, name):
 
 @pytest.mark.parametrize("degrees", [-90, 90])
 def test_index_finger_pointing_sideways_is_not_one(clf, degrees):
-    """"Hold up your index finger": a finger pointing at something to the side is not the gesture."""
+    """ "Hold up your index finger": a finger pointing at something to the side is not the gesture."""
     upright = posed_hand((0.0, 0.9, 0.9, 0.9), FOLDED_THUMB)
     assert clf.classify_features(hand_features(upright, "Right")).label == "one"
     sideways = clf.classify_features(hand_features(_rotated(upright, degrees), "Right"))
@@ -153,6 +162,7 @@ def test_per_class_threshold_from_the_json_is_applied(tmp_path):
 
 def test_per_class_threshold_for_an_unknown_label_is_an_error(tmp_path):
     from kiosk.vision.tflite import ModelError
+
     meta = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
     meta["min_confidence_by_label"] = {"thumbs_sideways": 0.9}
     (tmp_path / "g.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -169,7 +179,7 @@ def test_kiosk_min_confidence_never_lowers_a_class_threshold():
 
 
 def test_low_confidence_becomes_none():
-    strict = GestureClassifier(MODEL, min_confidence=1.01)   # nothing can reach it
+    strict = GestureClassifier(MODEL, min_confidence=1.01)  # nothing can reach it
     xy = posed_hand((0.0, 0.0, 0.0, 0.0), dict(alpha=-50.0, oppose=5.0, mcp=0.0, ip=0.0))
     assert strict.classify_features(hand_features(xy, "Right")).label == "none"
 
@@ -185,16 +195,21 @@ def test_open_synthetic_hand_is_hi_five(clf):
 TIPPED_AWAY_REGRESSION = pytest.mark.xfail(strict=True, reason="relaxed hand tipped away reads as hi_five (card)")
 
 
-@pytest.mark.parametrize("pitch", [pytest.param(-50, marks=TIPPED_AWAY_REGRESSION),
-                                   pytest.param(-40, marks=TIPPED_AWAY_REGRESSION), 40, 50])
+@pytest.mark.parametrize(
+    "pitch", [pytest.param(-50, marks=TIPPED_AWAY_REGRESSION), pytest.param(-40, marks=TIPPED_AWAY_REGRESSION), 40, 50]
+)
 def test_hands_tipped_towards_or_away_from_the_camera(clf, pitch):
     """A hand tipped forwards or back looks shorter in 2-D, like bent fingers. The model trained
     without tipped hands (2026-11-22) took the relaxed hand for hi_five at -50 and the fist for "one" at +50."""
-    cases = {"hi_five": ((0.0, 0.0, 0.0, 0.0), dict(alpha=-50.0, oppose=5.0, mcp=0.0, ip=0.0), (-8, 0, 6, 14)),
-             "fist": ((0.9, 0.9, 0.9, 0.9), dict(alpha=0.0, oppose=55.0, mcp=50.0, ip=40.0), (0, 0, 0, 0)),
-             "none": ((0.35, 0.40, 0.45, 0.50), RELAXED_THUMB, (0, 0, 0, 0))}
-    got = {want: clf.classify_features(hand_features(posed_hand(flex, thumb, abduct, pitch=pitch), "Right")).label
-           for want, (flex, thumb, abduct) in cases.items()}
+    cases = {
+        "hi_five": ((0.0, 0.0, 0.0, 0.0), dict(alpha=-50.0, oppose=5.0, mcp=0.0, ip=0.0), (-8, 0, 6, 14)),
+        "fist": ((0.9, 0.9, 0.9, 0.9), dict(alpha=0.0, oppose=55.0, mcp=50.0, ip=40.0), (0, 0, 0, 0)),
+        "none": ((0.35, 0.40, 0.45, 0.50), RELAXED_THUMB, (0, 0, 0, 0)),
+    }
+    got = {
+        want: clf.classify_features(hand_features(posed_hand(flex, thumb, abduct, pitch=pitch), "Right")).label
+        for want, (flex, thumb, abduct) in cases.items()
+    }
     assert got == {want: want for want in cases}
 
 
@@ -202,6 +217,7 @@ def test_synthetic_hands_include_tipped_palms():
     """Real rows reach palm width / length 1.1-1.6 (tipped hands); every synthetic class must too,
     "none" included, or tipped real hands are out of distribution for the gestures and for "none"."""
     from training.gestures.synth import generate
+
     X, names = generate(["fist", "hi_five", "one", "none"], 300, seed=7)
     xy = X.reshape(-1, 21, 2)
     ratio = np.linalg.norm(xy[:, 5] - xy[:, 17], axis=1) / np.linalg.norm(xy[:, 9] - xy[:, 0], axis=1)
@@ -240,6 +256,7 @@ def test_features_mirror_left_onto_right():
 
 def test_classify_handles_handedness(clf):
     from kiosk.vision.hands import Hand
+
     xy = posed_hand((0.9, 0.9, 0.9, 0.9), dict(alpha=-10.0, oppose=50.0, mcp=50.0, ip=40.0))
     pts = np.c_[xy * 100 + 300, np.zeros(21)].astype(np.float32)
     mirrored = pts.copy()
@@ -273,6 +290,7 @@ def test_metadata_reports_every_held_out_shape_family():
     """The model card's open-set figures cover every "none" family the generator makes."""
     from training.gestures.labels import REAL_NONE_FAMILY
     from training.gestures.synth import NONE_FAMILIES
+
     meta = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
     measured = meta["open_set"]["leave_one_shape_out_accepted_as_drawn"]
     assert set(measured) == set(NONE_FAMILIES) | {REAL_NONE_FAMILY}

@@ -1,4 +1,5 @@
 """Head pose by solvePnP: exact on synthetic projections, sensible on real photos and rotations."""
+
 import cv2
 import numpy as np
 import pytest
@@ -15,8 +16,9 @@ from kiosk.vision.head_pose import (
 OBJECT = np.array([MODEL_POINTS[i] for i in LANDMARK_IDS], dtype=np.float64)
 
 
-@pytest.mark.parametrize("ypr", [(0, 0, 0), (30, 0, 0), (-30, 0, 0), (0, 20, 0), (0, -20, 0),
-                                 (-25, 10, 5), (15, -12, -8), (40, 25, 15)])
+@pytest.mark.parametrize(
+    "ypr", [(0, 0, 0), (30, 0, 0), (-30, 0, 0), (0, 20, 0), (0, -20, 0), (-25, 10, 5), (15, -12, -8), (40, 25, 15)]
+)
 def test_angles_round_trip(ypr):
     assert np.allclose(angles_from_rotation(rotation_from_angles(*ypr)), ypr, atol=1e-6)
 
@@ -36,6 +38,7 @@ def test_a_face_off_centre_looking_at_the_camera_is_frontal():
     k = camera_matrix(640, 480, 60)
     pos = np.array([120.0, -90.0, 600.0])
     from kiosk.vision.head_pose import looking_at_camera
+
     rvec, _ = cv2.Rodrigues(looking_at_camera(pos))
     pts, _ = cv2.projectPoints(OBJECT, rvec, pos, k, None)
     assert np.allclose(est.estimate_points(pts.reshape(-1, 2), (640, 480))[:2], (0, 0), atol=0.5)
@@ -49,6 +52,7 @@ def test_camera_matrix_from_field_of_view():
 @pytest.fixture(scope="module")
 def real_faces(photos):
     from kiosk.vision.face import FaceMeshDetector
+
     out = {}
     with FaceMeshDetector(max_faces=2, static_image_mode=True) as det:
         for name in ("business_person.png", "two_faces.jpg"):
@@ -69,6 +73,7 @@ def test_real_photos_of_people_facing_the_camera(real_faces):
 def test_mirroring_a_photo_mirrors_yaw_and_roll(real_faces):
     est = HeadPoseEstimator()
     for name, (faces, flipped) in real_faces.items():
+
         def by_x(fs):
             return sorted(fs, key=lambda f: f.center[0])
 

@@ -1,4 +1,5 @@
 """`kiosk verify` / `kiosk bench` end to end on real photos with real MediaPipe and models."""
+
 import json
 import shutil
 
@@ -57,6 +58,7 @@ def made_up_sequence(out, photos, n, hand_from, frozen_from=None, seed=0):
     from `frozen_from` on the same frame repeats (a frozen or injected feed)."""
     import cv2
     import numpy as np
+
     rng = np.random.default_rng(seed)
     person = cv2.imread(str(photos / "business_person.png"))[:520, 200:700]  # not her own hand
     hand = cv2.resize(cv2.imread(str(photos / "hand_thumb_up.jpg")), (420, 342))

@@ -6,6 +6,7 @@ transcript), what it shows, and saves a screenshot: tests/_screenshots/journey_<
 
 Real parts: Qt widgets offscreen, the vision pipeline's challenge pool, espeak-ng speech through
 the Speaker, pocketsphinx through the Listener. Time is a ManualClock moved per frame."""
+
 from __future__ import annotations
 
 import random
@@ -33,8 +34,7 @@ POSES = {"left": (30.0, 0.0, 0.0), "right": (-30.0, 0.0, 0.0), "up": (0.0, 25.0,
 
 
 def face(**kw) -> Observation:
-    return Observation(**{"face": True, "faces": 1, "track_id": 1, "live": True,
-                          "head_pose": (0.0, 0.0, 0.0), **kw})
+    return Observation(**{"face": True, "faces": 1, "track_id": 1, "live": True, "head_pose": (0.0, 0.0, 0.0), **kw})
 
 
 def showing(challenge) -> Observation:
@@ -59,12 +59,14 @@ def wait_until(pred, timeout_s: float = 30.0) -> bool:
 @pytest.fixture(scope="module")
 def app():
     from kiosk.ui.app import qt_app
+
     return qt_app()
 
 
 @pytest.fixture(scope="module")
 def pipeline(cfg):
     from kiosk.vision.pipeline import VisionPipeline
+
     p = VisionPipeline(cfg)
     yield p
     p.close()
@@ -96,7 +98,7 @@ class Journey:
     def said(self) -> list[str]:
         """What the kiosk said since the last call."""
         entries = list(self.c.transcript)
-        new, self.seen = entries[self.seen:], len(entries)
+        new, self.seen = entries[self.seen :], len(entries)
         return [e.text for e in new]
 
     def expect(self, *texts: str) -> None:
@@ -158,7 +160,7 @@ class Journey:
             label = S.PROFILE_LABELS[name]
             key = self.w.welcome.key_of(name)
             assert f"{label}: press {key}, touch the button, or say" in welcome, (name, welcome)
-        assert "To start, press Space, Enter or S, touch Start, or say \"start\"" in welcome
+        assert 'To start, press Space, Enter or S, touch Start, or say "start"' in welcome
         assert len(self.w.welcome.profile_keys) == len(available)
         if shoot:
             self.shot("welcome")
@@ -167,7 +169,7 @@ class Journey:
         assert self.engine.view().profile == name
         assert self.w.welcome.profile_buttons[name].isChecked()
         said = self.said()
-        assert said[-1] == f"Chosen: {S.PROFILE_LABELS[name]}. To start, press Space or say \"start\".", said
+        assert said[-1] == f'Chosen: {S.PROFILE_LABELS[name]}. To start, press Space or say "start".', said
         self.shot("chosen")
 
     def level_1(self, started_by_person: bool = True) -> None:
@@ -238,6 +240,7 @@ class Journey:
 @pytest.fixture()
 def journey(app, state_dir, pipeline, screenshot_dir, tmp_path, request):
     from kiosk.reporting import NullReporter
+
     profile = request.param
     cfg = make_cfg(state_dir, ui={"voice": True})
     with shown_kiosk(cfg, pipeline, rng=random.Random(7), reporter=NullReporter()) as k:
@@ -479,8 +482,13 @@ class CountingLimiter:
 
 def _engine():
     clock = ManualClock()
-    eng = SessionEngine(EngineSettings.defaults(gap_s=(0.0, 0.0)), HEAD_POSE_CHALLENGES, clock,
-                        rng=random.Random(1), limiter=CountingLimiter())
+    eng = SessionEngine(
+        EngineSettings.defaults(gap_s=(0.0, 0.0)),
+        HEAD_POSE_CHALLENGES,
+        clock,
+        rng=random.Random(1),
+        limiter=CountingLimiter(),
+    )
     return eng, clock
 
 
@@ -550,8 +558,9 @@ def test_auto_start_waits_for_the_speech_and_for_a_choice_pause():
 
 def test_readme_key_table_matches_the_keys():
     from kiosk.ui.window import KEY_COMMANDS, START_KEYS
+
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("## Keys"):readme.index("## Other commands")]
+    table = readme[readme.index("## Keys") : readme.index("## Other commands")]
     for key in KEY_COMMANDS:
         name = key.name.removeprefix("Key_")
         token = f"`{name.lower()}`" if len(name) == 1 else name
@@ -564,14 +573,17 @@ def test_readme_key_table_matches_the_keys():
 @pytest.fixture()
 def kiosk(app, state_dir, pipeline):
     from kiosk.reporting import NullReporter
-    with shown_kiosk(make_cfg(state_dir, ui={"voice": True}), pipeline, rng=random.Random(3),
-                     reporter=NullReporter()) as k:
+
+    with shown_kiosk(
+        make_cfg(state_dir, ui={"voice": True}), pipeline, rng=random.Random(3), reporter=NullReporter()
+    ) as k:
         k.controller.model_problem = ""
         yield k
 
 
 def test_transcript_is_logged_at_info_and_holds_only_prompt_texts(kiosk, caplog):
     import logging
+
     caplog.set_level(logging.INFO, logger="kiosk.transcript")
     c = kiosk.controller
     c.on_observation(face(live_score=0.987654))
@@ -614,9 +626,16 @@ def test_after_a_cancel_the_welcome_waits_until_the_person_has_left(kiosk):
 def test_a_denial_that_locks_says_how_long_to_wait(kiosk):
     c, w = kiosk.controller, kiosk.window
     locked = {"on": False}
-    c.engine.limiter = type("L", (), {"locked": lambda s: locked["on"], "remaining_lockout": lambda s: 299.0,
-                                      "record": lambda s, p: locked.update(on=not p),
-                                      "begin": lambda s, session_id: None})()
+    c.engine.limiter = type(
+        "L",
+        (),
+        {
+            "locked": lambda s: locked["on"],
+            "remaining_lockout": lambda s: 299.0,
+            "record": lambda s, p: locked.update(on=not p),
+            "begin": lambda s, session_id: None,
+        },
+    )()
     c.handle_command("start")
     c.handle_command("start")
     clock = c.engine.clock
@@ -631,6 +650,7 @@ def test_a_denial_that_locks_says_how_long_to_wait(kiosk):
 
 def test_help_left_open_goes_on_by_itself_after_the_pause_limit(kiosk):
     from kiosk.session.engine import MAX_PAUSE_S
+
     c = kiosk.controller
     c.handle_command("start")
     c.handle_command("start")
@@ -652,19 +672,23 @@ def test_choosing_cannot_see_with_voice_off_turns_it_on_and_both_prompts_are_hea
     QTest.keyClicks(kiosk.window, kiosk.window.welcome.key_of("no_sight"))
     assert c.speaker.enabled
     last = list(c.transcript)[-2:]
-    assert [e.text for e in last] == [S.VOICE_ON, S.PROFILE_CHOSEN.format(label=S.PROFILE_LABELS["no_sight"],
-                                                                           word="start")]
+    assert [e.text for e in last] == [
+        S.VOICE_ON,
+        S.PROFILE_CHOSEN.format(label=S.PROFILE_LABELS["no_sight"], word="start"),
+    ]
     assert wait_until(lambda: not c.speaker.is_speaking())
     assert not any(e.utterance.interrupted for e in last), "Voice on was cut off by the choice"
 
 
 def test_a_free_cancel_leaves_no_failure_and_no_session_marked_in_progress(tmp_path):
     from kiosk.ratelimit import RateLimiter
+
     state = tmp_path / "lockout.json"
     clock = ManualClock()
     limiter = RateLimiter(max_failures=2, state_path=state, clock=clock.now)
-    eng = SessionEngine(EngineSettings.defaults(gap_s=(0.0, 0.0)), HEAD_POSE_CHALLENGES, clock,
-                        rng=random.Random(1), limiter=limiter)
+    eng = SessionEngine(
+        EngineSettings.defaults(gap_s=(0.0, 0.0)), HEAD_POSE_CHALLENGES, clock, rng=random.Random(1), limiter=limiter
+    )
     for _ in range(3):  # more cancels than max_failures
         eng.start()
         _feed(eng, clock, face(), 10)

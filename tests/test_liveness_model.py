@@ -1,4 +1,5 @@
 """Level-1 liveness: the shipped model, its crop, and the active cues (runtime venv only)."""
+
 from __future__ import annotations
 
 import json
@@ -41,6 +42,7 @@ def need(path: Path) -> Path:
 
 
 # --- model and metadata -------------------------------------------------------------------------
+
 
 def test_model_loads_with_its_metadata(model):
     meta = json.loads(MODEL.with_suffix(".json").read_text())
@@ -104,6 +106,7 @@ def test_shared_photos_end_to_end(model, mesh):
 
 # --- crop geometry ------------------------------------------------------------------------------
 
+
 def test_crop_box_centred_when_it_fits():
     x0, y0, x1, y1 = crop_box((640, 480), (300, 220, 40, 40), 2.7)
     assert (x1 - x0, y1 - y0) == (108, 108)
@@ -138,6 +141,7 @@ def test_mesh_box_adjusted_towards_a_detector_box():
 
 
 # --- active cues --------------------------------------------------------------------------------
+
 
 def test_blink_fires_once_on_a_dip():
     det = BlinkDetector()
@@ -218,6 +222,7 @@ def test_parallax_tells_a_turning_head_from_a_turning_photo(mesh):
 
 # --- capture quality, frozen feeds, identity (the signals level 1 judges beside the model) -------
 
+
 def _synthetic_face(w: int = 640, h: int = 480, box=(250, 150, 140, 170)) -> Face:
     """A face-mesh-like point cloud filling `box`: enough for the capture measures (box, landmarks)."""
     x, y, bw, bh = box
@@ -227,15 +232,22 @@ def _synthetic_face(w: int = 640, h: int = 480, box=(250, 150, 140, 170)) -> Fac
     return Face(pts, box, (w, h))
 
 
-def _scene(face_level: float, background: float, texture: float = 40.0, w: int = 640, h: int = 480,
-           box=(250, 150, 140, 170), seed: int = 0) -> np.ndarray:
+def _scene(
+    face_level: float,
+    background: float,
+    texture: float = 40.0,
+    w: int = 640,
+    h: int = 480,
+    box=(250, 150, 140, 170),
+    seed: int = 0,
+) -> np.ndarray:
     """Grey frame: a textured 'face' (sharp detail, like eyes and skin edges) on a flat background."""
     rng = np.random.default_rng(seed)
     img = np.full((h, w), background, np.float32)
     x, y, bw, bh = box
     tile = rng.normal(0, 1, (bh // 6 + 1, bw // 6 + 1))
     detail = np.kron(tile, np.ones((6, 6)))[:bh, :bw]
-    img[y:y + bh, x:x + bw] = face_level + texture * detail
+    img[y : y + bh, x : x + bw] = face_level + texture * detail
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -327,6 +339,7 @@ def _face_points() -> np.ndarray:
 
 # --- level 1 end to end: `kiosk verify` on a frozen photo and on a real recording -----------------
 
+
 def _verify(folder: Path, **liveness) -> dict:
     from kiosk.config import load_config
     from kiosk.headless import run_verify
@@ -349,8 +362,10 @@ def test_a_folder_of_one_photo_repeated_never_passes_level_1(model, tmp_path):
 def test_a_real_recording_still_passes_level_1(model, tmp_path):
     import shutil
 
-    files = sorted(need(DATASETS / "nuaa_train" / "real" / "0006").glob("0006_00_00_01_*.jpg"),
-                   key=lambda p: int(p.stem.split("_")[-1]))
+    files = sorted(
+        need(DATASETS / "nuaa_train" / "real" / "0006").glob("0006_00_00_01_*.jpg"),
+        key=lambda p: int(p.stem.split("_")[-1]),
+    )
     assert len(files) > 100
     for i, f in enumerate(files + files[-2:0:-1]):  # forwards then back: a longer real take
         shutil.copy(f, tmp_path / f"frame_{i:04d}.jpg")

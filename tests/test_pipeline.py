@@ -1,4 +1,5 @@
 """The vision pipeline on real photos with real MediaPipe: only what is needed runs."""
+
 import cv2
 import pytest
 
@@ -15,9 +16,14 @@ def pipeline(cfg):
 
 def test_missing_models_are_reported_and_left_out_of_the_draw(cfg, tmp_path):
     from kiosk.config import config_from_dict
-    c = config_from_dict({"gesture": {"model": str(tmp_path / "no.tflite")},
-                          "emotion": {"model": str(tmp_path / "no_emotion.tflite")},
-                          "liveness": {"model": str(tmp_path / "no_liveness.tflite")}})
+
+    c = config_from_dict(
+        {
+            "gesture": {"model": str(tmp_path / "no.tflite")},
+            "emotion": {"model": str(tmp_path / "no_emotion.tflite")},
+            "liveness": {"model": str(tmp_path / "no_liveness.tflite")},
+        }
+    )
     p = VisionPipeline(c, static_image_mode=True)
     try:
         assert not p.models["gesture"].available and p.models["gesture"].error
@@ -54,15 +60,19 @@ def test_head_pose_when_needed(pipeline, photos):
 
 def test_no_face_gives_an_empty_observation(pipeline):
     import numpy as np
+
     obs = pipeline.process(np.zeros((240, 320, 3), np.uint8), frozenset({"face", "liveness"}))
     assert not obs.face and obs.live is None
 
 
 def test_each_model_family_has_its_own_recall_floor(tmp_path):
     from kiosk.config import config_from_dict
+
     strict = VisionPipeline(config_from_dict({"emotion": {"min_validated_recall": 0.85}}), static_image_mode=True)
-    loose = VisionPipeline(config_from_dict({"emotion": {"min_validated_recall": 0.0},
-                                             "gesture": {"min_validated_recall": 0.0}}), static_image_mode=True)
+    loose = VisionPipeline(
+        config_from_dict({"emotion": {"min_validated_recall": 0.0}, "gesture": {"min_validated_recall": 0.0}}),
+        static_image_mode=True,
+    )
     try:
         recall = strict.emotion.validated_recall
         allowed = strict.cfg.emotion.allowed

@@ -1,4 +1,5 @@
 """Privacy guards: image payloads never reach a log, image files are found wherever they hide."""
+
 import io
 import logging
 import struct
@@ -81,9 +82,12 @@ def test_install_covers_records_from_child_loggers():
 def _bmp(width=2, height=2) -> bytes:
     row = (width * 3 + 3) // 4 * 4
     size = 54 + row * height
-    return (b"BM" + struct.pack("<IHHI", size, 0, 0, 54)
-            + struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, row * height, 0, 0, 0, 0)
-            + b"\x00" * row * height)
+    return (
+        b"BM"
+        + struct.pack("<IHHI", size, 0, 0, 54)
+        + struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, row * height, 0, 0, 0, 0)
+        + b"\x00" * row * height
+    )
 
 
 def test_find_image_files_by_extension_and_by_magic(tmp_path):
@@ -125,7 +129,7 @@ def test_image_magic_names_formats():
 
 # --- whole sessions with voice commands: every file written is traced --------------------------
 
-VOICE_SESSIONS = r'''
+VOICE_SESSIONS = r"""
 import faulthandler, json, os, sys, threading, time
 faulthandler.dump_traceback_later(170, exit=True)
 written = []
@@ -172,7 +176,7 @@ while time.monotonic() < deadline and (sessions() < 2 or len(heard) < 3):
 listens.stop()
 kiosk.shutdown()
 print("RESULT " + json.dumps({"sessions": sessions(), "heard": heard, "written": sorted(set(written))}), flush=True)
-'''
+"""
 
 
 def _audio_magic(path: Path) -> str | None:
@@ -219,28 +223,62 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
     camera_like_frames(photos / "business_person.png", faces)
     verdicts = tmp_path / "verdicts.jsonl"
     site = work / "site.toml"
-    site.write_text(f'[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n'
-                    f'[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n'
-                    f'[verdict]\nhook = "file:{verdicts}"\n')
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), TMPDIR=str(tmp),
-               PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(home / ".cache"), KIOSK_AUDIO_DIR=str(audio))
-    exports = subprocess.run(["bash", str(ROOT / "scripts" / "start-audio-sink.sh")], env=env,
-                             capture_output=True, text=True, check=True, timeout=30).stdout
+    site.write_text(
+        f"[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n"
+        f"[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
+        f'[verdict]\nhook = "file:{verdicts}"\n'
+    )
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(home),
+        TMPDIR=str(tmp),
+        PYTHONPATH=str(ROOT),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        KIOSK_AUDIO_DIR=str(audio),
+    )
+    exports = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "start-audio-sink.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
     for pair in exports.split()[1:]:
         name, _, value = pair.partition("=")
         env[name] = value
     mic = audio / "mic"
     speech = tmp_path / "help.raw"  # outside the kiosk's folders: the person, not the kiosk
-    speech.write_bytes(subprocess.run(["espeak-ng", "-v", "en-us", "--stdout", "help"], check=True,
-                                      capture_output=True).stdout[44:])
+    speech.write_bytes(
+        subprocess.run(["espeak-ng", "-v", "en-us", "--stdout", "help"], check=True, capture_output=True).stdout[44:]
+    )
     try:
-        subprocess.run(["pactl", "load-module", "module-pipe-source", "source_name=kiosk_mic",
-                        f"file={mic}", "format=s16le", "rate=22050", "channels=1"],
-                       env=env, check=True, capture_output=True, timeout=10)
+        subprocess.run(
+            [
+                "pactl",
+                "load-module",
+                "module-pipe-source",
+                "source_name=kiosk_mic",
+                f"file={mic}",
+                "format=s16le",
+                "rate=22050",
+                "channels=1",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
         subprocess.run(["pactl", "set-default-source", "kiosk_mic"], env=env, check=True, timeout=10)
-        proc = subprocess.run([sys.executable, "-c", VOICE_SESSIONS, str(site), str(faces), str(mic),
-                               str(verdicts), str(speech)],
-                              cwd=work, env=env, capture_output=True, text=True, timeout=200)
+        proc = subprocess.run(
+            [sys.executable, "-c", VOICE_SESSIONS, str(site), str(faces), str(mic), str(verdicts), str(speech)],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=200,
+        )
     finally:
         subprocess.run(["pkill", "-9", "-F", str(audio / "pulse" / "pid")], capture_output=True)
     assert proc.returncode == 0 and "RESULT " in proc.stdout, proc.stderr[-3000:]

@@ -1,6 +1,7 @@
 """Guards against the PySide6 6.12.0 defect where every emit of a Python-defined signal to a
 Python slot dropped a reference to True: the kiosk emits 25 signals a second and crashed
 ('bool_dealloc') within minutes. Pinned to 6.11.3; this fails if a broken release comes back."""
+
 import gc
 import sys
 

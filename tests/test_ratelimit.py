@@ -1,4 +1,5 @@
 """Lockout after repeated failed sessions, driven by a fake clock."""
+
 import pytest
 
 from kiosk.ratelimit import RateLimiter
@@ -98,6 +99,7 @@ def test_bad_settings_are_refused(kw):
 
 def test_default_clock_is_monotonic():
     import time
+
     assert RateLimiter()._clock is time.monotonic
 
 
@@ -195,8 +197,9 @@ def test_an_unwritable_state_path_does_not_stop_the_kiosk(tmp_path, caplog):
 
 def test_a_session_cut_short_is_counted_once_at_the_next_start(tmp_path, caplog):
     path = tmp_path / "lockout.json"
-    rl = RateLimiter(max_failures=2, window_s=180, lockout_s=300, clock=FakeClock(),
-                     wall=FakeClock(6_000_000.0), state_path=path)
+    rl = RateLimiter(
+        max_failures=2, window_s=180, lockout_s=300, clock=FakeClock(), wall=FakeClock(6_000_000.0), state_path=path
+    )
     rl.begin("sess-cut")
     # the process dies here: nothing else is written
     rl2, _, _ = restarted(path, 6_000_010.0, max_failures=2, window_s=180, lockout_s=300)
@@ -218,8 +221,7 @@ def test_a_finished_session_clears_its_marker(tmp_path):
 
 def test_a_session_cut_while_locked_does_not_count_again_at_every_start(tmp_path):
     path = tmp_path / "lockout.json"
-    rl = RateLimiter(max_failures=1, lockout_s=300, clock=FakeClock(), wall=FakeClock(8_000_000.0),
-                     state_path=path)
+    rl = RateLimiter(max_failures=1, lockout_s=300, clock=FakeClock(), wall=FakeClock(8_000_000.0), state_path=path)
     rl.begin("a")
     rl2, _, _ = restarted(path, 8_000_001.0, max_failures=1, lockout_s=300)
     assert rl2.locked()
@@ -246,6 +248,7 @@ def test_the_state_file_never_follows_a_planted_symlink(tmp_path):
 
 def test_pin_gate_locks_after_five_wrong_entries_for_five_minutes(caplog):
     from kiosk.ratelimit import PinGate
+
     clock = FakeClock()
     gate = PinGate("271828", clock=clock)
     for n in range(4):
@@ -266,6 +269,7 @@ def test_pin_gate_compares_in_constant_time(monkeypatch):
     import hmac
 
     from kiosk import ratelimit
+
     calls = []
     real = hmac.compare_digest
     monkeypatch.setattr(ratelimit.hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
@@ -276,5 +280,6 @@ def test_pin_gate_compares_in_constant_time(monkeypatch):
 
 def test_a_disabled_pin_gate_accepts_nothing():
     from kiosk.ratelimit import PinGate
+
     gate = PinGate("", clock=FakeClock())
     assert not gate.enabled and not gate.check("").accepted and not gate.check("123456").accepted

@@ -1,4 +1,5 @@
 """A finished session becomes a signed verdict delivered by the configured hook."""
+
 import json
 import random
 

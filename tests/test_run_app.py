@@ -1,5 +1,6 @@
 """`kiosk run` as a real process, offscreen: no camera gives a screen and a retry loop, not a
 traceback, and SIGTERM (systemd stop) shuts it down cleanly."""
+
 import os
 import signal
 import subprocess
@@ -12,8 +13,14 @@ from conftest import ROOT, camera_like_frames
 def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
     # HOME in a temp folder: the device key and caches are created there, not in the real home.
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KIOSK_LOG="INFO", HOME=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--source", "97"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--source", "97"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(12)
         assert proc.poll() is None, "the kiosk must keep running without a camera"
@@ -33,19 +40,34 @@ def test_full_sessions_leave_no_image_files(tmp_path, photos):
     """The real kiosk runs whole sessions on a face photo; afterwards no image file exists in its
     home, temp or working folders, and the verdict log proves sessions finished."""
     from kiosk.privacy import find_image_files
+
     home, tmp, work, faces = (tmp_path / n for n in ("home", "tmp", "work", "faces"))
     for d in (home, tmp, work, faces):
         d.mkdir()
     camera_like_frames(photos / "business_person.png", faces)
     verdicts = tmp_path / "verdicts.jsonl"
     site = work / "site.toml"
-    site.write_text(f'[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n'
-                    f'[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n'
-                    f'[verdict]\nhook = "file:{verdicts}"\n')
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), TMPDIR=str(tmp),
-               PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(home / ".cache"))
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source", str(faces)],
-                            cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    site.write_text(
+        f"[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n"
+        f"[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
+        f'[verdict]\nhook = "file:{verdicts}"\n'
+    )
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(home),
+        TMPDIR=str(tmp),
+        PYTHONPATH=str(ROOT),
+        XDG_CACHE_HOME=str(home / ".cache"),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source", str(faces)],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and proc.poll() is None:
@@ -71,6 +93,7 @@ def test_kiosk_tells_systemd_it_is_ready_feeds_the_watchdog_and_serves_metrics(t
     import json
     import socket
     import urllib.request
+
     home, faces = tmp_path / "home", tmp_path / "faces"
     home.mkdir()
     faces.mkdir()
@@ -81,12 +104,23 @@ def test_kiosk_tells_systemd_it_is_ready_feeds_the_watchdog_and_serves_metrics(t
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), PYTHONPATH=str(ROOT),
-               XDG_CACHE_HOME=str(home / ".cache"), NOTIFY_SOCKET=str(tmp_path / "notify.sock"),
-               WATCHDOG_USEC="1500000")
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--source", str(faces), "--metrics-port",
-                             str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(home),
+        PYTHONPATH=str(ROOT),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        NOTIFY_SOCKET=str(tmp_path / "notify.sock"),
+        WATCHDOG_USEC="1500000",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--source", str(faces), "--metrics-port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     messages = []
     try:
         deadline = time.monotonic() + 120

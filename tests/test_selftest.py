@@ -1,5 +1,6 @@
 """The self-test's screen check: each file shows the screen it is named after, and a screen that
 shows the wrong page (what the controller's refresh timer used to cause) is reported."""
+
 import dataclasses
 
 import pytest
@@ -12,6 +13,7 @@ from conftest import shown_kiosk
 @pytest.fixture(scope="module")
 def pipeline(cfg):
     from kiosk.vision.pipeline import VisionPipeline
+
     p = VisionPipeline(cfg)
     yield p
     p.close()
@@ -19,21 +21,26 @@ def pipeline(cfg):
 
 def test_every_screen_is_saved_under_its_own_name(cfg, pipeline, tmp_path):
     from kiosk.selftest import render_and_check
+
     with shown_kiosk(cfg, pipeline, reporter=NullReporter()) as k:
         k.controller.timer.stop()
         assert render_and_check(k.window, tmp_path) == []
     assert sorted(p.stem for p in tmp_path.glob("*.png")) == sorted(
-        ["attract", "welcome", "liveness", "challenge", "passed", "denied", "camera", "locked"])
+        ["attract", "welcome", "liveness", "challenge", "passed", "denied", "camera", "locked"]
+    )
 
 
 def test_a_screen_showing_the_attract_page_is_reported(cfg, pipeline, tmp_path, monkeypatch):
     from kiosk import selftest
     from kiosk.ui import gallery
+
     real = gallery.scenes
 
     def attract_instead_of_camera(window):
-        return [dataclasses.replace(s, show=lambda: window.show_screen(window.attract)) if s.name == "camera" else s
-                for s in real(window)]
+        return [
+            dataclasses.replace(s, show=lambda: window.show_screen(window.attract)) if s.name == "camera" else s
+            for s in real(window)
+        ]
 
     monkeypatch.setattr(gallery, "scenes", attract_instead_of_camera)
     with shown_kiosk(cfg, pipeline, reporter=NullReporter()) as k:

@@ -1,5 +1,6 @@
 """Voice commands: phrase parsing (English, German), Azure short-audio REST against the local
 fake, the offline pocketsphinx spotter on WAVs recorded with espeak-ng, and the fallback."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -44,47 +45,50 @@ def fake_azure():
 
 def espeak_wav(directory: Path, text: str, voice: str = "en-us") -> Path:
     out = directory / f"{voice}-{abs(hash(text))}.wav"
-    subprocess.run([ESPEAK, "-v", voice, "-w", str(out), "--", text], check=True,
-                   capture_output=True, timeout=15)
+    subprocess.run([ESPEAK, "-v", voice, "-w", str(out), "--", text], check=True, capture_output=True, timeout=15)
     return out
 
 
 # --- parsing -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,language,expected", [
-    ("Start.", "en", Command.START),
-    ("Could you repeat that, please?", "en", Command.REPEAT),
-    ("HELP!", "en", Command.HELP),
-    ("I need more time", "en", Command.MORE_TIME),
-    ("Voice on.", "en", Command.VOICE_ON),
-    ("Voice off.", "en", Command.VOICE_OFF),
-    ("turn the voice off", "en", Command.VOICE_OFF),
-    ("Cancel", "en", Command.CANCEL),
-    ("stop", "en-US", Command.CANCEL),
-    ("Starten", "de", Command.START),
-    ("Noch einmal, bitte.", "de", Command.REPEAT),
-    ("Hilfe", "de-DE", Command.HELP),
-    ("Ich brauche mehr Zeit.", "de", Command.MORE_TIME),
-    ("Stimme an", "de", Command.VOICE_ON),
-    ("Stimme aus!", "de", Command.VOICE_OFF),
-    ("Abbrechen", "de", Command.CANCEL),
-    ("Stop", "de", Command.CANCEL),          # English words work in German too
-    ("exit", "en", Command.CANCEL),
-    ("Where is the exit door?", "en", None),  # one-word synonyms count in short utterances only
-    ("I want to go home now", "en", None),
-    ("", "en", None),
-    (None, "en", None),
-    ("Hello, how are you?", "en", None),
-    ("The weather is nice today", "en", None),
-    ("Guten Tag", "de", None),
-    ("Yes.", "en", Command.CONFIRM),
-    ("yes please", "en", Command.CONFIRM),
-    ("No", "en", Command.DENY),
-    ("Ja", "de", Command.CONFIRM),
-    ("Nein danke", "de", Command.DENY),
-    ("I have no idea what to do here", "en", None),   # answers count in short utterances only
-    ("Ja, ich habe eine Frage dazu", "de", None),
-])
+
+@pytest.mark.parametrize(
+    "text,language,expected",
+    [
+        ("Start.", "en", Command.START),
+        ("Could you repeat that, please?", "en", Command.REPEAT),
+        ("HELP!", "en", Command.HELP),
+        ("I need more time", "en", Command.MORE_TIME),
+        ("Voice on.", "en", Command.VOICE_ON),
+        ("Voice off.", "en", Command.VOICE_OFF),
+        ("turn the voice off", "en", Command.VOICE_OFF),
+        ("Cancel", "en", Command.CANCEL),
+        ("stop", "en-US", Command.CANCEL),
+        ("Starten", "de", Command.START),
+        ("Noch einmal, bitte.", "de", Command.REPEAT),
+        ("Hilfe", "de-DE", Command.HELP),
+        ("Ich brauche mehr Zeit.", "de", Command.MORE_TIME),
+        ("Stimme an", "de", Command.VOICE_ON),
+        ("Stimme aus!", "de", Command.VOICE_OFF),
+        ("Abbrechen", "de", Command.CANCEL),
+        ("Stop", "de", Command.CANCEL),  # English words work in German too
+        ("exit", "en", Command.CANCEL),
+        ("Where is the exit door?", "en", None),  # one-word synonyms count in short utterances only
+        ("I want to go home now", "en", None),
+        ("", "en", None),
+        (None, "en", None),
+        ("Hello, how are you?", "en", None),
+        ("The weather is nice today", "en", None),
+        ("Guten Tag", "de", None),
+        ("Yes.", "en", Command.CONFIRM),
+        ("yes please", "en", Command.CONFIRM),
+        ("No", "en", Command.DENY),
+        ("Ja", "de", Command.CONFIRM),
+        ("Nein danke", "de", Command.DENY),
+        ("I have no idea what to do here", "en", None),  # answers count in short utterances only
+        ("Ja, ich habe eine Frage dazu", "de", None),
+    ],
+)
 def test_parse_command(text, language, expected):
     assert parse_command(text, language) is expected
 
@@ -122,6 +126,7 @@ def test_wav_is_converted_to_16k_mono(tmp_path):
 
 
 # --- Azure short-audio REST --------------------------------------------------------------------
+
 
 @needs_espeak
 def test_azure_stt_request_and_answer(fake_azure, tmp_path):
@@ -188,12 +193,34 @@ def test_falls_back_to_offline_spotter_and_backs_off(fake_azure, tmp_path, outag
 VOICE = {"en": "en-us", "de": "de"}
 
 NOT_COMMANDS = {
-    "en": ["the weather is nice", "what is this", "my name is John", "hello there how are you",
-           "I like coffee", "where is the exit door", "thank you very much", "is it working",
-           "excuse me", "four five six", "good morning", "I don't understand"],
-    "de": ["das Wetter ist schön", "was ist das", "ich heiße Johann", "hallo wie geht es dir",
-           "ich trinke gern Kaffee", "wo ist der Ausgang", "vielen Dank", "funktioniert es",
-           "Entschuldigung", "vier fünf sechs", "guten Morgen", "ich verstehe das nicht"],
+    "en": [
+        "the weather is nice",
+        "what is this",
+        "my name is John",
+        "hello there how are you",
+        "I like coffee",
+        "where is the exit door",
+        "thank you very much",
+        "is it working",
+        "excuse me",
+        "four five six",
+        "good morning",
+        "I don't understand",
+    ],
+    "de": [
+        "das Wetter ist schön",
+        "was ist das",
+        "ich heiße Johann",
+        "hallo wie geht es dir",
+        "ich trinke gern Kaffee",
+        "wo ist der Ausgang",
+        "vielen Dank",
+        "funktioniert es",
+        "Entschuldigung",
+        "vier fünf sechs",
+        "guten Morgen",
+        "ich verstehe das nicht",
+    ],
 }
 
 
@@ -204,8 +231,9 @@ def spotter():
 
 def espeak_pcm(text: str, voice: str) -> tuple[np.ndarray, int]:
     """espeak-ng speech as an int16 buffer at its own rate (22.05 kHz): the buffer API."""
-    out = subprocess.run([ESPEAK, "-v", voice, "--stdout", "--", text], check=True,
-                         capture_output=True, timeout=15).stdout
+    out = subprocess.run(
+        [ESPEAK, "-v", voice, "--stdout", "--", text], check=True, capture_output=True, timeout=15
+    ).stdout
     import io
 
     with wave.open(io.BytesIO(out)) as w:

@@ -2,6 +2,7 @@
 the GUI thread, interruption, earcons, playback without an audio device, the Listener
 (no microphone here; recognition from files), and a spoken flow of a whole session that
 records every utterance."""
+
 from __future__ import annotations
 
 import os
@@ -67,6 +68,7 @@ def tone_wav(path: Path, seconds: float = 0.3) -> Path:
 
 class FakeTTS:
     """Counts calls and the threads they ran on; optionally slow."""
+
     name = "fake"
 
     def __init__(self, directory: Path, delay_s: float = 0.0):
@@ -89,6 +91,7 @@ def record(signal) -> list:
 
 # --- Speaker -------------------------------------------------------------------------------
 
+
 def test_captions_are_emitted_with_voice_off(app, tmp_path):
     tts = FakeTTS(tmp_path)
     speaker = Speaker(tts, enabled=False)
@@ -96,7 +99,7 @@ def test_captions_are_emitted_with_voice_off(app, tmp_path):
     for text in ("Welcome", "Please look at the camera", "Done"):
         speaker.say(text)
     assert captions == ["Welcome", "Please look at the camera", "Done"]
-    assert tts.calls == []                       # nothing synthesized with voice off
+    assert tts.calls == []  # nothing synthesized with voice off
     assert [u.voiced for u in speaker.utterances] == [False, False, False]
     speaker.shutdown()
 
@@ -111,7 +114,7 @@ def test_synthesis_runs_off_the_gui_thread_and_plays_without_a_device(app, tmp_p
     assert threading.get_ident() not in tts.threads
     if _has_audio_output():
         assert wait_until(lambda: utterance.played)
-    else:                                        # this machine: no audio device, no crash
+    else:  # this machine: no audio device, no crash
         assert wait_until(lambda: errors)
         assert "no audio output device" in errors[0]
         assert not speaker.speaking
@@ -173,11 +176,11 @@ def test_switching_voice_off_stops_and_signals(app, tmp_path):
 
 
 def test_earcons_play_without_crashing_and_are_logged(app, tmp_path):
-    speaker = Speaker(FakeTTS(tmp_path), enabled=False)   # earcons do not depend on voice
+    speaker = Speaker(FakeTTS(tmp_path), enabled=False)  # earcons do not depend on voice
     played = record(speaker.earcon)
     for name in EARCONS:
         speaker.play_earcon(name)
-    speaker.play_earcon("success")                        # alias of "pass"
+    speaker.play_earcon("success")  # alias of "pass"
     wait_until(lambda: False, 0.2)
     assert played == list(EARCONS) + ["pass"]
     assert {"pass", "fail", "detected", "step", "listening", "attention"} <= set(EARCONS)
@@ -202,7 +205,7 @@ def test_earcon_files_are_short_and_distinct():
         features[name] = (seconds, np.fft.rfftfreq(len(x), 1 / rate)[spectrum.argmax()])
     names = list(features)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             (da, fa), (db, fb) = features[a], features[b]
             assert abs(da - db) > 0.05 or abs(fa - fb) / max(fa, fb) > 0.1, (a, b, features)
 
@@ -212,8 +215,10 @@ def test_speaker_with_the_real_chain_falls_back_when_azure_hangs(app, tmp_path):
     fake = FakeAzure()
     try:
         fake.hang()
-        chain = TTSChain([AzureTTS(FAKE_KEY, "westeurope", endpoint=fake.tts_url, out_dir=tmp_path),
-                          OfflineTTS(out_dir=tmp_path)], tmp_path / "cache")
+        chain = TTSChain(
+            [AzureTTS(FAKE_KEY, "westeurope", endpoint=fake.tts_url, out_dir=tmp_path), OfflineTTS(out_dir=tmp_path)],
+            tmp_path / "cache",
+        )
         speaker = Speaker(chain)
         start = time.monotonic()
         utterance = speaker.say("Please blink twice")
@@ -226,6 +231,7 @@ def test_speaker_with_the_real_chain_falls_back_when_azure_hangs(app, tmp_path):
 
 
 # --- Listener --------------------------------------------------------------------------------
+
 
 def test_listen_reports_a_missing_microphone(app):
     if Listener.microphone_available():
@@ -266,6 +272,7 @@ def test_recognize_file_reports_silence_as_not_understood(app, tmp_path):
 
 # --- a whole session, spoken ------------------------------------------------------------------
 
+
 @needs_espeak
 def test_spoken_flow_records_every_utterance(app, tmp_path):
     """A scripted session: Azure answers, then hangs mid-session (espeak-ng takes over), the
@@ -274,14 +281,20 @@ def test_spoken_flow_records_every_utterance(app, tmp_path):
     fake = FakeAzure()
     fake.answer()
     try:
-        chain = TTSChain([AzureTTS(FAKE_KEY, "westeurope", endpoint=fake.tts_url, out_dir=tmp_path),
-                          OfflineTTS(out_dir=tmp_path)], tmp_path / "cache")
+        chain = TTSChain(
+            [AzureTTS(FAKE_KEY, "westeurope", endpoint=fake.tts_url, out_dir=tmp_path), OfflineTTS(out_dir=tmp_path)],
+            tmp_path / "cache",
+        )
         speaker = Speaker(chain, language="en")
-        recognizer = CommandRecognizer([AzureSTT(FAKE_KEY, "westeurope", endpoint=fake.stt_url,
-                                                 timeout_s=1.0), KeywordSpotter()])
+        recognizer = CommandRecognizer(
+            [AzureSTT(FAKE_KEY, "westeurope", endpoint=fake.stt_url, timeout_s=1.0), KeywordSpotter()]
+        )
         listener = Listener(recognizer)
-        listener.command.connect(lambda c: speaker.set_enabled(c is not Command.VOICE_OFF)
-                                 if c in (Command.VOICE_ON, Command.VOICE_OFF) else None)
+        listener.command.connect(
+            lambda c: (
+                speaker.set_enabled(c is not Command.VOICE_OFF) if c in (Command.VOICE_ON, Command.VOICE_OFF) else None
+            )
+        )
         captions = record(speaker.caption)
 
         def say_and_wait(text):
@@ -304,7 +317,7 @@ def test_spoken_flow_records_every_utterance(app, tmp_path):
             script.append(text)
             say_and_wait(text)
         speaker.play_earcon("step")
-        fake.hang()                                            # outage mid-session
+        fake.hang()  # outage mid-session
         script.append("Turn your head to the left.")
         say_and_wait(script[-1])
         assert voice_command("voice off", "Voice off.") is Command.VOICE_OFF  # offline spotter
@@ -353,7 +366,7 @@ def test_is_speaking_covers_synthesis_and_finished_comes_once(app, tmp_path):
 
 # --- a real audio server that dies mid-prompt ------------------------------------------------
 
-AUDIO_SERVER_DIES = r'''
+AUDIO_SERVER_DIES = r"""
 import faulthandler, json, os, sys, tempfile, time
 faulthandler.enable()                             # a crash prints where it happened
 faulthandler.dump_traceback_later(80, exit=True)  # never hang the test: say where it was stuck
@@ -397,7 +410,7 @@ print("RESULT " + json.dumps({
     "done": done, "captions": len(captions), "errors": errors, "lost": AUDIO_SERVER.lost,
     "first_error": first.error, "later": [[u.played, u.error] for u in later],
     "listened": listened}), flush=True)
-'''
+"""
 
 
 @needs_espeak
@@ -410,13 +423,26 @@ def test_the_kiosk_goes_on_when_the_audio_server_dies_mid_prompt(tmp_path):
     root = Path(__file__).resolve().parent.parent
     audio_dir = tmp_path / "audio"
     env = dict(os.environ, KIOSK_AUDIO_DIR=str(audio_dir))
-    exports = subprocess.run(["bash", str(root / "scripts" / "start-audio-sink.sh")], env=env,
-                             capture_output=True, text=True, check=True, timeout=30).stdout
+    exports = subprocess.run(
+        ["bash", str(root / "scripts" / "start-audio-sink.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
     for pair in exports.split()[1:]:
         name, _, value = pair.partition("=")
         env[name] = value
-    child = subprocess.Popen([sys.executable, "-c", AUDIO_SERVER_DIES], cwd=root, env=env,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", AUDIO_SERVER_DIES],
+        cwd=root,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         started = ""
         while started not in ("PLAYING", None):  # the child's faulthandler bounds this wait
@@ -438,17 +464,18 @@ def test_the_kiosk_goes_on_when_the_audio_server_dies_mid_prompt(tmp_path):
     assert child.returncode == 0, f"the process died ({child.returncode}): {err[-3000:]}"
     result = json.loads(out.split("RESULT ", 1)[1])
     assert result["done"], result
-    assert result["captions"] == 11                     # every prompt captioned
+    assert result["captions"] == 11  # every prompt captioned
     assert result["lost"], "the lost audio server went unnoticed"
     assert all(played or error for played, error in result["later"]), result["later"]
     assert result["errors"] == ["audio playback failed"]  # said once, not once per prompt
-    assert result["listened"] is False                    # no microphone stream on a dead server
+    assert result["listened"] is False  # no microphone stream on a dead server
     lines = err.splitlines()
     assert "Traceback" not in err and "QSocketNotifier" not in err, err[-3000:]
     assert len(lines) < 40, f"{len(lines)} log lines:\n" + "\n".join(lines[:60])
 
 
 # --- threads and memory ---------------------------------------------------------------------
+
 
 def test_calls_from_other_threads_run_on_the_owner_thread(app, tmp_path):
     """A worker thread that speaks (or stops, or plays an earcon) never touches a Qt object:

@@ -4,6 +4,7 @@ offline espeak-ng engine; the cached chain (fallback within 1 s, back-off, recov
 Also home of FakeAzure, which the other speech tests load from this file.
 Only loopback addresses are used.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,11 +29,12 @@ ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng binary not installed (apt install espeak-ng)")
 
 FAKE_KEY = "test-key-not-secret"
-AZURE_RATE = 24000    # riff-24khz-16bit-mono-pcm: tells the Azure path from espeak's 22050 Hz
+AZURE_RATE = 24000  # riff-24khz-16bit-mono-pcm: tells the Azure path from espeak's 22050 Hz
 ESPEAK_RATE = 22050
 
 
 # --- the fake Azure endpoint ----------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -45,8 +47,9 @@ def fake_neural_wav(text: str) -> bytes:
     if ESPEAK:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "x.wav"
-            subprocess.run([ESPEAK, "-v", "en-us", "-w", str(out), "--", text or "ok"],
-                           check=True, capture_output=True, timeout=15)
+            subprocess.run(
+                [ESPEAK, "-v", "en-us", "-w", str(out), "--", text or "ok"], check=True, capture_output=True, timeout=15
+            )
             with wave.open(str(out)) as w:
                 rate = w.getframerate()
                 x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32)
@@ -56,6 +59,7 @@ def fake_neural_wav(text: str) -> bytes:
         t = np.arange(int(0.4 * AZURE_RATE)) / AZURE_RATE
         y = 8000 * np.sin(2 * np.pi * 440 * t)
     import io
+
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(1)
@@ -137,8 +141,12 @@ class FakeAzure:
                     text = re.sub(r"<[^>]+>", "", ssml)
                     return self._send(200, "audio/wav", fake_neural_wav(text))
                 if self.path.startswith("/speech/recognition/"):
-                    answer = {"RecognitionStatus": fake.stt_status, "DisplayText": fake.stt_text,
-                              "Offset": 0, "Duration": 10000000}
+                    answer = {
+                        "RecognitionStatus": fake.stt_status,
+                        "DisplayText": fake.stt_text,
+                        "Offset": 0,
+                        "Duration": 10000000,
+                    }
                     return self._send(200, "application/json", json.dumps(answer).encode())
                 return self._send(404, "text/plain", b"not found")
 
@@ -152,8 +160,7 @@ class FakeAzure:
         ThreadingHTTPServer.allow_reuse_address = True
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def tts_requests(self) -> list[dict]:
@@ -194,8 +201,7 @@ class FakeClock:
 
 
 def make_chain(fake: FakeAzure, tmp_path: Path, clock=None, backoff_s: float = 30.0) -> TTSChain:
-    azure = AzureTTS(FAKE_KEY, "westeurope", endpoint=fake.tts_url, timeout_s=0.8,
-                     out_dir=tmp_path / "out")
+    azure = AzureTTS(FAKE_KEY, "westeurope", endpoint=fake.tts_url, timeout_s=0.8, out_dir=tmp_path / "out")
     offline = OfflineTTS(out_dir=tmp_path / "out")
     kwargs = {"clock": clock} if clock else {}
     return TTSChain([azure, offline], tmp_path / "cache", deadline_s=1.0, backoff_s=backoff_s, **kwargs)
@@ -208,6 +214,7 @@ def assert_valid_wav(path: Path, rate: int) -> None:
 
 
 # --- Azure answers ---------------------------------------------------------------------------
+
 
 def test_azure_path_uses_rest_headers_and_neural_voices(fake_azure, tmp_path):
     fake_azure.answer()
@@ -248,6 +255,7 @@ def test_chain_raises_when_every_engine_fails(fake_azure, tmp_path):
 
 # --- fallback, back-off, recovery, cache -------------------------------------------------------
 
+
 @needs_espeak
 @pytest.mark.parametrize("outage", ["refuse", "hang"])
 def test_falls_back_to_offline_within_one_second(fake_azure, tmp_path, outage):
@@ -276,12 +284,12 @@ def test_backoff_skips_azure_then_recovers(fake_azure, tmp_path):
     assert time.monotonic() - start < 0.5  # no second wait on the dead host
     assert fake_azure.connections == seen
 
-    fake_azure.answer()                     # Azure is back, but we are still backing off
+    fake_azure.answer()  # Azure is back, but we are still backing off
     clock.now += 10
     assert chain.synthesize_detailed("third prompt", "en").engine == "espeak"
     assert fake_azure.tts_requests() == []
 
-    clock.now += 25                         # back-off over: recovery
+    clock.now += 25  # back-off over: recovery
     result = chain.synthesize_detailed("fourth prompt", "en")
     assert result.engine == "azure"
     assert_valid_wav(result.path, AZURE_RATE)
@@ -324,7 +332,7 @@ def test_cache_keeps_the_neural_voice_during_an_outage(fake_azure, tmp_path):
     assert time.monotonic() - start < 0.2
     assert again.engine == "azure" and again.cached and again.path == first.path
     assert_valid_wav(again.path, AZURE_RATE)
-    assert fake_azure.connections == 0      # served from disk, the network was not touched
+    assert fake_azure.connections == 0  # served from disk, the network was not touched
 
     new = chain.synthesize_detailed("A prompt never heard before", "en")
     assert new.engine == "espeak"
@@ -333,6 +341,7 @@ def test_cache_keeps_the_neural_voice_during_an_outage(fake_azure, tmp_path):
 
 
 # --- offline engine --------------------------------------------------------------------------
+
 
 @needs_espeak
 @pytest.mark.parametrize("language,text", [("en", "Please smile"), ("de", "Bitte lächeln Sie")])
@@ -359,6 +368,7 @@ def test_offline_engine_uses_espeak_cli_when_pyttsx3_fails(tmp_path, monkeypatch
 
 # --- credentials ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def no_env(monkeypatch):
     monkeypatch.delenv("KIOSK_AZURE_SPEECH_KEY", raising=False)
@@ -375,10 +385,13 @@ def test_credentials_from_environment(monkeypatch, tmp_path):
     assert AzureCredentials.from_env_or_file(None, region="northeurope").region == "northeurope"
 
 
-@pytest.mark.parametrize("content", [
-    '[azure_speech]\nkey = "abc"\nregion = "westeurope"\n',   # TOML
-    "[azure_speech]\nkey = abc\nregion = westeurope\n",         # INI
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        '[azure_speech]\nkey = "abc"\nregion = "westeurope"\n',  # TOML
+        "[azure_speech]\nkey = abc\nregion = westeurope\n",  # INI
+    ],
+)
 def test_credentials_from_protected_file(no_env, tmp_path, content):
     path = tmp_path / "azure_speech.conf"
     path.write_text(content)
@@ -417,6 +430,7 @@ def test_no_credentials_means_offline_only(no_env, tmp_path):
 
 # --- wiring from the kiosk's [speech] config --------------------------------------------------
 
+
 def test_build_from_config_offline_and_with_azure(no_env, monkeypatch, tmp_path, caplog):
     from types import SimpleNamespace
 
@@ -429,9 +443,10 @@ def test_build_from_config_offline_and_with_azure(no_env, monkeypatch, tmp_path,
 
     key_file = tmp_path / "azure.key"
     key_file.write_text("secret-key\n")
-    key_file.chmod(0o644)                                   # unprotected: refused, offline, logged
-    cfg = SimpleNamespace(azure_region="westeurope", azure_key_file=str(key_file), timeout_s=0.8,
-                          cache_dir=str(tmp_path / "c"))
+    key_file.chmod(0o644)  # unprotected: refused, offline, logged
+    cfg = SimpleNamespace(
+        azure_region="westeurope", azure_key_file=str(key_file), timeout_s=0.8, cache_dir=str(tmp_path / "c")
+    )
     tts, _ = build_from_config(cfg)
     assert [e.name for e in tts.engines] == ["espeak"]
     assert "chmod 600" in caplog.text
@@ -444,11 +459,13 @@ def test_build_from_config_offline_and_with_azure(no_env, monkeypatch, tmp_path,
     assert tts.deadline_s == 1.0
     # the kiosk's real default config has the keys this reads
     from kiosk.config import load_config
+
     speech = load_config().speech
     assert {"azure_region", "azure_key_file", "timeout_s", "cache_dir"} <= set(vars(speech))
 
 
 # --- audio checked whole --------------------------------------------------------------------
+
 
 def test_only_whole_audio_passes_the_check():
     import struct
@@ -460,7 +477,7 @@ def test_only_whole_audio_passes_the_check():
     assert (fmt.rate, fmt.channels, fmt.sample_width) == (AZURE_RATE, 1, 2) and fmt.frames > 0
     assert clean == good  # already clean: the same bytes
     with pytest.raises(TTSError, match="RIFF header announces"):
-        checked_wav(good[:1044], "t")                         # cut off, sizes in the header
+        checked_wav(good[:1044], "t")  # cut off, sizes in the header
     with pytest.raises(TTSError, match="cut off"):
         checked_wav(good[:4] + struct.pack("<I", 1036) + good[8:1044], "t")  # RIFF size patched too
     with pytest.raises(TTSError, match="no RIFF"):
@@ -498,7 +515,8 @@ def test_speech_in_timeout_comes_from_config(no_env, tmp_path):
     key_file = tmp_path / "azure.key"
     key_file.write_text("secret-key\n")
     key_file.chmod(0o600)
-    cfg = SimpleNamespace(azure_region="westeurope", azure_key_file=str(key_file), timeout_s=1.7,
-                          cache_dir=str(tmp_path / "c"))
+    cfg = SimpleNamespace(
+        azure_region="westeurope", azure_key_file=str(key_file), timeout_s=1.7, cache_dir=str(tmp_path / "c")
+    )
     tts, recognizer = build_from_config(cfg)
     assert recognizer.engines[0].timeout_s == 1.7 == tts.engines[0].timeout_s

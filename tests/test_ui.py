@@ -1,5 +1,6 @@
 """Real Qt widgets offscreen: the camera worker in its thread, every screen, keys and the lock-down.
 A screenshot of each screen is saved in tests/_screenshots/."""
+
 import random
 import time
 
@@ -28,8 +29,10 @@ def spin(ms: int) -> None:
 def settle(window, rounds=10) -> None:
     """Let Qt finish laying out: word-wrapped labels need a pass per width change, and a loaded
     machine may not get through them in a fixed few milliseconds."""
+
     def geometry():
         return [w.geometry().getRect() for w in window.findChildren(QWidget) if w.isVisible()]
+
     before = None
     for _ in range(rounds):
         QCoreApplication.sendPostedEvents()
@@ -53,12 +56,14 @@ def wait_until(pred, timeout_s=20.0) -> bool:
 @pytest.fixture(scope="module")
 def app():
     from kiosk.ui.app import qt_app
+
     return qt_app()
 
 
 @pytest.fixture(scope="module")
 def pipeline(cfg):
     from kiosk.vision.pipeline import VisionPipeline
+
     p = VisionPipeline(cfg)
     yield p
     p.close()
@@ -67,6 +72,7 @@ def pipeline(cfg):
 def test_worker_thread_emits_observations_and_stops_cleanly(app, cfg, photos):
     from kiosk.ui.worker import CameraWorker, WorkerThread
     from kiosk.vision.pipeline import VisionPipeline
+
     # The worker builds its pipeline in its own thread and closes it when it stops.
     worker = CameraWorker(lambda: open_source(str(photos), fps=25, loop=True), lambda: VisionPipeline(cfg), fps=25)
     got, frames = [], []
@@ -87,6 +93,7 @@ def test_worker_thread_emits_observations_and_stops_cleanly(app, cfg, photos):
 def test_worker_reports_a_lost_camera_and_recovers(app, cfg, photos):
     from kiosk.ui.worker import CameraWorker, WorkerThread
     from kiosk.vision.pipeline import VisionPipeline
+
     state = {"plugged": False}
 
     def factory():
@@ -150,6 +157,7 @@ def test_every_screen_renders(kiosk, screenshot_dir):
     import numpy as np
 
     from kiosk.ui.worker import to_qimage
+
     frame = np.zeros((480, 640, 3), np.uint8)
     cv2.circle(frame, (320, 220), 120, (140, 170, 210), -1)  # stands in for the mirror view
     w.session.camera.show_frame(to_qimage(frame))
@@ -205,8 +213,12 @@ def test_every_screen_renders(kiosk, screenshot_dir):
         if shown[step] <= 5:  # a person first reacts to the prompt: seen not doing it yet
             obs = face(gesture="none", emotion="neutral", emotion_margin=0.9)
         else:
-            obs = face(head_pose=pose.get(v.challenge.target, (0, 0, 0)), gesture=v.challenge.target,
-                       emotion=v.challenge.target, emotion_margin=0.9)
+            obs = face(
+                head_pose=pose.get(v.challenge.target, (0, 0, 0)),
+                gesture=v.challenge.target,
+                emotion=v.challenge.target,
+                emotion_margin=0.9,
+            )
         c.on_observation(obs)
     assert c.engine.state == State.PASSED and w.result.icon.text() == "✅"
     shot(k, screenshot_dir, "passed")
@@ -229,6 +241,7 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
     from kiosk.session.engine import SessionView
 
     from conftest import make_cfg
+
     with shown_kiosk(make_cfg(state_dir, ui={"language": language}), pipeline, reporter=NullReporter()) as k:
         k.controller.model_problem = ""
         k.controller.refresh()
@@ -250,8 +263,21 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
         assert k.window.stack.currentWidget() is s
         views = [SessionView(State.LIVENESS, streak=40, needed=100, time_left=39.0)]
         pool = every_challenge()
-        views += [SessionView(State.CHALLENGE, challenge=c, index=7, total=7, streak=10, needed=25, time_left=9.0,
-                              attempts_left=3, detected=True, extensions_left=1) for c in pool]
+        views += [
+            SessionView(
+                State.CHALLENGE,
+                challenge=c,
+                index=7,
+                total=7,
+                streak=10,
+                needed=25,
+                time_left=9.0,
+                attempts_left=3,
+                detected=True,
+                extensions_left=1,
+            )
+            for c in pool
+        ]
         for v in views:
             s.show_view(v)
             settle(k.window)
@@ -292,8 +318,10 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
         shot(k, screenshot_dir, f"cancel_question_{language}")
         c.handle_command("deny")
         for key, (_icon, text) in S.CAPTURE_HINTS.items():
-            s.show_view(SessionView(State.LIVENESS, streak=40, needed=100, time_left=39.0),
-                        (_icon, S.tr(S.LIVENESS_TITLE), S.tr(text)))
+            s.show_view(
+                SessionView(State.LIVENESS, streak=40, needed=100, time_left=39.0),
+                (_icon, S.tr(S.LIVENESS_TITLE), S.tr(text)),
+            )
             settle(k.window)
             assert s.detail.height() >= s.detail.heightForWidth(s.detail.width()), f"{language} {key} squeezed"
 
@@ -301,8 +329,9 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
 def test_locked_screen(kiosk, screenshot_dir):
     c = kiosk.controller
     c.model_problem = ""
-    c.engine.limiter = type("L", (), {"locked": lambda s: True, "remaining_lockout": lambda s: 250.0,
-                                      "record": lambda s, p: None})()
+    c.engine.limiter = type(
+        "L", (), {"locked": lambda s: True, "remaining_lockout": lambda s: 250.0, "record": lambda s, p: None}
+    )()
     c.handle_command("start")
     assert c.engine.state == State.LOCKED
     assert "5 min" in kiosk.window.message.detail.text()
@@ -315,8 +344,11 @@ def test_lockout_is_shown_and_said_on_the_attract_screen(kiosk, screenshot_dir):
     c, w = kiosk.controller, kiosk.window
     c.model_problem = ""
     left = {"s": 250.0}
-    c.engine.limiter = type("L", (), {"locked": lambda s: left["s"] > 0, "remaining_lockout": lambda s: left["s"],
-                                      "record": lambda s, p: None})()
+    c.engine.limiter = type(
+        "L",
+        (),
+        {"locked": lambda s: left["s"] > 0, "remaining_lockout": lambda s: left["s"], "record": lambda s, p: None},
+    )()
     c.refresh()
     assert w.stack.currentWidget() is w.attract
     assert "5 min" in w.attract.detail.text() and not w.attract.start_button.isVisible()
@@ -353,6 +385,7 @@ def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
     from kiosk.ui.app import build_kiosk
 
     from conftest import make_cfg
+
     c2 = make_cfg(state_dir, ui={"admin_pin": "471100", "allow_exit": False})
     k = build_kiosk(c2, pipeline=pipeline, start_worker=False, clock=ManualClock())
     quits = []
@@ -378,6 +411,7 @@ def test_controls_have_accessible_names_and_touch_size(kiosk):
     from PySide6.QtWidgets import QPushButton
 
     from kiosk.ui.screens import touch_px
+
     kiosk.window.show()
     spin(20)
     buttons = kiosk.window.findChildren(QPushButton)
@@ -390,8 +424,10 @@ def test_controls_have_accessible_names_and_touch_size(kiosk):
 def test_idle_analyses_fewer_frames_until_a_session_needs_more(app, cfg, photos):
     from kiosk.ui.worker import CameraWorker, WorkerThread
     from kiosk.vision.pipeline import VisionPipeline
-    worker = CameraWorker(lambda: open_source(str(photos), fps=50, loop=True), lambda: VisionPipeline(cfg),
-                          fps=50, idle_fps=10)
+
+    worker = CameraWorker(
+        lambda: open_source(str(photos), fps=50, loop=True), lambda: VisionPipeline(cfg), fps=50, idle_fps=10
+    )
     got = []
     worker.observed.connect(got.append)
     thread = WorkerThread(worker)

@@ -1,4 +1,5 @@
 """Signed verdict records: canonical form, tamper detection, device key, delivery hooks."""
+
 from __future__ import annotations
 
 import copy
@@ -34,10 +35,17 @@ T0 = 1_790_000_000.25  # 2026-09-21T... UTC
 
 
 def record(**over):
-    args = dict(session_id="s-0001", passed=True, levels_passed=2,
-                challenge_kinds=["head_pose", "gesture", "emotion"],
-                model_versions={"liveness": "1.2.0", "gesture": "0.3"},
-                started_at=T0, finished_at=T0 + 42.5, device_id="kiosk-1", valid_s=300)
+    args = dict(
+        session_id="s-0001",
+        passed=True,
+        levels_passed=2,
+        challenge_kinds=["head_pose", "gesture", "emotion"],
+        model_versions={"liveness": "1.2.0", "gesture": "0.3"},
+        started_at=T0,
+        finished_at=T0 + 42.5,
+        device_id="kiosk-1",
+        valid_s=300,
+    )
     args.update(over)
     return make_record(**args)
 
@@ -51,8 +59,18 @@ def test_record_fields_and_no_score():
     assert r["started_at"] == "2026-09-21T14:13:20.250Z"
     assert r["finished_at"] == "2026-09-21T14:14:02.750Z"
     assert r["expires_at"] == "2026-09-21T14:19:02.750Z"  # finished_at + valid_s
-    assert set(r) == {"v", "session_id", "device_id", "started_at", "finished_at", "expires_at", "verdict",
-                      "levels_passed", "challenge_kinds", "model_versions"}
+    assert set(r) == {
+        "v",
+        "session_id",
+        "device_id",
+        "started_at",
+        "finished_at",
+        "expires_at",
+        "verdict",
+        "levels_passed",
+        "challenge_kinds",
+        "model_versions",
+    }
     assert record(nonce="host-nonce-0001")["nonce"] == "host-nonce-0001"
     assert not any("score" in k or "prob" in k for k in r)
 
@@ -64,11 +82,24 @@ def test_aware_datetime_equals_epoch_and_naive_is_refused():
         record(started_at=dt.datetime(2026, 1, 1))
 
 
-@pytest.mark.parametrize("bad", [dict(session_id=""), dict(levels_passed=3), dict(levels_passed=True),
-                                 dict(passed=1), dict(challenge_kinds=[1]), dict(device_id=""),
-                                 dict(finished_at=float("nan")), dict(model_versions=[]),
-                                 dict(valid_s=0), dict(valid_s=float("inf")), dict(nonce="short"),
-                                 dict(nonce="has space in it"), dict(nonce="x" * 129)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(session_id=""),
+        dict(levels_passed=3),
+        dict(levels_passed=True),
+        dict(passed=1),
+        dict(challenge_kinds=[1]),
+        dict(device_id=""),
+        dict(finished_at=float("nan")),
+        dict(model_versions=[]),
+        dict(valid_s=0),
+        dict(valid_s=float("inf")),
+        dict(nonce="short"),
+        dict(nonce="has space in it"),
+        dict(nonce="x" * 129),
+    ],
+)
 def test_bad_values_are_refused(bad):
     with pytest.raises(verdict.VerdictError):
         record(**bad)
@@ -76,10 +107,12 @@ def test_bad_values_are_refused(bad):
 
 def test_canonical_form_is_exact_and_order_independent():
     r = record(model_versions={"liveness": "1"}, challenge_kinds=["gesture"])
-    expected = (b'{"challenge_kinds":["gesture"],"device_id":"kiosk-1","expires_at":"2026-09-21T14:19:02.750Z",'
-                b'"finished_at":"2026-09-21T14:14:02.750Z","levels_passed":2,'
-                b'"model_versions":{"liveness":"1"},"session_id":"s-0001",'
-                b'"started_at":"2026-09-21T14:13:20.250Z","v":1,"verdict":"pass"}')
+    expected = (
+        b'{"challenge_kinds":["gesture"],"device_id":"kiosk-1","expires_at":"2026-09-21T14:19:02.750Z",'
+        b'"finished_at":"2026-09-21T14:14:02.750Z","levels_passed":2,'
+        b'"model_versions":{"liveness":"1"},"session_id":"s-0001",'
+        b'"started_at":"2026-09-21T14:13:20.250Z","v":1,"verdict":"pass"}'
+    )
     assert canonical(r) == expected
     shuffled = dict(reversed(list(r.items())))
     assert canonical(shuffled) == expected
@@ -91,8 +124,9 @@ def test_signature_is_plain_hmac_sha256_over_canonical_json():
     assert s["alg"] == "HMAC-SHA256" and len(s["signature"]) == 64
     # A host needs nothing of ours to verify: standard HMAC over the canonical bytes.
     body = {k: v for k, v in s.items() if k != "signature"}
-    expected = hmac.new(KEY, json.dumps(body, sort_keys=True, separators=(",", ":")).encode(),
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        KEY, json.dumps(body, sort_keys=True, separators=(",", ":")).encode(), hashlib.sha256
+    ).hexdigest()
     assert s["signature"] == expected
     assert sign(record(), KEY) == s  # deterministic
     assert verify(s, KEY)
@@ -112,8 +146,11 @@ def _tampered_values(value):
         return [value[:-1], value + ["gesture"], list(reversed(value))]
     if isinstance(value, dict):
         first = next(iter(value))
-        return [{**value, first: value[first] + "9"}, {**value, "extra": "1"},
-                {k: v for k, v in value.items() if k != first}]
+        return [
+            {**value, first: value[first] + "9"},
+            {**value, "extra": "1"},
+            {k: v for k, v in value.items() if k != first},
+        ]
     raise AssertionError(type(value))
 
 
@@ -141,7 +178,7 @@ def test_signature_key_and_shape_tampering():
     s = sign(record(), KEY)
     sig = s["signature"]
     for i in (0, 31, 63):
-        flipped = sig[:i] + ("0" if sig[i] != "0" else "1") + sig[i + 1:]
+        flipped = sig[:i] + ("0" if sig[i] != "0" else "1") + sig[i + 1 :]
         assert not verify({**s, "signature": flipped}, KEY)
     assert not verify({k: v for k, v in s.items() if k != "signature"}, KEY)
     for bad_sig in ("", sig[:-1], sig + "0", sig.upper(), "é" * 64, None, 123):
@@ -197,8 +234,9 @@ def test_bad_key_files_are_refused(tmp_path):
         load_or_create_device_key(tmp_path)
 
 
-@pytest.mark.parametrize("key, why", [(bytes(range(16)), "16 bytes"), (bytes(32), "repeated"),
-                                      (b"\xff" * 32, "repeated")])
+@pytest.mark.parametrize(
+    "key, why", [(bytes(range(16)), "16 bytes"), (bytes(32), "repeated"), (b"\xff" * 32, "repeated")]
+)
 def test_short_and_all_zero_keys_are_refused_with_a_clear_message(tmp_path, key, why):
     path = tmp_path / "device.key"
     path.write_text(key.hex() + "\n")
@@ -242,11 +280,13 @@ def test_check_record_signature_expiry_and_nonce():
     assert verdict.check_record(s, KEY, now=finished + 1) == []
     assert any("expired" in p for p in verdict.check_record(s, KEY, now=finished + 300))
     assert any("nonce" in p for p in verdict.check_record(s, KEY, now=finished + 1, nonce="another-nonce"))
-    assert any("nonce" in p for p in verdict.check_record(sign(record(), KEY), KEY, now=finished + 1,
-                                                           nonce="n0nce-from-host"))
+    assert any(
+        "nonce" in p for p in verdict.check_record(sign(record(), KEY), KEY, now=finished + 1, nonce="n0nce-from-host")
+    )
     assert any("future" in p for p in verdict.check_record(s, KEY, now=finished - 3600))
     assert verdict.check_record({**s, "verdict": "fail"}, KEY, now=finished + 1) == [
-        "signature invalid (wrong key, or a field was changed)"]
+        "signature invalid (wrong key, or a field was changed)"
+    ]
 
 
 def test_nonce_file_is_read_once_and_malformed_ones_are_not_used(tmp_path, caplog):
@@ -284,8 +324,7 @@ def test_command_hook_gets_record_on_stdin_without_shell(tmp_path):
     out = tmp_path / "cmd-out.jsonl"
     script = "import sys; open(sys.argv[1], 'ab').write(sys.stdin.buffer.read())"
     # A ';' in an argument would start a second command under a shell; here it is just text.
-    hook = CommandHook([sys.executable, "-c", script, str(out)], timeout_s=30,
-                       spool_path=tmp_path / "spool.jsonl")
+    hook = CommandHook([sys.executable, "-c", script, str(out)], timeout_s=30, spool_path=tmp_path / "spool.jsonl")
     s = sign(record(session_id="a;touch pwned"), KEY)
     assert hook.deliver(s)
     assert verify(lines(out)[0], KEY) and lines(out)[0]["session_id"] == "a;touch pwned"
@@ -419,6 +458,7 @@ def test_hook_from_config(tmp_path):
 
 def test_host_that_hangs_up_or_answers_garbage_spools(tmp_path):
     import socket
+
     spool = tmp_path / "spool.jsonl"
     for name, answer in (("hang-up", b""), ("garbage", b"NOT HTTP AT ALL\r\n\r\n")):
         srv = socket.socket()

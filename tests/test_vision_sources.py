@@ -70,6 +70,7 @@ def test_tracker_keeps_id_while_overlapping_and_changes_on_jump_or_gap():
 
 def test_unreadable_images_are_skipped_with_hold_and_timestamps_kept(tmp_path, caplog):
     import logging
+
     folder = tmp_path / "imgs"
     _write_images(folder, 3)
     (folder / "01.png").write_bytes(b"not a png")
@@ -95,6 +96,7 @@ def test_a_folder_with_nothing_readable_gives_no_frame_instead_of_raising(tmp_pa
 def test_frozen_feed_detector_needs_identical_bytes_for_the_whole_window():
     from kiosk.session.clock import ManualClock
     from kiosk.vision.sources import FrozenFeedDetector
+
     clock = ManualClock()
     d = FrozenFeedDetector(after_s=2.0, clock=clock.now)
     img = np.full((48, 64, 3), 7, np.uint8)

@@ -45,6 +45,7 @@ def test_an_unhealthy_kiosk_withholds_the_ping(tmp_path):
 def test_a_receiver_that_does_not_read_never_blocks_the_gui_thread(tmp_path):
     """The datagram queue of a Unix socket is short; a blocking send would freeze the GUI loop."""
     import time
+
     path = str(tmp_path / "notify.sock")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     server.bind(path)

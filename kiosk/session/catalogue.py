@@ -4,6 +4,7 @@ the one rule that decides whether a model may be trusted to judge it.
 Vision only detects; what a label means to a person, and whether it is drawn, is decided here.
 Strings are English source text; the UI translates them (resources/translations).
 """
+
 from __future__ import annotations
 
 import enum
@@ -21,10 +22,10 @@ class Kind(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Challenge:
-    kind: str         # a Kind value
-    target: str       # left/right/up/down, a gesture label, an emotion label
-    icon: str         # a large emoji shown on screen
-    text: str         # short on-screen text (English source string; translated by the UI)
+    kind: str  # a Kind value
+    target: str  # left/right/up/down, a gesture label, an emotion label
+    icon: str  # a large emoji shown on screen
+    text: str  # short on-screen text (English source string; translated by the UI)
     instruction: str  # the spoken / longer instruction
 
     @property
@@ -43,32 +44,34 @@ HEAD_POSES: dict[str, tuple[str, str, str]] = {
 }
 
 GESTURES: dict[str, tuple[str, str, str]] = {
-    "like": ("\U0001F44D", "Thumbs up", "Make a fist and point your thumb up."),
-    "dislike": ("\U0001F44E", "Thumbs down", "Make a fist and point your thumb down."),
-    "call_me": ("\U0001F919", "Call me", "Stretch out your thumb and little finger, fold the others."),
-    "four": ("4\uFE0F\u20E3", "Four fingers", "Hold up four fingers, thumb folded in."),
-    "hi_five": ("\u270B", "Open hand", "Hold up your open hand, fingers up, palm to the camera."),
-    "victory": ("\u270C\uFE0F", "Victory", "Hold up your index and middle finger in a V."),
-    "perfect": ("\U0001F44C", "OK sign", "Touch your thumb and index finger in a ring, other fingers up."),
-    "mamma_mia": ("\U0001F90C", "Mamma mia", "Pinch all your fingertips together, pointing up."),
-    "crossed_fingers": ("\U0001F91E", "Fingers crossed", "Cross your middle finger over your index finger."),
-    "fist": ("\u270A", "Fist", "Make a fist."),
-    "one": ("\u261D\uFE0F", "One finger", "Hold up your index finger."),
-    "rock": ("\U0001F918", "Rock on", "Hold up your index and little finger, fold the others."),
+    "like": ("\U0001f44d", "Thumbs up", "Make a fist and point your thumb up."),
+    "dislike": ("\U0001f44e", "Thumbs down", "Make a fist and point your thumb down."),
+    "call_me": ("\U0001f919", "Call me", "Stretch out your thumb and little finger, fold the others."),
+    "four": ("4\ufe0f\u20e3", "Four fingers", "Hold up four fingers, thumb folded in."),
+    "hi_five": ("\u270b", "Open hand", "Hold up your open hand, fingers up, palm to the camera."),
+    "victory": ("\u270c\ufe0f", "Victory", "Hold up your index and middle finger in a V."),
+    "perfect": ("\U0001f44c", "OK sign", "Touch your thumb and index finger in a ring, other fingers up."),
+    "mamma_mia": ("\U0001f90c", "Mamma mia", "Pinch all your fingertips together, pointing up."),
+    "crossed_fingers": ("\U0001f91e", "Fingers crossed", "Cross your middle finger over your index finger."),
+    "fist": ("\u270a", "Fist", "Make a fist."),
+    "one": ("\u261d\ufe0f", "One finger", "Hold up your index finger."),
+    "rock": ("\U0001f918", "Rock on", "Hold up your index and little finger, fold the others."),
 }
 
 EMOTIONS: dict[str, tuple[str, str, str]] = {
-    "happy": ("\U0001F604", "Happy", "Smile widely and show your teeth"),
-    "surprise": ("\U0001F62E", "Surprised", "Raise your eyebrows high and open your mouth wide"),
-    "neutral": ("\U0001F610", "Neutral", "Relax your face and look straight ahead, no smile"),
-    "angry": ("\U0001F620", "Angry", "Frown hard, pull your eyebrows down and together, press your lips"),
-    "sad": ("\U0001F622", "Sad", "Turn the corners of your mouth down and raise the inner eyebrows"),
-    "fear": ("\U0001F628", "Afraid", "Open your eyes wide, raise your eyebrows and stretch your lips sideways"),
-    "disgust": ("\U0001F922", "Disgusted", "Wrinkle your nose and raise your upper lip"),
+    "happy": ("\U0001f604", "Happy", "Smile widely and show your teeth"),
+    "surprise": ("\U0001f62e", "Surprised", "Raise your eyebrows high and open your mouth wide"),
+    "neutral": ("\U0001f610", "Neutral", "Relax your face and look straight ahead, no smile"),
+    "angry": ("\U0001f620", "Angry", "Frown hard, pull your eyebrows down and together, press your lips"),
+    "sad": ("\U0001f622", "Sad", "Turn the corners of your mouth down and raise the inner eyebrows"),
+    "fear": ("\U0001f628", "Afraid", "Open your eyes wide, raise your eyebrows and stretch your lips sideways"),
+    "disgust": ("\U0001f922", "Disgusted", "Wrinkle your nose and raise your upper lip"),
 }
 
 CATALOGUE: dict[Kind, dict[str, tuple[str, str, str]]] = {
-    Kind.HEAD_POSE: HEAD_POSES, Kind.GESTURE: GESTURES, Kind.EMOTION: EMOTIONS,
+    Kind.HEAD_POSE: HEAD_POSES,
+    Kind.GESTURE: GESTURES,
+    Kind.EMOTION: EMOTIONS,
 }
 
 
@@ -133,8 +136,11 @@ def build_pool(kinds: Iterable[str], sources: Mapping[Kind, DrawSource]) -> tupl
         entries = CATALOGUE[kind]
         # Every class of the model that the catalogue can ask for, in the model's order, unless the
         # site chose a list (then a name the catalogue does not know is reported).
-        wanted = ([label for label in source.card.labels if label in entries] if source.allowed is None
-                  else list(source.allowed))
+        wanted = (
+            [label for label in source.card.labels if label in entries]
+            if source.allowed is None
+            else list(source.allowed)
+        )
         for label in wanted:
             if label not in entries:
                 notes.append(f"{kind.value} {label} left out: not in the challenge catalogue")

@@ -1,5 +1,6 @@
 """The cryptographic draw, and whether an observation meets a challenge (the catalogue itself is
 `catalogue.py`)."""
+
 from __future__ import annotations
 
 import random
@@ -18,8 +19,12 @@ class HeadPoseThresholds:
     max_other_deg: float
 
 
-def head_pose_matches(target: str, pose: tuple[float, float, float] | None, th: HeadPoseThresholds,
-                      baseline: tuple[float, float] = (0.0, 0.0)) -> bool:
+def head_pose_matches(
+    target: str,
+    pose: tuple[float, float, float] | None,
+    th: HeadPoseThresholds,
+    baseline: tuple[float, float] = (0.0, 0.0),
+) -> bool:
     """`baseline` is the person's own neutral yaw/pitch (camera above or below the screen, posture)."""
     if pose is None:
         return False

@@ -1,4 +1,5 @@
 """Clocks the session engine reads time from (injected, so tests and recorded video control time)."""
+
 from __future__ import annotations
 
 import time

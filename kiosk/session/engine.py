@@ -3,6 +3,7 @@
 idle -> welcome -> liveness (level 1) -> challenge i of N (level 2) -> passed | denied -> idle
 and locked (too many failures) -> idle. The Qt layer only shows `view()` and forwards input.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -129,14 +130,17 @@ class EngineSettings:
             auto_start_s=cfg.session.auto_start_s,
             result_display_s=cfg.session.result_display_s,
             face_lost_timeout_s=cfg.session.face_lost_timeout_s,
-            judge=Judge(HeadPoseThresholds(cfg.head_pose.yaw_deg, cfg.head_pose.pitch_deg,
-                                           cfg.head_pose.max_other_deg), cfg.emotion.min_margin),
+            judge=Judge(
+                HeadPoseThresholds(cfg.head_pose.yaw_deg, cfg.head_pose.pitch_deg, cfg.head_pose.max_other_deg),
+                cfg.emotion.min_margin,
+            ),
         )
 
     @classmethod
     def defaults(cls, **overrides: Any) -> EngineSettings:
         """The shipped defaults (default_config.toml), with some rules replaced."""
         from ..config import config_from_dict
+
         return dataclasses.replace(cls.from_config(config_from_dict({})), **overrides)
 
 
@@ -145,7 +149,7 @@ class ChallengeRecord:
     id: str
     kind: str
     passed: bool = False
-    frames: int = 0         # frames observed while this challenge was live
+    frames: int = 0  # frames observed while this challenge was live
     matched_frames: int = 0
     seconds: float = 0.0
     extensions: int = 0
@@ -163,16 +167,21 @@ class SessionRecord:
     liveness_frames: int = 0
     liveness_seconds: float = 0.0
     levels_passed: int = 0
-    result: str = ""        # passed | denied | abandoned
+    result: str = ""  # passed | denied | abandoned
     reason: str = ""
     finished_at: float | None = None
     last_seen_at: float = 0.0  # time of the latest frame, for sessions that never finished
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "session_id": self.session_id, "profile": self.profile, "states": list(self.states),
-            "result": self.result, "reason": self.reason, "levels_passed": self.levels_passed,
-            "frames": self.frames, "liveness_frames": self.liveness_frames,
+            "session_id": self.session_id,
+            "profile": self.profile,
+            "states": list(self.states),
+            "result": self.result,
+            "reason": self.reason,
+            "levels_passed": self.levels_passed,
+            "frames": self.frames,
+            "liveness_frames": self.liveness_frames,
             "liveness_seconds": round(self.liveness_seconds, 3),
             "duration_s": round((self.finished_at or self.last_seen_at) - self.started_at, 3),
             "challenges": [vars(c) | {"seconds": round(c.seconds, 3)} for c in self.challenges],
@@ -185,30 +194,36 @@ class SessionView:
 
     state: State
     challenge: Challenge | None = None
-    index: int = 0                 # 1-based number of the current challenge
+    index: int = 0  # 1-based number of the current challenge
     total: int = 0
     streak: int = 0
     needed: int = 0
     time_left: float | None = None
     time_limit: float = 0.0
     attempts_left: int = 0
-    detected: bool = False         # the current frame meets the challenge
-    in_gap: bool = False           # short pause between challenges
+    detected: bool = False  # the current frame meets the challenge
+    in_gap: bool = False  # short pause between challenges
     extensions_left: int = 0
     face: bool = False
     reason: str = ""
     lockout_left: float = 0.0
     profile: str = "standard"
-    faces: int = 0                 # faces in the latest frame (more than one: ask for one person)
+    faces: int = 0  # faces in the latest frame (more than one: ask for one person)
     capture: CaptureProblem | None = None  # why the latest frame could not be judged
-    paused: bool = False           # help or a question stopped the countdown
-    after_failure: bool = False    # the current challenge follows a failed one
+    paused: bool = False  # help or a question stopped the countdown
+    after_failure: bool = False  # the current challenge follows a failed one
 
 
 class SessionEngine:
-    def __init__(self, settings: EngineSettings, pool: Iterable[Challenge], clock: Clock,
-                 rng: random.Random | None = None, limiter: Limiter | None = None,
-                 id_factory: Callable[[], str] = lambda: secrets.token_hex(8)):
+    def __init__(
+        self,
+        settings: EngineSettings,
+        pool: Iterable[Challenge],
+        clock: Clock,
+        rng: random.Random | None = None,
+        limiter: Limiter | None = None,
+        id_factory: Callable[[], str] = lambda: secrets.token_hex(8),
+    ):
         self.settings = settings
         self.clock = clock
         self.rng = rng or secrets.SystemRandom()
@@ -250,21 +265,40 @@ class SessionEngine:
         now = self.clock.now()
         if self._paused_at is not None:
             now = self._paused_at  # the countdown stands still
-        v = SessionView(state=self._state, face=self._face, profile=self._profile, reason=self._reason,
-                        faces=self._faces, capture=self._capture, paused=self._paused_at is not None)
+        v = SessionView(
+            state=self._state,
+            face=self._face,
+            profile=self._profile,
+            reason=self._reason,
+            faces=self._faces,
+            capture=self._capture,
+            paused=self._paused_at is not None,
+        )
         if self._state == State.CHALLENGE:
             in_gap = now < self._gap_until
             return dataclasses.replace(
-                v, challenge=self._challenge, index=self._passed_count + 1, total=s.challenge_count,
-                streak=self._streak, needed=s.frames_to_pass, in_gap=in_gap,
+                v,
+                challenge=self._challenge,
+                index=self._passed_count + 1,
+                total=s.challenge_count,
+                streak=self._streak,
+                needed=s.frames_to_pass,
+                in_gap=in_gap,
                 time_left=None if in_gap else max(0.0, self._deadline - now),
-                time_limit=self._limit, attempts_left=s.attempts - self._failures,
-                detected=self._detected, extensions_left=s.max_extensions - self._extensions,
-                after_failure=self._after_failure)
+                time_limit=self._limit,
+                attempts_left=s.attempts - self._failures,
+                detected=self._detected,
+                extensions_left=s.max_extensions - self._extensions,
+                after_failure=self._after_failure,
+            )
         if self._state == State.LIVENESS:
-            return dataclasses.replace(v, streak=self._real, needed=s.real_frames,
-                                       time_left=max(0.0, self._liveness_deadline - now),
-                                       time_limit=s.liveness_timeout_s)
+            return dataclasses.replace(
+                v,
+                streak=self._real,
+                needed=s.real_frames,
+                time_left=max(0.0, self._liveness_deadline - now),
+                time_limit=s.liveness_timeout_s,
+            )
         if self._state == State.LOCKED and self.limiter:
             return dataclasses.replace(v, lockout_left=self.limiter.remaining_lockout())
         return v
@@ -470,8 +504,7 @@ class SessionEngine:
 
     def _begin_record(self) -> None:
         now = self.clock.now()
-        self.record = SessionRecord(self._new_id(), now, profile=self._profile,
-                                    states=[State.IDLE.value])
+        self.record = SessionRecord(self._new_id(), now, profile=self._profile, states=[State.IDLE.value])
 
     def _start_liveness(self) -> list[Event]:
         now = self.clock.now()
@@ -551,8 +584,11 @@ class SessionEngine:
             self._spoof_peak = max(self._spoof_peak, self._spoof)
         if self._spoof >= s.spoof_frames:
             return self._finish("denied", "spoof")
-        if (self._real >= s.real_frames and (self._blinked or not s.require_blink)
-                and (self._seen_3d or not s.require_3d)):
+        if (
+            self._real >= s.real_frames
+            and (self._blinked or not s.require_blink)
+            and (self._seen_3d or not s.require_3d)
+        ):
             self._active().levels_passed = 1
             self._active().liveness_seconds = now - self._liveness_started
             # The person looked at the screen during level 1: that is their neutral head pose.
@@ -581,8 +617,7 @@ class SessionEngine:
         self._deadline = self._gap_until + s.time_limit_s
         self._challenge_started = self._gap_until
         self._active().challenges.append(ChallengeRecord(challenge.id, challenge.kind))
-        return [ChallengeStarted(challenge, self._passed_count + 1, s.challenge_count,
-                                 s.attempts - self._failures)]
+        return [ChallengeStarted(challenge, self._passed_count + 1, s.challenge_count, s.attempts - self._failures)]
 
     def _active(self) -> SessionRecord:
         """The record of the session under way (levels 1 and 2 always have one)."""

@@ -1,5 +1,6 @@
 """What the session engine tells its listeners (controller, headless runner, reports), and what
 it asks of the vision pipeline. Typed, so that a misspelt name is an error, not a silent no-op."""
+
 from __future__ import annotations
 
 import enum
@@ -46,7 +47,7 @@ class ProfileChosen:
 @dataclass(frozen=True)
 class ChallengeStarted:
     challenge: Challenge
-    index: int           # 1-based
+    index: int  # 1-based
     total: int
     attempts_left: int
     name: ClassVar[str] = "challenge"
@@ -87,7 +88,7 @@ class TrackChanged:
 
 @dataclass(frozen=True)
 class SessionEnded:
-    result: str          # passed | denied | abandoned
+    result: str  # passed | denied | abandoned
     reason: str
     record: SessionRecord
 
@@ -97,7 +98,14 @@ class SessionEnded:
 
 
 Event = (
-    StateChanged | AutoStarted | ProfileChosen | ChallengeStarted
-    | Detected | ChallengePassed | ChallengeFailed | Extended
-    | TrackChanged | SessionEnded
+    StateChanged
+    | AutoStarted
+    | ProfileChosen
+    | ChallengeStarted
+    | Detected
+    | ChallengePassed
+    | ChallengeFailed
+    | Extended
+    | TrackChanged
+    | SessionEnded
 )

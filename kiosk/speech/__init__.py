@@ -14,6 +14,7 @@ Typical wiring (cfg.speech: azure_region, azure_key_file, timeout_s, cache_dir):
     speaker = Speaker(tts, language=cfg.ui.language, enabled=cfg.ui.voice)
     listener = Listener(recognizer, language=cfg.ui.language)
 """
+
 from __future__ import annotations
 
 import logging
@@ -59,23 +60,42 @@ def build_from_config(speech_cfg: SpeechConfig, language: str = "en") -> tuple[T
     1 s, or timeout_s + 0.2 s when a site sets a longer Azure timeout.
     """
     try:
-        creds = AzureCredentials.from_env_or_file(speech_cfg.azure_key_file or None,
-                                                  region=speech_cfg.azure_region or None)
+        creds = AzureCredentials.from_env_or_file(
+            speech_cfg.azure_key_file or None, region=speech_cfg.azure_region or None
+        )
     except CredentialsError as exc:
         log.error("Azure speech disabled: %s", exc)
         creds = None
     timeout_s = float(speech_cfg.timeout_s)
-    tts = build_tts_chain(creds, cache_dir=speech_cfg.cache_dir, timeout_s=timeout_s,
-                          deadline_s=max(1.0, timeout_s + 0.2))
+    tts = build_tts_chain(
+        creds, cache_dir=speech_cfg.cache_dir, timeout_s=timeout_s, deadline_s=max(1.0, timeout_s + 0.2)
+    )
     recognizer = build_command_recognizer(creds, language=language, timeout_s=timeout_s)
     log.info("speech: %s", "Azure with offline fallback" if creds else "offline only (espeak-ng, pocketsphinx)")
     return tts, recognizer
 
 
 __all__ = [
-    "AZURE_VOICES", "AzureCredentials", "AzureSTT", "AzureTTS", "Command",
-    "CommandRecognizer", "CredentialsError", "EARCONS", "ESPEAK_VOICES", "KeywordSpotter",
-    "OfflineTTS", "RecognitionError", "SpeechTimeout", "SpeechTransportError", "Synthesis",
-    "TTSChain", "TTSError", "build_command_recognizer", "build_from_config", "build_tts_chain",
-    "earcon_path", "parse_command",
+    "AZURE_VOICES",
+    "AzureCredentials",
+    "AzureSTT",
+    "AzureTTS",
+    "Command",
+    "CommandRecognizer",
+    "CredentialsError",
+    "EARCONS",
+    "ESPEAK_VOICES",
+    "KeywordSpotter",
+    "OfflineTTS",
+    "RecognitionError",
+    "SpeechTimeout",
+    "SpeechTransportError",
+    "Synthesis",
+    "TTSChain",
+    "TTSError",
+    "build_command_recognizer",
+    "build_from_config",
+    "build_tts_chain",
+    "earcon_path",
+    "parse_command",
 ]

@@ -9,6 +9,7 @@ held in memory: a voice recording never has to touch the disk. Destructive comma
 ("yes", "ja") or the key again before they act; ``Command.DENY`` ("no", "nein") withdraws
 them. No Qt here.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,16 @@ PHRASES: dict[str, dict[Command, tuple[str, ...]]] = {
         Command.HELP: ("help", "help me", "i need help"),
         Command.MORE_TIME: ("more time", "more", "wait", "slower", "slow down", "give me more time"),
         Command.VOICE_ON: ("voice on", "speech on", "sound on", "unmute", "turn the voice on", "speak"),
-        Command.VOICE_OFF: ("voice off", "speech off", "sound off", "mute", "quiet", "be quiet",
-                            "turn the voice off", "silence"),
+        Command.VOICE_OFF: (
+            "voice off",
+            "speech off",
+            "sound off",
+            "mute",
+            "quiet",
+            "be quiet",
+            "turn the voice off",
+            "silence",
+        ),
         Command.CANCEL: ("cancel", "stop", "abort", "quit", "exit"),
         Command.CONFIRM: ("yes", "yeah", "yes please"),
         Command.DENY: ("no", "nope", "no thanks"),
@@ -135,7 +144,7 @@ def parse_command(text: str | None, language: str = "en") -> Command | None:
                 if not short and ((n == 1 and rank > 0) or command.answer):
                     continue
                 for i in range(len(words) - n + 1):
-                    if words[i:i + n] == ph:
+                    if words[i : i + n] == ph:
                         cand = (-n, i, command)
                         if best is None or cand[:2] < best[:2]:
                             best = cand
@@ -150,6 +159,7 @@ def phrases_for(command: Command, language: str = "en") -> tuple[str, ...]:
 
 
 # --- audio helpers -------------------------------------------------------------------------
+
 
 def read_wav_mono16k(path: str | os.PathLike) -> np.ndarray:
     """Any 8/16/32-bit PCM WAV -> int16 mono at 16 kHz (what both recognisers want)."""
@@ -221,6 +231,7 @@ def wav_bytes_16k(audio: Audio) -> bytes:
 
 # --- engines -------------------------------------------------------------------------------
 
+
 class SpeechToText(Protocol):
     name: str
 
@@ -235,12 +246,19 @@ class AzureSTT:
 
     name = "azure"
 
-    def __init__(self, key: str, region: str, endpoint: str | None = None, timeout_s: float = 0.8,
-                 locales: dict[str, str] | None = None):
+    def __init__(
+        self,
+        key: str,
+        region: str,
+        endpoint: str | None = None,
+        timeout_s: float = 0.8,
+        locales: dict[str, str] | None = None,
+    ):
         self.key = key
         self.region = region
-        self.endpoint = endpoint or (f"https://{region}.stt.speech.microsoft.com"
-                                     "/speech/recognition/conversation/cognitiveservices/v1")
+        self.endpoint = endpoint or (
+            f"https://{region}.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1"
+        )
         self.timeout_s = timeout_s
         self.locales = dict(locales or AZURE_LOCALES)
 
@@ -279,23 +297,23 @@ class SpotterTuning:
     """The offline recogniser's knobs, tuned on the benchmark's dev set (other voices and
     sentences than the ones it reports; see benchmarks/bench_voice_commands.py)."""
 
-    garbage_prior: float = 0.5      # P(an utterance is no command): phones, not a phrase
-    garbage_stop: float = 0.1       # P(a garbage phone string ends after each phone)
-    garbage_penalty: float = -2.0   # log10 handicap per garbage phone
-    language_weight: float = 6.5    # weight of those priors against the acoustic scores
-    floor_db: float = 12.0          # speech: frames this far above the recording's noise floor
-    range_db: float = 45.0          # ... and no more than this below its loudest frame
-    margin_s: float = 0.25          # kept around the speech, so the endpoints see silence
-    min_speech_s: float = 0.12      # shorter blips (a click, a cough) are no command
-    noise_floor: float = 30.0       # std of the faint noise under the audio (int16 units)
+    garbage_prior: float = 0.5  # P(an utterance is no command): phones, not a phrase
+    garbage_stop: float = 0.1  # P(a garbage phone string ends after each phone)
+    garbage_penalty: float = -2.0  # log10 handicap per garbage phone
+    language_weight: float = 6.5  # weight of those priors against the acoustic scores
+    floor_db: float = 12.0  # speech: frames this far above the recording's noise floor
+    range_db: float = 45.0  # ... and no more than this below its loudest frame
+    margin_s: float = 0.25  # kept around the speech, so the endpoints see silence
+    min_speech_s: float = 0.12  # shorter blips (a click, a cough) are no command
+    noise_floor: float = 30.0  # std of the faint noise under the audio (int16 units)
 
 
 @dataclass(frozen=True)
 class Decoding:
     """What the two passes heard in one utterance (for logs, tests and the benchmark)."""
 
-    command: str | None   # the command grammar's phrase (run only when the open pass heard one)
-    garbage: str | None   # the open pass: command words and garbage phones
+    command: str | None  # the command grammar's phrase (run only when the open pass heard one)
+    garbage: str | None  # the open pass: command words and garbage phones
     accepted: str | None  # the phrase reported, or None
     command_score: int | None = None  # path scores (log domain): equal for equal audio,
     garbage_score: int | None = None  # whatever was decoded before
@@ -330,7 +348,7 @@ class KeywordSpotter:
         self._lock = threading.Lock()
         self._decoders: dict[str, Any] = {}
         self._phrases: dict[str, frozenset[str]] = {}
-        self.last: Decoding | None = None       # the last utterance's passes
+        self.last: Decoding | None = None  # the last utterance's passes
 
     def supports(self, language: str) -> bool:
         return self.any_language or base_language(language) in self.languages
@@ -369,11 +387,11 @@ class KeywordSpotter:
         with tempfile.TemporaryDirectory() as tmp:
             dictionary, model = Path(tmp) / f"{language}.dict", Path(tmp) / f"{language}.arpa"
             dictionary.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            model.write_text(command_lm(phrases, t.garbage_prior, t.garbage_stop, t.garbage_penalty),
-                             encoding="utf-8")
+            model.write_text(command_lm(phrases, t.garbage_prior, t.garbage_stop, t.garbage_penalty), encoding="utf-8")
             # the flat-lexicon and lattice passes cost 2.5x the time and changed nothing here
-            decoder = Decoder(lm=None, dict=str(dictionary), lw=t.language_weight,
-                              fwdflat=False, bestpath=False, logfn=os.devnull)
+            decoder = Decoder(
+                lm=None, dict=str(dictionary), lw=t.language_weight, fwdflat=False, bestpath=False, logfn=os.devnull
+            )
             decoder.add_lm_file("garbage", str(model))
         decoder.add_jsgf_string("commands", command_jsgf(phrases))
         self._decoders[language] = decoder
@@ -457,8 +475,11 @@ def trim_to_speech(pcm: np.ndarray, tuning: SpotterTuning = SpotterTuning()) -> 
     peak = float(energy.max())
     threshold = max(floor + tuning.floor_db, peak - tuning.range_db)
     voiced = np.flatnonzero(energy > threshold)
-    if len(voiced) == 0 or (voiced[-1] - voiced[0] + 1) * frame < tuning.min_speech_s * 16000 \
-            or len(voiced) * frame < tuning.min_speech_s * 16000 / 2:
+    if (
+        len(voiced) == 0
+        or (voiced[-1] - voiced[0] + 1) * frame < tuning.min_speech_s * 16000
+        or len(voiced) * frame < tuning.min_speech_s * 16000 / 2
+    ):
         return None
     margin = int(tuning.margin_s * 16000)
     start = max(0, voiced[0] * frame - margin)
@@ -475,8 +496,13 @@ def trim_to_speech(pcm: np.ndarray, tuning: SpotterTuning = SpotterTuning()) -> 
 class CommandRecognizer:
     """Engines in order (Azure, then the offline spotter), with back-off like TTSChain."""
 
-    def __init__(self, engines: Sequence[SpeechToText], language: str = "en",
-                 backoff_s: float = 30.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        engines: Sequence[SpeechToText],
+        language: str = "en",
+        backoff_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         if not engines:
             raise ValueError("CommandRecognizer needs at least one engine")
         self.engines = list(engines)
@@ -495,8 +521,9 @@ class CommandRecognizer:
             outcome = first_success(self._candidates(audio, language), self.backoff)
         except AllFailed as exc:
             self.errors = list(exc.failures)
-            raise RecognitionError("no recogniser answered: " + (str(exc) if exc.failures else
-                                                                 f"none supports {language!r}")) from None
+            raise RecognitionError(
+                "no recogniser answered: " + (str(exc) if exc.failures else f"none supports {language!r}")
+            ) from None
         self.errors = list(outcome.failures)
         return outcome.value, outcome.name
 
@@ -504,8 +531,11 @@ class CommandRecognizer:
         for engine in self.engines:
             if engine.supports(language):
                 timeout = getattr(engine, "timeout_s", None)
-                yield Candidate(engine.name, partial(engine.transcribe, audio, language),
-                                slow_after_s=None if timeout is None else SLOW_SHARE * timeout)
+                yield Candidate(
+                    engine.name,
+                    partial(engine.transcribe, audio, language),
+                    slow_after_s=None if timeout is None else SLOW_SHARE * timeout,
+                )
 
     def recognize_wav(self, audio: Audio, language: str | None = None) -> Command | None:
         language = language or self.language
@@ -514,21 +544,37 @@ class CommandRecognizer:
         return parse_command(text, language)
 
 
-def build_command_recognizer(credentials=None, language: str = "en", timeout_s: float = 0.8,
-                             endpoint: str | None = None) -> CommandRecognizer:
+def build_command_recognizer(
+    credentials=None, language: str = "en", timeout_s: float = 0.8, endpoint: str | None = None
+) -> CommandRecognizer:
     """Azure (when credentials are given; ``timeout_s`` is config speech.timeout_s) then the
     offline spotter."""
     engines: list[SpeechToText] = []
     if credentials is not None:
-        engines.append(AzureSTT(credentials.key, credentials.region, endpoint=endpoint,
-                                timeout_s=timeout_s))
+        engines.append(AzureSTT(credentials.key, credentials.region, endpoint=endpoint, timeout_s=timeout_s))
     engines.append(KeywordSpotter())
     return CommandRecognizer(engines, language=language)
 
 
 __all__ = [
-    "AzureSTT", "Audio", "Command", "CommandRecognizer", "Decoding", "KeywordSpotter", "PHRASES",
-    "PROFILE_PHRASES", "RecognitionError", "SpotterTuning", "build_command_recognizer",
-    "normalise_phrase", "parse_command", "pcm16k", "pcm_to_16k", "phrases_for", "read_wav_mono16k",
-    "to_mono16k", "trim_to_speech", "wav_bytes_16k",
+    "AzureSTT",
+    "Audio",
+    "Command",
+    "CommandRecognizer",
+    "Decoding",
+    "KeywordSpotter",
+    "PHRASES",
+    "PROFILE_PHRASES",
+    "RecognitionError",
+    "SpotterTuning",
+    "build_command_recognizer",
+    "normalise_phrase",
+    "parse_command",
+    "pcm16k",
+    "pcm_to_16k",
+    "phrases_for",
+    "read_wav_mono16k",
+    "to_mono16k",
+    "trim_to_speech",
+    "wav_bytes_16k",
 ]

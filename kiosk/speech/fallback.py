@@ -3,6 +3,7 @@
 Speech out (Azure, its cache, espeak-ng) and speech in (Azure, pocketsphinx) both run it, so
 back-off, skipping and error reporting behave the same for both.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,9 +25,9 @@ class Skip(Exception):
 
 @dataclass(frozen=True)
 class Candidate(Generic[T]):
-    name: str                          # the engine's name: back-off key and log label
+    name: str  # the engine's name: back-off key and log label
     run: Callable[[], T]
-    tracked: bool = True               # failures and slow answers count toward back-off
+    tracked: bool = True  # failures and slow answers count toward back-off
     slow_after_s: float | None = None  # an answer taking longer than this backs the engine off
 
 
@@ -34,7 +35,7 @@ class Candidate(Generic[T]):
 class Outcome(Generic[T]):
     value: T
     name: str
-    failures: tuple[str, ...]          # why the candidates before it were not used
+    failures: tuple[str, ...]  # why the candidates before it were not used
 
 
 class AllFailed(Exception):
@@ -43,8 +44,9 @@ class AllFailed(Exception):
         self.failures = tuple(failures)
 
 
-def first_success(candidates: Iterable[Candidate[T]], backoff: Backoff,
-                  clock: Callable[[], float] = time.monotonic) -> Outcome[T]:
+def first_success(
+    candidates: Iterable[Candidate[T]], backoff: Backoff, clock: Callable[[], float] = time.monotonic
+) -> Outcome[T]:
     """The first candidate that answers. Candidates may be a generator: each is built only
     when the ones before it have failed (so it can take the time that is left then).
 
@@ -70,8 +72,9 @@ def first_success(candidates: Iterable[Candidate[T]], backoff: Backoff,
             continue
         took = clock() - started
         if candidate.tracked and backoff.answered(candidate.name, took, candidate.slow_after_s):
-            log.warning("speech: %s answered in %.2f s (slow): backing off for %.0f s",
-                        candidate.name, took, backoff.backoff_s)
+            log.warning(
+                "speech: %s answered in %.2f s (slow): backing off for %.0f s", candidate.name, took, backoff.backoff_s
+            )
         return Outcome(value, candidate.name, tuple(failures))
     raise AllFailed(failures)
 

@@ -17,6 +17,7 @@ samples and no file is ever written.
 Captions are emitted for every utterance even when voice output is off, so the screen always
 shows what would be said.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,27 +48,29 @@ NO_MICROPHONE = "no microphone"
 MICROPHONE_FAILED = "microphone failed"
 RECOGNITION_FAILED = "speech recognition unavailable"
 
-HISTORY = 200              # utterances and earcons remembered for diagnostics and tests
-PLAYBACK_SLACK_MS = 2000   # a sound still "playing" this long after its end has failed
-POLL_MS = 50               # how often a playing sink's state is looked at
+HISTORY = 200  # utterances and earcons remembered for diagnostics and tests
+PLAYBACK_SLACK_MS = 2000  # a sound still "playing" this long after its end has failed
+POLL_MS = 50  # how often a playing sink's state is looked at
 
 
 @dataclass
 class Utterance:
     """One thing the kiosk said (or would have said with voice off)."""
+
     text: str
     language: str
-    voiced: bool                 # voice output was on when it was said
-    t: float                     # time.monotonic() when say() was called
-    wav: Path | None = None      # synthesized audio, once ready
-    engine: str | None = None    # which engine produced it ("azure", "espeak", ...)
-    played: bool = False         # handed to an audio device
+    voiced: bool  # voice output was on when it was said
+    t: float  # time.monotonic() when say() was called
+    wav: Path | None = None  # synthesized audio, once ready
+    engine: str | None = None  # which engine produced it ("azure", "espeak", ...)
+    played: bool = False  # handed to an audio device
     interrupted: bool = False
     error: str | None = None
 
 
 class _OwnerThread(QObject):
     """Runs callables on the thread this object lives in (queued), whoever calls ``post``."""
+
     _call = Signal(object)
 
     def __init__(self, parent: QObject):
@@ -88,6 +91,7 @@ class _OwnerThread(QObject):
 class _Relay(QObject):
     """Carries workers' results back to the GUI thread: done(token, result) is emitted in
     the worker and delivered, queued, in the thread the relay lives in."""
+
     done = Signal(object, object)
 
     def submit(self, pool: QThreadPool, token: object, fn: Callable[[], object]) -> None:
@@ -170,15 +174,17 @@ class _AudioServer:
     def lose(self, reason: str) -> None:
         if self.lost is None:
             self.lost = reason
-            log.warning("audio lost: %s; voice and earcons stay off until the kiosk restarts, "
-                        "captions go on", reason)
+            log.warning("audio lost: %s; voice and earcons stay off until the kiosk restarts, captions go on", reason)
 
 
 AUDIO_SERVER = _AudioServer()
 
 
-_SAMPLE_FORMATS = {1: QAudioFormat.SampleFormat.UInt8, 2: QAudioFormat.SampleFormat.Int16,
-                   4: QAudioFormat.SampleFormat.Int32}
+_SAMPLE_FORMATS = {
+    1: QAudioFormat.SampleFormat.UInt8,
+    2: QAudioFormat.SampleFormat.Int16,
+    4: QAudioFormat.SampleFormat.Int32,
+}
 
 
 def _read_pcm(path: Path) -> tuple[QAudioFormat, bytes, int]:
@@ -278,17 +284,23 @@ class Speaker(QObject):
     """Speaks prompts. ``tts`` is any object with ``synthesize(text, language) -> Path``
     (normally a ``TTSChain``); if it has ``last`` (a Synthesis), the engine is logged."""
 
-    caption = Signal(str)            # every utterance, voice on or off
+    caption = Signal(str)  # every utterance, voice on or off
     speaking_changed = Signal(bool)
     enabled_changed = Signal(bool)
-    earcon = Signal(str)             # every earcon played (e.g. to flash an icon)
+    earcon = Signal(str)  # every earcon played (e.g. to flash an icon)
     error = Signal(str)
     # Nothing is being synthesized, waiting or playing any more: what was said has been heard
     # (or dropped). The kiosk waits for this before it acts on its own (auto-start).
     finished = Signal()
 
-    def __init__(self, tts, language: str = "en", enabled: bool = True, parent: QObject | None = None,
-                 earcons_enabled: bool = True):
+    def __init__(
+        self,
+        tts,
+        language: str = "en",
+        enabled: bool = True,
+        parent: QObject | None = None,
+        earcons_enabled: bool = True,
+    ):
         super().__init__(parent)
         self._tts = tts
         self.language = language
@@ -302,8 +314,8 @@ class Speaker(QObject):
         self._play_queue: deque[Utterance] = deque()
         self._current: Utterance | None = None
         self._speaking = False
-        self._pending = 0                # utterances handed to synthesis, not answered yet
-        self._busy = False               # finished is owed once everything has been said
+        self._pending = 0  # utterances handed to synthesis, not answered yet
+        self._busy = False  # finished is owed once everything has been said
         self._warned_no_device = False
         self._audio_failing = False  # log an audio outage once, not once per prompt
         self._pool = QThreadPool(self)
@@ -376,8 +388,7 @@ class Speaker(QObject):
         generation = self._generation
         self._pending += 1
         self._busy = True
-        self._relay.submit(self._pool, (utterance, generation),
-                           lambda: self._synthesize(text, language, generation))
+        self._relay.submit(self._pool, (utterance, generation), lambda: self._synthesize(text, language, generation))
 
     def _synthesize(self, text: str, language: str, generation: int):  # worker thread
         if generation != self._generation:
@@ -528,9 +539,9 @@ class Listener(QObject):
     """
 
     listening_changed = Signal(bool)
-    command = Signal(object)          # a Command
-    heard = Signal(str)               # what was recognised (for a caption "I heard ...")
-    not_understood = Signal(str)      # speech that is no command ('' when nothing was heard)
+    command = Signal(object)  # a Command
+    heard = Signal(str)  # what was recognised (for a caption "I heard ...")
+    not_understood = Signal(str)  # speech that is no command ('' when nothing was heard)
     no_microphone = Signal()
     error = Signal(str)
 
@@ -644,8 +655,7 @@ class Listener(QObject):
         """Recognise a WAV file or 16 kHz mono int16 samples off the GUI thread; answers with
         command / not_understood / error."""
         language = language or self.language
-        self._relay.submit(self._pool, language,
-                           lambda: self._recognizer.transcribe(audio, language))
+        self._relay.submit(self._pool, language, lambda: self._recognizer.transcribe(audio, language))
 
     def recognize_file(self, path: str | Path, language: str | None = None) -> None:
         self.recognize(Path(path), language)
@@ -693,5 +703,14 @@ def _samples16k(raw: bytes, fmt: QAudioFormat) -> np.ndarray:
     return to_mono16k(x, max(1, fmt.channelCount()), fmt.sampleRate())
 
 
-__all__ = ["MICROPHONE_FAILED", "NO_AUDIO_OUTPUT", "NO_MICROPHONE", "PLAYBACK_FAILED",
-           "RECOGNITION_FAILED", "SYNTHESIS_FAILED", "Listener", "Speaker", "Utterance"]
+__all__ = [
+    "MICROPHONE_FAILED",
+    "NO_AUDIO_OUTPUT",
+    "NO_MICROPHONE",
+    "PLAYBACK_FAILED",
+    "RECOGNITION_FAILED",
+    "SYNTHESIS_FAILED",
+    "Listener",
+    "Speaker",
+    "Utterance",
+]

@@ -10,6 +10,7 @@ Host names are the one thing a socket timeout cannot bound (``getaddrinfo`` bloc
 looked up by one resolver thread for the whole process and cached, and a request waits for
 its lookup only as long as its deadline allows.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -44,8 +45,7 @@ class Deadline:
     """A point in time; ``left()`` is what remains of it and raises SpeechTimeout once it has
     passed, so every blocking call can be given exactly the time that is left."""
 
-    def __init__(self, seconds: float, what: str = "request",
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, seconds: float, what: str = "request", clock: Callable[[], float] = time.monotonic):
         self.seconds = seconds
         self.what = what
         self._clock = clock
@@ -91,16 +91,18 @@ class _DeadlineReader(io.RawIOBase):
         try:
             return self._sock.recv_into(buffer)
         except TimeoutError as exc:
-            raise SpeechTimeout(f"{self._deadline.what}: no complete answer within "
-                                f"{self._deadline.seconds:.2f} s") from exc
+            raise SpeechTimeout(
+                f"{self._deadline.what}: no complete answer within {self._deadline.seconds:.2f} s"
+            ) from exc
 
 
 class _ReaderSocket:
     """What http.client.HTTPResponse needs of a socket: makefile()."""
 
     def __init__(self, sock: socket.socket, deadline: Deadline):
-        self._reader: io.BufferedReader[_DeadlineReader] = io.BufferedReader(_DeadlineReader(sock, deadline),
-                                                                            READ_CHUNK)
+        self._reader: io.BufferedReader[_DeadlineReader] = io.BufferedReader(
+            _DeadlineReader(sock, deadline), READ_CHUNK
+        )
 
     def makefile(self, *_args, **_kwargs) -> io.BufferedReader[_DeadlineReader]:
         return self._reader
@@ -139,8 +141,9 @@ class _Resolver:
         try:
             return future.result(timeout=deadline.left())
         except concurrent.futures.TimeoutError as exc:
-            raise SpeechTimeout(f"{deadline.what}: looking up {host} took longer than "
-                                f"{deadline.seconds:.2f} s") from exc
+            raise SpeechTimeout(
+                f"{deadline.what}: looking up {host} took longer than {deadline.seconds:.2f} s"
+            ) from exc
         except OSError as exc:
             raise SpeechTransportError(f"{deadline.what}: cannot resolve {host}: {exc}") from exc
 
@@ -179,8 +182,7 @@ def _connect(host: str, port: int, tls: bool, deadline: Deadline) -> socket.sock
             sock.settimeout(deadline.left())
             sock.connect(address)
             if tls:
-                sock = _tls_context().wrap_socket(sock, server_hostname=host,
-                                                  do_handshake_on_connect=False)
+                sock = _tls_context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
                 sock.settimeout(deadline.left())
                 sock.do_handshake()  # one call, bounded as a whole by the timeout
             return sock
@@ -192,16 +194,14 @@ def _connect(host: str, port: int, tls: bool, deadline: Deadline) -> socket.sock
     raise last if last is not None else SpeechTransportError(f"no address for {host}")
 
 
-def _request_bytes(method: str, parts: urllib.parse.SplitResult, headers: Mapping[str, str],
-                   body: bytes) -> bytes:
+def _request_bytes(method: str, parts: urllib.parse.SplitResult, headers: Mapping[str, str], body: bytes) -> bytes:
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
     if parts.port is not None:
         host = f"{host}:{parts.port}"
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}",
-             "Connection: close"]
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}", "Connection: close"]
     for name, value in headers.items():
         if any(c in f"{name}{value}" for c in "\r\n\0"):
             raise ValueError(f"header {name!r} holds a line break")
@@ -209,8 +209,9 @@ def _request_bytes(method: str, parts: urllib.parse.SplitResult, headers: Mappin
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-def post(url: str, headers: Mapping[str, str], body: bytes, timeout_s: float,
-         max_body: int = MAX_BODY_BYTES) -> Response:
+def post(
+    url: str, headers: Mapping[str, str], body: bytes, timeout_s: float, max_body: int = MAX_BODY_BYTES
+) -> Response:
     """POST ``body`` and read the whole answer within ``timeout_s`` seconds, all included.
 
     Raises SpeechTimeout when the deadline passes, SpeechTransportError when the host cannot
@@ -236,8 +237,7 @@ def post(url: str, headers: Mapping[str, str], body: bytes, timeout_s: float,
             announced = response.length
             length_checked = bool(response.chunked) or announced is not None
             if announced is not None and announced > max_body:
-                raise SpeechTransportError(f"{where}: answer of {announced} bytes is over the "
-                                           f"{max_body} byte limit")
+                raise SpeechTransportError(f"{where}: answer of {announced} bytes is over the {max_body} byte limit")
             chunks: list[bytes] = []
             received = 0
             while chunk := response.read(READ_CHUNK):
@@ -246,10 +246,10 @@ def post(url: str, headers: Mapping[str, str], body: bytes, timeout_s: float,
                     raise SpeechTransportError(f"{where}: answer is over the {max_body} byte limit")
                 chunks.append(chunk)
             if announced is not None and received != announced:
-                raise SpeechTransportError(f"{where}: answer cut off after {received} of "
-                                           f"{announced} bytes")
-            return Response(response.status, dict(response.getheaders()), b"".join(chunks),
-                            deadline.elapsed(), length_checked)
+                raise SpeechTransportError(f"{where}: answer cut off after {received} of {announced} bytes")
+            return Response(
+                response.status, dict(response.getheaders()), b"".join(chunks), deadline.elapsed(), length_checked
+            )
         finally:
             response.close()
     except SpeechTransportError:
@@ -299,5 +299,14 @@ class Backoff:
 SLOW_SHARE = 0.75
 
 
-__all__ = ["MAX_BODY_BYTES", "SLOW_SHARE", "USER_AGENT", "Backoff", "Deadline", "Response",
-           "SpeechTimeout", "SpeechTransportError", "post"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "SLOW_SHARE",
+    "USER_AGENT",
+    "Backoff",
+    "Deadline",
+    "Response",
+    "SpeechTimeout",
+    "SpeechTransportError",
+    "post",
+]

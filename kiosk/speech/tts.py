@@ -12,6 +12,7 @@ junk answer raises TTSError and leaves no file behind.
 
 No Qt here: ``kiosk.speech.qt_audio`` plays the files.
 """
+
 from __future__ import annotations
 
 import configparser
@@ -96,8 +97,9 @@ class WavFormat:
     frames: int
 
 
-def checked_wav(data: bytes, source: str, length_checked: bool = False,
-                expect: tuple[int, int, int] | None = None) -> tuple[bytes, WavFormat]:
+def checked_wav(
+    data: bytes, source: str, length_checked: bool = False, expect: tuple[int, int, int] | None = None
+) -> tuple[bytes, WavFormat]:
     """(a clean WAV of the same audio, its format), or TTSError saying what is wrong.
 
     The header must describe exactly the bytes received: a data chunk longer than what
@@ -106,6 +108,7 @@ def checked_wav(data: bytes, source: str, length_checked: bool = False,
     ``expect`` = (rate, channels, sample width) that was asked for. The audio must decode with
     the wave module; the returned bytes are written by it, with correct sizes.
     """
+
     def bad(reason: str) -> TTSError:
         return TTSError(f"{source}: not whole audio: {reason}")
 
@@ -118,7 +121,7 @@ def checked_wav(data: bytes, source: str, length_checked: bool = False,
     pcm: bytes | None = None
     pos = 12
     while pos + 8 <= len(data) and pcm is None:
-        chunk, size = data[pos:pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        chunk, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
         body = pos + 8
         if chunk == b"fmt ":
             if size < 16 or body + size > len(data):
@@ -133,7 +136,7 @@ def checked_wav(data: bytes, source: str, length_checked: bool = False,
                 size = len(data) - body
             if body + size > len(data):
                 raise bad(f"cut off: data chunk announces {size} bytes, {len(data) - body} arrived")
-            pcm = data[body:body + size]
+            pcm = data[body : body + size]
         pos = body + size + (size & 1)
     if fmt is None or pcm is None:
         raise bad("no fmt or data chunk")
@@ -199,14 +202,16 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 # --- credentials -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AzureCredentials:
     key: str = field(repr=False)
     region: str
 
     @classmethod
-    def from_env_or_file(cls, path: str | os.PathLike | None = None,
-                         region: str | None = None) -> AzureCredentials | None:
+    def from_env_or_file(
+        cls, path: str | os.PathLike | None = None, region: str | None = None
+    ) -> AzureCredentials | None:
         """The key from KIOSK_AZURE_SPEECH_KEY, else from a protected file; the region from
         ``region`` (config speech.azure_region), else KIOSK_AZURE_SPEECH_REGION, else the file.
 
@@ -235,7 +240,8 @@ def _read_credentials_file(p: Path) -> dict:
     if mode & (stat.S_IROTH | stat.S_IWOTH):
         raise CredentialsError(
             f"refusing Azure credentials file {p}: it is readable or writable by other users "
-            f"(mode {stat.filemode(mode)}); run 'chmod 600 {p}'")
+            f"(mode {stat.filemode(mode)}); run 'chmod 600 {p}'"
+        )
     text = p.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)
@@ -257,14 +263,21 @@ def _read_credentials_file(p: Path) -> dict:
 
 # --- engines -----------------------------------------------------------------------------
 
+
 class AzureTTS:
     """Azure neural TTS through the REST API (no SDK: it can block ~80 s on a dead host)."""
 
     name = "azure"
 
-    def __init__(self, key: str, region: str, voices: dict[str, str] | None = None,
-                 endpoint: str | None = None, timeout_s: float = 0.8,
-                 out_dir: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        key: str,
+        region: str,
+        voices: dict[str, str] | None = None,
+        endpoint: str | None = None,
+        timeout_s: float = 0.8,
+        out_dir: str | os.PathLike | None = None,
+    ):
         self.key = key
         self.region = region
         self.voices = dict(voices or AZURE_VOICES)
@@ -281,9 +294,11 @@ class AzureTTS:
     def ssml(self, text: str, language: str) -> str:
         voice = self.voice_for(language)
         locale = AZURE_LOCALES.get(base_language(language), "-".join(voice.split("-")[:2]))
-        return (f"<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' "
-                f"xml:lang={quoteattr(locale)}>"
-                f"<voice name={quoteattr(voice)}>{escape(text)}</voice></speak>")
+        return (
+            f"<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' "
+            f"xml:lang={quoteattr(locale)}>"
+            f"<voice name={quoteattr(voice)}>{escape(text)}</voice></speak>"
+        )
 
     def synthesize(self, text: str, language: str, timeout_s: float | None = None) -> Path:
         """A WAV of ``text`` within ``timeout_s`` (at most the engine's own timeout), checked
@@ -318,8 +333,13 @@ class OfflineTTS:
     _pyttsx3_engine: Any = None
     _pyttsx3_broken = False
 
-    def __init__(self, voices: dict[str, str] | None = None, rate_wpm: int = 160,
-                 out_dir: str | os.PathLike | None = None, use_pyttsx3: bool = True):
+    def __init__(
+        self,
+        voices: dict[str, str] | None = None,
+        rate_wpm: int = 160,
+        out_dir: str | os.PathLike | None = None,
+        use_pyttsx3: bool = True,
+    ):
         self.voices = dict(voices or ESPEAK_VOICES)
         self.rate_wpm = rate_wpm
         self.out_dir = Path(out_dir) if out_dir else Path(tempfile.gettempdir()) / "kiosk-tts"
@@ -369,13 +389,18 @@ class OfflineTTS:
             raise TTSError("espeak: neither pyttsx3 nor the espeak-ng binary is usable")
         try:
             # "--" so a prompt starting with '-' is not read as an option
-            subprocess.run([exe, "-v", voice, "-s", str(self.rate_wpm), "-w", str(out), "--", text],
-                           check=True, capture_output=True, timeout=15)
+            subprocess.run(
+                [exe, "-v", voice, "-s", str(self.rate_wpm), "-w", str(out), "--", text],
+                check=True,
+                capture_output=True,
+                timeout=15,
+            )
         except (subprocess.SubprocessError, OSError) as exc:
             raise TTSError(f"espeak-ng failed: {exc}") from exc
 
 
 # --- the cached chain ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Synthesis:
@@ -399,10 +424,16 @@ class TTSChain:
 
     name = "chain"
 
-    def __init__(self, engines: Sequence[TTSEngine], cache_dir: str | os.PathLike,
-                 deadline_s: float = 1.0, backoff_s: float = 30.0, local_reserve_s: float = 0.2,
-                 local_engines: Sequence[str] = ("espeak",),
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        engines: Sequence[TTSEngine],
+        cache_dir: str | os.PathLike,
+        deadline_s: float = 1.0,
+        backoff_s: float = 30.0,
+        local_reserve_s: float = 0.2,
+        local_engines: Sequence[str] = ("espeak",),
+        clock: Callable[[], float] = time.monotonic,
+    ):
         if not engines:
             raise ValueError("TTSChain needs at least one engine")
         self.engines = list(engines)
@@ -448,10 +479,12 @@ class TTSChain:
             local = engine.name in self.local_engines
             # The offline engine is the last resort: one failure (a busy machine) must not
             # silence every prompt for the back-off time, so it is never backed off.
-            yield Candidate(engine.name,
-                            partial(self._fresh, engine, cached, text, language, start),
-                            tracked=not local,
-                            slow_after_s=None if local or timeout is None else SLOW_SHARE * timeout)
+            yield Candidate(
+                engine.name,
+                partial(self._fresh, engine, cached, text, language, start),
+                tracked=not local,
+                slow_after_s=None if local or timeout is None else SLOW_SHARE * timeout,
+            )
 
     def _from_cache(self, engine: TTSEngine, cached: Path) -> Synthesis:
         try:
@@ -461,8 +494,7 @@ class TTSChain:
             raise Skip(f"{exc}; removed from the cache") from None
         return Synthesis(cached, engine.name, True)
 
-    def _fresh(self, engine: TTSEngine, cached: Path, text: str, language: str,
-               start: float) -> Synthesis:
+    def _fresh(self, engine: TTSEngine, cached: Path, text: str, language: str, start: float) -> Synthesis:
         if engine.name in self.local_engines:
             produced = engine.synthesize(text, language)
         else:
@@ -487,16 +519,21 @@ class TTSChain:
 def _skip(reason: str) -> Callable[[], Synthesis]:
     def run() -> Synthesis:
         raise Skip(reason)
+
     return run
 
 
-def build_tts_chain(credentials: AzureCredentials | None = None,
-                    cache_dir: str | os.PathLike = "~/.cache/kiosk/tts",
-                    azure_region: str | None = None,
-                    timeout_s: float = 0.8, deadline_s: float = 1.0, backoff_s: float = 30.0,
-                    endpoint: str | None = None,
-                    language_voices_azure: dict[str, str] | None = None,
-                    language_voices_espeak: dict[str, str] | None = None) -> TTSChain:
+def build_tts_chain(
+    credentials: AzureCredentials | None = None,
+    cache_dir: str | os.PathLike = "~/.cache/kiosk/tts",
+    azure_region: str | None = None,
+    timeout_s: float = 0.8,
+    deadline_s: float = 1.0,
+    backoff_s: float = 30.0,
+    endpoint: str | None = None,
+    language_voices_azure: dict[str, str] | None = None,
+    language_voices_espeak: dict[str, str] | None = None,
+) -> TTSChain:
     """The kiosk's default: Azure (when credentials are given) then espeak-ng, cached.
 
     ``credentials`` comes from ``AzureCredentials.from_env_or_file``; ``azure_region``
@@ -505,14 +542,31 @@ def build_tts_chain(credentials: AzureCredentials | None = None,
     engines: list[TTSEngine] = []
     creds = credentials
     if creds:
-        engines.append(AzureTTS(creds.key, azure_region or creds.region, language_voices_azure,
-                                endpoint=endpoint, timeout_s=timeout_s))
+        engines.append(
+            AzureTTS(
+                creds.key, azure_region or creds.region, language_voices_azure, endpoint=endpoint, timeout_s=timeout_s
+            )
+        )
     engines.append(OfflineTTS(language_voices_espeak))
     return TTSChain(engines, cache_dir, deadline_s=deadline_s, backoff_s=backoff_s)
 
 
 __all__ = [
-    "AZURE_LOCALES", "AZURE_VOICES", "ESPEAK_VOICES", "AzureCredentials", "AzureTTS",
-    "CredentialsError", "OfflineTTS", "Synthesis", "TTSChain", "TTSEngine", "TTSError", "WavFormat",
-    "base_language", "build_tts_chain", "check_wav_file", "checked_wav", "wav_info",
+    "AZURE_LOCALES",
+    "AZURE_VOICES",
+    "ESPEAK_VOICES",
+    "AzureCredentials",
+    "AzureTTS",
+    "CredentialsError",
+    "OfflineTTS",
+    "Synthesis",
+    "TTSChain",
+    "TTSEngine",
+    "TTSError",
+    "WavFormat",
+    "base_language",
+    "build_tts_chain",
+    "check_wav_file",
+    "checked_wav",
+    "wav_info",
 ]

@@ -2,6 +2,7 @@
 and keeps it honest while it runs (kiosk.health): the systemd watchdog is fed only while frames
 are analysed and the session engine moves, and an error storm takes the kiosk out of service
 and ends the process (non-zero) so systemd restarts it."""
+
 from __future__ import annotations
 
 import logging
@@ -88,14 +89,20 @@ def install_translator(app: QApplication, language: str) -> QTranslator | None:
 
 def make_limiter(cfg):
     from ..ratelimit import RateLimiter
-    return RateLimiter(cfg.security.max_failures, cfg.security.window_s, cfg.security.lockout_s,
-                       state_path=cfg.security.state_path or None)
+
+    return RateLimiter(
+        cfg.security.max_failures,
+        cfg.security.window_s,
+        cfg.security.lockout_s,
+        state_path=cfg.security.state_path or None,
+    )
 
 
 def make_voice(cfg, speaker=None, listener=None):
     """Speaker (Azure with offline fallback) and command listener from the [speech] settings."""
     from ..speech import build_from_config
     from ..speech.qt_audio import Listener, Speaker
+
     tts, recognizer = build_from_config(cfg.speech, cfg.ui.language)
     speaker = speaker or Speaker(tts, language=cfg.ui.language, enabled=cfg.ui.voice)
     listener = listener or Listener(recognizer, language=cfg.ui.language)
@@ -120,15 +127,26 @@ class Kiosk:
         self.window.close()
 
 
-def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: bool = True,
-                speaker=None, listener=None, rng=None, clock=None, reporter=None,
-                health: Health | None = None, source_factory: Callable[[], Any] | None = None) -> Kiosk:
+def build_kiosk(
+    cfg,
+    source: str | None = None,
+    pipeline=None,
+    start_worker: bool = True,
+    speaker=None,
+    listener=None,
+    rng=None,
+    clock=None,
+    reporter=None,
+    health: Health | None = None,
+    source_factory: Callable[[], Any] | None = None,
+) -> Kiosk:
     app = qt_app()
     app.setStyleSheet(stylesheet())
     load_fonts()
     install_translator(app, cfg.ui.language)
     if pipeline is None:
         from ..vision.pipeline import VisionPipeline
+
         pipeline = VisionPipeline(cfg)
     checked = preflight(cfg, pipeline)  # the same checks as check-config, the pool through kiosk/pool.py
     pool = checked.pool
@@ -140,10 +158,17 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     # Heartbeats age on the monotonic clock: a wall-clock jump neither kills nor hides a stuck part.
     health.beats.expect("engine", health.stale_after_s)
     health.beats.expect("frames", health.stale_after_s + cfg.camera.reconnect_s)
-    engine = BeatingEngine(EngineSettings.from_config(cfg), pool, clock or MonotonicClock(), rng=rng,
-                           limiter=make_limiter(cfg), beat=lambda: health.beat("engine"))
+    engine = BeatingEngine(
+        EngineSettings.from_config(cfg),
+        pool,
+        clock or MonotonicClock(),
+        rng=rng,
+        limiter=make_limiter(cfg),
+        beat=lambda: health.beat("engine"),
+    )
     if reporter is None:
         from ..reporting import VerdictReporter
+
         reporter = VerdictReporter(cfg, {n: s.version for n, s in pipeline.models.items() if s.available})
     problem = problem or getattr(reporter, "problem", "")  # no device key: out of service, no restart loop
     for cut in getattr(engine.limiter, "interrupted", []):  # sessions a stop or crash cut short
@@ -153,6 +178,7 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     def on_result(record) -> None:
         metrics.sessions.labels(outcome=record.result or "unknown").inc()
         submit(record)
+
     if speaker is None or listener is None:
         speaker, listener = make_voice(cfg, speaker, listener)
     # Voice failures the speech layer signals (it counts its own engine fallbacks in kiosk.metrics).
@@ -164,13 +190,18 @@ def build_kiosk(cfg, source: str | None = None, pipeline=None, start_worker: boo
     window.retranslate()
     spec = source if source is not None else cfg.camera.source
     # Files and folders loop, so a recorded source behaves like a camera that never ends.
-    worker = CameraWorker(source_factory or (lambda: open_source(spec, cfg.camera.width, cfg.camera.height,
-                                                                 cfg.camera.fps, loop=True)),
-                          lambda: pipeline, fps=cfg.camera.fps, reconnect_s=cfg.camera.reconnect_s,
-                          idle_fps=cfg.camera.idle_fps, health=health)
+    worker = CameraWorker(
+        source_factory or (lambda: open_source(spec, cfg.camera.width, cfg.camera.height, cfg.camera.fps, loop=True)),
+        lambda: pipeline,
+        fps=cfg.camera.fps,
+        reconnect_s=cfg.camera.reconnect_s,
+        idle_fps=cfg.camera.idle_fps,
+        health=health,
+    )
     thread = WorkerThread(worker)
-    controller = KioskController(cfg, engine, window, thread, speaker=speaker, listener=listener,
-                                 on_result=on_result, model_problem=problem)
+    controller = KioskController(
+        cfg, engine, window, thread, speaker=speaker, listener=listener, on_result=on_result, model_problem=problem
+    )
     if start_worker:
         thread.start()
     return Kiosk(app, window, controller, pipeline, thread, reporter, health)
@@ -220,6 +251,7 @@ def go_out_of_service(kiosk: Kiosk, summary: str, exit_later: Callable[[int], No
     controller.model_problem = OUT_OF_SERVICE_WHAT  # the frames stop reaching the engine
     from . import strings as S
     from .strings import tr
+
     try:
         controller.refresh()
         controller.say(tr(S.MODEL_TITLE) + ". " + tr(S.MODEL_DETAIL).format(what=OUT_OF_SERVICE_WHAT))
@@ -246,12 +278,18 @@ def _watch_audio_output() -> QObject | None:
     return devices
 
 
-def serve(kiosk: Kiosk, watchdog=None, metrics_port: int = 0, grace_s: float = OUT_OF_SERVICE_GRACE_S,
-          health_interval_ms: int = 500) -> int:
+def serve(
+    kiosk: Kiosk,
+    watchdog=None,
+    metrics_port: int = 0,
+    grace_s: float = OUT_OF_SERVICE_GRACE_S,
+    health_interval_ms: int = 500,
+) -> int:
     """Runs the Qt loop with the watchdog, the error-storm exit and the metrics server; returns
     the exit status (0 after a stop, EXIT_ERROR_STORM after a storm)."""
     from ..logging_setup import install_qt_message_handler, quiet_ffmpeg
     from ..watchdog import Watchdog
+
     app, window, health = kiosk.app, kiosk.window, kiosk.health
     watchdog = watchdog or Watchdog()
 
@@ -313,6 +351,7 @@ def serve(kiosk: Kiosk, watchdog=None, metrics_port: int = 0, grace_s: float = O
 def run_app(cfg, windowed: bool = False) -> int:
     from ..logging_setup import install_qt_message_handler
     from ..verdict import KeyFileError
+
     install_qt_message_handler()  # before any Qt part is built: its warnings are rate-limited too
     try:
         kiosk = build_kiosk(cfg)

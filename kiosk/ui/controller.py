@@ -3,6 +3,7 @@
 Runs in the GUI thread: observations arrive as signals, the engine decides, the window shows
 `engine.view()`, and events become spoken prompts, earcons and captions.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,15 +45,17 @@ if transcript_log.level == logging.NOTSET:
 @dataclass(frozen=True)
 class Said:
     """One transcript entry."""
+
     text: str
-    state: str                      # the engine state it was said in
-    utterance: object = None        # the speaker's own record of it (kiosk.speech Utterance), if any
+    state: str  # the engine state it was said in
+    utterance: object = None  # the speaker's own record of it (kiosk.speech Utterance), if any
 
 
 def _spoken_word(command: Command, language: str) -> str:
     """The word a person says for a command, as the recogniser knows it (first phrase)."""
     try:
         from ..speech.commands import phrases_for
+
         word = phrases_for(command, language)[0]
     except (ImportError, KeyError):
         word = command.value.split(":")[-1].replace("_", " ")
@@ -91,11 +94,20 @@ class KioskController(QObject):
     quit_requested = Signal()
 
     TRANSCRIPT_LENGTH = 500
-    HINT_AFTER_S = 1.0       # a capture problem or a second face must last this long to be told
+    HINT_AFTER_S = 1.0  # a capture problem or a second face must last this long to be told
     CONFIRM_TIMEOUT_S = 20.0  # an unanswered "Cancel the session?" means no
 
-    def __init__(self, cfg, engine: SessionEngine, window, worker_thread=None, speaker=None, listener=None,
-                 on_result=None, model_problem: str = ""):
+    def __init__(
+        self,
+        cfg,
+        engine: SessionEngine,
+        window,
+        worker_thread=None,
+        speaker=None,
+        listener=None,
+        on_result=None,
+        model_problem: str = "",
+    ):
         super().__init__()
         self.cfg = cfg
         self.engine = engine
@@ -107,16 +119,16 @@ class KioskController(QObject):
         self.model_problem = model_problem
         self.camera_problem = ""
         self.transcript: deque[Said] = deque(maxlen=self.TRANSCRIPT_LENGTH)
-        self._instruction = ""          # what `r` repeats: the current step's instruction
-        self._interrupt_next = False    # the next prompt answers the person: cut what is said
+        self._instruction = ""  # what `r` repeats: the current step's instruction
+        self._interrupt_next = False  # the next prompt answers the person: cut what is said
         self._confirming: Command | None = None  # CANCEL or VOICE_OFF while the question is open
         self._confirm_asked_at = 0.0
         self._listen_after_speech = False
         self._help_open = False
-        self._hint: str | None = None   # the capture problem / two faces being told
+        self._hint: str | None = None  # the capture problem / two faces being told
         self._hint_candidate: str | None = None
         self._hint_since = 0.0
-        self._locked_told = False       # the lockout was told to the person now at the kiosk
+        self._locked_told = False  # the lockout was told to the person now at the kiosk
         self.language = getattr(cfg.ui, "language", "en")
         self.speaker.caption.connect(window.show_caption)
         if hasattr(self.speaker, "finished"):  # auto-start may go once the speech has ended
@@ -269,8 +281,13 @@ class KioskController(QObject):
         welcome = self.window.welcome
         parts = [tr(S.WELCOME_SPOKEN)]
         for key, name in welcome.profile_keys.items():
-            parts.append(tr(S.PROFILE_CHOICE).format(label=tr(S.PROFILE_LABELS[name]), key=key,
-                                                     word=_spoken_word(Command.for_profile(name), self.language)))
+            parts.append(
+                tr(S.PROFILE_CHOICE).format(
+                    label=tr(S.PROFILE_LABELS[name]),
+                    key=key,
+                    word=_spoken_word(Command.for_profile(name), self.language),
+                )
+            )
         parts.append(tr(S.START_CHOICE).format(word=_spoken_word(Command.START, self.language)))
         return " ".join(parts)
 
@@ -334,8 +351,11 @@ class KioskController(QObject):
         self._confirm_asked_at = self.engine.clock.now()
         self.engine.pause()
         self.say(tr(S.CANCEL_CONFIRM if what == Command.CANCEL else S.VOICE_OFF_CONFIRM), interrupt=True)
-        self._listen_after_speech = (by_voice and self.listener is not None
-                                     and bool(getattr(self.listener, "microphone_available", lambda: True)()))
+        self._listen_after_speech = (
+            by_voice
+            and self.listener is not None
+            and bool(getattr(self.listener, "microphone_available", lambda: True)())
+        )
 
     def _close_questions(self) -> None:
         self._confirming = None
@@ -363,8 +383,7 @@ class KioskController(QObject):
             what, self._confirming = self._confirming, None
             self._listen_after_speech = False
             e.resume()
-            if (command in (Command.CONFIRM, what)
-                    or (what == Command.VOICE_OFF and command == Command.VOICE)):
+            if command in (Command.CONFIRM, what) or (what == Command.VOICE_OFF and command == Command.VOICE):
                 if what == Command.CANCEL:
                     self._handle(e.cancel(), by_person=True)
                 else:
@@ -456,9 +475,12 @@ class KioskController(QObject):
             self._set_voice(True)
         if self.engine.state == State.WELCOME:
             # after "Voice on" it queues, so that both are heard
-            self.say(tr(S.PROFILE_CHOSEN).format(label=tr(S.PROFILE_LABELS[name]),
-                                                 word=_spoken_word(Command.START, self.language)),
-                     interrupt=not turned_on)
+            self.say(
+                tr(S.PROFILE_CHOSEN).format(
+                    label=tr(S.PROFILE_LABELS[name]), word=_spoken_word(Command.START, self.language)
+                ),
+                interrupt=not turned_on,
+            )
 
     def _exit_requested(self) -> None:
         if self.cfg.ui.allow_exit:
@@ -518,8 +540,13 @@ class KioskController(QObject):
             w.message.show_message(S.NOTICE_ICONS["help"], f"{tr(S.HELP)} · ⏸ {tr(S.PAUSED)}", tr(S.HELP_TEXT))
             w.show_screen(w.message)
         elif v.state in (State.LIVENESS, State.CHALLENGE):
-            w.session.show_view(v, self._notice(v), paused=v.paused, after_failure=v.after_failure,
-                                question=self._confirming == Command.CANCEL)
+            w.session.show_view(
+                v,
+                self._notice(v),
+                paused=v.paused,
+                after_failure=v.after_failure,
+                question=self._confirming == Command.CANCEL,
+            )
             w.show_screen(w.session)
         elif v.state in (State.PASSED, State.DENIED):
             w.result.show_result(v.state == State.PASSED, self._result_text(v.state == State.PASSED, v.reason))

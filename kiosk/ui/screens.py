@@ -1,4 +1,5 @@
 """The kiosk's screens. Each one only displays what it is given and forwards button presses."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -23,8 +24,7 @@ from .theme import COLOURS, MIN_TOUCH_MM
 # low vision or reading difficulties recognises first.
 PROFILE_ICON_PX = 72
 BAR_ICON_PX = 44
-PROFILE_ICONS = {"standard": "🙂", "no_hands": "🙌", "no_expression": "😐", "limited_head": "🧍",
-                 "no_sight": "🔊"}
+PROFILE_ICONS = {"standard": "🙂", "no_hands": "🙌", "no_expression": "😐", "limited_head": "🧍", "no_sight": "🔊"}
 
 
 def touch_px(widget: QWidget, mm: float = MIN_TOUCH_MM) -> int:
@@ -133,8 +133,11 @@ class CameraView(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def show_frame(self, image: QImage) -> None:
-        self.setPixmap(QPixmap.fromImage(image).scaled(
-            self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
+        self.setPixmap(
+            QPixmap.fromImage(image).scaled(
+                self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+            )
+        )
 
     def clear_frame(self) -> None:
         self.clear()
@@ -285,7 +288,7 @@ def _two_lines(text: str) -> str:
     if not spaces:
         return text
     cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
-    return text[:cut] + "\n" + text[cut + 1:]
+    return text[:cut] + "\n" + text[cut + 1 :]
 
 
 class SessionScreen(QWidget):
@@ -293,7 +296,7 @@ class SessionScreen(QWidget):
 
     more_time = Signal()
     cancel = Signal()
-    go_on = Signal()   # "No, go on" while the cancel question is open
+    go_on = Signal()  # "No, go on" while the cancel question is open
 
     def __init__(self):
         super().__init__()
@@ -340,8 +343,14 @@ class SessionScreen(QWidget):
         self.cancel_button.setText("✖ " + tr(S.CANCEL))
         self.cancel_button.setAccessibleName(tr(S.CANCEL))
 
-    def show_view(self, v: SessionView, notice: tuple[str, str, str] | None = None, paused: bool = False,
-                  after_failure: bool = False, question: bool = False) -> None:
+    def show_view(
+        self,
+        v: SessionView,
+        notice: tuple[str, str, str] | None = None,
+        paused: bool = False,
+        after_failure: bool = False,
+        question: bool = False,
+    ) -> None:
         """`notice` (icon, title, text) takes the instruction's place: help, a capture problem,
         a question. `paused`: the countdown is stopped. `after_failure`: the pause between two
         challenges follows a failed one (it must not say "Well done")."""
@@ -358,8 +367,11 @@ class SessionScreen(QWidget):
             self.more_button.setVisible(False)
         elif v.challenge is not None:
             c = v.challenge
-            self.step.setText(tr(S.CHALLENGE_OF).format(index=v.index, total=v.total) + "   "
-                              + tr(S.ATTEMPTS_LEFT).format(n=v.attempts_left))
+            self.step.setText(
+                tr(S.CHALLENGE_OF).format(index=v.index, total=v.total)
+                + "   "
+                + tr(S.ATTEMPTS_LEFT).format(n=v.attempts_left)
+            )
             self.icon.setText(c.icon)
             self.icon.setAccessibleName(tr(c.text))
             self.title.setText(tr(c.text))
@@ -373,8 +385,9 @@ class SessionScreen(QWidget):
         if paused:
             self.countdown.setText("⏸ " + tr(S.PAUSED))
         else:
-            self.countdown.setText("" if v.time_left is None
-                                   else "⏳ " + tr(S.SECONDS_LEFT).format(n=int(v.time_left + 0.999)))
+            self.countdown.setText(
+                "" if v.time_left is None else "⏳ " + tr(S.SECONDS_LEFT).format(n=int(v.time_left + 0.999))
+            )
         if notice is not None:
             icon, title, text = notice
             self.icon.setText(icon)

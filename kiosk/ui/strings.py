@@ -1,5 +1,6 @@
 """Every user-facing sentence, in English source form. Shown and spoken through `tr()` (Qt
 translation, context "kiosk"); resources/translations/ holds the other languages."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
@@ -14,7 +15,7 @@ def tr(text: str) -> str:
 ATTRACT_TITLE = "Human verification"
 ATTRACT_DETAIL = "Step in front of the camera, or press Start."
 WELCOME_TITLE = "Welcome"
-WELCOME_DETAIL = "Choose what suits you: touch it or press its number. Then press Start or say \"start\"."
+WELCOME_DETAIL = 'Choose what suits you: touch it or press its number. Then press Start or say "start".'
 START = "Start"
 LIVENESS_TITLE = "Look at the camera"
 LIVENESS_DETAIL = "Keep your face in the frame and stay still for a moment."
@@ -35,19 +36,23 @@ PASSED_TITLE = "Verified"
 PASSED_DETAIL = "You are verified. Thank you."
 DENIED_TITLE = "Not verified"
 DENIED_DETAIL = "We could not verify you. Please try again, or ask a member of staff."
-DENIED_POOR_CAPTURE = ("We could not see you well enough. Please face the light, come a little closer, "
-                       "and try again, or ask a member of staff.")
+DENIED_POOR_CAPTURE = (
+    "We could not see you well enough. Please face the light, come a little closer, "
+    "and try again, or ask a member of staff."
+)
 LOCKED_TITLE = "Please wait"
 LOCKED_DETAIL = "Too many attempts. The kiosk is available again in {minutes} min."
 CAMERA_TITLE = "Camera not available"
 CAMERA_DETAIL = "The camera is not working. We keep trying; please ask a member of staff if this stays."
 MODEL_TITLE = "Out of service"
 MODEL_DETAIL = "This kiosk cannot verify at the moment: {what}. Please ask a member of staff."
-HELP_TEXT = ("Follow the picture and the spoken instruction, and hold each pose until the bar is full. "
-             "The countdown waits while this help is shown. "
-             "Press M or say \"more time\" if you need longer. Press R or say \"repeat\" to hear the "
-             "instruction again. Press C or say \"cancel\" to stop. Press V to switch the voice on or off, "
-             "and L to speak a command. Press H or touch Help again to go on.")
+HELP_TEXT = (
+    "Follow the picture and the spoken instruction, and hold each pose until the bar is full. "
+    "The countdown waits while this help is shown. "
+    'Press M or say "more time" if you need longer. Press R or say "repeat" to hear the '
+    'instruction again. Press C or say "cancel" to stop. Press V to switch the voice on or off, '
+    "and L to speak a command. Press H or touch Help again to go on."
+)
 PAUSED = "Paused"
 EXTENDED = "You have more time."
 NO_MICROPHONE = "No microphone is available. Please use the buttons or the keys."
@@ -61,16 +66,18 @@ ADMIN_PIN_LOCKED = "Too many wrong PINs. The admin exit is locked for {minutes} 
 
 # The spoken welcome: every choice and how to pick it (key, touch, spoken word).
 WELCOME_SPOKEN = "Welcome. Choose what suits you. Nobody is checked before you have had time to choose."
-PROFILE_CHOICE = "{label}: press {key}, touch the button, or say \"{word}\"."
-START_CHOICE = ("To start, press Space, Enter or S, touch Start, or say \"{word}\". "
-                "If you choose nothing, the check starts by itself after a short pause.")
+PROFILE_CHOICE = '{label}: press {key}, touch the button, or say "{word}".'
+START_CHOICE = (
+    'To start, press Space, Enter or S, touch Start, or say "{word}". '
+    "If you choose nothing, the check starts by itself after a short pause."
+)
 ATTRACT_HELP = "Step in front of the camera, or press S, to begin. Press H for help at any time."
-CANCEL_CONFIRM = "Cancel the session? Press C again or say \"yes\". Press N or say \"no\" to go on."
+CANCEL_CONFIRM = 'Cancel the session? Press C again or say "yes". Press N or say "no" to go on.'
 CANCEL_KEPT = "We go on."
 YES_CANCEL = "Yes, cancel"
 NO_GO_ON = "No, go on"
-VOICE_OFF_CONFIRM = "Switch the voice off? Press V or say \"yes\". Press N or say \"no\" to keep it."
-PROFILE_CHOSEN = "Chosen: {label}. To start, press Space or say \"{word}\"."
+VOICE_OFF_CONFIRM = 'Switch the voice off? Press V or say "yes". Press N or say "no" to keep it.'
+PROFILE_CHOSEN = 'Chosen: {label}. To start, press Space or say "{word}".'
 CANCELLED = "Session cancelled."
 LOCKED_ATTRACT = "Too many attempts. Please wait {minutes} min, then step in front of the camera again."
 TWO_FACES = "Only one person in front of the camera, please."
@@ -97,6 +104,7 @@ PROFILE_LABELS = {
 def all_source_strings() -> list[str]:
     """Every string the UI shows or speaks: this module's sentences and the challenge catalogue."""
     from ..session.catalogue import every_challenge
+
     found: list[str] = []
     for name, value in globals().items():
         if name.isupper() and isinstance(value, str) and name != "CONTEXT":

@@ -1,4 +1,5 @@
 """High-contrast theme. Colours are defined once here; the stylesheet and the contrast test read them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,13 +10,13 @@ STYLE_FILE = Path(__file__).resolve().parents[2] / "resources" / "styles" / "hig
 COLOURS = {
     "background": "#000000",
     "text": "#FFFFFF",
-    "muted": "#E6E6E6",      # secondary text
-    "accent": "#FFD60A",     # highlights, focus ring, progress
+    "muted": "#E6E6E6",  # secondary text
+    "accent": "#FFD60A",  # highlights, focus ring, progress
     "success": "#5CFF8A",
     "danger": "#FF9E9E",
     "button_bg": "#FFD60A",
     "button_text": "#000000",
-    "panel": "#1A1A1A",      # raised panels; text on it must also reach 7:1
+    "panel": "#1A1A1A",  # raised panels; text on it must also reach 7:1
 }
 
 MIN_TEXT_PX = 32
@@ -28,7 +29,7 @@ def _linear(c: float) -> float:
 
 def relative_luminance(hex_colour: str) -> float:
     h = hex_colour.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) / 255.0 for i in (0, 2, 4))
+    r, g, b = (int(h[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
     return 0.2126 * _linear(r) + 0.7152 * _linear(g) + 0.0722 * _linear(b)
 
 

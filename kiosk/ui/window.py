@@ -1,5 +1,6 @@
 """The full-screen window: a stack of screens above a bar with voice, listen and help buttons
 and the caption of whatever was last spoken. Key presses become signals; nothing else happens here."""
+
 from __future__ import annotations
 
 import math
@@ -35,9 +36,15 @@ MAX_PIN_DIGITS = 32
 # One meaning per key on every screen (README "Keys"). `c` asks before it cancels; `c` again or
 # `y` confirms, `n` declines.
 KEY_COMMANDS = {
-    Qt.Key.Key_S: Command.START, Qt.Key.Key_V: Command.VOICE, Qt.Key.Key_L: Command.LISTEN,
-    Qt.Key.Key_M: Command.MORE_TIME, Qt.Key.Key_R: Command.REPEAT, Qt.Key.Key_C: Command.CANCEL,
-    Qt.Key.Key_H: Command.HELP, Qt.Key.Key_F1: Command.HELP, Qt.Key.Key_Y: Command.CONFIRM,
+    Qt.Key.Key_S: Command.START,
+    Qt.Key.Key_V: Command.VOICE,
+    Qt.Key.Key_L: Command.LISTEN,
+    Qt.Key.Key_M: Command.MORE_TIME,
+    Qt.Key.Key_R: Command.REPEAT,
+    Qt.Key.Key_C: Command.CANCEL,
+    Qt.Key.Key_H: Command.HELP,
+    Qt.Key.Key_F1: Command.HELP,
+    Qt.Key.Key_Y: Command.CONFIRM,
     Qt.Key.Key_N: Command.DENY,
 }
 # Space and Enter start, and only on the welcome screen, where the person has had the choices;
@@ -46,8 +53,8 @@ START_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 class KioskWindow(QMainWindow):
-    command = Signal(str)       # a Command's value (kiosk/commands.py)
-    exit_requested = Signal()   # q / Esc, or the admin PIN; the controller decides
+    command = Signal(str)  # a Command's value (kiosk/commands.py)
+    exit_requested = Signal()  # q / Esc, or the admin PIN; the controller decides
     admin_pin = Signal(str)
 
     def __init__(self):
@@ -181,7 +188,11 @@ class KioskWindow(QMainWindow):
             else:
                 self.show_caption("")
             return
-        if key == Qt.Key.Key_A and mods & Qt.KeyboardModifier.ControlModifier and mods & Qt.KeyboardModifier.AltModifier:
+        if (
+            key == Qt.Key.Key_A
+            and mods & Qt.KeyboardModifier.ControlModifier
+            and mods & Qt.KeyboardModifier.AltModifier
+        ):
             self._pin_buffer = ""
             self._show_pin_entry()
             return

@@ -8,6 +8,7 @@ is a lost camera: closed, shown as such, reopened every `reconnect_s`, and the c
 "ok" again once a frame arrives. A pipeline error is reported to kiosk.health (logged once,
 counted; the same error repeating is an error storm there). Progress beats the "frames" heartbeat.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,16 +40,24 @@ def to_qimage(frame_bgr: np.ndarray, mirror: bool = True) -> QImage:
 
 
 class CameraWorker(QObject):
-    frame = Signal(QImage)          # mirrored preview
-    observed = Signal(object)       # kiosk.session.observation.Observation
+    frame = Signal(QImage)  # mirrored preview
+    observed = Signal(object)  # kiosk.session.observation.Observation
     camera_lost = Signal(str)
     camera_ok = Signal()
-    crashed = Signal(str)           # an unexpected exception in the pipeline (reported, session restarts)
+    crashed = Signal(str)  # an unexpected exception in the pipeline (reported, session restarts)
     finished = Signal()
 
-    def __init__(self, source_factory: Callable[[], Any], pipeline_factory: Callable[[], Any], fps: int = 25,
-                 reconnect_s: float = 2.0, preview: bool = True, idle_fps: int | None = None,
-                 health: Health | None = None, frozen_after_s: float = FROZEN_FEED_S):
+    def __init__(
+        self,
+        source_factory: Callable[[], Any],
+        pipeline_factory: Callable[[], Any],
+        fps: int = 25,
+        reconnect_s: float = 2.0,
+        preview: bool = True,
+        idle_fps: int | None = None,
+        health: Health | None = None,
+        frozen_after_s: float = FROZEN_FEED_S,
+    ):
         super().__init__()
         self._source_factory = source_factory
         self._pipeline_factory = pipeline_factory
@@ -212,6 +221,7 @@ class WorkerThread:
         if not self.thread.isRunning():
             return True
         from PySide6.QtCore import QMetaObject, Qt
+
         QMetaObject.invokeMethod(self.worker, "stop", Qt.ConnectionType.BlockingQueuedConnection)
         self.thread.quit()
         return self.thread.wait(timeout_ms)

@@ -17,6 +17,7 @@ What they can and cannot tell
   says "unknown", never "flat". A strongly bent (cylindrical) photo creates some parallax.
 Both use the unmirrored pixel landmarks of kiosk.vision.face.Face.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -28,8 +29,38 @@ RIGHT_EYE = (33, 160, 158, 133, 153, 144)
 LEFT_EYE = (362, 385, 387, 263, 373, 380)
 NOSE_TIP = 1
 # Points near one plane of the face: eye corners, mouth corners, outline at cheeks/chin/forehead
-PLANAR_POINTS = (33, 133, 362, 263, 61, 291, 10, 152, 234, 454, 93, 323, 132, 361, 58, 288, 172, 397,
-                 136, 365, 149, 378, 109, 338, 67, 297, 103, 332, 54, 284)
+PLANAR_POINTS = (
+    33,
+    133,
+    362,
+    263,
+    61,
+    291,
+    10,
+    152,
+    234,
+    454,
+    93,
+    323,
+    132,
+    361,
+    58,
+    288,
+    172,
+    397,
+    136,
+    365,
+    149,
+    378,
+    109,
+    338,
+    67,
+    297,
+    103,
+    332,
+    54,
+    284,
+)
 
 
 def _eye_ratio(pts: np.ndarray, idx) -> float:
@@ -54,8 +85,15 @@ class BlinkDetector:
     closed = EAR < close_ratio * open_ref, open again = EAR > open_ratio * open_ref.
     """
 
-    def __init__(self, close_ratio: float = 0.65, open_ratio: float = 0.85, history: int = 90,
-                 warmup: int = 10, min_closed_frames: int = 1, max_closed_frames: int = 15):
+    def __init__(
+        self,
+        close_ratio: float = 0.65,
+        open_ratio: float = 0.85,
+        history: int = 90,
+        warmup: int = 10,
+        min_closed_frames: int = 1,
+        max_closed_frames: int = 15,
+    ):
         self.close_ratio, self.open_ratio = close_ratio, open_ratio
         self.warmup = warmup
         self.min_closed, self.max_closed = min_closed_frames, max_closed_frames
@@ -96,6 +134,7 @@ class BlinkDetector:
 
 def fit_homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares 3x3 homography src -> dst (N >= 4 points, normalised DLT)."""
+
     def norm(p):
         c = p.mean(axis=0)
         s = np.sqrt(2) / max(np.mean(np.linalg.norm(p - c, axis=1)), 1e-9)

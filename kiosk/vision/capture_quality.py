@@ -7,6 +7,7 @@ All measures are on the grey image and the face-mesh box, cheap enough for every
 and under synthetic bad capture (training/liveness/study_runtime_signals.py, models/liveness.md
 "Capture quality"): each is set so that frames as recorded are (almost) never flagged.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ def measure(gray: np.ndarray, face) -> CaptureMeasures:
     bx, by, bw, bh = face.bbox
     sub = gray[::4, ::4]
     mask = np.ones(sub.shape, bool)
-    mask[max(by, 0) // 4:(by + bh) // 4 + 1, max(bx, 0) // 4:(bx + bw) // 4 + 1] = False
+    mask[max(by, 0) // 4 : (by + bh) // 4 + 1, max(bx, 0) // 4 : (bx + bw) // 4 + 1] = False
     background_mean = float(sub[mask].mean()) if mask.any() else face_mean
     overexposed = float(np.mean(region >= 250))
     # Sharpness: Laplacian energy of the face resized to 64 px, relative to its contrast, so neither

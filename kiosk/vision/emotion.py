@@ -12,6 +12,7 @@ present" flag]; when a face has no blendshapes the flag is 0 and the head falls 
 A class is reported only when its fused probability reaches that class's threshold from
 models/emotion.json, an operating point chosen on held-out FER2013 faces for few false accepts.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,9 +36,10 @@ FER_EYE_DISTANCE = 0.375
 FER_EYE_TO_MOUTH = 0.45
 
 # MediaPipe face-mesh indices: eye corners and mouth corners.
-_RIGHT_EYE = (33, 133)   # subject's right eye, image left in an unmirrored frame
+_RIGHT_EYE = (33, 133)  # subject's right eye, image left in an unmirrored frame
 _LEFT_EYE = (362, 263)
 _MOUTH = (61, 291)
+
 
 def standardize(gray: np.ndarray) -> np.ndarray:
     """Per-image standardisation of a uint8 face crop -> float32, the same in training and at run time.
@@ -142,12 +144,14 @@ class EmotionClassifier:
             self.meta = json.loads(Path(meta_file).read_text(encoding="utf-8"))
             self.labels: list[str] = [str(lab) for lab in self.meta["labels"]]
             self.validated_recall: dict[str, float] = {
-                str(k): float(v) for k, v in self.meta["validated_recall"].items()}
+                str(k): float(v) for k, v in self.meta["validated_recall"].items()
+            }
             self.temperature = float(self.meta.get("temperature", 1.0))
             self.flip_average = bool(self.meta.get("input", {}).get("flip_average", False))
             self.size = int(self.meta.get("input", {}).get("size", INPUT_SIZE))
             self.thresholds: dict[str, float] = {
-                str(k): float(v) for k, v in (self.meta.get("thresholds") or {}).items()}
+                str(k): float(v) for k, v in (self.meta.get("thresholds") or {}).items()
+            }
             head = self.meta.get("head")
             head_file = str(head["model"]) if head else ""
             self.head_temperature = float(head.get("temperature", 1.0)) if head else 1.0
@@ -166,11 +170,14 @@ class EmotionClassifier:
             raise ModelError(f"{self.model_path.name}: {n_out} outputs but {len(self.labels)} labels in metadata")
         self._head: TFLiteModel | None = None
         if head_file:
-            expected = [f"cnn_{lab}" for lab in self.labels] + [f"bs_{n}" for n in BLENDSHAPE_NAMES] + \
-                ["blendshapes_present"]
+            expected = (
+                [f"cnn_{lab}" for lab in self.labels] + [f"bs_{n}" for n in BLENDSHAPE_NAMES] + ["blendshapes_present"]
+            )
             if head_features != expected:
-                raise ModelError(f"{meta_file}: head features must be the CNN probabilities in label order, "
-                                 f"the {len(BLENDSHAPE_NAMES)} blendshapes and blendshapes_present")
+                raise ModelError(
+                    f"{meta_file}: head features must be the CNN probabilities in label order, "
+                    f"the {len(BLENDSHAPE_NAMES)} blendshapes and blendshapes_present"
+                )
             self._head = TFLiteModel(self.model_path.parent / head_file, num_threads=1)
             if self._head.outputs[0].shape[-1] != len(self.labels):
                 raise ModelError(f"{head_file}: outputs do not match the {len(self.labels)} labels")
@@ -198,8 +205,11 @@ class EmotionClassifier:
 
     def head_features(self, cnn_probs: np.ndarray, blendshapes: np.ndarray | None) -> np.ndarray:
         """The head's input row: CNN probabilities, blendshapes (zeros when missing), presence flag."""
-        shapes = np.zeros(len(BLENDSHAPE_NAMES), np.float32) if blendshapes is None else \
-            np.asarray(blendshapes, np.float32).reshape(len(BLENDSHAPE_NAMES))
+        shapes = (
+            np.zeros(len(BLENDSHAPE_NAMES), np.float32)
+            if blendshapes is None
+            else np.asarray(blendshapes, np.float32).reshape(len(BLENDSHAPE_NAMES))
+        )
         flag = np.array([0.0 if blendshapes is None else 1.0], np.float32)
         return np.concatenate([np.asarray(cnn_probs, np.float32), shapes, flag])
 
@@ -219,9 +229,13 @@ class EmotionClassifier:
         order = np.argsort(probs)[::-1]
         top = self.labels[int(order[0])]
         label = top if float(probs[order[0]]) >= self.thresholds.get(top, 0.0) else None
-        return EmotionResult(label=label, probs={lab: float(v) for lab, v in zip(self.labels, probs, strict=True)},
-                             margin=float(probs[order[0]] - probs[order[1]]), top=top,
-                             blendshapes_used=blendshapes_used and self._head is not None)
+        return EmotionResult(
+            label=label,
+            probs={lab: float(v) for lab, v in zip(self.labels, probs, strict=True)},
+            margin=float(probs[order[0]] - probs[order[1]]),
+            top=top,
+            blendshapes_used=blendshapes_used and self._head is not None,
+        )
 
     def classify_crop(self, gray: np.ndarray, blendshapes: np.ndarray | None = None) -> EmotionResult:
         return self.decide(self.probabilities(gray, blendshapes), blendshapes is not None)

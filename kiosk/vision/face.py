@@ -8,6 +8,7 @@
   per frame (benchmarks/bench_face_models.py), so the pipeline runs it instead of the mesh only
   on frames that classify an emotion: one face model per frame either way.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,16 +22,58 @@ DEFAULT_LANDMARKER = "models/face_landmarker.task"
 
 # The Face Landmarker's blendshape categories, in the order of its output (index 0 is "_neutral").
 BLENDSHAPE_NAMES: tuple[str, ...] = (
-    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
-    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight", "eyeLookDownLeft",
-    "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight", "eyeLookOutLeft", "eyeLookOutRight",
-    "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight",
-    "jawForward", "jawLeft", "jawOpen", "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight",
-    "mouthFrownLeft", "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft",
-    "mouthLowerDownRight", "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight",
-    "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft",
-    "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
-    "noseSneerLeft", "noseSneerRight",
+    "_neutral",
+    "browDownLeft",
+    "browDownRight",
+    "browInnerUp",
+    "browOuterUpLeft",
+    "browOuterUpRight",
+    "cheekPuff",
+    "cheekSquintLeft",
+    "cheekSquintRight",
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+    "eyeLookDownLeft",
+    "eyeLookDownRight",
+    "eyeLookInLeft",
+    "eyeLookInRight",
+    "eyeLookOutLeft",
+    "eyeLookOutRight",
+    "eyeLookUpLeft",
+    "eyeLookUpRight",
+    "eyeSquintLeft",
+    "eyeSquintRight",
+    "eyeWideLeft",
+    "eyeWideRight",
+    "jawForward",
+    "jawLeft",
+    "jawOpen",
+    "jawRight",
+    "mouthClose",
+    "mouthDimpleLeft",
+    "mouthDimpleRight",
+    "mouthFrownLeft",
+    "mouthFrownRight",
+    "mouthFunnel",
+    "mouthLeft",
+    "mouthLowerDownLeft",
+    "mouthLowerDownRight",
+    "mouthPressLeft",
+    "mouthPressRight",
+    "mouthPucker",
+    "mouthRight",
+    "mouthRollLower",
+    "mouthRollUpper",
+    "mouthShrugLower",
+    "mouthShrugUpper",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthStretchLeft",
+    "mouthStretchRight",
+    "mouthUpperUpLeft",
+    "mouthUpperUpRight",
+    "noseSneerLeft",
+    "noseSneerRight",
 )
 
 
@@ -58,8 +101,13 @@ class Face:
         return float(self.blendshapes[BLENDSHAPE_NAMES.index(name)])
 
 
-def face_from_normalized(points: np.ndarray, width: int, height: int, blendshapes: np.ndarray | None = None,
-                         transform: np.ndarray | None = None) -> Face:
+def face_from_normalized(
+    points: np.ndarray,
+    width: int,
+    height: int,
+    blendshapes: np.ndarray | None = None,
+    transform: np.ndarray | None = None,
+) -> Face:
     """Build a Face from MediaPipe's normalised (x, y, z) landmarks."""
     pts = np.asarray(points, dtype=np.float32).copy()
     pts[:, 0] *= width
@@ -88,9 +136,15 @@ class FaceLandmarkerDetector:
     the face from frame to frame and skips the face detector, like the legacy mesh did.
     """
 
-    def __init__(self, model_path: str | Path = DEFAULT_LANDMARKER, max_faces: int = 2,
-                 static_image_mode: bool = False, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, blendshapes: bool = True):
+    def __init__(
+        self,
+        model_path: str | Path = DEFAULT_LANDMARKER,
+        max_faces: int = 2,
+        static_image_mode: bool = False,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        blendshapes: bool = True,
+    ):
         from mediapipe.tasks.python import (  # imported here: Face users stay light
             BaseOptions,
             vision,
@@ -123,8 +177,11 @@ class FaceLandmarkerDetector:
         import mediapipe as mp
 
         h, w = frame_bgr.shape[:2]
-        rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1]) if frame_bgr.ndim == 3 else \
-            np.ascontiguousarray(np.repeat(frame_bgr[:, :, None], 3, axis=2))
+        rgb = (
+            np.ascontiguousarray(frame_bgr[:, :, ::-1])
+            if frame_bgr.ndim == 3
+            else np.ascontiguousarray(np.repeat(frame_bgr[:, :, None], 3, axis=2))
+        )
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         if self.static:
             result = self._landmarker.detect(image)
@@ -161,8 +218,14 @@ class FaceLandmarkerDetector:
 class FaceMeshDetector:
     """Legacy MediaPipe face mesh (0.10.21 `mp.solutions`, model in the wheel): landmarks only."""
 
-    def __init__(self, max_faces: int = 2, refine_landmarks: bool = True, static_image_mode: bool = False,
-                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
+    def __init__(
+        self,
+        max_faces: int = 2,
+        refine_landmarks: bool = True,
+        static_image_mode: bool = False,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+    ):
         import mediapipe as mp  # imported here so that modules that only need Face stay light
 
         self._mesh = mp.solutions.face_mesh.FaceMesh(

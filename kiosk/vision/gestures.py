@@ -5,6 +5,7 @@ Features (the one format every loader, the collection tool and the runtime share
 hands that MediaPipe labels "Left" mirrored onto "Right" (x -> -x), made relative to the wrist
 and divided by the largest absolute value -> 42 float32 values in [-1, 1].
 """
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ from ..modelcard import ModelCard
 
 NONE_LABEL = "none"
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "gesture_classifier.tflite"
+
 
 def hand_features(landmarks_xy: np.ndarray, handedness: str) -> np.ndarray:
     """(21, 2|3) landmarks in pixel-proportional units -> (42,) float32 kiosk features.
@@ -50,8 +52,12 @@ class GestureClassifier:
     `min_confidence_by_label` (classes that look-alike hands reach easily get a higher one), never
     lower than `min_confidence` (the JSON's, or the caller's, e.g. the kiosk config)."""
 
-    def __init__(self, model_path: str | Path = DEFAULT_MODEL, meta_path: str | Path | None = None,
-                 min_confidence: float | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | Path = DEFAULT_MODEL,
+        meta_path: str | Path | None = None,
+        min_confidence: float | None = None,
+    ) -> None:
         from kiosk.vision.tflite import ModelError, TFLiteModel
 
         model_path = Path(model_path)
@@ -63,7 +69,9 @@ class GestureClassifier:
         self.labels: list[str] = list(self.meta["labels"])
         if self.model.outputs[0].shape[-1] != len(self.labels):
             raise ModelError(f"{model_path.name}: {self.model.outputs[0].shape[-1]} outputs, {len(self.labels)} labels")
-        self.validated_recall: dict[str, float] = {k: float(v) for k, v in self.meta.get("validated_recall", {}).items()}
+        self.validated_recall: dict[str, float] = {
+            k: float(v) for k, v in self.meta.get("validated_recall", {}).items()
+        }
         self.min_confidence = float(self.meta.get("min_confidence", 0.5) if min_confidence is None else min_confidence)
         by_label = {str(k): float(v) for k, v in (self.meta.get("min_confidence_by_label") or {}).items()}
         unknown = set(by_label) - set(self.labels)

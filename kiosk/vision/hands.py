@@ -1,4 +1,5 @@
 """MediaPipe hands (0.10.21 `mp.solutions`, offline)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +23,14 @@ class Hand:
 
 
 class HandDetector:
-    def __init__(self, max_hands: int = 1, static_image_mode: bool = False, model_complexity: int = 1,
-                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
+    def __init__(
+        self,
+        max_hands: int = 1,
+        static_image_mode: bool = False,
+        model_complexity: int = 1,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+    ):
         import mediapipe as mp
 
         self._hands = mp.solutions.hands.Hands(

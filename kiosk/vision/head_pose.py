@@ -4,6 +4,7 @@ Angles are in degrees, in the person's own frame, on the unmirrored camera image
 yaw > 0 when the person turns to their left (the nose moves to the image's right),
 pitch > 0 when they look up, roll > 0 when the eye line turns clockwise in the image.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,14 +16,14 @@ import numpy as np
 # viewer) for a few stable landmarks, converted to camera axes (x right, y down, z away from the
 # camera). Using the mesh's own geometry keeps a frontal face at yaw = pitch = 0.
 _CANONICAL_CM = {
-    1: (0.0, -1.126865, 7.475604),          # nose tip
-    152: (0.0, -9.403378, 4.264492),        # chin
-    33: (-4.445859, 2.663991, 3.173422),    # outer eye corner, image left
-    263: (4.445859, 2.663991, 3.173422),    # outer eye corner, image right
-    61: (-2.456206, -4.342621, 4.283884),   # mouth corner, image left
-    291: (2.456206, -4.342621, 4.283884),   # mouth corner, image right
-    6: (0.0, 2.473255, 5.788627),           # nasal bridge between the eyes
-    10: (0.0, 8.261778, 4.481535),          # top of the forehead
+    1: (0.0, -1.126865, 7.475604),  # nose tip
+    152: (0.0, -9.403378, 4.264492),  # chin
+    33: (-4.445859, 2.663991, 3.173422),  # outer eye corner, image left
+    263: (4.445859, 2.663991, 3.173422),  # outer eye corner, image right
+    61: (-2.456206, -4.342621, 4.283884),  # mouth corner, image left
+    291: (2.456206, -4.342621, 4.283884),  # mouth corner, image right
+    6: (0.0, 2.473255, 5.788627),  # nasal bridge between the eyes
+    10: (0.0, 8.261778, 4.481535),  # top of the forehead
 }
 MODEL_POINTS = {i: (x, -y, -z) for i, (x, y, z) in _CANONICAL_CM.items()}
 LANDMARK_IDS = tuple(MODEL_POINTS)
@@ -57,10 +58,10 @@ def rotation_from_angles(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
 def angles_from_rotation(rot: np.ndarray) -> tuple[float, float, float]:
     """Yaw, pitch, roll (degrees) of a head rotation given in camera axes (inverse of the above)."""
-    nose = rot @ np.array([0.0, 0.0, -1.0])   # the direction the face points (at the camera at rest)
+    nose = rot @ np.array([0.0, 0.0, -1.0])  # the direction the face points (at the camera at rest)
     yaw = math.atan2(nose[0], -nose[2])
     pitch = math.atan2(-nose[1], math.hypot(nose[0], nose[2]))
-    rest = _rx(pitch).T @ _ry(yaw).T @ rot     # what is left is the roll about the nose axis
+    rest = _rx(pitch).T @ _ry(yaw).T @ rot  # what is left is the roll about the nose axis
     roll = math.atan2(rest[0, 1], rest[0, 0])
     return math.degrees(yaw), math.degrees(pitch), math.degrees(roll)
 

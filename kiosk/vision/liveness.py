@@ -13,6 +13,7 @@ fine-tuned; see models/liveness.md. models/liveness.json says how it was trained
   "bbox_adjust") before the crop, so run time matches training.
 - pixels: BGR, 0..255 floats, not divided by 255 (the original's ToTensor was patched to skip /255).
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,7 @@ def crop_for_model(frame_bgr: np.ndarray, bbox, scale: float, size: int | tuple[
     """Crop `scale` x bbox (x, y, w, h) around the face and resize to size (int or (w, h)); uint8 BGR."""
     h, w = frame_bgr.shape[:2]
     x0, y0, x1, y1 = crop_box((w, h), bbox, scale)
-    patch = frame_bgr[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+    patch = frame_bgr[y0 : max(y1, y0 + 1), x0 : max(x1, x0 + 1)]
     out_w, out_h = (size, size) if isinstance(size, (int, np.integer)) else (int(size[0]), int(size[1]))
     return cv2.resize(patch, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
 
@@ -71,8 +72,12 @@ def crop_for_model(frame_bgr: np.ndarray, bbox, scale: float, size: int | tuple[
 class LivenessModel:
     """Per-frame probability that the face in front of the camera is live (not a photo or a screen)."""
 
-    def __init__(self, model_path: str | Path = "models/liveness.tflite", meta_path: str | Path | None = None,
-                 num_threads: int = 1):
+    def __init__(
+        self,
+        model_path: str | Path = "models/liveness.tflite",
+        meta_path: str | Path | None = None,
+        num_threads: int = 1,
+    ):
         self.model_path = Path(model_path)
         self.meta_path = Path(meta_path) if meta_path else self.model_path.with_suffix(".json")
         if not self.meta_path.is_file():

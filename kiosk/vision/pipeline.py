@@ -1,5 +1,6 @@
 """Runs, for each frame, only the detectors the session state needs, and turns what they see
 into an `Observation`. Missing models are reported, never faked (`models` says which loaded)."""
+
 from __future__ import annotations
 
 import importlib
@@ -57,8 +58,13 @@ class VisionPipeline:
         self._landmarker: FaceLandmarkerDetector | None = None
         self._landmarker_error = ""
         self.liveness, s1 = _load("liveness", "kiosk.vision.liveness", "LivenessModel", cfg.path(cfg.liveness.model))
-        self.gesture, s2 = _load("gesture", "kiosk.vision.gestures", "GestureClassifier",
-                                 cfg.path(cfg.gesture.model), min_confidence=cfg.gesture.min_confidence)
+        self.gesture, s2 = _load(
+            "gesture",
+            "kiosk.vision.gestures",
+            "GestureClassifier",
+            cfg.path(cfg.gesture.model),
+            min_confidence=cfg.gesture.min_confidence,
+        )
         self.emotion, s3 = _load("emotion", "kiosk.vision.emotion", "EmotionClassifier", cfg.path(cfg.emotion.model))
         self.models = {s.name: s for s in (s1, s2, s3)}
         self._cue_track: int | None = None
@@ -68,6 +74,7 @@ class VisionPipeline:
     def _reset_cues(self) -> None:
         """Blinks, 3D parallax and the smoothed liveness score belong to one face in one session."""
         from .active_cues import BlinkDetector, ParallaxCue
+
         self.blinks = BlinkDetector()
         self.parallax = ParallaxCue()
         self._live_ema: float | None = None
@@ -85,6 +92,7 @@ class VisionPipeline:
         # Created on first use: the hand model only loads when a gesture challenge needs it.
         if self._hands is None:
             from .hands import HandDetector
+
             self._hands = HandDetector(max_hands=1, static_image_mode=self.static)
         return self._hands
 

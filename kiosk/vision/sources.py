@@ -3,6 +3,7 @@
 Each yields BGR frames with a timestamp in seconds; `read()` returns None when no frame came
 (camera unplugged or busy, or the end of a file), and the caller decides whether to retry.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,7 @@ class SourceError(RuntimeError):
 @dataclass
 class Frame:
     image: np.ndarray  # BGR uint8
-    t: float           # seconds: wall clock for cameras, frame index / fps for files
+    t: float  # seconds: wall clock for cameras, frame index / fps for files
     index: int
 
 

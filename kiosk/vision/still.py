@@ -14,6 +14,7 @@ consecutive frames of a NUAA live recording is measured in training/liveness/stu
 absolute difference above 1. It does not stop an injected stream that adds synthetic noise to a
 still image: that is a limit stated in the model card.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -41,8 +42,8 @@ class StillnessDetector:
         x1, y1 = min(int(x + bw), w), min(int(y + bh), h)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None
-        a = gray[y0:y1:self.step, x0:x1:self.step].astype(np.int16)
-        b = prev[y0:y1:self.step, x0:x1:self.step].astype(np.int16)
+        a = gray[y0 : y1 : self.step, x0 : x1 : self.step].astype(np.int16)
+        b = prev[y0 : y1 : self.step, x0 : x1 : self.step].astype(np.int16)
         return float(np.abs(a - b).mean())
 
     def update(self, gray: np.ndarray, bbox: tuple[int, int, int, int]) -> bool:

@@ -3,6 +3,7 @@
 ai-edge-litert is preferred (about 15x faster for int8 than tflite-runtime 2.14 here);
 tflite_runtime is kept as an import fallback.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -80,7 +81,11 @@ class TFLiteModel:
             self._in_q = (full(self.input.scale), full(self.input.zero_point), full(info.min), full(info.max))
         self._out_q = []
         for d, o in zip(self._outs, self.outputs):
-            q = (np.full(o.shape, o.zero_point, np.float32), np.full(o.shape, o.scale, np.float32)) if o.quantized else None
+            q = (
+                (np.full(o.shape, o.zero_point, np.float32), np.full(o.shape, o.scale, np.float32))
+                if o.quantized
+                else None
+            )
             self._out_q.append((d["index"], q))
 
     @property

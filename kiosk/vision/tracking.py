@@ -9,6 +9,7 @@ with the same proportions gets its old id back. Optionally (`other_person`), a f
 proportions are far from the tracked one's gets a new id even while the boxes overlap.
 Thresholds are measured on NUAA (training/liveness/study_identity.py, models/liveness.md).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -20,8 +21,44 @@ import numpy as np
 # expression: eye corners, brows, nose bridge / tip / base / wings, cheeks, ears, jaw, chin, forehead.
 # Lips and eyelids are left out (smiles, speech and blinks move them). Of the sets compared on NUAA
 # this one separated people best (training/liveness/study_runtime_signals.py).
-SIGNATURE_POINTS = (33, 133, 362, 263, 70, 300, 168, 6, 1, 2, 98, 327, 234, 454, 172, 397, 152, 10,
-                    109, 338, 4, 5, 195, 197, 129, 358, 50, 280, 127, 356, 162, 389, 136, 365, 148, 377)
+SIGNATURE_POINTS = (
+    33,
+    133,
+    362,
+    263,
+    70,
+    300,
+    168,
+    6,
+    1,
+    2,
+    98,
+    327,
+    234,
+    454,
+    172,
+    397,
+    152,
+    10,
+    109,
+    338,
+    4,
+    5,
+    195,
+    197,
+    129,
+    358,
+    50,
+    280,
+    127,
+    356,
+    162,
+    389,
+    136,
+    365,
+    148,
+    377,
+)
 _PAIRS = np.array([(i, j) for i in range(len(SIGNATURE_POINTS)) for j in range(i + 1, len(SIGNATURE_POINTS))])
 
 
@@ -70,9 +107,16 @@ class FaceTracker:
     `max_gap_frames` starts a new id.
     """
 
-    def __init__(self, min_iou: float = 0.3, max_gap_frames: int = 5, same_person: float = 0.030,
-                 other_person: float | None = None, memory_frames: int = 100, smoothing: float = 0.1,
-                 max_size_ratio: float = 1.5):
+    def __init__(
+        self,
+        min_iou: float = 0.3,
+        max_gap_frames: int = 5,
+        same_person: float = 0.030,
+        other_person: float | None = None,
+        memory_frames: int = 100,
+        smoothing: float = 0.1,
+        max_size_ratio: float = 1.5,
+    ):
         self.min_iou = min_iou
         self.max_gap_frames = max_gap_frames
         # Signature distance to a track's running mean: below `same_person` a face that jumped or came
@@ -107,27 +151,36 @@ class FaceTracker:
             if signature is not None:
                 # A running mean: one frame's landmark jitter does not move the person's signature.
                 w = max(self.smoothing, 1.0 / track.frames)
-                track.signature = signature.copy() if track.signature is None else \
-                    (1 - w) * track.signature + w * signature
+                track.signature = (
+                    signature.copy() if track.signature is None else (1 - w) * track.signature + w * signature
+                )
         self._current = track
         self._missing = 0
         return track.id
 
     def _match(self, box, signature) -> _Track | None:
         cur = self._current
-        overlap_ok = (cur is not None and self._missing <= self.max_gap_frames
-                      and iou(box, cur.box) >= self.min_iou)
+        overlap_ok = cur is not None and self._missing <= self.max_gap_frames and iou(box, cur.box) >= self.min_iou
         if signature is None:
             return cur if overlap_ok else None
-        if cur is not None and overlap_ok and (
-                cur.signature is None or self.other_person is None
-                or signature_distance(signature, cur.signature) <= self.other_person):
+        if (
+            cur is not None
+            and overlap_ok
+            and (
+                cur.signature is None
+                or self.other_person is None
+                or signature_distance(signature, cur.signature) <= self.other_person
+            )
+        ):
             return cur
         # A jump, a gap or a swap: the remembered person with the closest proportions, if close enough
         # and of a plausible size (a face does not grow or shrink by half within seconds; the
         # proportions alone confuse about a third of different people).
-        known = [(signature_distance(signature, t.signature), t) for t in self._tracks
-                 if t.signature is not None and _similar_size(box, t.box, self.max_size_ratio)]
+        known = [
+            (signature_distance(signature, t.signature), t)
+            for t in self._tracks
+            if t.signature is not None and _similar_size(box, t.box, self.max_size_ratio)
+        ]
         if known:
             dist, best = min(known, key=lambda x: x[0])
             if dist <= self.same_person:

@@ -4,6 +4,7 @@ Run:  python resources/sounds/make_earcons.py [out_dir]
 Each earcon differs in pitch direction, rhythm and timbre, so they stay distinct for people
 who cannot see the screen (and for those who cannot tell pitches apart: rhythm differs too).
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,7 +27,7 @@ def tone(freq: float, dur: float, harmonics: tuple[float, ...] = (1.0,), vol: fl
 
 def sweep(f0: float, f1: float, dur: float, vol: float = 0.45) -> np.ndarray:
     t = np.arange(int(RATE * dur)) / RATE
-    phase = 2 * np.pi * (f0 * t + (f1 - f0) * t ** 2 / (2 * dur))
+    phase = 2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * dur))
     env = np.minimum(1.0, t / 0.01) * np.minimum(1.0, (dur - t) / 0.03)
     return vol * np.sin(phase) * env
 
@@ -41,17 +42,17 @@ def seq(*parts: np.ndarray) -> np.ndarray:
 
 EARCONS = {
     # success: rising major triad C5-E5-G5, bright
-    "pass": lambda: seq(tone(523.25, 0.09, (1, .3)), tone(659.25, 0.09, (1, .3)), tone(783.99, 0.22, (1, .3))),
+    "pass": lambda: seq(tone(523.25, 0.09, (1, 0.3)), tone(659.25, 0.09, (1, 0.3)), tone(783.99, 0.22, (1, 0.3))),
     # failure: two falling low tones with a buzzy timbre
-    "fail": lambda: seq(tone(392.0, 0.16, (1, .6, .4, .3)), silence(0.03), tone(277.18, 0.30, (1, .6, .4, .3))),
+    "fail": lambda: seq(tone(392.0, 0.16, (1, 0.6, 0.4, 0.3)), silence(0.03), tone(277.18, 0.30, (1, 0.6, 0.4, 0.3))),
     # the requested movement was seen: one short soft high blip
-    "detected": lambda: tone(1046.5, 0.06, (1, .2), vol=0.35),
+    "detected": lambda: tone(1046.5, 0.06, (1, 0.2), vol=0.35),
     # a challenge step is complete: two bright notes a fifth apart
-    "step": lambda: seq(tone(1046.5, 0.07, (1, .4)), tone(1567.98, 0.14, (1, .4))),
+    "step": lambda: seq(tone(1046.5, 0.07, (1, 0.4)), tone(1567.98, 0.14, (1, 0.4))),
     # microphone open: a smooth upward sweep (no discrete notes: unlike every other earcon)
     "listening": lambda: sweep(450.0, 1100.0, 0.22),
     # attention: three equal mid beeps
-    "attention": lambda: seq(*(p for _ in range(3) for p in (tone(880.0, 0.07, (1, .5)), silence(0.06)))),
+    "attention": lambda: seq(*(p for _ in range(3) for p in (tone(880.0, 0.07, (1, 0.5)), silence(0.06)))),
 }
 
 

@@ -2,6 +2,7 @@
 
 Fails (exit 1) when a user-facing string has no translation, naming it.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -26,15 +27,23 @@ def write_ts(lang: str) -> tuple[Path, list[str]]:
         text = table.get(source)
         if text is None:
             missing.append(source)
-            rows.append(f"    <message>\n      <source>{escape(source)}</source>\n"
-                        f"      <translation type=\"unfinished\"></translation>\n    </message>")
+            rows.append(
+                f"    <message>\n      <source>{escape(source)}</source>\n"
+                f'      <translation type="unfinished"></translation>\n    </message>'
+            )
         else:
-            rows.append(f"    <message>\n      <source>{escape(source)}</source>\n"
-                        f"      <translation>{escape(text)}</translation>\n    </message>")
+            rows.append(
+                f"    <message>\n      <source>{escape(source)}</source>\n"
+                f"      <translation>{escape(text)}</translation>\n    </message>"
+            )
     ts = HERE / f"kiosk_{lang}.ts"
-    ts.write_text('<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE TS>\n'
-                  f'<TS version="2.1" language="{lang}">\n  <context>\n    <name>{CONTEXT}</name>\n'
-                  + "\n".join(rows) + "\n  </context>\n</TS>\n", encoding="utf-8")
+    ts.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE TS>\n'
+        f'<TS version="2.1" language="{lang}">\n  <context>\n    <name>{CONTEXT}</name>\n'
+        + "\n".join(rows)
+        + "\n  </context>\n</TS>\n",
+        encoding="utf-8",
+    )
     return ts, missing
 
 

@@ -1,6 +1,7 @@
 """Shared parts of the fault-injection suite: a real kiosk (Qt offscreen, real pipeline, real
 worker thread) served in-process, with fakes only at the edges: frame sources instead of a
 camera, a datagram socket in place of systemd, a list in place of the verdict hook."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,12 @@ def wait_until(pred, timeout_s: float = 20.0) -> bool:
 def session_cfg(state_dir: Path, **sections):
     """Short sessions (like the UI soak): a photo with camera-like noise passes level 1,
     challenges time out."""
-    base = {"liveness": {"real_frames": 15}, "challenges": {"time_limit_s": 1.0, "gap_s": [0.0, 0.0]},
-            "session": {"result_display_s": 1.0, "auto_start_s": 0.5},
-            "camera": {"reconnect_s": 0.3}}
+    base = {
+        "liveness": {"real_frames": 15},
+        "challenges": {"time_limit_s": 1.0, "gap_s": [0.0, 0.0]},
+        "session": {"result_display_s": 1.0, "auto_start_s": 0.5},
+        "camera": {"reconnect_s": 0.3},
+    }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
     return make_cfg(state_dir, **base)

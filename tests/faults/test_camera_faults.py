@@ -1,6 +1,7 @@
 """Camera faults: lost mid-session, unreadable frames, a frozen feed, and `kiosk bench` on bad
 sources. Real Qt offscreen, the real pipeline and worker thread; frame sources stand in for the
 camera."""
+
 from __future__ import annotations
 
 import logging
@@ -27,6 +28,7 @@ from conftest import ROOT
 @pytest.fixture(scope="module")
 def app():
     from kiosk.ui.app import qt_app
+
     return qt_app()
 
 
@@ -60,8 +62,15 @@ class PluggableCamera:
 
 def _kiosk(cfg, source_factory, health, reporter):
     from kiosk.ui.app import build_kiosk
-    return build_kiosk(cfg, pipeline=VisionPipeline(cfg), speaker=CaptionOnlySpeaker(), health=health,
-                       reporter=reporter, source_factory=source_factory)
+
+    return build_kiosk(
+        cfg,
+        pipeline=VisionPipeline(cfg),
+        speaker=CaptionOnlySpeaker(),
+        health=health,
+        reporter=reporter,
+        source_factory=source_factory,
+    )
 
 
 def test_camera_lost_mid_session_abandons_reports_and_reconnects(app, state_dir, tmp_path, photos):
@@ -127,16 +136,17 @@ def test_unreadable_image_is_skipped_and_reported_once(tmp_path, caplog):
     assert not any(r.exc_info for r in caplog.records)
 
 
-def test_a_folder_of_only_unreadable_images_is_a_lost_camera_not_a_traceback_flood(app, state_dir, tmp_path,
-                                                                                     caplog):
+def test_a_folder_of_only_unreadable_images_is_a_lost_camera_not_a_traceback_flood(app, state_dir, tmp_path, caplog):
     from kiosk.ui.worker import CameraWorker, WorkerThread
+
     cfg = session_cfg(state_dir)
     folder = tmp_path / "bad"
     folder.mkdir()
     _corrupt(folder / "only.png")
     health = Health()
-    worker = CameraWorker(lambda: open_source(str(folder), loop=True), lambda: VisionPipeline(cfg), fps=25,
-                          reconnect_s=0.3, health=health)
+    worker = CameraWorker(
+        lambda: open_source(str(folder), loop=True), lambda: VisionPipeline(cfg), fps=25, reconnect_s=0.3, health=health
+    )
     events = []
     worker.camera_lost.connect(lambda r: events.append(("lost", r)))
     worker.camera_ok.connect(lambda: events.append(("ok", "")))
@@ -184,6 +194,7 @@ class FrozenCamera:
 
 def test_a_frozen_live_feed_is_a_camera_problem_and_is_reopened(app, state_dir):
     from kiosk.ui.worker import CameraWorker, WorkerThread
+
     cfg = session_cfg(state_dir)
     opened = []
 
@@ -193,8 +204,9 @@ def test_a_frozen_live_feed_is_a_camera_problem_and_is_reopened(app, state_dir):
         return cam
 
     health = Health()
-    worker = CameraWorker(factory, lambda: VisionPipeline(cfg), fps=25, reconnect_s=0.2, health=health,
-                          frozen_after_s=0.5)
+    worker = CameraWorker(
+        factory, lambda: VisionPipeline(cfg), fps=25, reconnect_s=0.2, health=health, frozen_after_s=0.5
+    )
     events = []
     worker.camera_lost.connect(lambda r: events.append(("lost", r)))
     worker.camera_ok.connect(lambda: events.append(("ok", "")))
@@ -213,12 +225,18 @@ def test_a_frozen_live_feed_is_a_camera_problem_and_is_reopened(app, state_dir):
 def test_a_still_recording_is_not_a_frozen_camera(app, state_dir, tmp_path):
     """Files and folders repeat frames by design (a photo held up): only live cameras are checked."""
     from kiosk.ui.worker import CameraWorker, WorkerThread
+
     cfg = session_cfg(state_dir)
     folder = tmp_path / "still"
     folder.mkdir()
     cv2.imwrite(str(folder / "a.png"), np.full((120, 160, 3), 90, np.uint8))
-    worker = CameraWorker(lambda: open_source(str(folder), loop=True), lambda: VisionPipeline(cfg), fps=50,
-                          reconnect_s=0.2, frozen_after_s=0.2)
+    worker = CameraWorker(
+        lambda: open_source(str(folder), loop=True),
+        lambda: VisionPipeline(cfg),
+        fps=50,
+        reconnect_s=0.2,
+        frozen_after_s=0.2,
+    )
     events, got = [], []
     worker.camera_lost.connect(lambda r: events.append(("lost", r)))
     worker.observed.connect(got.append)
@@ -232,8 +250,14 @@ def test_a_still_recording_is_not_a_frozen_camera(app, state_dir, tmp_path):
 
 
 def _bench(*args):
-    return subprocess.run([sys.executable, "-m", "kiosk", "bench", *args], cwd=ROOT, capture_output=True,
-                          check=False, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", "bench", *args],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("make", ["missing", "not_a_video", "unreadable_folder"])

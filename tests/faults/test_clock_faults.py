@@ -2,6 +2,7 @@
 at boot) while people use the kiosk. Session timers, heartbeats and the watchdog run on the
 monotonic clock, so whole sessions still finish with sane durations and the watchdog is fed
 throughout. Real Qt offscreen, the real pipeline and worker thread, a photo for a camera."""
+
 from __future__ import annotations
 
 import time
@@ -21,6 +22,7 @@ DAY = 86_400.0
 @pytest.fixture(scope="module")
 def app():
     from kiosk.ui.app import qt_app
+
     return qt_app()
 
 
@@ -37,13 +39,20 @@ class JumpingWallClock:
 
 def test_wall_clock_jumps_during_sessions_do_not_break_them(app, state_dir, tmp_path, photos, monkeypatch):
     from kiosk.ui.app import build_kiosk
+
     wall = JumpingWallClock()
     monkeypatch.setattr(time, "time", wall)
     cfg = session_cfg(state_dir, liveness={"timeout_s": 5.0})
     reporter = ListReporter()
     health = Health()
-    kiosk = build_kiosk(cfg, source=str(face_folder(tmp_path, photos)), pipeline=VisionPipeline(cfg),
-                        speaker=CaptionOnlySpeaker(), reporter=reporter, health=health)
+    kiosk = build_kiosk(
+        cfg,
+        source=str(face_folder(tmp_path, photos)),
+        pipeline=VisionPipeline(cfg),
+        speaker=CaptionOnlySpeaker(),
+        reporter=reporter,
+        health=health,
+    )
     notify = NotifySocket(tmp_path)
     seen: dict = {"jumps": []}
 
@@ -53,8 +62,11 @@ def test_wall_clock_jumps_during_sessions_do_not_break_them(app, state_dir, tmp_
         if state == State.LIVENESS and not seen["jumps"]:
             wall.offset += DAY  # forward a day in level 1
             seen["jumps"].append(("forward", time.monotonic()))
-        elif (state in (State.LIVENESS, State.CHALLENGE) and len(seen["jumps"]) == 1
-              and time.monotonic() - seen["jumps"][0][1] > 0.5):
+        elif (
+            state in (State.LIVENESS, State.CHALLENGE)
+            and len(seen["jumps"]) == 1
+            and time.monotonic() - seen["jumps"][0][1] > 0.5
+        ):
             wall.offset -= 2 * DAY  # back two days, still in the same session
             seen["jumps"].append(("back", time.monotonic()))
         seen.setdefault("unhealthy", 0)

@@ -3,6 +3,7 @@ session can start: check-config exits 2, run shows "out of service" and waits fo
 of exiting into a restart loop (Restart=always) or starting and crashing later. Every problem of a
 config is listed at once; what only the models can tell (a missing model, an empty challenge
 pool, a bad device key) fails check-config and puts run out of service too."""
+
 import os
 import signal
 import subprocess
@@ -36,8 +37,9 @@ BAD = [
 def site(tmp_path, body: str):
     f = tmp_path / "site.toml"
     # the test's own state folder: check-config looks at the device key it names
-    f.write_text(f'{body}\n' if body.startswith("[verdict]") else
-                 f'{body}\n[verdict]\nkey_path = "{tmp_path}/device.key"\n')
+    f.write_text(
+        f"{body}\n" if body.startswith("[verdict]") else f'{body}\n[verdict]\nkey_path = "{tmp_path}/device.key"\n'
+    )
     return f
 
 
@@ -64,12 +66,20 @@ def test_the_admin_pin_is_never_echoed_in_an_error(tmp_path, capsys):
 
 def test_every_problem_of_a_config_is_listed_at_once(tmp_path, capsys):
     f = tmp_path / "site.toml"
-    f.write_text('[camera]\nreconnect_s = 1e306\n[security]\nlockout_s = inf\nstate_path = "x.json"\n'
-                 '[verdict]\nhook = "command:"\ndevice_id = ""\n[ui]\nadmin_pin = "12"\nhigh_contrast = true\n')
+    f.write_text(
+        '[camera]\nreconnect_s = 1e306\n[security]\nlockout_s = inf\nstate_path = "x.json"\n'
+        '[verdict]\nhook = "command:"\ndevice_id = ""\n[ui]\nadmin_pin = "12"\nhigh_contrast = true\n'
+    )
     assert main(["check-config", str(f)]) == 2
     err = capsys.readouterr().err
-    for key in ("camera.reconnect_s", "security.lockout_s", "verdict.hook", "verdict.device_id", "ui.admin_pin",
-                "ui.high_contrast"):
+    for key in (
+        "camera.reconnect_s",
+        "security.lockout_s",
+        "verdict.hook",
+        "verdict.device_id",
+        "ui.admin_pin",
+        "ui.high_contrast",
+    ):
         assert f"'{key}'" in err, err
     assert "6 config problems" in err
 
@@ -82,11 +92,14 @@ def test_a_good_config_passes_and_names_its_challenges(tmp_path, capsys):
     assert not (tmp_path / "device.key").exists(), "check-config creates nothing"
 
 
-@pytest.mark.parametrize("body, key", [
-    ('[challenges]\nkinds = ["gesture"]\n[gesture]\nmodel = "models/none.tflite"\n', "gesture.model"),
-    ('[challenges]\nkinds = ["emotion"]\n[emotion]\nallowed = []\n', "challenges.kinds"),
-    ('[liveness]\nmodel = "models/none.tflite"\n', "liveness.model"),
-])
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        ('[challenges]\nkinds = ["gesture"]\n[gesture]\nmodel = "models/none.tflite"\n', "gesture.model"),
+        ('[challenges]\nkinds = ["emotion"]\n[emotion]\nallowed = []\n', "challenges.kinds"),
+        ('[liveness]\nmodel = "models/none.tflite"\n', "liveness.model"),
+    ],
+)
 def test_models_and_an_empty_pool_fail_check_config_and_put_run_out_of_service(tmp_path, capsys, body, key):
     f = site(tmp_path, body)
     assert main(["check-config", str(f)]) == 2
@@ -98,6 +111,7 @@ def test_models_and_an_empty_pool_fail_check_config_and_put_run_out_of_service(t
     from kiosk.reporting import NullReporter
     from kiosk.session.clock import ManualClock
     from kiosk.ui.app import build_kiosk
+
     cfg = load_config(f)
     k = build_kiosk(cfg, start_worker=False, clock=ManualClock(), reporter=NullReporter())
     try:
@@ -110,8 +124,10 @@ def test_models_and_an_empty_pool_fail_check_config_and_put_run_out_of_service(t
         k.window.close()
 
 
-@pytest.mark.parametrize("content, why", [
-    ("00" * 32, "repeated"), ("ab" * 16, "16 bytes"), ("not hex", "not hex"), (None, "was issued here before")])
+@pytest.mark.parametrize(
+    "content, why",
+    [("00" * 32, "repeated"), ("ab" * 16, "16 bytes"), ("not hex", "not hex"), (None, "was issued here before")],
+)
 def test_a_bad_device_key_fails_check_config_and_puts_run_out_of_service(tmp_path, capsys, content, why):
     key = tmp_path / "device.key"
     if content is None:
@@ -124,6 +140,7 @@ def test_a_bad_device_key_fails_check_config_and_puts_run_out_of_service(tmp_pat
     err = capsys.readouterr().err
     assert "'verdict.key_path'" in err and why in err
     from kiosk.reporting import VerdictReporter
+
     cfg = make_cfg(tmp_path, verdict={"key_path": str(key)})
     reporter = VerdictReporter(cfg, {})
     try:
@@ -138,8 +155,14 @@ def test_run_with_a_bad_config_stays_out_of_service_until_stopped(tmp_path):
     does not exit (no restart loop), and stops cleanly on SIGTERM."""
     f = site(tmp_path, "[security]\nlockout_s = inf\n")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(f), "run"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--config", str(f), "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         with pytest.raises(subprocess.TimeoutExpired):
             proc.wait(timeout=8)  # it stays up: no exit for systemd to restart into the same error
@@ -166,6 +189,7 @@ def test_bench_on_a_bad_source_says_so_in_one_line(tmp_path, capsys, source):
 def test_run_with_a_deleted_key_shows_out_of_service_and_makes_no_new_key(tmp_path):
     from kiosk.session.clock import ManualClock
     from kiosk.ui.app import build_kiosk
+
     key = tmp_path / "device.key"
     (tmp_path / "device.key.issued").touch()
     cfg = make_cfg(tmp_path, verdict={"key_path": str(key)})

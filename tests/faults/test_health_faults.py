@@ -1,6 +1,7 @@
 """Health faults: an error storm takes the kiosk out of service and exits non-zero for systemd; a
 stuck session engine or a wedged camera worker stops the watchdog; logs cannot flood.
 Real Qt offscreen, the real pipeline and worker thread; fakes only at the edges."""
+
 from __future__ import annotations
 
 import logging
@@ -32,6 +33,7 @@ from kiosk.watchdog import Watchdog
 @pytest.fixture(scope="module")
 def app():
     from kiosk.ui.app import qt_app
+
     return qt_app()
 
 
@@ -70,13 +72,16 @@ class BreakableClock:
 
 def _build(cfg, source, pipeline, health, **kw):
     from kiosk.ui.app import build_kiosk
+
     kw.setdefault("reporter", ListReporter())
     return build_kiosk(cfg, source=str(source), pipeline=pipeline, speaker=CaptionOnlySpeaker(), health=health, **kw)
 
 
-def test_error_storm_shows_out_of_service_reports_once_and_exits_non_zero(app, state_dir, tmp_path, photos,
-                                                                          caplog, screenshot_dir):
+def test_error_storm_shows_out_of_service_reports_once_and_exits_non_zero(
+    app, state_dir, tmp_path, photos, caplog, screenshot_dir
+):
     from kiosk.ui.app import EXIT_ERROR_STORM, OUT_OF_SERVICE_WHAT
+
     cfg = session_cfg(state_dir, session={"face_lost_timeout_s": 60.0})
     health = Health(storm_count=20)
     reporter = ListReporter()
@@ -100,8 +105,7 @@ def test_error_storm_shows_out_of_service_reports_once_and_exits_non_zero(app, s
 
     caplog.set_level(logging.WARNING)
     t0 = time.monotonic()
-    code = serve_with(kiosk, step, timeout_s=60, watchdog=Watchdog(env=notify.env), grace_s=1.0,
-                      health_interval_ms=50)
+    code = serve_with(kiosk, step, timeout_s=60, watchdog=Watchdog(env=notify.env), grace_s=1.0, health_interval_ms=50)
     took = time.monotonic() - t0
     messages = [m for _, m in notify.drain()]
     notify.close()
@@ -144,8 +148,9 @@ def _watchdog_stops_when(kiosk, notify, port, break_it, unbreak_it, stale_part):
             unbreak_it()
             quit(0)
 
-    code = serve_with(kiosk, step, timeout_s=60, watchdog=Watchdog(env=notify.env), metrics_port=port,
-                      health_interval_ms=50)
+    code = serve_with(
+        kiosk, step, timeout_s=60, watchdog=Watchdog(env=notify.env), metrics_port=port, health_interval_ms=50
+    )
     assert code == 0, seen
     assert seen["health_ok"][0] == 200 and seen["health_ok"][1]["healthy"] is True
     assert seen["unhealthy_at"] - seen["broken_at"] < 5.0, "the stale part is noticed within its max age"
@@ -206,9 +211,15 @@ def test_metrics_and_health_over_http_on_loopback(app, state_dir, tmp_path, phot
     assert code == 200
     outcome = reporter.records[0].result
     assert f'kiosk_sessions_total{{outcome="{outcome}"}}' in text
-    for name in ("kiosk_frames_total", "kiosk_stage_seconds_bucket{le=\"0.05\",stage=\"face_mesh\"}",
-                 'kiosk_camera_state{kiosk_camera_state="ok"} 1.0', "kiosk_audio_up", "kiosk_error_storms_total",
-                 "kiosk_speech_fallbacks_total", "kiosk_healthy 1.0"):
+    for name in (
+        "kiosk_frames_total",
+        'kiosk_stage_seconds_bucket{le="0.05",stage="face_mesh"}',
+        'kiosk_camera_state{kiosk_camera_state="ok"} 1.0',
+        "kiosk_audio_up",
+        "kiosk_error_storms_total",
+        "kiosk_speech_fallbacks_total",
+        "kiosk_healthy 1.0",
+    ):
         assert name in text, name
     frames = metrics.REGISTRY.get_sample_value("kiosk_frames_total")
     assert frames and frames >= 15, "level 1 needed at least real_frames analysed frames"
@@ -233,6 +244,7 @@ def test_repeated_log_lines_collapse_and_qt_warning_floods_are_capped(app, capfd
     from PySide6.QtCore import qWarning
 
     from kiosk.logging_setup import RepeatFilter, install_qt_message_handler
+
     rf = RepeatFilter(burst=5, window_s=3600.0, budget=100)
     handler = logging.StreamHandler()
     handler.addFilter(rf)
@@ -262,6 +274,7 @@ def test_repeated_log_lines_collapse_and_qt_warning_floods_are_capped(app, capfd
 def test_repeat_filter_says_how_many_were_dropped():
     from kiosk.logging_setup import RepeatFilter
     from kiosk.session.clock import ManualClock
+
     clock = ManualClock()
     rf = RepeatFilter(burst=2, window_s=10.0, clock=clock.now)
 
@@ -286,22 +299,48 @@ def test_the_stuck_kiosk_of_the_field_report_is_out_of_service_or_restarts(tmp_p
     import sys
 
     from conftest import ROOT
+
     faces = face_folder(tmp_path, photos)
     home = tmp_path / "home"
     home.mkdir()
     site = tmp_path / "site.toml"
-    site.write_text('[liveness]\nreal_frames = 15\n[challenges]\nkinds = ["gesture"]\n'
-                    f'[gesture]\nmodel = "{tmp_path}/missing/gesture.tflite"\n[session]\nauto_start_s = 0.5\n'
-                    f'[verdict]\nkey_path = "{tmp_path}/device.key"\n')
+    site.write_text(
+        '[liveness]\nreal_frames = 15\n[challenges]\nkinds = ["gesture"]\n'
+        f'[gesture]\nmodel = "{tmp_path}/missing/gesture.tflite"\n[session]\nauto_start_s = 0.5\n'
+        f'[verdict]\nkey_path = "{tmp_path}/device.key"\n'
+    )
     notify = NotifySocket(tmp_path)
     port = free_port()
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), PYTHONPATH=str(ROOT),
-               XDG_CACHE_HOME=str(home / ".cache"), KIOSK_LOG="INFO", **notify.env)
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(home),
+        PYTHONPATH=str(ROOT),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        KIOSK_LOG="INFO",
+        **notify.env,
+    )
     seen: dict = {}
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source",
-                                 str(faces), "--metrics-port", str(port)], cwd=tmp_path, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kiosk",
+                "--config",
+                str(site),
+                "run",
+                "--source",
+                str(faces),
+                "--metrics-port",
+                str(port),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         captured: dict = {}
         reader = threading.Thread(target=lambda: captured.update(err=proc.stderr.read()), daemon=True)
         reader.start()

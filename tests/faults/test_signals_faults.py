@@ -2,6 +2,7 @@
 camera): SIGTERM and SIGHUP shut it down cleanly, SIGKILL stands for a crash or power cut. In
 every case the next start records the cut session as abandoned, counts it as one failure and
 reports it to the host as a signed "fail" record: no session disappears."""
+
 import json
 import os
 import signal
@@ -22,14 +23,21 @@ def start_kiosk(tmp_path, photos):
     state, verdicts = tmp_path / "lockout.json", tmp_path / "verdicts.jsonl"
     site = tmp_path / "site.toml"
     # level 1 can neither pass nor deny, so the session is still running when the signal comes
-    site.write_text(f'[liveness]\nreal_frames = 10000\nspoof_frames = 10000\ntimeout_s = 3600\n'
-                    f'[session]\nauto_start_s = 0.2\n'
-                    f'[security]\nmax_failures = 3\nstate_path = "{state}"\n'
-                    f'[verdict]\nhook = "file:{verdicts}"\nkey_path = "{home}/device.key"\n')
+    site.write_text(
+        f"[liveness]\nreal_frames = 10000\nspoof_frames = 10000\ntimeout_s = 3600\n"
+        f"[session]\nauto_start_s = 0.2\n"
+        f'[security]\nmax_failures = 3\nstate_path = "{state}"\n'
+        f'[verdict]\nhook = "file:{verdicts}"\nkey_path = "{home}/device.key"\n'
+    )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), PYTHONPATH=str(ROOT), KIOSK_LOG="INFO")
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(site), "run", "--windowed",
-                             "--source", str(faces)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--config", str(site), "run", "--windowed", "--source", str(faces)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return proc, site, state, verdicts
 
 
@@ -68,6 +76,7 @@ def test_a_session_cut_by_a_signal_is_recorded_at_the_next_start(tmp_path, photo
     from kiosk.config import load_config
     from kiosk.ui.app import build_kiosk
     from kiosk.verdict import check_record
+
     cfg = load_config(site)
     k = build_kiosk(cfg, start_worker=False)
     try:

@@ -5,6 +5,7 @@ Qt's PulseAudio backend aborts the whole process when a stream starts after its 
 and a sink whose server vanished never reports its end: either would stop the kiosk (a crash
 loop, or a voice queue stuck for ever). A private PulseAudio null sink is started and killed.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,9 @@ from conftest import ROOT, camera_like_frames
 
 def playing(env: dict) -> bool:
     """A stream is playing into the sink (a prompt or an earcon)."""
-    streams = subprocess.run(["pactl", "list", "short", "sink-inputs"], env=env, capture_output=True,
-                             text=True, timeout=10).stdout
+    streams = subprocess.run(
+        ["pactl", "list", "short", "sink-inputs"], env=env, capture_output=True, text=True, timeout=10
+    ).stdout
     return bool(streams.strip())
 
 
@@ -32,8 +34,10 @@ def verdict_count(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-@pytest.mark.skipif(any(shutil.which(tool) is None for tool in ("pulseaudio", "pactl", "espeak-ng")),
-                    reason="pulseaudio, pactl and espeak-ng are needed (scripts/bootstrap.sh)")
+@pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("pulseaudio", "pactl", "espeak-ng")),
+    reason="pulseaudio, pactl and espeak-ng are needed (scripts/bootstrap.sh)",
+)
 def test_the_kiosk_goes_on_when_the_audio_server_is_killed(tmp_path, photos):
     home, tmp, work, faces, audio = (tmp_path / n for n in ("home", "tmp", "work", "faces", "audio"))
     for d in (home, tmp, work, faces):
@@ -41,22 +45,44 @@ def test_the_kiosk_goes_on_when_the_audio_server_is_killed(tmp_path, photos):
     camera_like_frames(photos / "business_person.png", faces)
     verdicts = tmp_path / "verdicts.jsonl"
     site = work / "site.toml"
-    site.write_text(f'[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n'
-                    f'[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n'
-                    f'[verdict]\nhook = "file:{verdicts}"\n')
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), TMPDIR=str(tmp),
-               PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(home / ".cache"), KIOSK_AUDIO_DIR=str(audio))
-    exports = subprocess.run(["bash", str(ROOT / "scripts" / "start-audio-sink.sh")], env=env,
-                             capture_output=True, text=True, check=True, timeout=30).stdout
+    site.write_text(
+        f"[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n"
+        f"[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
+        f'[verdict]\nhook = "file:{verdicts}"\n'
+    )
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(home),
+        TMPDIR=str(tmp),
+        PYTHONPATH=str(ROOT),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        KIOSK_AUDIO_DIR=str(audio),
+    )
+    exports = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "start-audio-sink.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
     for pair in exports.split()[1:]:
         name, _, value = pair.partition("=")
         env[name] = value
     pid_file = audio / "pulse" / "pid"
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source", str(faces)],
-                            cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source", str(faces)],
+        cwd=work,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[tuple[float, str]] = []
-    reader = threading.Thread(target=lambda: lines.extend((time.monotonic(), line) for line in proc.stderr),
-                              daemon=True)
+    reader = threading.Thread(
+        target=lambda: lines.extend((time.monotonic(), line) for line in proc.stderr), daemon=True
+    )
     reader.start()
     try:
         deadline = time.monotonic() + 120

@@ -7,6 +7,7 @@ thread or socket outlives its request, and the error is the speech module's own.
 The server runs in its own process (this file, run as a script), so every thread and file
 descriptor counted here belongs to the client.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,6 +31,7 @@ ESPEAK = shutil.which("espeak-ng")
 
 
 # --- the loopback server (runs as: python this_file.py serve MODE [delay]) ---------------------
+
 
 def neural_wav(seconds: float = 1.0, rate: int = 24000) -> bytes:
     t = np.arange(int(seconds * rate)) / rate
@@ -65,8 +67,7 @@ def _read_request(conn: socket.socket) -> str:
 
 def _answer(path: str) -> tuple[str, bytes]:
     if path.startswith("/speech/recognition/"):
-        return "application/json", json.dumps({"RecognitionStatus": "Success",
-                                               "DisplayText": "Stop."}).encode()
+        return "application/json", json.dumps({"RecognitionStatus": "Success", "DisplayText": "Stop."}).encode()
     return "audio/wav", neural_wav()
 
 
@@ -87,24 +88,29 @@ def _answer_as(conn: socket.socket, mode: str, delay: float) -> None:
         elif mode == "trickle":
             head = b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"a" * 100000
             for i in range(len(head)):
-                conn.sendall(head[i:i + 1])
+                conn.sendall(head[i : i + 1])
                 time.sleep(TRICKLE_S)
         elif mode == "truncate":  # Content-Length says 48,044 bytes; 1,044 arrive
             full = neural_wav(1.0)
-            conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {len(full)}\r\n\r\n"
-                         .encode() + full[:1044])
+            conn.sendall(
+                f"HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {len(full)}\r\n\r\n".encode()
+                + full[:1044]
+            )
         elif mode == "truncate-unframed":  # no length in HTTP: only the WAV header can tell
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nConnection: close\r\n\r\n"
-                         + neural_wav(1.0)[:1044])
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nConnection: close\r\n\r\n" + neural_wav(1.0)[:1044]
+            )
         elif mode == "junk":
             junk = b"RIFF" + (4088).to_bytes(4, "little") + b"WAVE" + os.urandom(4084)
-            conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {len(junk)}\r\n\r\n"
-                         .encode() + junk)
+            conn.sendall(
+                f"HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {len(junk)}\r\n\r\n".encode() + junk
+            )
         elif mode in ("slow", "ok"):
             if mode == "slow":
                 time.sleep(delay)
-            conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n"
-                         .encode() + body)
+            conn.sendall(
+                f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+            )
 
 
 def serve(mode: str, delay: float) -> None:
@@ -132,7 +138,7 @@ from kiosk.speech.tts import AzureTTS, OfflineTTS, TTSChain, TTSError, wav_info 
 
 needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng binary not installed (apt install espeak-ng)")
 TIMEOUT_S = load_config().speech.timeout_s  # the kiosk's configured Azure timeout
-SLACK_S = 0.25                              # scheduling on a loaded 2-core machine
+SLACK_S = 0.25  # scheduling on a loaded 2-core machine
 
 
 class Loopback:
@@ -144,8 +150,9 @@ class Loopback:
                 self.port = s.getsockname()[1]
             self.proc = None
             return
-        self.proc = subprocess.Popen([sys.executable, __file__, "serve", mode, str(delay)],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "serve", mode, str(delay)], stdout=subprocess.PIPE, text=True
+        )
         self.port = int(self.proc.stdout.readline())
 
     @property
@@ -184,10 +191,10 @@ def wait_for(predicate, timeout_s: float = 2.0) -> bool:
 
 
 def chain_for(server: Loopback, tmp_path: Path) -> TTSChain:
-    azure = AzureTTS(FAKE_KEY, "westeurope", endpoint=server.tts_url, timeout_s=TIMEOUT_S,
-                     out_dir=tmp_path / "out")
-    return TTSChain([azure, OfflineTTS(out_dir=tmp_path / "out")], tmp_path / "cache",
-                    deadline_s=max(1.0, TIMEOUT_S + 0.2))
+    azure = AzureTTS(FAKE_KEY, "westeurope", endpoint=server.tts_url, timeout_s=TIMEOUT_S, out_dir=tmp_path / "out")
+    return TTSChain(
+        [azure, OfflineTTS(out_dir=tmp_path / "out")], tmp_path / "cache", deadline_s=max(1.0, TIMEOUT_S + 0.2)
+    )
 
 
 def files(tmp_path: Path) -> list[str]:
@@ -196,9 +203,10 @@ def files(tmp_path: Path) -> list[str]:
 
 def samples(text: str) -> np.ndarray:
     """16 kHz mono int16 speech in memory (espeak-ng), as the microphone would give it."""
-    out = subprocess.run([ESPEAK, "-v", "en-us", "--stdout", "--", text], check=True,
-                         capture_output=True, timeout=15).stdout
-    pcm = np.frombuffer(out[44:len(out) // 2 * 2], dtype="<i2").astype(np.float32)
+    out = subprocess.run(
+        [ESPEAK, "-v", "en-us", "--stdout", "--", text], check=True, capture_output=True, timeout=15
+    ).stdout
+    pcm = np.frombuffer(out[44 : len(out) // 2 * 2], dtype="<i2").astype(np.float32)
     n = int(len(pcm) * 16000 / 22050)
     return np.interp(np.arange(n) * 22050 / 16000, np.arange(len(pcm)), pcm).astype(np.int16)
 
@@ -219,15 +227,15 @@ BAD = {  # mode -> the transport error behind the engine's own error
 
 
 @needs_espeak
-@pytest.mark.parametrize("server", ["silent", "trickle", "truncate", "truncate-unframed", "junk", "refused"],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "server", ["silent", "trickle", "truncate", "truncate-unframed", "junk", "refused"], indirect=True
+)
 def test_speech_out_falls_back_and_keeps_nothing_bad(server, tmp_path):
     OfflineTTS(out_dir=tmp_path / "warm").synthesize("warm up", "en")  # espeak loaded: not timed
     shutil.rmtree(tmp_path / "warm")
     threads, fds = threading.active_count(), open_fds()
 
-    azure = AzureTTS(FAKE_KEY, "westeurope", endpoint=server.tts_url, timeout_s=TIMEOUT_S,
-                     out_dir=tmp_path / "out")
+    azure = AzureTTS(FAKE_KEY, "westeurope", endpoint=server.tts_url, timeout_s=TIMEOUT_S, out_dir=tmp_path / "out")
     start = time.monotonic()
     with pytest.raises(TTSError) as raised:
         azure.synthesize("Turn your head to the left", "en")
@@ -306,14 +314,15 @@ def test_slow_but_complete_answers_are_used_and_counted_toward_back_off(server, 
     chain = chain_for(server, tmp_path)
     first = chain.synthesize_detailed("Welcome", "en")
     assert first.engine == "azure" and wav_info(first.path)[1] == 24000  # the answer is used ...
-    assert chain.backoff.is_down("azure")                                # ... and backed off
+    assert chain.backoff.is_down("azure")  # ... and backed off
     start = time.monotonic()
     second = chain.synthesize_detailed("Look at the camera", "en")
     assert second.engine == "espeak"
     assert time.monotonic() - start < 0.5 + SLACK_S  # no second wait on the slow service
 
-    recognizer = CommandRecognizer([AzureSTT(FAKE_KEY, "westeurope", endpoint=server.stt_url,
-                                             timeout_s=TIMEOUT_S), spotter])
+    recognizer = CommandRecognizer(
+        [AzureSTT(FAKE_KEY, "westeurope", endpoint=server.stt_url, timeout_s=TIMEOUT_S), spotter]
+    )
     audio = samples("stop")
     assert recognizer.transcribe(audio, "en") == ("Stop.", "azure")
     assert recognizer.backoff.is_down("azure")

@@ -1,5 +1,6 @@
 """The lockout state file under faults: corrupt, the wrong kind of file, a full disk, a planted
 symlink. The kiosk keeps serving (sessions start and are counted in memory) and says why."""
+
 import random
 import subprocess
 
@@ -14,7 +15,9 @@ from kiosk.session.observation import Observation
 
 def engine_on(limiter):
     clock = ManualClock()
-    return SessionEngine(EngineSettings.defaults(), HEAD_POSE_CHALLENGES, clock, rng=random.Random(0), limiter=limiter), clock
+    return SessionEngine(
+        EngineSettings.defaults(), HEAD_POSE_CHALLENGES, clock, rng=random.Random(0), limiter=limiter
+    ), clock
 
 
 def deny_one(eng, clock):
@@ -25,8 +28,14 @@ def deny_one(eng, clock):
     assert eng.state == State.DENIED
 
 
-CORRUPT = [b"\x00\xff" * 100, b'{"failures": [1, "x"]}', b'{"in_progress": 7}', b"[]", b'{"locked_until": 1e999}',
-           b'{"version": 1, "failures": [], "in_progress": {"session_id": 3}}']
+CORRUPT = [
+    b"\x00\xff" * 100,
+    b'{"failures": [1, "x"]}',
+    b'{"in_progress": 7}',
+    b"[]",
+    b'{"locked_until": 1e999}',
+    b'{"version": 1, "failures": [], "in_progress": {"session_id": 3}}',
+]
 
 
 @pytest.mark.parametrize("content", CORRUPT)
@@ -65,6 +74,7 @@ def tiny_disk(tmp_path):
 
 def test_disk_full_for_the_state_keeps_the_old_file_and_the_lockout_in_memory(tiny_disk, caplog):
     import os
+
     path = tiny_disk / "lockout.json"
     rl = RateLimiter(max_failures=3, state_path=path)
     rl.record(False)

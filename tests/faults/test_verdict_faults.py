@@ -1,6 +1,7 @@
 """Verdict delivery under faults: hooks that hang, flood, fail or leave a child behind, a full
 disk for the spool, and replays. Each asserts that the kiosk side keeps going and no verdict is
 lost or sent twice."""
+
 import json
 import os
 import resource
@@ -22,15 +23,21 @@ T0 = 1_790_000_000.0
 
 
 def signed(i: int, **kw) -> dict:
-    return sign(make_record(f"s{i}", i % 2 == 0, 0, ["head_pose"], {"liveness": "1"}, T0 + i, T0 + i + 1,
-                            "kiosk-1", valid_s=300, **kw), KEY)
+    return sign(
+        make_record(
+            f"s{i}", i % 2 == 0, 0, ["head_pose"], {"liveness": "1"}, T0 + i, T0 + i + 1, "kiosk-1", valid_s=300, **kw
+        ),
+        KEY,
+    )
 
 
 def host_script(tmp_path: Path, body: str) -> list[str]:
     """A hook program: appends its stdin to host.jsonl, then does `body` (Python)."""
     script = tmp_path / "hook.py"
-    script.write_text("import sys, os, subprocess, time\n"
-                      f"open({str(tmp_path / 'host.jsonl')!r}, 'ab').write(sys.stdin.buffer.read())\n" + body)
+    script.write_text(
+        "import sys, os, subprocess, time\n"
+        f"open({str(tmp_path / 'host.jsonl')!r}, 'ab').write(sys.stdin.buffer.read())\n" + body
+    )
     return [sys.executable, str(script)]
 
 
@@ -52,8 +59,10 @@ def wait_gone(pid: int, deadline_s: float = 10.0) -> bool:
 
 def test_a_hanging_hook_times_out_is_killed_and_its_record_is_delivered_later(tmp_path):
     pidfile = tmp_path / "child.pid"
-    argv = host_script(tmp_path, f"p = subprocess.Popen(['sleep', '60']); open({str(pidfile)!r}, 'w')"
-                                 f".write(str(p.pid)); time.sleep(60)\n")
+    argv = host_script(
+        tmp_path,
+        f"p = subprocess.Popen(['sleep', '60']); open({str(pidfile)!r}, 'w').write(str(p.pid)); time.sleep(60)\n",
+    )
     hook = CommandHook(argv, timeout_s=2.0, spool_path=tmp_path / "spool.jsonl")
     t0 = time.monotonic()
     assert hook.deliver(signed(0)) is False
@@ -66,8 +75,10 @@ def test_a_hanging_hook_times_out_is_killed_and_its_record_is_delivered_later(tm
 
 
 def test_a_hook_flooding_300_mb_is_not_buffered(tmp_path):
-    flood = ("chunk = b'x' * (1 << 20)\n"
-             "for _ in range(300):\n    sys.stdout.buffer.write(chunk)\n    sys.stderr.buffer.write(chunk)\n")
+    flood = (
+        "chunk = b'x' * (1 << 20)\n"
+        "for _ in range(300):\n    sys.stdout.buffer.write(chunk)\n    sys.stderr.buffer.write(chunk)\n"
+    )
     hook = CommandHook(host_script(tmp_path, flood), timeout_s=60, spool_path=tmp_path / "spool.jsonl")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert hook.deliver(signed(0)) is True
@@ -77,8 +88,11 @@ def test_a_hook_flooding_300_mb_is_not_buffered(tmp_path):
 
 
 def test_a_failing_hook_spools_and_says_why(tmp_path, caplog):
-    hook = CommandHook(host_script(tmp_path, "sys.stderr.write('host said no' + 'x' * 100000); sys.exit(3)\n"),
-                       timeout_s=10, spool_path=tmp_path / "spool.jsonl")
+    hook = CommandHook(
+        host_script(tmp_path, "sys.stderr.write('host said no' + 'x' * 100000); sys.exit(3)\n"),
+        timeout_s=10,
+        spool_path=tmp_path / "spool.jsonl",
+    )
     assert hook.deliver(signed(0)) is False and hook.deliver(signed(1)) is False
     assert hook.pending() == 2
     assert "exited with 3: host said no" in caplog.text
@@ -87,8 +101,10 @@ def test_a_failing_hook_spools_and_says_why(tmp_path, caplog):
 
 def test_a_hook_that_exits_0_leaving_a_child_on_its_output_is_delivered_once(tmp_path):
     pidfile = tmp_path / "child.pid"
-    body = (f"p = subprocess.Popen(['sleep', '60'], stdout=sys.stdout, stderr=sys.stderr)\n"
-            f"open({str(pidfile)!r}, 'w').write(str(p.pid))\nsys.exit(0)\n")
+    body = (
+        f"p = subprocess.Popen(['sleep', '60'], stdout=sys.stdout, stderr=sys.stderr)\n"
+        f"open({str(pidfile)!r}, 'w').write(str(p.pid))\nsys.exit(0)\n"
+    )
     hook = CommandHook(host_script(tmp_path, body), timeout_s=5.0, spool_path=tmp_path / "spool.jsonl")
     try:
         t0 = time.monotonic()
@@ -151,11 +167,13 @@ def test_disk_full_for_the_spool_only_at_the_write_edge(tmp_path, monkeypatch, c
     import errno
 
     from kiosk import files
+
     hook = CommandHook([sys.executable, "-c", "import sys; sys.exit(1)"], spool_path=tmp_path / "spool.jsonl")
     real_replace = files.os.replace
 
     def full(*a):
         raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(files.os, "replace", full)
     assert hook.deliver(signed(0)) is False and hook.deliver(signed(1)) is False
     assert hook.pending() == 2 and "kept in memory" in caplog.text
@@ -165,7 +183,10 @@ def test_disk_full_for_the_spool_only_at_the_write_edge(tmp_path, monkeypatch, c
     ok._unsaved = hook._unsaved  # the same kiosk process: its memory is still there
     assert ok.deliver(signed(2))
     assert [json.loads(x)["session_id"] for x in (tmp_path / "host.jsonl").read_text().splitlines()] == [
-        "s0", "s1", "s2"]
+        "s0",
+        "s1",
+        "s2",
+    ]
 
 
 def test_the_spool_never_follows_a_planted_tmp_symlink(tmp_path):
@@ -182,11 +203,15 @@ def test_a_replayed_record_is_caught_by_expiry_nonce_and_the_printed_host_checks
     """Through the reporter and `kiosk verify-record`, as a host would: the host's nonce is bound
     into the record, an old record expires, a tampered one fails; uniqueness is named as the host's job."""
     from kiosk.reporting import VerdictReporter
+
     out, nonce_file = tmp_path / "verdicts.jsonl", tmp_path / "nonce"
     cfg = make_cfg(tmp_path, verdict={"hook": f"file:{out}", "nonce_file": str(nonce_file), "valid_s": 60})
     reporter = VerdictReporter(cfg, {"liveness": "1"})
-    session = type("S", (), dict(session_id="sess-42", started_at=0.0, finished_at=5.0, result="passed",
-                                 levels_passed=2, challenges=[]))()
+    session = type(
+        "S",
+        (),
+        dict(session_id="sess-42", started_at=0.0, finished_at=5.0, result="passed", levels_passed=2, challenges=[]),
+    )()
     nonce_file.write_text("host-nonce-abc123\n")
     try:
         assert reporter.submit(session).result(timeout=10)
@@ -198,9 +223,14 @@ def test_a_replayed_record_is_caught_by_expiry_nonce_and_the_printed_host_checks
     key = str(tmp_path / "device.key")
 
     def check(text: str, *args: str) -> tuple[int, list[dict]]:
-        done = subprocess.run([sys.executable, "-m", "kiosk", "verify-record", "-", "--key", key, *args],
-                              input=text, capture_output=True, text=True, timeout=60,
-                              env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
+        done = subprocess.run(
+            [sys.executable, "-m", "kiosk", "verify-record", "-", "--key", key, *args],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
+        )
         return done.returncode, [json.loads(x) for x in done.stdout.splitlines()]
 
     line = json.dumps(first) + "\n"
@@ -232,13 +262,15 @@ def test_host_down_then_disk_full_then_both_back_delivers_each_record_once(tmp_p
     import errno
 
     from kiosk import files
+
     host = FlakyHost(tmp_path / "spool.jsonl")
     host.down = True
-    assert not host.deliver(signed(0))           # spooled on disk
+    assert not host.deliver(signed(0))  # spooled on disk
     real_replace = files.os.replace
 
     def full(*a):
         raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(files.os, "replace", full)
     host.down = False
     host.got.clear()
@@ -247,11 +279,12 @@ def test_host_down_then_disk_full_then_both_back_delivers_each_record_once(tmp_p
     def send_then_down(line: bytes) -> None:
         original_send(line)
         host.down = True
+
     monkeypatch.setattr(host, "send", send_then_down)
-    assert not host.deliver(signed(1))           # s0 delivered, s1 not; the spool cannot be rewritten
+    assert not host.deliver(signed(1))  # s0 delivered, s1 not; the spool cannot be rewritten
     monkeypatch.setattr(host, "send", original_send)
     assert host.got == ["s0"] and host.pending() == 1
-    assert not host.deliver(signed(2))           # still down, disk still full: memory holds s1, s2
+    assert not host.deliver(signed(2))  # still down, disk still full: memory holds s1, s2
     monkeypatch.setattr(files.os, "replace", real_replace)
     host.down = False
     assert host.deliver(signed(3))

@@ -16,6 +16,7 @@ Two interpreters: the runtime venv (mediapipe, ai-edge-litert: the kiosk's own c
 training venv (TensorFlow, training/requirements-train.txt). Defaults: .venv/bin/python and
 $KIOSK_TRAIN_PYTHON or /work/venvs/train/bin/python.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,23 +31,35 @@ STEPS = ("split", "features", "head", "calibrate", "evaluate")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m training.emotion", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m training.emotion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("step", choices=STEPS + ("all",))
     ap.add_argument("--datasets", default="../shared/datasets")
     ap.add_argument("--work", default="artifacts/emotion")
     ap.add_argument("--runtime-python", default=str(ROOT / ".venv" / "bin" / "python"))
     ap.add_argument("--train-python", default=os.environ.get("KIOSK_TRAIN_PYTHON", "/work/venvs/train/bin/python"))
-    ap.add_argument("--all-images", action="store_true",
-                    help="features for all 28,709 images (default: the 5,734 held-out ones the head uses)")
+    ap.add_argument(
+        "--all-images",
+        action="store_true",
+        help="features for all 28,709 images (default: the 5,734 held-out ones the head uses)",
+    )
     args = ap.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", TF_NUM_INTRAOP_THREADS="1",
-               TF_NUM_INTEROP_THREADS="1")
+    env = dict(
+        os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1"
+    )
     commands = {
-        "split": [args.runtime_python, HERE / "dedup.py", args.datasets, "--out", work / "split.npz",
-                  "--montage", work / "dup_pairs.png"],
+        "split": [
+            args.runtime_python,
+            HERE / "dedup.py",
+            args.datasets,
+            "--out",
+            work / "split.npz",
+            "--montage",
+            work / "dup_pairs.png",
+        ],
         "features": [args.runtime_python, HERE / "features.py", args.datasets, "--out", work / "features.npz"]
         + ([] if args.all_images else ["--heldout-only"]),
         "head": [args.train_python, HERE / "head.py", "--work", work],

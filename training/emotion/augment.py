@@ -4,6 +4,7 @@ Why these: the kiosk sees webcam faces aligned by MediaPipe (small residual rota
 shift errors), in all kinds of light, often soft, noisy or JPEG-compressed, sometimes partly
 occluded (glasses, hair, hands). FER2013 itself is web-scraped and varies in all of these too.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -38,8 +39,9 @@ def _degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.4, 1.2))
     elif r < 0.35:  # low-resolution face far from the camera
         small = int(rng.integers(20, 36))
-        img = cv2.resize(cv2.resize(img, (small, small), interpolation=cv2.INTER_AREA), (size, size),
-                         interpolation=cv2.INTER_LINEAR)
+        img = cv2.resize(
+            cv2.resize(img, (small, small), interpolation=cv2.INTER_AREA), (size, size), interpolation=cv2.INTER_LINEAR
+        )
     if rng.random() < 0.2:
         img = np.clip(img + rng.normal(0, rng.uniform(2, 8), img.shape), 0, 255).astype(np.uint8)
     if rng.random() < 0.25:
@@ -54,7 +56,7 @@ def _erase(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = (rng.uniform(0.15, 0.35, size=2) * size).astype(int)
     y, x = rng.integers(0, size - h), rng.integers(0, size - w)
     img = img.copy()
-    img[y:y + h, x:x + w] = rng.integers(0, 256)
+    img[y : y + h, x : x + w] = rng.integers(0, 256)
     return img
 
 

@@ -10,6 +10,7 @@ The target is 3 %; the default 2 % leaves room for the difference between folds 
 Writes `head` (file, feature order) and `thresholds` into models/emotion.json and copies the final
 head to models/emotion.head.tflite.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,11 @@ HEAD_FILE = "emotion.head.tflite"
 
 
 def head_meta(labels: list[str]) -> dict:
-    return {"model": HEAD_FILE, "temperature": 1.0,
-            "features": [f"cnn_{lab}" for lab in labels] + [f"bs_{n}" for n in BLENDSHAPE_NAMES]
-            + ["blendshapes_present"]}
+    return {
+        "model": HEAD_FILE,
+        "temperature": 1.0,
+        "features": [f"cnn_{lab}" for lab in labels] + [f"bs_{n}" for n in BLENDSHAPE_NAMES] + ["blendshapes_present"],
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,8 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     labels = [str(c) for c in meta["labels"]]
     meta["head"] = head_meta(labels)
-    meta["head"]["trained_on"] = ("head_train part of training/emotion/dedup.py (FER2013 images the CNN never "
-                                  "trained on, duplicate-grouped), 60 -> 32 -> 7 MLP, int8 (training/emotion/head.py)")
+    meta["head"]["trained_on"] = (
+        "head_train part of training/emotion/dedup.py (FER2013 images the CNN never "
+        "trained on, duplicate-grouped), 60 -> 32 -> 7 MLP, int8 (training/emotion/head.py)"
+    )
     meta["version"] = args.version
     meta["input"]["align"] = meta["input"]["align"].replace("MediaPipe mesh", "Face Landmarker / face mesh")
     meta.pop("thresholds", None)
@@ -67,8 +72,10 @@ def main(argv: list[str] | None = None) -> None:
         for r in np.flatnonzero(folds == k):
             cnn = clf.cnn_probabilities_from_logits(f["cnn_logits"][idx[r]])
             probs[r] = clf.fuse(cnn, bs[r] if found[r] else None)
-    print(f"out-of-fold accuracy of the fused head on head_train (n={len(idx)}): "
-          f"{np.mean(probs.argmax(1) == y):.4f}", flush=True)
+    print(
+        f"out-of-fold accuracy of the fused head on head_train (n={len(idx)}): {np.mean(probs.argmax(1) == y):.4f}",
+        flush=True,
+    )
     judge = runtime_judge()
     grid = np.round(np.arange(0.0, 1.0, 0.01), 2)
     clf = classifier_with_head(meta_path, work / "head.tflite", work)
@@ -89,13 +96,18 @@ def main(argv: list[str] | None = None) -> None:
         else:
             thresholds[c] = 1.0
             chosen[c] = {"threshold": 1.0, "recall": 0.0, "false_accept": 0.0, "n": int((y == k).sum())}
-        print(f"{c:9s} threshold {thresholds[c]:.2f}  out-of-fold recall {chosen[c]['recall']:.3f}  "
-              f"false accept {chosen[c]['false_accept']:.4f}", flush=True)
+        print(
+            f"{c:9s} threshold {thresholds[c]:.2f}  out-of-fold recall {chosen[c]['recall']:.3f}  "
+            f"false accept {chosen[c]['false_accept']:.4f}",
+            flush=True,
+        )
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["thresholds"] = thresholds
-    meta["threshold_rule"] = (f"lowest threshold (0.01 grid) with out-of-fold false accepts <= "
-                              f"{args.max_false_accept} on head_train (5 group-disjoint folds), "
-                              "through EmotionClassifier.decide + Judge.matches incl. min_margin")
+    meta["threshold_rule"] = (
+        f"lowest threshold (0.01 grid) with out-of-fold false accepts <= "
+        f"{args.max_false_accept} on head_train (5 group-disjoint folds), "
+        "through EmotionClassifier.decide + Judge.matches incl. min_margin"
+    )
     meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     (work / "calibration.json").write_text(json.dumps(chosen, indent=1) + "\n")
     print(f"wrote thresholds and head into {meta_path}")

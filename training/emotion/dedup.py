@@ -24,6 +24,7 @@ touches the CNN's training images is dropped; the rest is split by group, strati
 
     python training/emotion/dedup.py ../shared/datasets [--montage artifacts/emotion/dup_pairs.png]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,7 +72,7 @@ def near_pairs(images: np.ndarray, threshold: float = NEAR_CORRELATION) -> tuple
     a, m = small_vectors(images), small_vectors(images, mirrored=True)
     pairs, values = [], []
     for s in range(0, len(a), BLOCK):
-        block = a[s:s + BLOCK]
+        block = a[s : s + BLOCK]
         sim = np.maximum(block @ a.T, block @ m.T)
         i, j = np.nonzero(sim >= threshold)
         i = i + s
@@ -127,8 +128,9 @@ def duplicate_groups(images: np.ndarray, threshold: float = NEAR_CORRELATION) ->
     return groups, stats
 
 
-def heldout_split(images: np.ndarray, labels: np.ndarray, groups: np.ndarray,
-                  seed: int = HELDOUT_SEED) -> dict[str, np.ndarray]:
+def heldout_split(
+    images: np.ndarray, labels: np.ndarray, groups: np.ndarray, seed: int = HELDOUT_SEED
+) -> dict[str, np.ndarray]:
     """{"cnn_train", "dropped", "head_train", "validation"} index arrays (see the module doc)."""
     old = split_indices(images, labels)
     cnn_groups = np.zeros(int(groups.max()) + 1, bool)
@@ -146,8 +148,12 @@ def heldout_split(images: np.ndarray, labels: np.ndarray, groups: np.ndarray,
         members = members[rng.permutation(len(members))]
         to_validation[members[: len(members) // 2]] = True
     in_val = to_validation[groups[kept]]
-    return {"cnn_train": old["train"], "dropped": heldout[leaked],
-            "head_train": kept[~in_val], "validation": kept[in_val]}
+    return {
+        "cnn_train": old["train"],
+        "dropped": heldout[leaked],
+        "head_train": kept[~in_val],
+        "validation": kept[in_val],
+    }
 
 
 def montage(images: np.ndarray, path: Path, rng: np.random.Generator) -> None:
@@ -158,13 +164,19 @@ def montage(images: np.ndarray, path: Path, rng: np.random.Generator) -> None:
     for lo, hi in bands:
         sel = np.flatnonzero((vals >= lo) & (vals < hi))
         pick = rng.choice(sel, min(8, len(sel)), replace=False) if len(sel) else []
-        tiles = [np.hstack([images[pairs[k, 0]], images[pairs[k, 1]], np.full((48, 4), 255, np.uint8)])
-                 for k in pick]
+        tiles = [np.hstack([images[pairs[k, 0]], images[pairs[k, 1]], np.full((48, 4), 255, np.uint8)]) for k in pick]
         tiles += [np.zeros((48, 100), np.uint8)] * (8 - len(tiles))
         row = np.hstack(tiles)
         label = np.full((14, row.shape[1]), 255, np.uint8)
-        cv2.putText(label, f"correlation {lo:.2f}-{min(hi, 1.0):.2f} (n={len(sel)})", (2, 11),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.35, 0, 1)
+        cv2.putText(
+            label,
+            f"correlation {lo:.2f}-{min(hi, 1.0):.2f} (n={len(sel)})",
+            (2, 11),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.35,
+            0,
+            1,
+        )
         rows += [label, row]
     cv2.imwrite(str(path), cv2.resize(np.vstack(rows), None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST))
 

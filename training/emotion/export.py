@@ -8,6 +8,7 @@ apply the temperature to unquantised logits). The representative set is 500 stan
 images. Writes models/emotion.tflite and models/emotion.json; evaluate.py then adds the
 temperature, validated recall and metrics to the json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,7 +50,7 @@ def main() -> None:
     model = keras.models.load_model(args.keras)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([rep[i:i + 1]] for i in range(len(rep)))
+    converter.representative_dataset = lambda: ([rep[i : i + 1]] for i in range(len(rep)))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.float32
     converter.inference_output_type = tf.float32
@@ -65,11 +66,13 @@ def main() -> None:
         "version": args.version,
         "labels": classes,
         "input": {
-            "size": 48, "channels": 1, "layout": "NHWC float32",
+            "size": 48,
+            "channels": 1,
+            "layout": "NHWC float32",
             "align": "kiosk.vision.emotion.align_face: MediaPipe mesh eye corners (33,133 / 362,263) and mouth "
-                     "corners (61,291); eye line horizontal; similarity transform putting the eye midpoint at "
-                     f"{list(FER_EYE_MID)} of the side, eye distance {FER_EYE_DISTANCE} and eye-to-mouth "
-                     f"{FER_EYE_TO_MOUTH} combined as hypot; BGR->gray",
+            "corners (61,291); eye line horizontal; similarity transform putting the eye midpoint at "
+            f"{list(FER_EYE_MID)} of the side, eye distance {FER_EYE_DISTANCE} and eye-to-mouth "
+            f"{FER_EYE_TO_MOUTH} combined as hypot; BGR->gray",
             "normalize": f"x = gray/255; (x - mean(x)) / max(std(x), {STD_FLOOR}); clip to +-{CLIP}",
             "flip_average": False,
         },
@@ -78,12 +81,27 @@ def main() -> None:
         "validated_recall": {},
         "min_margin_hint": 0.15,
         "trained_on": "FER2013 train split (fer2013_train.npz), stratified duplicate-grouped split "
-                      f"train/val/test 80/10/10, seed {SEED} (training/emotion/split.py)",
+        f"train/val/test 80/10/10, seed {SEED} (training/emotion/split.py)",
         "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "training": {k: train_cfg.get(k) for k in ("arch", "width", "channels", "epochs", "epochs_run",
-                                                    "time_budget_min", "train_minutes", "init_tflite", "batch",
-                                                    "lr", "label_smoothing", "class_weight_power", "best_val_acc")
-                     if train_cfg.get(k) not in (None, "", 0, 0.0)},
+        "training": {
+            k: train_cfg.get(k)
+            for k in (
+                "arch",
+                "width",
+                "channels",
+                "epochs",
+                "epochs_run",
+                "time_budget_min",
+                "train_minutes",
+                "init_tflite",
+                "batch",
+                "lr",
+                "label_smoothing",
+                "class_weight_power",
+                "best_val_acc",
+            )
+            if train_cfg.get(k) not in (None, "", 0, 0.0)
+        },
     }
     if "epochs_run" in meta["training"]:  # time-budgeted run: --epochs was only an upper bound
         meta["training"]["epochs"] = meta["training"].pop("epochs_run")
@@ -103,8 +121,10 @@ def main() -> None:
     lite_pred = np.array(lite_pred)
     y_val = labels[parts["val"]]
     print(f"wrote {out} ({len(blob) / 1024:.1f} KiB) and {out.with_suffix('.json')}")
-    print(f"val accuracy keras float {np.mean(keras_pred == y_val):.4f}  int8 {np.mean(lite_pred == y_val):.4f}  "
-          f"agreement {np.mean(keras_pred == lite_pred):.4f}")
+    print(
+        f"val accuracy keras float {np.mean(keras_pred == y_val):.4f}  int8 {np.mean(lite_pred == y_val):.4f}  "
+        f"agreement {np.mean(keras_pred == lite_pred):.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ models/emotion.tflite) and the Face Landmarker's 52 blendshapes of the upscaled 
 finds no face. The images the CNN never trained on (old val + test of split.py) go first, and the
 file is rewritten every 1,000 images, so a partial run is usable and a restart resumes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", default="models/emotion.tflite")
     ap.add_argument("--landmarker", default="models/face_landmarker.task")
     ap.add_argument("--limit", type=int, default=0, help="stop after this many images (0: all)")
-    ap.add_argument("--heldout-only", action="store_true",
-                    help="only the images the CNN never trained on (all the head and evaluation use)")
+    ap.add_argument(
+        "--heldout-only",
+        action="store_true",
+        help="only the images the CNN never trained on (all the head and evaluation use)",
+    )
     args = ap.parse_args(argv)
     images, labels, _ = load_fer(args.datasets)
     out = Path(args.out)
@@ -59,13 +63,20 @@ def main(argv: list[str] | None = None) -> None:
         order = order[: len(images) - len(split_indices(images, labels)["train"])]
     todo = [int(i) for i in order if not done[i]]
     if args.limit:
-        todo = todo[:args.limit]
+        todo = todo[: args.limit]
 
     def save() -> None:
         tmp = out.with_suffix(".tmp.npz")
-        np.savez(tmp, cnn_logits=logits, blendshapes=shapes, done=done, labels=labels,
-                 blendshape_names=np.array(BLENDSHAPE_NAMES), model=str(args.model),
-                 flip_average=clf.flip_average)
+        np.savez(
+            tmp,
+            cnn_logits=logits,
+            blendshapes=shapes,
+            done=done,
+            labels=labels,
+            blendshape_names=np.array(BLENDSHAPE_NAMES),
+            model=str(args.model),
+            flip_average=clf.flip_average,
+        )
         tmp.replace(out)
 
     t0 = time.time()
@@ -79,8 +90,11 @@ def main(argv: list[str] | None = None) -> None:
             if k % 1000 == 0 or k == len(todo):
                 save()
                 found = ~np.isnan(shapes[done, 0])
-                print(f"{k}/{len(todo)} {time.time() - t0:.0f}s, landmarker found a face in "
-                      f"{found.mean():.3f} of {int(done.sum())}", flush=True)
+                print(
+                    f"{k}/{len(todo)} {time.time() - t0:.0f}s, landmarker found a face in "
+                    f"{found.mean():.3f} of {int(done.sum())}",
+                    flush=True,
+                )
     save()
 
 

@@ -12,6 +12,7 @@ Rows without blendshapes (the landmarker found no face) have zeros and flag 0; i
 trained on enough rows. Architecture: 60 -> 32 ReLU -> dropout 0.2 -> 7 logits (2,183 weights).
 Full-integer int8 (float32 input/output), 500 representative rows.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,14 @@ def train_head(x: np.ndarray, y: np.ndarray, seed: int):
     counts = np.bincount(y, minlength=7).astype(np.float64)
     weights = (counts.max() / np.maximum(counts, 1)) ** 0.5
     weights /= weights[y].mean()
-    model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(HIDDEN, activation="relu"),
-                              keras.layers.Dropout(0.2), keras.layers.Dense(7)])
+    model = keras.Sequential(
+        [
+            keras.Input((x.shape[1],)),
+            keras.layers.Dense(HIDDEN, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(7),
+        ]
+    )
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     rng = np.random.default_rng(seed)
     for epoch in range(EPOCHS):
@@ -81,7 +88,7 @@ def export_int8(model, rep: np.ndarray, out: Path) -> None:
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([rep[i:i + 1]] for i in range(len(rep)))
+    converter.representative_dataset = lambda: ([rep[i : i + 1]] for i in range(len(rep)))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.float32
     converter.inference_output_type = tf.float32
@@ -115,8 +122,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"fold {k}: {len(held)} held-out rows, float accuracy {acc:.4f}", flush=True)
     final = train_head(x[train_idx], y[train_idx], SEED)
     export_int8(final, rep, work / "head.tflite")
-    print(f"head_train {len(train_idx)} rows ({found[train_idx].mean():.3f} with blendshapes); "
-          f"wrote {work}/head.tflite and {args.folds} fold heads")
+    print(
+        f"head_train {len(train_idx)} rows ({found[train_idx].mean():.3f} with blendshapes); "
+        f"wrote {work}/head.tflite and {args.folds} fold heads"
+    )
 
 
 if __name__ == "__main__":

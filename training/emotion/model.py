@@ -2,6 +2,7 @@
 
 Output is logits (no softmax): the runtime applies softmax(logits / temperature).
 """
+
 from __future__ import annotations
 
 import keras
@@ -40,8 +41,14 @@ def build_model(num_classes: int = 7, size: int = 48, width: int = 32, dropout: 
     return keras.Model(inp, out, name="emotion_cnn")
 
 
-def build_vgg(num_classes: int = 7, size: int = 48, width: int = 16, dropout: float = 0.3,
-              channels: tuple[int, ...] | None = None, convs: tuple[int, ...] = (1, 2, 2, 2)) -> keras.Model:
+def build_vgg(
+    num_classes: int = 7,
+    size: int = 48,
+    width: int = 16,
+    dropout: float = 0.3,
+    channels: tuple[int, ...] | None = None,
+    convs: tuple[int, ...] = (1, 2, 2, 2),
+) -> keras.Model:
     """Plain small VGG: regular 3x3 convs, which oneDNN trains far faster per FLOP on CPU than
     depthwise ones (the training machine is one shared core).
 

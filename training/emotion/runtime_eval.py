@@ -3,6 +3,7 @@
 A face "passes" emotion challenge c in one frame exactly when the kiosk's `Judge.matches` says so for
 the `Observation` that `VisionPipeline` would build from `EmotionClassifier.decide`'s result.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,10 @@ DRAWN = ("happy", "surprise", "angry", "sad")  # the kiosk's default [emotion] a
 def runtime_judge() -> Judge:
     """The Judge the session engine builds from the default configuration."""
     cfg = load_config()
-    return Judge(HeadPoseThresholds(cfg.head_pose.yaw_deg, cfg.head_pose.pitch_deg, cfg.head_pose.max_other_deg),
-                 cfg.emotion.min_margin)
+    return Judge(
+        HeadPoseThresholds(cfg.head_pose.yaw_deg, cfg.head_pose.pitch_deg, cfg.head_pose.max_other_deg),
+        cfg.emotion.min_margin,
+    )
 
 
 def passes(judge: Judge, target: str, result: EmotionResult) -> bool:
@@ -50,13 +53,17 @@ def rates(pass_m: np.ndarray, y: np.ndarray, labels: list[str]) -> dict[str, dic
     out = {}
     for k, c in enumerate(labels):
         own, other = y == k, y != k
-        out[c] = {"n": int(own.sum()), "recall": float(pass_m[own, k].mean()) if own.any() else 0.0,
-                  "false_accept": float(pass_m[other, k].mean()) if other.any() else 0.0}
+        out[c] = {
+            "n": int(own.sum()),
+            "recall": float(pass_m[own, k].mean()) if own.any() else 0.0,
+            "false_accept": float(pass_m[other, k].mean()) if other.any() else 0.0,
+        }
     return out
 
 
-def classifier_with_head(meta_path: Path, head: Path, work: Path, thresholds: dict[str, float] | None = None
-                         ) -> EmotionClassifier:
+def classifier_with_head(
+    meta_path: Path, head: Path, work: Path, thresholds: dict[str, float] | None = None
+) -> EmotionClassifier:
     """The runtime classifier with another head file (a fold head) and thresholds, via a temp json."""
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["head"]["model"] = str(Path(head).resolve())

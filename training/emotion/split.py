@@ -10,6 +10,7 @@ whole group always lands in one split, so no image seen in training is "held out
 Run as a script to print the split sizes:  python training/emotion/split.py ../shared/datasets
 Tests import this file by path (it needs nothing but numpy) to recompute the same split.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,9 +40,13 @@ def _duplicate_groups(images: np.ndarray) -> np.ndarray:
     return groups
 
 
-def split_indices(images: np.ndarray, labels: np.ndarray, seed: int = SEED,
-                  val_fraction: float = VAL_FRACTION, test_fraction: float = TEST_FRACTION
-                  ) -> dict[str, np.ndarray]:
+def split_indices(
+    images: np.ndarray,
+    labels: np.ndarray,
+    seed: int = SEED,
+    val_fraction: float = VAL_FRACTION,
+    test_fraction: float = TEST_FRACTION,
+) -> dict[str, np.ndarray]:
     """Return {"train", "val", "test"} index arrays, stratified by the label of each duplicate group."""
     groups = _duplicate_groups(images)
     n_groups = int(groups.max()) + 1
@@ -58,7 +63,7 @@ def split_indices(images: np.ndarray, labels: np.ndarray, seed: int = SEED,
         n_val = int(round(len(members) * val_fraction))
         n_test = int(round(len(members) * test_fraction))
         assign[members[:n_val]] = 1
-        assign[members[n_val:n_val + n_test]] = 2
+        assign[members[n_val : n_val + n_test]] = 2
     per_image = assign[groups]
     return {name: np.flatnonzero(per_image == k) for k, name in enumerate(("train", "val", "test"))}
 

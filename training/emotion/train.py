@@ -11,6 +11,7 @@ training stops when the budget is spent, so the schedule always finishes anneale
 (--epochs is then only an upper bound).
 --init-tflite PATH: warm-start a `vgg` of the same shape from an exported int8 model (warmstart.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,7 @@ def prepare(images: np.ndarray) -> np.ndarray:
 
 
 class AugmentedBatches(keras.utils.PyDataset):
-    def __init__(self, images, labels, weights, n_classes, batch, seed, label_smoothing,
-                 soft=None, distill=0.0):
+    def __init__(self, images, labels, weights, n_classes, batch, seed, label_smoothing, soft=None, distill=0.0):
         super().__init__()
         self.images, self.labels, self.weights = images, labels, weights
         self.soft, self.distill = soft, distill  # teacher probabilities per image (distillation)
@@ -64,7 +64,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         self.order = self.rng.permutation(len(self.images))
 
     def __getitem__(self, i):
-        idx = self.order[i * self.batch:(i + 1) * self.batch]
+        idx = self.order[i * self.batch : (i + 1) * self.batch]
         x = np.stack([standardize(augment(self.images[j], self.rng)) for j in idx])[..., None]
         y = np.full((len(idx), self.n_classes), self.smooth / self.n_classes, dtype=np.float32)
         y[np.arange(len(idx)), self.labels[idx]] += 1.0 - self.smooth
@@ -110,12 +110,19 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="use only this many training images (smoke test)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--channels", default="", help="comma-separated channels per stage for vgg, e.g. 24,48,96,192")
-    ap.add_argument("--time-budget-min", type=float, default=0.0,
-                    help="wall-clock training budget; LR schedule over elapsed time (see above)")
+    ap.add_argument(
+        "--time-budget-min",
+        type=float,
+        default=0.0,
+        help="wall-clock training budget; LR schedule over elapsed time (see above)",
+    )
     ap.add_argument("--warmup-frac", type=float, default=0.03, help="warm-up share of the time budget")
     ap.add_argument("--init-tflite", default="", help="warm-start from this int8 model (same vgg shape)")
-    ap.add_argument("--teacher-keras", default="",
-                    help="distil from this Keras model's mirror-averaged softmax (one pass learns what two gave)")
+    ap.add_argument(
+        "--teacher-keras",
+        default="",
+        help="distil from this Keras model's mirror-averaged softmax (one pass learns what two gave)",
+    )
     ap.add_argument("--distill", type=float, default=0.7, help="weight of the teacher in the targets")
     args = ap.parse_args()
 
@@ -135,15 +142,30 @@ def main() -> None:
     if args.teacher_keras:
         teacher = keras.models.load_model(args.teacher_keras)
         x_tr = prepare(images[tr])
-        soft = (keras.ops.convert_to_numpy(keras.ops.softmax(teacher.predict(x_tr, batch_size=256, verbose=0)))
-                + keras.ops.convert_to_numpy(keras.ops.softmax(
-                    teacher.predict(x_tr[:, :, ::-1], batch_size=256, verbose=0)))) / 2.0
+        soft = (
+            keras.ops.convert_to_numpy(keras.ops.softmax(teacher.predict(x_tr, batch_size=256, verbose=0)))
+            + keras.ops.convert_to_numpy(
+                keras.ops.softmax(teacher.predict(x_tr[:, :, ::-1], batch_size=256, verbose=0))
+            )
+        ) / 2.0
         soft = soft.astype(np.float32)
-        print(f"teacher {args.teacher_keras}: mirror-averaged, agrees with the labels on "
-              f"{float((soft.argmax(1) == labels[tr]).mean()):.4f} of train images", flush=True)
+        print(
+            f"teacher {args.teacher_keras}: mirror-averaged, agrees with the labels on "
+            f"{float((soft.argmax(1) == labels[tr]).mean()):.4f} of train images",
+            flush=True,
+        )
         del teacher, x_tr
-    train_seq = AugmentedBatches(images[tr], labels[tr], weights, len(classes), args.batch, args.seed,
-                                 args.label_smoothing, soft=soft, distill=args.distill)
+    train_seq = AugmentedBatches(
+        images[tr],
+        labels[tr],
+        weights,
+        len(classes),
+        args.batch,
+        args.seed,
+        args.label_smoothing,
+        soft=soft,
+        distill=args.distill,
+    )
     x_val, y_val = prepare(images[parts["val"]]), labels[parts["val"]]
 
     if args.arch == "vgg":
@@ -152,8 +174,9 @@ def main() -> None:
     else:
         model = build_model(len(classes), width=args.width)
     if args.init_tflite:
-        calib = np.stack([standardize(augment(images[j], np.random.default_rng(args.seed + 1)))
-                          for j in tr[:2048]])[..., None]
+        calib = np.stack([standardize(augment(images[j], np.random.default_rng(args.seed + 1))) for j in tr[:2048]])[
+            ..., None
+        ]
         init_from_tflite(model, args.init_tflite, calib)
         acc0 = float((model.predict(x_val, batch_size=256, verbose=0).argmax(1) == y_val).mean())
         print(f"warm start from {args.init_tflite}: val acc {acc0:.4f}", flush=True)
@@ -165,11 +188,17 @@ def main() -> None:
     else:
         steps = args.epochs * len(train_seq)
         schedule = keras.optimizers.schedules.CosineDecay(
-            args.lr * 0.1, decay_steps=steps - len(train_seq), alpha=0.01,
-            warmup_target=args.lr, warmup_steps=len(train_seq))
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-                  weighted_metrics=[])
+            args.lr * 0.1,
+            decay_steps=steps - len(train_seq),
+            alpha=0.01,
+            warmup_target=args.lr,
+            warmup_steps=len(train_seq),
+        )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        weighted_metrics=[],
+    )
     model.summary(print_fn=lambda s, **k: print(s, flush=True))
 
     history, best, t0 = [], -1.0, time.time()
@@ -181,13 +210,21 @@ def main() -> None:
         pred = logits.argmax(1)
         acc = float((pred == y_val).mean())
         recall = {c: float((pred[y_val == k] == k).mean()) for k, c in enumerate(classes)}
-        row = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]), "val_acc": acc,
-               "val_recall": recall, "minutes": (time.time() - t0) / 60,
-               "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))}
+        row = {
+            "epoch": epoch + 1,
+            "loss": float(fit.history["loss"][-1]),
+            "val_acc": acc,
+            "val_recall": recall,
+            "minutes": (time.time() - t0) / 60,
+            "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+        }
         history.append(row)
-        print(f"epoch {epoch + 1:2d} loss {row['loss']:.3f} val_acc {acc:.4f} "
-              f"happy {recall['happy']:.3f} surprise {recall['surprise']:.3f} "
-              f"neutral {recall['neutral']:.3f} [{row['minutes']:.1f} min]", flush=True)
+        print(
+            f"epoch {epoch + 1:2d} loss {row['loss']:.3f} val_acc {acc:.4f} "
+            f"happy {recall['happy']:.3f} surprise {recall['surprise']:.3f} "
+            f"neutral {recall['neutral']:.3f} [{row['minutes']:.1f} min]",
+            flush=True,
+        )
         if acc > best:
             best = acc
             model.save(out / "best.keras")
@@ -195,9 +232,14 @@ def main() -> None:
         (out / "history.json").write_text(json.dumps(history, indent=1))
         if budget_s > 0 and time.time() - t0 >= budget_s:
             break
-    cfg = vars(args) | {"classes": classes, "best_val_acc": best, "n_train": int(len(tr)),
-                        "epochs_run": len(history), "train_minutes": (time.time() - t0) / 60,
-                        "class_weights": weights.tolist()}
+    cfg = vars(args) | {
+        "classes": classes,
+        "best_val_acc": best,
+        "n_train": int(len(tr)),
+        "epochs_run": len(history),
+        "train_minutes": (time.time() - t0) / 60,
+        "class_weights": weights.tolist(),
+    }
     (out / "train_config.json").write_text(json.dumps(cfg, indent=1))
     print(f"best val acc {best:.4f}; saved {out / 'best.keras'}")
 

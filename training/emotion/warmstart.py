@@ -11,6 +11,7 @@ where m and s are the per-channel mean and std of the conv output on a calibrati
 BN(x) = x + b' at inference, and with batch statistics close to (m, s) also while training.
 Used to continue training the shipped model for another cosine cycle (a warm restart).
 """
+
 from __future__ import annotations
 
 import keras

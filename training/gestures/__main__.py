@@ -11,6 +11,7 @@ Interpreters: this one when it can import the needed package, else --train-pytho
 
     python -m training.gestures train|evaluate|compare|collect ...   # one step, in this interpreter
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,10 +24,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = {"train": "training.gestures.train", "evaluate": "training.gestures.evaluate",
-         "compare": "training.gestures.compare", "collect": "training.gestures.collect"}
-SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-                 "TF_CPP_MIN_LOG_LEVEL": "2"}
+STEPS = {
+    "train": "training.gestures.train",
+    "evaluate": "training.gestures.evaluate",
+    "compare": "training.gestures.compare",
+    "collect": "training.gestures.collect",
+}
+SINGLE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
 
 
 def interpreter(explicit: str | None, env_var: str, needs: str, fallback: Path | None) -> str:
@@ -38,14 +47,17 @@ def interpreter(explicit: str | None, env_var: str, needs: str, fallback: Path |
     for candidate in (os.environ.get(env_var), fallback):
         if candidate and Path(candidate).is_file():
             return str(candidate)
-    raise SystemExit(f"no Python with {needs!r} found: pass --{'train' if needs == 'tensorflow' else 'runtime'}-python "
-                     f"or set {env_var}")
+    raise SystemExit(
+        f"no Python with {needs!r} found: pass --{'train' if needs == 'tensorflow' else 'runtime'}-python "
+        f"or set {env_var}"
+    )
 
 
 def split_training(train_args: list[str], jobs: int) -> list[list[str]]:
     """train.py invocations that together train every part once."""
     from training.gestures.labels import REAL_NONE_FAMILY
     from training.gestures.synth import SYNTH_NONE_FAMILIES
+
     if jobs <= 1:
         return [train_args]
     families = SYNTH_NONE_FAMILIES + [REAL_NONE_FAMILY]
@@ -56,15 +68,21 @@ def split_training(train_args: list[str], jobs: int) -> list[list[str]]:
         k = load.index(min(load))
         share[k].append(f)
         load[k] += 1
-    out = [train_args + ["--parts", "folds", "cross", "synthetic_only", "shipped"]
-           + (["loso", "--loso-families", *share[0]] if share[0] else [])]
+    out = [
+        train_args
+        + ["--parts", "folds", "cross", "synthetic_only", "shipped"]
+        + (["loso", "--loso-families", *share[0]] if share[0] else [])
+    ]
     out += [train_args + ["--parts", "loso", "--loso-families", *fams] for fams in share[1:] if fams]
     return out
 
 
 def run_all(argv: list[str]) -> None:
-    ap = argparse.ArgumentParser(prog="python -m training.gestures all", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m training.gestures all",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
     ap.add_argument("--work", default=str(ROOT / "artifacts" / "gestures"))
     ap.add_argument("--out", default=str(ROOT / "models" / "gesture_classifier"))
@@ -74,19 +92,38 @@ def run_all(argv: list[str]) -> None:
     ap.add_argument("--runtime-python")
     args, train_extra = ap.parse_known_args(argv)
     train_py = interpreter(args.train_python, "GESTURE_TRAIN_PYTHON", "tensorflow", None)
-    runtime_py = interpreter(args.runtime_python, "GESTURE_RUNTIME_PYTHON", "ai_edge_litert", ROOT / ".venv" / "bin" / "python")
-    env = {**os.environ, **SINGLE_THREAD, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    runtime_py = interpreter(
+        args.runtime_python, "GESTURE_RUNTIME_PYTHON", "ai_edge_litert", ROOT / ".venv" / "bin" / "python"
+    )
+    env = {
+        **os.environ,
+        **SINGLE_THREAD,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     common = ["--datasets", args.datasets, "--work", args.work, "--out", args.out, *train_extra]
 
     t0 = time.time()
-    procs = [subprocess.Popen([train_py, "-m", STEPS["train"], *a], cwd=ROOT, env=env)
-             for a in split_training(common, args.jobs)]
+    procs = [
+        subprocess.Popen([train_py, "-m", STEPS["train"], *a], cwd=ROOT, env=env)
+        for a in split_training(common, args.jobs)
+    ]
     codes = [p.wait() for p in procs]
     if any(codes):
         raise SystemExit(f"training failed (exit codes {codes})")
     print(f"training done in {time.time() - t0:.0f}s", flush=True)
-    evaluate = [runtime_py, "-m", STEPS["evaluate"], "--datasets", args.datasets, "--work", args.work,
-                "--model", str(Path(args.out).with_suffix(".tflite")), "--report", args.report]
+    evaluate = [
+        runtime_py,
+        "-m",
+        STEPS["evaluate"],
+        "--datasets",
+        args.datasets,
+        "--work",
+        args.work,
+        "--model",
+        str(Path(args.out).with_suffix(".tflite")),
+        "--report",
+        args.report,
+    ]
     code = subprocess.call(evaluate, cwd=ROOT, env=env)
     if code:
         raise SystemExit(f"evaluation failed (exit code {code})")

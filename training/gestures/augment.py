@@ -1,5 +1,6 @@
 """Feature-space augmentation for real rows: small in-plane rotation, aspect and shear changes,
 landmark jitter and mirroring (covers MediaPipe handedness mistakes), then the kiosk normalisation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,8 @@ def augment(X: np.ndarray, rng: np.random.Generator, rotate_deg=15.0, mirror_p=0
     xy = X.reshape(n, 21, 2).astype(np.float64)
     a = rng.uniform(-1, 1, n) * np.broadcast_to(rotate_deg, (n,)) * np.pi / 180
     c, s = np.cos(a), np.sin(a)
-    rot = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)          # (n, 2, 2)
-    shear = np.eye(2) + rng.normal(0, 0.05, (n, 2, 2))                          # aspect + shear
+    rot = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)  # (n, 2, 2)
+    shear = np.eye(2) + rng.normal(0, 0.05, (n, 2, 2))  # aspect + shear
     xy = np.einsum("nij,nkj->nki", rot @ shear, xy)
     xy += rng.normal(0, 1, (n, 1, 1)).clip(0, None) * rng.normal(0, 0.015, xy.shape)
     flip = rng.random(n) < mirror_p

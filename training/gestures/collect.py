@@ -9,6 +9,7 @@ Interactive (camera, video file or image folder), press a key to record the hand
 Headless, a folder of photos of one gesture (or --label-from-folder for <folder>/<label>/*.jpg):
     .venv/bin/python -m training.gestures.collect --source photos/like --label like --subject p07 --out x.csv --headless
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,12 +25,45 @@ from kiosk.vision.gestures import hand_features  # noqa: E402
 from training.gestures.labels import LABELS  # noqa: E402
 
 HEADER = ["label", "subject", "handedness"] + [f"f{i}" for i in range(42)]
-KEYS = {"1": "like", "2": "dislike", "3": "call_me", "4": "four", "5": "hi_five", "6": "victory",
-        "7": "perfect", "8": "mamma_mia", "9": "crossed_fingers", "0": "fist", "o": "one", "r": "rock",
-        "n": "none"}
+KEYS = {
+    "1": "like",
+    "2": "dislike",
+    "3": "call_me",
+    "4": "four",
+    "5": "hi_five",
+    "6": "victory",
+    "7": "perfect",
+    "8": "mamma_mia",
+    "9": "crossed_fingers",
+    "0": "fist",
+    "o": "one",
+    "r": "rock",
+    "n": "none",
+}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-CONNECTIONS = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11),
-               (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20)]
+CONNECTIONS = [
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (3, 4),
+    (0, 5),
+    (5, 6),
+    (6, 7),
+    (7, 8),
+    (5, 9),
+    (9, 10),
+    (10, 11),
+    (11, 12),
+    (9, 13),
+    (13, 14),
+    (14, 15),
+    (15, 16),
+    (13, 17),
+    (0, 17),
+    (17, 18),
+    (18, 19),
+    (19, 20),
+]
 
 
 class CsvSink:
@@ -96,8 +130,15 @@ def draw(frame, hands, sink, last):
         cv2.putText(view, hand.handedness, tuple(pts[0] + [5, 20]), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 0), 2)
     help_text = "  ".join(f"{k}:{v}" for k, v in KEYS.items())
     cv2.putText(view, help_text, (8, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1)
-    cv2.putText(view, f"q: quit   last: {last}   saved: {sink.counts}", (8, 36), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                (0, 255, 255), 1)
+    cv2.putText(
+        view,
+        f"q: quit   last: {last}   saved: {sink.counts}",
+        (8, 36),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45,
+        (0, 255, 255),
+        1,
+    )
     return view
 
 
@@ -135,6 +176,7 @@ def run(args) -> dict[str, int]:
                     last = label
             if not args.headless:
                 import cv2
+
                 cv2.destroyAllWindows()
     finally:
         sink.close()

@@ -11,6 +11,7 @@ Columns (int8 models through the kiosk's GestureClassifier, each run's own JSON 
 (HaGRID -> kinivi, kinivi -> HaGRID); worst and mean share of a held-out "none" family taken for a
 gesture (leave-one-shape-out, any gesture label; evaluate.py's validation hands).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,10 @@ def score(work: Path, real, families_X, min_conf: float | None) -> dict[str, flo
     for label in ("fist", "hi_five", "one"):
         out[label] = blocked[label]["recall"]
     every_label = set(LABELS) - {NONE}
-    loso = [v["accepted_as_any_gesture"] for v in
-            leave_one_shape_out(work, runs, meta, families_X, every_label, min_conf).values()]
+    loso = [
+        v["accepted_as_any_gesture"]
+        for v in leave_one_shape_out(work, runs, meta, families_X, every_label, min_conf).values()
+    ]
     if loso:
         out["loso_worst"], out["loso_mean"] = max(loso), float(np.mean(loso))
     return out
@@ -76,8 +79,11 @@ def main(argv=None):
     ap.add_argument("work", nargs="+", type=Path, help="train.py --work folders (with gesture_classifier.* inside)")
     ap.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
     ap.add_argument("--min-confidence", type=float, help="score every run at this threshold instead")
-    ap.add_argument("--tipped-share", type=float,
-                    help="share of synthetic hands tipped beyond +-35 deg (synth.TIPPED_SHARE); 0 = untipped hands only")
+    ap.add_argument(
+        "--tipped-share",
+        type=float,
+        help="share of synthetic hands tipped beyond +-35 deg (synth.TIPPED_SHARE); 0 = untipped hands only",
+    )
     args = ap.parse_args(argv)
 
     manifests = [json.loads((w / "runs.json").read_text()) for w in args.work]

@@ -8,6 +8,7 @@ Writes training/gestures/report/{report.md, metrics.json, confusion_matrix.png,
 confusion_matrix_synthetic.png, leave_one_shape_out.png}. Every figure is measured through the kiosk's
 own kiosk.vision.gestures.GestureClassifier (the int8 file and the JSON's thresholds).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,11 @@ THRESHOLD_GRID = (0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 MAX_RECALL_COST = 0.01
 SWEEP = (0.5, 0.6, 0.7, 0.8, 0.9)
 # photo, transform -> expected gesture (vertical flip / 180-degree turn of a thumbs-up is a thumbs-down)
-PHOTO_CASES = [(p, t, "like" if t in ("original", "mirrored") else "dislike")
-               for p in ("hand_thumb_up.jpg", "two_thumbs_up.jpg")
-               for t in ("original", "mirrored", "upside_down", "rotated_180")]
+PHOTO_CASES = [
+    (p, t, "like" if t in ("original", "mirrored") else "dislike")
+    for p in ("hand_thumb_up.jpg", "two_thumbs_up.jpg")
+    for t in ("original", "mirrored", "upside_down", "rotated_180")
+]
 # hands that make no gesture: fingers resting on a shoulder, fingers holding glasses
 PHOTO_CASES += [(p, t, NONE) for p in ("two_faces.jpg", "business_person.png") for t in ("original", "mirrored")]
 
@@ -53,6 +56,7 @@ PHOTO_CASES += [(p, t, NONE) for p in ("two_faces.jpg", "business_person.png") f
 def kiosk_draw_floor() -> float:
     """gesture.min_validated_recall of the kiosk's default config: what a kiosk draws by default."""
     from kiosk.config import config_from_dict
+
     return config_from_dict({}).gesture.min_validated_recall
 
 
@@ -72,8 +76,10 @@ def runtime_classifier(model: Path, meta: dict, min_confidence: float | None = N
 def classify(clf: GestureClassifier, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Label index and top probability of every row, exactly as the kiosk decides them."""
     results = [clf.classify_features(x) for x in X]
-    return (np.array([LABELS.index(r.label) for r in results], int).reshape(-1),
-            np.array([r.confidence for r in results], float).reshape(-1))
+    return (
+        np.array([LABELS.index(r.label) for r in results], int).reshape(-1),
+        np.array([r.confidence for r in results], float).reshape(-1),
+    )
 
 
 def blocked_fold_predictions(work: Path, runs: list[dict], real, meta: dict, min_conf: float | None = None):
@@ -111,8 +117,14 @@ def choose_thresholds(work: Path, runs: list[dict], real, meta: dict) -> tuple[d
     return chosen, {f"{t:.2f}": {k: round(v, 4) for k, v in r.items()} for t, r in recall.items()}
 
 
-def leave_one_shape_out(work: Path, runs: list[dict], meta: dict, families_X: dict[str, np.ndarray],
-                        drawn: set[str], min_conf: float | None = None) -> dict[str, dict]:
+def leave_one_shape_out(
+    work: Path,
+    runs: list[dict],
+    meta: dict,
+    families_X: dict[str, np.ndarray],
+    drawn: set[str],
+    min_conf: float | None = None,
+) -> dict[str, dict]:
     """Share of each held-out "none" family taken for a drawn gesture (and for any gesture label) by
     the model that never saw the family, through the runtime classifier."""
     out = {}
@@ -123,9 +135,12 @@ def leave_one_shape_out(work: Path, runs: list[dict], meta: dict, families_X: di
         pred, _ = classify(runtime_classifier(work / r["model"], meta, min_conf), families_X[family])
         names = [LABELS[i] for i in pred]
         taken = Counter(n for n in names if n != NONE)
-        out[family] = {"hands": len(names), "accepted_as_drawn": float(np.mean([n in drawn for n in names])),
-                       "accepted_as_any_gesture": float(np.mean([n != NONE for n in names])),
-                       "taken_for": dict(taken.most_common(4))}
+        out[family] = {
+            "hands": len(names),
+            "accepted_as_drawn": float(np.mean([n in drawn for n in names])),
+            "accepted_as_any_gesture": float(np.mean([n != NONE for n in names])),
+            "taken_for": dict(taken.most_common(4)),
+        }
     return out
 
 
@@ -135,11 +150,15 @@ def four_like_rows(real) -> dict[str, int]:
     xy = real.X.reshape(-1, 21, 2)
     palm = np.linalg.norm(xy[:, 9], axis=1)
 
-    def out(finger):   # tip farther from the wrist than the PIP joint
+    def out(finger):  # tip farther from the wrist than the PIP joint
         return np.linalg.norm(xy[:, 4 * finger + 4], axis=1) > 1.15 * np.linalg.norm(xy[:, 4 * finger + 2], axis=1)
+
     four = out(1) & out(2) & out(3) & out(4) & (np.linalg.norm(xy[:, 4] - xy[:, 5], axis=1) < 0.35 * palm)
-    return {f"{src}:{LABELS[c]}": int((four & (real.source == src) & (real.y == c)).sum())
-            for src, c in sorted(set(zip(real.source, real.y, strict=True))) if (four & (real.source == src) & (real.y == c)).any()}
+    return {
+        f"{src}:{LABELS[c]}": int((four & (real.source == src) & (real.y == c)).sum())
+        for src, c in sorted(set(zip(real.source, real.y, strict=True)))
+        if (four & (real.source == src) & (real.y == c)).any()
+    }
 
 
 def per_class(y, pred, classes=None):
@@ -148,8 +167,11 @@ def per_class(y, pred, classes=None):
     for c in classes:
         tp = int(((pred == c) & (y == c)).sum())
         n_true, n_pred = int((y == c).sum()), int((pred == c).sum())
-        out[LABELS[c]] = {"recall": tp / n_true if n_true else None,
-                          "precision": tp / n_pred if n_pred else None, "support": n_true}
+        out[LABELS[c]] = {
+            "recall": tp / n_true if n_true else None,
+            "precision": tp / n_pred if n_pred else None,
+            "support": n_true,
+        }
     return out
 
 
@@ -173,14 +195,22 @@ def draw_confusion(cm, path, title):
     h, w = top + cell * len(rows) + 20, left + cell * len(LABELS) + 20
     img = np.full((h, w, 3), 255, np.uint8)
     cv2.putText(img, title, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, "rows: true class, columns: predicted (counts, shade = row share)", (10, 46),
-                cv2.FONT_HERSHEY_SIMPLEX, 0.45, (60, 60, 60), 1, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        "rows: true class, columns: predicted (counts, shade = row share)",
+        (10, 46),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45,
+        (60, 60, 60),
+        1,
+        cv2.LINE_AA,
+    )
     for j, name in enumerate(LABELS):  # column labels, written upwards
         label = np.full((20, top - 62, 3), 255, np.uint8)
         cv2.putText(label, name, (2, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
         label = cv2.rotate(label, cv2.ROTATE_90_COUNTERCLOCKWISE)
         x = left + j * cell + cell // 2 - 10
-        img[55:55 + label.shape[0], x:x + 20] = label
+        img[55 : 55 + label.shape[0], x : x + 20] = label
     for r, i in enumerate(rows):
         y0 = top + r * cell
         cv2.putText(img, LABELS[i], (8, y0 + cell // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
@@ -194,7 +224,9 @@ def draw_confusion(cm, path, title):
             if cm[i, j]:
                 text = str(cm[i, j])
                 ink = (255, 255, 255) if share > 0.6 else (0, 0, 0)
-                cv2.putText(img, text, (x0 + 4, y0 + cell // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, ink, 1, cv2.LINE_AA)
+                cv2.putText(
+                    img, text, (x0 + 4, y0 + cell // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, ink, 1, cv2.LINE_AA
+                )
     cv2.imwrite(str(path), img)
 
 
@@ -203,8 +235,12 @@ def photo_check(photos_dir: Path, clf: GestureClassifier):
 
     from kiosk.vision.hands import HandDetector
 
-    transforms = {"original": lambda im: im, "mirrored": lambda im: cv2.flip(im, 1),
-                  "upside_down": lambda im: cv2.flip(im, 0), "rotated_180": lambda im: cv2.flip(im, -1)}
+    transforms = {
+        "original": lambda im: im,
+        "mirrored": lambda im: cv2.flip(im, 1),
+        "upside_down": lambda im: cv2.flip(im, 0),
+        "rotated_180": lambda im: cv2.flip(im, -1),
+    }
     results = []
     with HandDetector(max_hands=2, static_image_mode=True) as det:
         for photo, t, expected in PHOTO_CASES:
@@ -213,8 +249,16 @@ def photo_check(photos_dir: Path, clf: GestureClassifier):
                 continue
             for hand in det.detect(transforms[t](img)):
                 r = clf.classify(hand)
-                results.append({"photo": photo, "transform": t, "handedness": hand.handedness, "expected": expected,
-                                "predicted": r.label, "confidence": round(r.confidence, 3)})
+                results.append(
+                    {
+                        "photo": photo,
+                        "transform": t,
+                        "handedness": hand.handedness,
+                        "expected": expected,
+                        "predicted": r.label,
+                        "confidence": round(r.confidence, 3),
+                    }
+                )
     return results
 
 
@@ -242,34 +286,48 @@ def main(argv=None):
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     min_conf = float(meta["min_confidence"])
     report_dir.mkdir(parents=True, exist_ok=True)
-    metrics = {"min_confidence": min_conf, "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-               "command": "python -m training.gestures.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])}
+    metrics = {
+        "min_confidence": min_conf,
+        "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": "python -m training.gestures.evaluate " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
 
     # 0. per-class thresholds, from the real gestures' out-of-fold recall only
     thresholds, recall_by_threshold = choose_thresholds(work, runs, real, meta)
     meta["min_confidence_by_label"] = thresholds
     metrics["min_confidence_by_label"] = thresholds
-    metrics["threshold_choice"] = {"rule": f"highest of {list(THRESHOLD_GRID)} that costs a class at most "
-                                           f"{MAX_RECALL_COST} of its blocked-fold recall at {min_conf}",
-                                   "blocked_fold_recall_at_uniform_threshold": recall_by_threshold}
+    metrics["threshold_choice"] = {
+        "rule": f"highest of {list(THRESHOLD_GRID)} that costs a class at most "
+        f"{MAX_RECALL_COST} of its blocked-fold recall at {min_conf}",
+        "blocked_fold_recall_at_uniform_threshold": recall_by_threshold,
+    }
 
     # 1. blocked folds, pooled: every real row is predicted once by the fold model that did not train on it
     fold_y, fold_pred, fold_src, fold_group = blocked_fold_predictions(work, runs, real, meta)
     blocked = per_class(fold_y, fold_pred)
-    metrics["blocked_folds"] = {"per_class": blocked, "macro_recall": macro_recall(blocked),
-                                "rows": int(len(fold_y)),
-                                "per_source_macro_recall": {s: macro_recall(per_class(fold_y[fold_src == s], fold_pred[fold_src == s]))
-                                                            for s in sorted(set(fold_src))},
-                                # real rows of other gestures taken for a class no real data has
-                                "real_rows_predicted_as": {LABELS[c]: int((fold_pred == c).sum())
-                                                           for c in range(len(LABELS)) if LABELS[c] in SYNTHETIC_ONLY}}
+    metrics["blocked_folds"] = {
+        "per_class": blocked,
+        "macro_recall": macro_recall(blocked),
+        "rows": int(len(fold_y)),
+        "per_source_macro_recall": {
+            s: macro_recall(per_class(fold_y[fold_src == s], fold_pred[fold_src == s])) for s in sorted(set(fold_src))
+        },
+        # real rows of other gestures taken for a class no real data has
+        "real_rows_predicted_as": {
+            LABELS[c]: int((fold_pred == c).sum()) for c in range(len(LABELS)) if LABELS[c] in SYNTHETIC_ONLY
+        },
+    }
     collected = fold_src == "collected"
-    if collected.any():   # recorded with collect.py: each fold held out whole people
+    if collected.any():  # recorded with collect.py: each fold held out whole people
         metrics["collected_by_subject"] = {
             g: {k: v["recall"] for k, v in per_class(fold_y[fold_group == g], fold_pred[fold_group == g]).items()}
-            for g in sorted(set(fold_group[collected]))}
-    draw_confusion(confusion(fold_y, fold_pred), report_dir / "confusion_matrix.png",
-                   "Real landmarks, blocked 5-fold validation (int8 models, kiosk thresholds)")
+            for g in sorted(set(fold_group[collected]))
+        }
+    draw_confusion(
+        confusion(fold_y, fold_pred),
+        report_dir / "confusion_matrix.png",
+        "Real landmarks, blocked 5-fold validation (int8 models, kiosk thresholds)",
+    )
 
     # what the kiosk may draw: real-validated classes, recall from the blocked folds
     validated_recall, validated_on = {}, {}
@@ -280,12 +338,14 @@ def main(argv=None):
             validated_recall[label] = round(blocked[label]["recall"], 4)
             validated_on[label] = "real"
         else:
-            validated_recall[label] = 0.0   # not measurable on real landmarks: keep out of the draw
+            validated_recall[label] = 0.0  # not measurable on real landmarks: keep out of the draw
             validated_on[label] = "synthetic"
     floor = kiosk_draw_floor()
     # what the kiosk's own draw rule makes of these figures (the card as the runtime will read it)
-    card = ModelCard.from_meta({**meta, "validated_recall": validated_recall, "validated_on": validated_on},
-                               reject_labels=frozenset({NONE_LABEL}))
+    card = ModelCard.from_meta(
+        {**meta, "validated_recall": validated_recall, "validated_on": validated_on},
+        reject_labels=frozenset({NONE_LABEL}),
+    )
     drawn = {k for k in LABELS if drawable(card, k, floor)[0]}
     metrics["validated_recall"] = validated_recall
     metrics["validated_on"] = validated_on
@@ -309,11 +369,14 @@ def main(argv=None):
         pred, _ = classify(shipped_clf, X)
         in_training[f] = float(np.mean([LABELS[i] in drawn for i in pred]))
     metrics["leave_one_shape_out"] = {
-        "families": loso, "worst": {"family": worst_family, "accepted_as_drawn": loso[worst_family]["accepted_as_drawn"]},
-        "target": OPEN_SET_TARGET, "families_over_target": [f for f, v in loso.items() if v["accepted_as_drawn"] > OPEN_SET_TARGET],
-        "hands_per_synthetic_family": LOSO_PER_FAMILY, "real_family_rows": len(not_upright),
+        "families": loso,
+        "worst": {"family": worst_family, "accepted_as_drawn": loso[worst_family]["accepted_as_drawn"]},
+        "target": OPEN_SET_TARGET,
+        "families_over_target": [f for f, v in loso.items() if v["accepted_as_drawn"] > OPEN_SET_TARGET],
+        "hands_per_synthetic_family": LOSO_PER_FAMILY,
+        "real_family_rows": len(not_upright),
         "drawn_labels": sorted(drawn),
-        "shipped_model_accepted_as_drawn": in_training,   # the same hands, the model that trained on every family
+        "shipped_model_accepted_as_drawn": in_training,  # the same hands, the model that trained on every family
     }
     draw_bars(loso, report_dir / "leave_one_shape_out.png", OPEN_SET_TARGET)
 
@@ -329,8 +392,11 @@ def main(argv=None):
         train_src = name.split("_")[1] if r["kind"] == "cross_dataset" else None
         # classes the training source had real rows of (others were learnt from synthetic poses only)
         seen = set(real.y[real.source == train_src].tolist()) if train_src else set()
-        entry = {"per_class": stats, "macro_recall": macro_recall(stats),
-                 "classes_with_real_training_rows": [LABELS[c] for c in sorted(seen & set(real.y[idx].tolist()))]}
+        entry = {
+            "per_class": stats,
+            "macro_recall": macro_recall(stats),
+            "classes_with_real_training_rows": [LABELS[c] for c in sorted(seen & set(real.y[idx].tolist()))],
+        }
         if seen:
             entry["macro_recall_on_those"] = macro_recall({k: v for k, v in stats.items() if LABELS.index(k) in seen})
         if r["kind"] == "cross_dataset":
@@ -341,14 +407,20 @@ def main(argv=None):
     # 4. the shipped model on fresh synthetic gestures (other random "subjects" than training)
     sX, snames = generate(LABELS, SYNTH_VAL_PER_CLASS, manifest["synthetic_val_seed"])
     sy = np.array([LABELS.index(n) for n in snames])
-    keep = upright_mask(sX, sy)   # a fingers-up gesture laid sideways by the camera is not that gesture
+    keep = upright_mask(sX, sy)  # a fingers-up gesture laid sideways by the camera is not that gesture
     sX, sy = sX[keep], sy[keep]
     spred, _ = classify(shipped_clf, sX)
     synth = per_class(sy, spred)
-    metrics["synthetic_validation"] = {"per_class": synth, "macro_recall": macro_recall(synth),
-                                       "per_class_count": SYNTH_VAL_PER_CLASS}
-    draw_confusion(confusion(sy, spred), report_dir / "confusion_matrix_synthetic.png",
-                   f"Synthetic hands (seed {manifest['synthetic_val_seed']}), shipped model")
+    metrics["synthetic_validation"] = {
+        "per_class": synth,
+        "macro_recall": macro_recall(synth),
+        "per_class_count": SYNTH_VAL_PER_CLASS,
+    }
+    draw_confusion(
+        confusion(sy, spred),
+        report_dir / "confusion_matrix_synthetic.png",
+        f"Synthetic hands (seed {manifest['synthetic_val_seed']}), shipped model",
+    )
 
     # 5. the min_confidence trade-off (per-class thresholds still applied on top): real recall against
     #    the held-out families accepted
@@ -357,10 +429,12 @@ def main(argv=None):
         y, p, _, _ = blocked_fold_predictions(work, runs, real, meta, t)
         stats = per_class(y, p)
         lo = leave_one_shape_out(work, runs, meta, families_X, drawn, t)
-        sweep[f"{t:.1f}"] = {"real_macro_recall": round(macro_recall(stats), 4),
-                             "real_recall": {k: round(v["recall"], 4) for k, v in stats.items()},
-                             "loso_worst_accepted": round(max(v["accepted_as_drawn"] for v in lo.values()), 4),
-                             "loso_mean_accepted": round(float(np.mean([v["accepted_as_drawn"] for v in lo.values()])), 4)}
+        sweep[f"{t:.1f}"] = {
+            "real_macro_recall": round(macro_recall(stats), 4),
+            "real_recall": {k: round(v["recall"], 4) for k, v in stats.items()},
+            "loso_worst_accepted": round(max(v["accepted_as_drawn"] for v in lo.values()), 4),
+            "loso_mean_accepted": round(float(np.mean([v["accepted_as_drawn"] for v in lo.values()])), 4),
+        }
     metrics["min_confidence_sweep"] = sweep
 
     # 6. real photos through MediaPipe
@@ -370,8 +444,11 @@ def main(argv=None):
     except ImportError as exc:
         photos = []
         print(f"photo check skipped: {exc}")
-    metrics["photos"] = {"cases": photos, "correct": sum(p["predicted"] == p["expected"] for p in photos),
-                         "hands": len(photos)}
+    metrics["photos"] = {
+        "cases": photos,
+        "correct": sum(p["predicted"] == p["expected"] for p in photos),
+        "hands": len(photos),
+    }
 
     (report_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     (report_dir / "report.md").write_text(render(metrics), encoding="utf-8")
@@ -387,13 +464,15 @@ def main(argv=None):
             "worst": metrics["leave_one_shape_out"]["worst"],
             "drawn_labels": sorted(drawn),
         }
-        meta["validation"] = ("validated_recall: real MediaPipe landmarks, blocked 5-fold validation (contiguous "
-                              "blocks of each dataset/class in file order, 10-row gap; no subject ids exist), "
-                              "int8 models through kiosk.vision.gestures.GestureClassifier with min_confidence and "
-                              "min_confidence_by_label applied. Classes with validated_on='synthetic' have no "
-                              "real data: validated_recall 0.0, synthetic_recall measured on fresh synthetic hands. "
-                              "open_set: share of each 'none' shape family, held out of training, taken for a drawn "
-                              "gesture (leave-one-shape-out).")
+        meta["validation"] = (
+            "validated_recall: real MediaPipe landmarks, blocked 5-fold validation (contiguous "
+            "blocks of each dataset/class in file order, 10-row gap; no subject ids exist), "
+            "int8 models through kiosk.vision.gestures.GestureClassifier with min_confidence and "
+            "min_confidence_by_label applied. Classes with validated_on='synthetic' have no "
+            "real data: validated_recall 0.0, synthetic_recall measured on fresh synthetic hands. "
+            "open_set: share of each 'none' shape family, held out of training, taken for a drawn "
+            "gesture (leave-one-shape-out)."
+        )
         meta["evaluated"] = metrics["created"]
         meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print((report_dir / "report.md").read_text())
@@ -407,8 +486,16 @@ def draw_bars(loso: dict[str, dict], path: Path, target: float) -> None:
     row, left, width = 26, 170, 420
     top = 50
     img = np.full((top + row * len(names) + 40, left + width + 90, 3), 255, np.uint8)
-    cv2.putText(img, "Held-out 'none' family accepted as a drawn gesture", (10, 22), cv2.FONT_HERSHEY_SIMPLEX,
-                0.55, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        "Held-out 'none' family accepted as a drawn gesture",
+        (10, 22),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.55,
+        (0, 0, 0),
+        1,
+        cv2.LINE_AA,
+    )
     scale = width / max(0.1, max(v["accepted_as_drawn"] for v in loso.values()) * 1.1)
     x_target = left + int(target * scale)
     for i, f in enumerate(names):
@@ -417,11 +504,27 @@ def draw_bars(loso: dict[str, dict], path: Path, target: float) -> None:
         colour = (60, 60, 220) if v > target else (80, 170, 60)
         cv2.putText(img, f, (8, y0 + 17), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
         cv2.rectangle(img, (left, y0 + 4), (left + max(1, int(v * scale)), y0 + row - 4), colour, -1)
-        cv2.putText(img, f"{100 * v:.1f} %", (left + int(v * scale) + 6, y0 + 17), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.42, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            img,
+            f"{100 * v:.1f} %",
+            (left + int(v * scale) + 6, y0 + 17),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.42,
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
     cv2.line(img, (x_target, top - 6), (x_target, top + row * len(names)), (0, 0, 0), 1)
-    cv2.putText(img, f"target {100 * target:.0f} %", (x_target - 30, top + row * len(names) + 20),
-                cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        f"target {100 * target:.0f} %",
+        (x_target - 30, top + row * len(names) + 20),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.42,
+        (0, 0, 0),
+        1,
+        cv2.LINE_AA,
+    )
     cv2.imwrite(str(path), img)
 
 
@@ -431,67 +534,128 @@ def _fmt(v):
 
 def render(m) -> str:
     th = ", ".join(f"{k} {v}" for k, v in m["min_confidence_by_label"].items()) or "none"
-    lines = ["# Gesture classifier evaluation", "",
-             f"Generated {m['created']} by `{m['command']}`. Every prediction goes through the kiosk's "
-             "`GestureClassifier` (int8 TFLite, min_confidence "
-             f"{m['min_confidence']}, per-class thresholds: {th}; a prediction under its threshold counts as 'none').", "",
-             "## Real landmarks, blocked 5-fold validation",
-             f"{m['blocked_folds']['rows']} rows; macro recall **{_fmt(m['blocked_folds']['macro_recall'])}**, worst class "
-             f"**{m['worst_class']['label']} {_fmt(m['worst_class']['recall'])}**; per source: "
-             + ", ".join(f"{k} {_fmt(v)}" for k, v in m["blocked_folds"]["per_source_macro_recall"].items()),
-             "Real rows predicted as a class without real data (false alarms of synthetic-only classes, and 'none'): "
-             + ", ".join(f"{k} {v}" for k, v in m["blocked_folds"]["real_rows_predicted_as"].items()), "",
-             "| class | recall | precision | support |", "|---|---|---|---|"]
+    lines = [
+        "# Gesture classifier evaluation",
+        "",
+        f"Generated {m['created']} by `{m['command']}`. Every prediction goes through the kiosk's "
+        "`GestureClassifier` (int8 TFLite, min_confidence "
+        f"{m['min_confidence']}, per-class thresholds: {th}; a prediction under its threshold counts as 'none').",
+        "",
+        "## Real landmarks, blocked 5-fold validation",
+        f"{m['blocked_folds']['rows']} rows; macro recall **{_fmt(m['blocked_folds']['macro_recall'])}**, worst class "
+        f"**{m['worst_class']['label']} {_fmt(m['worst_class']['recall'])}**; per source: "
+        + ", ".join(f"{k} {_fmt(v)}" for k, v in m["blocked_folds"]["per_source_macro_recall"].items()),
+        "Real rows predicted as a class without real data (false alarms of synthetic-only classes, and 'none'): "
+        + ", ".join(f"{k} {v}" for k, v in m["blocked_folds"]["real_rows_predicted_as"].items()),
+        "",
+        "| class | recall | precision | support |",
+        "|---|---|---|---|",
+    ]
     for k, v in m["blocked_folds"]["per_class"].items():
         lines.append(f"| {k} | {_fmt(v['recall'])} | {_fmt(v['precision'])} | {v['support']} |")
     lo = m["leave_one_shape_out"]
-    lines += ["", "![confusion matrix](confusion_matrix.png)", "",
-              "## Open set: leave-one-shape-out",
-              f"Each 'none' family is left out of training in turn; its hands ({lo['hands_per_synthetic_family']} fresh "
-              f"synthetic ones, or the {lo['real_family_rows']} real rows of `real_not_upright`) go through that model. "
-              f"Drawn gestures (kiosk default floor {m['kiosk_draw_floor']}): {', '.join(lo['drawn_labels'])}. "
-              f"Target <= {100 * lo['target']:.0f} %; worst **{lo['worst']['family']} "
-              f"{100 * lo['worst']['accepted_as_drawn']:.1f} %**; over target: {', '.join(lo['families_over_target']) or 'none'}.", "",
-              "| held-out family | accepted as a drawn gesture | as any gesture label | taken for | shipped model (trained on it) |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "![confusion matrix](confusion_matrix.png)",
+        "",
+        "## Open set: leave-one-shape-out",
+        f"Each 'none' family is left out of training in turn; its hands ({lo['hands_per_synthetic_family']} fresh "
+        f"synthetic ones, or the {lo['real_family_rows']} real rows of `real_not_upright`) go through that model. "
+        f"Drawn gestures (kiosk default floor {m['kiosk_draw_floor']}): {', '.join(lo['drawn_labels'])}. "
+        f"Target <= {100 * lo['target']:.0f} %; worst **{lo['worst']['family']} "
+        f"{100 * lo['worst']['accepted_as_drawn']:.1f} %**; over target: {', '.join(lo['families_over_target']) or 'none'}.",
+        "",
+        "| held-out family | accepted as a drawn gesture | as any gesture label | taken for | shipped model (trained on it) |",
+        "|---|---|---|---|---|",
+    ]
     for f, v in sorted(lo["families"].items(), key=lambda kv: -kv[1]["accepted_as_drawn"]):
         taken = ", ".join(f"{k} {n}" for k, n in v["taken_for"].items()) or "-"
-        lines.append(f"| {f} | {100 * v['accepted_as_drawn']:.1f} % | {100 * v['accepted_as_any_gesture']:.1f} % | {taken} "
-                     f"| {100 * lo['shipped_model_accepted_as_drawn'][f]:.1f} % |")
-    lines += ["", "![leave-one-shape-out](leave_one_shape_out.png)", "",
-              "## Cross-dataset (train on one dataset, validate on the other)"]
+        lines.append(
+            f"| {f} | {100 * v['accepted_as_drawn']:.1f} % | {100 * v['accepted_as_any_gesture']:.1f} % | {taken} "
+            f"| {100 * lo['shipped_model_accepted_as_drawn'][f]:.1f} % |"
+        )
+    lines += [
+        "",
+        "![leave-one-shape-out](leave_one_shape_out.png)",
+        "",
+        "## Cross-dataset (train on one dataset, validate on the other)",
+    ]
     for name, e in m["cross_dataset"].items():
-        lines += ["", f"### {name}", f"macro recall {_fmt(e['macro_recall'])}; on classes the training dataset had real rows of "
-                  f"({', '.join(e['classes_with_real_training_rows']) or 'none'}): {_fmt(e.get('macro_recall_on_those'))}", "",
-                  "| class | recall | precision | support |", "|---|---|---|---|"]
-        lines += [f"| {k} | {_fmt(v['recall'])} | {_fmt(v['precision'])} | {v['support']} |" for k, v in e["per_class"].items()]
+        lines += [
+            "",
+            f"### {name}",
+            f"macro recall {_fmt(e['macro_recall'])}; on classes the training dataset had real rows of "
+            f"({', '.join(e['classes_with_real_training_rows']) or 'none'}): {_fmt(e.get('macro_recall_on_those'))}",
+            "",
+            "| class | recall | precision | support |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {k} | {_fmt(v['recall'])} | {_fmt(v['precision'])} | {v['support']} |"
+            for k, v in e["per_class"].items()
+        ]
     if "synthetic_only_to_real" in m:
         e = m["synthetic_only_to_real"]
-        lines += ["", "## Synthetic-only model on every real row (how far the hand-pose generator transfers)",
-                  f"macro recall {_fmt(e['macro_recall'])}", "", "| class | recall | precision | support |", "|---|---|---|---|"]
-        lines += [f"| {k} | {_fmt(v['recall'])} | {_fmt(v['precision'])} | {v['support']} |" for k, v in e["per_class"].items()]
+        lines += [
+            "",
+            "## Synthetic-only model on every real row (how far the hand-pose generator transfers)",
+            f"macro recall {_fmt(e['macro_recall'])}",
+            "",
+            "| class | recall | precision | support |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {k} | {_fmt(v['recall'])} | {_fmt(v['precision'])} | {v['support']} |"
+            for k, v in e["per_class"].items()
+        ]
     s = m["synthetic_validation"]
-    lines += ["", f"## Shipped model on fresh synthetic hands (up to {s['per_class_count']} per class)",
-              f"macro recall {_fmt(s['macro_recall'])}", "", "| class | recall | precision |", "|---|---|---|"]
+    lines += [
+        "",
+        f"## Shipped model on fresh synthetic hands (up to {s['per_class_count']} per class)",
+        f"macro recall {_fmt(s['macro_recall'])}",
+        "",
+        "| class | recall | precision |",
+        "|---|---|---|",
+    ]
     lines += [f"| {k} | {_fmt(v['recall'])} | {_fmt(v['precision'])} |" for k, v in s["per_class"].items()]
-    lines += ["", "![synthetic confusion matrix](confusion_matrix_synthetic.png)", "",
-              "## min_confidence trade-off (per-class thresholds kept on top)", "",
-              "| min_confidence | real macro recall | lowest class recall | held-out families accepted: worst | mean |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "![synthetic confusion matrix](confusion_matrix_synthetic.png)",
+        "",
+        "## min_confidence trade-off (per-class thresholds kept on top)",
+        "",
+        "| min_confidence | real macro recall | lowest class recall | held-out families accepted: worst | mean |",
+        "|---|---|---|---|---|",
+    ]
     for t, e in m["min_confidence_sweep"].items():
         low = min(e["real_recall"].items(), key=lambda kv: kv[1])
-        lines.append(f"| {t} | {e['real_macro_recall']:.3f} | {low[0]} {low[1]:.3f} | {100 * e['loso_worst_accepted']:.1f} % "
-                     f"| {100 * e['loso_mean_accepted']:.1f} % |")
-    lines += ["", "Real rows shaped like 'four' (four fingers out, thumb tip by the index knuckle), by their dataset label: "
-              + (", ".join(f"{k} {v}" for k, v in m["four_like_real_rows"].items()) or "none"),
-              "", f"## Real photos through MediaPipe: {m['photos']['correct']}/{m['photos']['hands']} hands correct", "",
-              "| photo | transform | MediaPipe handedness | expected | predicted | confidence |", "|---|---|---|---|---|---|"]
-    lines += [f"| {p['photo']} | {p['transform']} | {p['handedness']} | {p['expected']} | {p['predicted']} | {p['confidence']} |"
-              for p in m["photos"]["cases"]]
-    lines += ["", "## Challenge draw", f"validated on real landmarks with recall >= {DRAW_MIN_RECALL} (the target): "
-              + ", ".join(m["challenge_labels"]),
-              f"drawn by a kiosk with the default `gesture.min_validated_recall = {m['kiosk_draw_floor']}`: "
-              + ", ".join(m["kiosk_draws"]), ""]
+        lines.append(
+            f"| {t} | {e['real_macro_recall']:.3f} | {low[0]} {low[1]:.3f} | {100 * e['loso_worst_accepted']:.1f} % "
+            f"| {100 * e['loso_mean_accepted']:.1f} % |"
+        )
+    lines += [
+        "",
+        "Real rows shaped like 'four' (four fingers out, thumb tip by the index knuckle), by their dataset label: "
+        + (", ".join(f"{k} {v}" for k, v in m["four_like_real_rows"].items()) or "none"),
+        "",
+        f"## Real photos through MediaPipe: {m['photos']['correct']}/{m['photos']['hands']} hands correct",
+        "",
+        "| photo | transform | MediaPipe handedness | expected | predicted | confidence |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {p['photo']} | {p['transform']} | {p['handedness']} | {p['expected']} | {p['predicted']} | {p['confidence']} |"
+        for p in m["photos"]["cases"]
+    ]
+    lines += [
+        "",
+        "## Challenge draw",
+        f"validated on real landmarks with recall >= {DRAW_MIN_RECALL} (the target): "
+        + ", ".join(m["challenge_labels"]),
+        f"drawn by a kiosk with the default `gesture.min_validated_recall = {m['kiosk_draw_floor']}`: "
+        + ", ".join(m["kiosk_draws"]),
+        "",
+    ]
     return "\n".join(lines)
 
 

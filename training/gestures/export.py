@@ -1,4 +1,5 @@
 """Int8 export: full-integer TFLite (int8 input and output), calibrated on the training features."""
+
 from __future__ import annotations
 
 import tempfile

@@ -1,11 +1,25 @@
 """Canonical gesture labels and how each dataset's classes map onto them."""
+
 from __future__ import annotations
 
 NONE = "none"
 
 # Output order of the model. Append new labels at the end of the gesture list, keep "none" last.
-LABELS = ["like", "dislike", "call_me", "four", "hi_five", "victory", "perfect", "mamma_mia",
-          "crossed_fingers", "fist", "one", "rock", NONE]
+LABELS = [
+    "like",
+    "dislike",
+    "call_me",
+    "four",
+    "hi_five",
+    "victory",
+    "perfect",
+    "mamma_mia",
+    "crossed_fingers",
+    "fist",
+    "one",
+    "rock",
+    NONE,
+]
 
 # Classes that no dataset here covers: trained and measured on synthetic poses only.
 SYNTHETIC_ONLY = {"four", "mamma_mia", "crossed_fingers", NONE}
@@ -13,12 +27,18 @@ SYNTHETIC_ONLY = {"four", "mamma_mia", "crossed_fingers", NONE}
 KINIVI_CLASSES = {0: "hi_five", 1: "fist", 2: "one", 3: "perfect"}  # open, close, pointer, OK
 
 HAGRID_CLASSES = {
-    0: "call_me", 1: "dislike", 2: "fist", 3: "like",
-    4: "one",        # "mute": index finger up in front of the lips, the same hand shape as "one"
-    5: "perfect",    # "ok"
-    6: "one", 7: "hi_five", 8: "victory", 9: "rock",
-    10: "hi_five",   # "stop": open palm, fingers together
-    11: "hi_five",   # "stop_inverted": open palm pointing down
+    0: "call_me",
+    1: "dislike",
+    2: "fist",
+    3: "like",
+    4: "one",  # "mute": index finger up in front of the lips, the same hand shape as "one"
+    5: "perfect",  # "ok"
+    6: "one",
+    7: "hi_five",
+    8: "victory",
+    9: "rock",
+    10: "hi_five",  # "stop": open palm, fingers together
+    11: "hi_five",  # "stop_inverted": open palm pointing down
 }
 
 

@@ -12,6 +12,7 @@ hagrid_landmarks_train.csv : class, handedness (0 right, 1 left), 21 x (x, y, z)
                        aspect close to 1: the landmarks come from hand crops); training jitters the aspect.
 collected CSV        : written by collect.py: label, subject, handedness, f0..f41 (already kiosk features).
 """
+
 from __future__ import annotations
 
 import csv
@@ -31,11 +32,11 @@ from training.gestures.labels import HAGRID_CLASSES, KINIVI_CLASSES, LABELS, NON
 
 @dataclass
 class Dataset:
-    X: np.ndarray        # (N, 42) float32 kiosk features
-    y: np.ndarray        # (N,) int index into LABELS
-    source: np.ndarray   # (N,) str: dataset name
-    group: np.ndarray    # (N,) str: subject/session id where known, else "<source>:<class>"
-    order: np.ndarray    # (N,) int: row position within (source, class) in file order
+    X: np.ndarray  # (N, 42) float32 kiosk features
+    y: np.ndarray  # (N,) int index into LABELS
+    source: np.ndarray  # (N,) str: dataset name
+    group: np.ndarray  # (N,) str: subject/session id where known, else "<source>:<class>"
+    order: np.ndarray  # (N,) int: row position within (source, class) in file order
 
     def __len__(self) -> int:
         return len(self.y)
@@ -48,11 +49,15 @@ class Dataset:
         parts = [p for p in parts if len(p)]
         if not parts:
             return empty()
-        return Dataset(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("X", "y", "source", "group", "order")))
+        return Dataset(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("X", "y", "source", "group", "order"))
+        )
 
 
 def empty() -> Dataset:
-    return Dataset(np.zeros((0, 42), np.float32), np.zeros(0, int), np.zeros(0, str), np.zeros(0, str), np.zeros(0, int))
+    return Dataset(
+        np.zeros((0, 42), np.float32), np.zeros(0, int), np.zeros(0, str), np.zeros(0, str), np.zeros(0, int)
+    )
 
 
 def _order_within_class(y: np.ndarray) -> np.ndarray:
@@ -149,7 +154,7 @@ def load_all(datasets_dir: str | Path, collected: list[str | Path] = (), upright
     ds = Dataset.concat(parts)
     if upright_only:
         ds = ds.subset(upright_mask(ds.X, ds.y))
-        ds.order = np.zeros(len(ds), int)   # renumber within (source, class), file order kept
+        ds.order = np.zeros(len(ds), int)  # renumber within (source, class), file order kept
         for key in set(zip(ds.source, ds.y, strict=True)):
             idx = np.flatnonzero((ds.source == key[0]) & (ds.y == key[1]))
             ds.order[idx] = np.arange(len(idx))

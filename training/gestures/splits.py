@@ -8,6 +8,7 @@
 - cross-dataset: train on one dataset, validate on the other (different people, cameras and
   annotation pipelines): the closest thing to "unseen subjects" available here.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -11,6 +11,7 @@ abduction angle; the thumb has in-plane angle, opposition, MCP and IP flexion. P
 lengths jittered (a different "subject"), joint noise, a camera rotation, weak perspective and 2-D
 landmark noise like MediaPipe's. Numpy only (runs in both venvs).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,15 +20,15 @@ from kiosk.vision.gestures import hand_features
 
 D = np.pi / 180.0
 PALM_NORMAL = np.array([0.0, 0.0, -1.0])  # palm faces the camera
-IN_PLANE = np.array([0.0, 0.0, 1.0])      # rotating about it by + turns "up" towards +x (the little finger)
+IN_PLANE = np.array([0.0, 0.0, 1.0])  # rotating about it by + turns "up" towards +x (the little finger)
 
 # wrist -> MCP positions (index on the image left for a MediaPipe "Right" hand facing the camera)
 MCP = np.array([[-0.27, -1.00, 0.0], [0.0, -1.0, 0.0], [0.22, -0.92, 0.0], [0.42, -0.80, 0.0]])
 FINGER_BONES = np.array([[0.45, 0.29, 0.23], [0.48, 0.31, 0.23], [0.44, 0.29, 0.22], [0.36, 0.23, 0.20]])
-FINGER_BASE_ANGLE = np.array([-4.0, 0.0, 5.0, 12.0])     # degrees from "up", + towards the little finger
-FINGER_SPREAD = np.array([-14.0, 0.0, 10.0, 22.0])        # extra angle at full abduction
+FINGER_BASE_ANGLE = np.array([-4.0, 0.0, 5.0, 12.0])  # degrees from "up", + towards the little finger
+FINGER_SPREAD = np.array([-14.0, 0.0, 10.0, 22.0])  # extra angle at full abduction
 THUMB_CMC = np.array([-0.36, -0.30, -0.05])
-THUMB_BONES = np.array([0.43, 0.34, 0.28])                # CMC->MCP, MCP->IP, IP->tip
+THUMB_BONES = np.array([0.43, 0.34, 0.28])  # CMC->MCP, MCP->IP, IP->tip
 # Pitch (tipping the fingers towards or away from the camera) foreshortens the palm. Real rows reach
 # palm width / length 1.1-1.6 (kinivi fists, open hands, pointers at the 90th-97th percentile);
 # +-35 degrees alone never passes 0.9, so a share of the hands not aligned by thumb or fingertips
@@ -65,9 +66,13 @@ def _rot(axis, angle):
     axis = axis / np.linalg.norm(axis)
     x, y, z = axis
     c, s, C = np.cos(angle), np.sin(angle), 1 - np.cos(angle)
-    return np.array([[c + x * x * C, x * y * C - z * s, x * z * C + y * s],
-                     [y * x * C + z * s, c + y * y * C, y * z * C - x * s],
-                     [z * x * C - y * s, z * y * C + x * s, c + z * z * C]])
+    return np.array(
+        [
+            [c + x * x * C, x * y * C - z * s, x * z * C + y * s],
+            [y * x * C + z * s, c + y * y * C, y * z * C - x * s],
+            [z * x * C - y * s, z * y * C + x * s, c + z * z * C],
+        ]
+    )
 
 
 def _align(v, target):
@@ -131,7 +136,7 @@ class HandPoser:
             angles = np.clip(angles, -20, 120) * D
             bones = FINGER_BONES[i] * scales["fingers"][i]
             pts[5 + 4 * i] = base
-            pts[6 + 4 * i: 9 + 4 * i] = _chain(base, d0, bend_axis, bones, angles)
+            pts[6 + 4 * i : 9 + 4 * i] = _chain(base, d0, bend_axis, bones, angles)
         # thumb: in-plane angle alpha (0 = up, negative = away from the fingers), opposition
         # tilts it towards the palm side; flexion curls it towards the little finger and the palm.
         cmc = THUMB_CMC * scales["palm"]
@@ -146,9 +151,11 @@ class HandPoser:
         return pts
 
     def scales(self):
-        return {"palm": self.rng.normal(1, 0.05, 3).clip(0.85, 1.15) * [1, 1, 1],
-                "fingers": self.rng.normal(1, 0.08, (4, 1)).clip(0.8, 1.2) * self.rng.normal(1, 0.05, (4, 3)),
-                "thumb": self.rng.normal(1, 0.08) * self.rng.normal(1, 0.06, 3)}
+        return {
+            "palm": self.rng.normal(1, 0.05, 3).clip(0.85, 1.15) * [1, 1, 1],
+            "fingers": self.rng.normal(1, 0.08, (4, 1)).clip(0.8, 1.2) * self.rng.normal(1, 0.05, (4, 3)),
+            "thumb": self.rng.normal(1, 0.08) * self.rng.normal(1, 0.06, 3),
+        }
 
     # --- gestures ------------------------------------------------------------------------
     def pose(self, gesture: str):
@@ -179,8 +186,8 @@ class HandPoser:
             abduct[1] += self.u(4, 16)
         elif gesture == "crossed_fingers":
             flex[0], flex[1] = self.u(-0.05, 0.25), self.u(-0.05, 0.2)
-            abduct[0] += self.u(7, 16)   # index leans over towards the little finger...
-            abduct[1] -= self.u(8, 18)   # ...middle finger towards the thumb: they cross
+            abduct[0] += self.u(7, 16)  # index leans over towards the little finger...
+            abduct[1] -= self.u(8, 18)  # ...middle finger towards the thumb: they cross
         elif gesture == "one":
             flex[0] = e()
         elif gesture == "rock":
@@ -204,9 +211,9 @@ class HandPoser:
         else:
             raise ValueError(gesture)
         pts = self.build(flex, abduct, thumb, self.scales())
-        if gesture == "perfect":       # thumb tip meets the index tip
+        if gesture == "perfect":  # thumb tip meets the index tip
             self._touch_index(pts)
-        if gesture == "mamma_mia":     # all five fingertips pinched together
+        if gesture == "mamma_mia":  # all five fingertips pinched together
             tips = [4, 8, 12, 16, 20]
             centre = pts[tips].mean(axis=0)
             k = self.u(0.7, 0.95)
@@ -226,12 +233,12 @@ class HandPoser:
         abduct = self.rng.normal(0, 3, 4)
         thumb = self.thumb_folded() if self.rng.random() < 0.7 else self.thumb_relaxed()
         orient, joints, contact = "any_side", None, False
-        if family == "hanging":        # open hand hanging down (resting on a shoulder, at the side)
+        if family == "hanging":  # open hand hanging down (resting on a shoulder, at the side)
             flex = [u(-0.05, 0.35) for _ in range(4)]
             abduct = self.rng.normal(0, 4, 4) + np.array(FINGER_SPREAD) * u(0, 0.8)
             thumb = self.thumb_relaxed() if self.rng.random() < 0.6 else self.thumb_out()
             orient = "hanging"
-        elif family == "relaxed":      # every finger partly bent, a little more towards the little finger
+        elif family == "relaxed":  # every finger partly bent, a little more towards the little finger
             base = u(0.32, 0.52)
             flex = [base + u(-0.08, 0.08) + 0.04 * i for i in range(4)]
             thumb = self.thumb_relaxed()
@@ -250,45 +257,45 @@ class HandPoser:
             flex[0], flex[1], flex[2] = e(), e(), e()
             abduct[:3] += np.array(FINGER_SPREAD[:3]) * u(0, 1.2)
             orient = "front"
-        elif family == "three_back":   # middle, ring, little; index curled under the thumb
+        elif family == "three_back":  # middle, ring, little; index curled under the thumb
             flex[1], flex[2], flex[3] = e(), e(), e()
             abduct[1:] += np.array(FINGER_SPREAD[1:]) * u(0, 1.1)
             thumb = self.thumb_folded()
             orient = "front"
-        elif family == "two_up":       # index and middle up, side by side (not a V)
+        elif family == "two_up":  # index and middle up, side by side (not a V)
             flex[0], flex[1] = e(), e()
             abduct[0] += u(2, 7)
             abduct[1] -= u(0, 5)
             if self.rng.random() < 0.3:
                 thumb = self.thumb_out()
             orient = "front" if self.rng.random() < 0.7 else "any_side"
-        elif family == "point":        # index pointing sideways or at the camera
+        elif family == "point":  # index pointing sideways or at the camera
             flex[0] = e()
             thumb = self.thumb_relaxed() if self.rng.random() < 0.5 else self.thumb_folded()
             orient = "sideways" if self.rng.random() < 0.7 else "at_camera"
-        elif family == "claw":         # grabbing: knuckles straight-ish, finger joints bent, spread
+        elif family == "claw":  # grabbing: knuckles straight-ish, finger joints bent, spread
             flex = [0.5] * 4
             joints = np.c_[self.rng.uniform(-5, 30, 4), self.rng.uniform(50, 100, 4), self.rng.uniform(30, 70, 4)]
             abduct = self.rng.normal(0, 4, 4) + np.array(FINGER_SPREAD) * u(0.2, 1.2)
             thumb = dict(alpha=u(-60, -20), oppose=u(20, 60), mcp=u(10, 40), ip=u(10, 50))
-        elif family == "pinch":        # thumb tip on the index tip, the other fingers curled
+        elif family == "pinch":  # thumb tip on the index tip, the other fingers curled
             flex[0] = u(0.3, 0.65)
             flex[1:] = [u(0.55, 1.05) for _ in range(3)]
             thumb = self.thumb_relaxed()
             contact = True
-        elif family == "pinkie":       # little finger only
+        elif family == "pinkie":  # little finger only
             flex[3] = e()
             abduct[3] += u(0, 20)
             orient = "front" if self.rng.random() < 0.7 else "any_side"
         elif family == "middle_finger":
             flex[1] = e()
             orient = "front" if self.rng.random() < 0.7 else "any_side"
-        elif family == "gun":          # thumb and index out: gun, "L", thumb_index, framing a photo
+        elif family == "gun":  # thumb and index out: gun, "L", thumb_index, framing a photo
             flex[0] = e()
             thumb = self.thumb_out(wide=True)
             if self.rng.random() < 0.3:
-                flex[1] = e()          # the two-finger gun
-        elif family == "heart_half":   # half of a two-hand heart: fingers arched together, thumb out
+                flex[1] = e()  # the two-finger gun
+        elif family == "heart_half":  # half of a two-hand heart: fingers arched together, thumb out
             flex = [u(0.3, 0.55) + u(-0.05, 0.05) for _ in range(4)]
             joints = np.c_[self.rng.uniform(20, 55, 4), self.rng.uniform(30, 70, 4), self.rng.uniform(10, 40, 4)]
             abduct = self.rng.normal(0, 3, 4)
@@ -298,7 +305,7 @@ class HandPoser:
             out = [[0], [0, 1], [int(self.rng.integers(4))]][k]
             for i in out:
                 flex[i] = u(0.25, 0.55)
-        elif family == "flat_edge":    # flat hand, fingers together, edge-on or lying flat (prayer, time-out)
+        elif family == "flat_edge":  # flat hand, fingers together, edge-on or lying flat (prayer, time-out)
             flex = [u(-0.08, 0.2) for _ in range(4)]
             abduct = self.rng.normal(0, 2, 4) - np.array(FINGER_BASE_ANGLE) * u(0.5, 1.0)
             thumb = dict(alpha=u(-25, 0), oppose=u(-5, 20), mcp=u(0, 20), ip=u(0, 20))
@@ -333,23 +340,23 @@ class HandPoser:
             R = _align(pts[[8, 12, 16, 20]].mean(axis=0) - pts[0], np.array([0.0, -1.0, 0.0]))
             R = _rot([0, 1, 0], u(-120, 120) * D) @ R
             return _rot([0, 0, 1], u(-40, 40) * D) @ _rot([1, 0, 0], u(-25, 25) * D) @ R
-        if orient == "hanging":                                 # fingers down, 135..225 degrees
+        if orient == "hanging":  # fingers down, 135..225 degrees
             roll = 180 + u(-45, 45)
             return _rot([0, 0, 1], roll * D) @ _rot([0, 1, 0], u(-60, 60) * D) @ _rot([1, 0, 0], self.pitch() * D)
-        if orient == "sideways":                                # fingers level, pointing left or right
+        if orient == "sideways":  # fingers level, pointing left or right
             roll = u(70, 115) * (1 if self.rng.random() < 0.5 else -1)
             yaw = u(-60, 60) + (180 if self.rng.random() < 0.35 else 0)
             return _rot([0, 0, 1], roll * D) @ _rot([0, 1, 0], yaw * D) @ _rot([1, 0, 0], self.pitch() * D)
-        if orient == "at_camera":                               # fingers towards the lens: foreshortened
+        if orient == "at_camera":  # fingers towards the lens: foreshortened
             pitch = u(50, 80) * (1 if self.rng.random() < 0.5 else -1)
             return _rot([0, 0, 1], u(-60, 60) * D) @ _rot([0, 1, 0], u(-40, 40) * D) @ _rot([1, 0, 0], pitch * D)
-        if orient == "edge_on":                                 # little-finger edge or thumb edge to the camera
+        if orient == "edge_on":  # little-finger edge or thumb edge to the camera
             yaw = u(60, 88) * (1 if self.rng.random() < 0.5 else -1)
             return _rot([0, 0, 1], u(-40, 40) * D) @ _rot([0, 1, 0], yaw * D) @ _rot([1, 0, 0], u(-30, 30) * D)
-        roll = {"tilted": 60, "any_side": 90}.get(orient, 50)   # visitors tilt their hands
+        roll = {"tilted": 60, "any_side": 90}.get(orient, 50)  # visitors tilt their hands
         yaw = u(-50, 50)
         if orient == "any_side" and self.rng.random() < 0.35:
-            yaw += 180                                      # back of the hand to the camera
+            yaw += 180  # back of the hand to the camera
         return _rot([0, 0, 1], u(-roll, roll) * D) @ _rot([0, 1, 0], yaw * D) @ _rot([1, 0, 0], self.pitch() * D)
 
     def sample(self, gesture: str, family: str | None = None) -> np.ndarray:
@@ -358,9 +365,9 @@ class HandPoser:
         pts, orient = self.none_pose(family) if gesture == "none" else self.pose(gesture)
         pts = pts + self.rng.normal(0, 0.015, pts.shape)
         pts = (self.orientation(pts, orient) @ pts.T).T
-        distance = self.u(4.0, 12.0)                         # weak perspective, in palm lengths
+        distance = self.u(4.0, 12.0)  # weak perspective, in palm lengths
         xy = pts[:, :2] * (distance / (distance + pts[:, 2:3]))
-        xy[:, 1] *= self.u(0.92, 1.08)                       # pixel aspect / lens error
+        xy[:, 1] *= self.u(0.92, 1.08)  # pixel aspect / lens error
         return xy + self.rng.normal(0, self.u(0.005, 0.025), xy.shape)
 
 
@@ -381,7 +388,7 @@ def generate(gestures, per_class: int, seed: int = 0):
 
 
 def generate_none(families, per_family: int, seed: int = 0):
-    """"none" hands family by family. Returns features (N, 42) float32 and the family of each row."""
+    """ "none" hands family by family. Returns features (N, 42) float32 and the family of each row."""
     X, _, fams = _generate([("none", f) for f in families], per_family, seed)
     return X, fams
 

@@ -8,6 +8,7 @@ scores them) and models/gesture_classifier.{tflite,json}. evaluate.py then choos
 thresholds and fills the measured numbers into the JSON. `--parts` trains a subset, so two
 processes can share the work (e.g. `--parts loso` beside `--parts folds cross synthetic_only shipped`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,16 +33,16 @@ from training.gestures.splits import blocked_folds, cross_dataset  # noqa: E402
 from training.gestures.synth import SYNTH_NONE_FAMILIES, generate, generate_none  # noqa: E402
 
 SYNTH_TRAIN_SEED = 0
-SYNTH_NONE_SEED = 1         # the "none" families' training hands
-SYNTH_VAL_SEED = 1000       # evaluate.py draws its synthetic validation hands with this seed
-MIN_CONFIDENCE = 0.6        # the floor under every class ([gesture] min_confidence); evaluate.py raises single classes
+SYNTH_NONE_SEED = 1  # the "none" families' training hands
+SYNTH_VAL_SEED = 1000  # evaluate.py draws its synthetic validation hands with this seed
+MIN_CONFIDENCE = 0.6  # the floor under every class ([gesture] min_confidence); evaluate.py raises single classes
 NONE_PER_FAMILY = 500
 # "none" now holds 16 synthetic shape families and real sideways / hanging hands, each family an equal
 # share of the class; 0.6 was enough when it held relaxed hands only
 NONE_WEIGHT = 2.0
 PARTS = ("folds", "cross", "synthetic_only", "loso", "shipped")
 REAL_AUG_COPIES = 3
-REAL_SHARE = 0.7            # share of a class's weight given to real rows when it has them
+REAL_SHARE = 0.7  # share of a class's weight given to real rows when it has them
 # in-plane rotation augmentation (degrees): visitors tilt their hands, and one dataset's rows are far
 # more tilted than the other's (kinivi up to ~90 deg, HaGRID within ~40); thumbs up/down are defined by
 # their orientation so they get less. 90 rather than 60: HaGRID -> kinivi +0.03 over seeds (model card)
@@ -51,23 +52,26 @@ ROTATE_DEG_DEFAULT = 90.0
 
 def build_model(n_classes: int, seed: int):
     import keras
+
     keras.utils.set_random_seed(seed)
     # 192/96 rather than 128/64: with tipped synthetic hands to tell apart, the wider net had higher
     # fist recall and accepted fewer relaxed hands over 3 seeds (model card); 38.6 KB int8, +1 us
-    m = keras.Sequential([
-        keras.Input((42,)),
-        keras.layers.Dense(192, activation="relu"),
-        keras.layers.Dropout(0.2),
-        keras.layers.Dense(96, activation="relu"),
-        keras.layers.Dropout(0.2),
-        keras.layers.Dense(n_classes, activation="softmax"),
-    ])
+    m = keras.Sequential(
+        [
+            keras.Input((42,)),
+            keras.layers.Dense(192, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(96, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(n_classes, activation="softmax"),
+        ]
+    )
     m.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return m
 
 
 def negatives(neg_X, neg_fam, rng):
-    """"none" rows: synthetic families as they are; real ones (sideways / hanging hands) with jittered,
+    """ "none" rows: synthetic families as they are; real ones (sideways / hanging hands) with jittered,
     slightly rotated copies that must stay off upright. Returns X and each row's family."""
     real = neg_fam == REAL_NONE_FAMILY
     if not real.any():
@@ -75,9 +79,11 @@ def negatives(neg_X, neg_fam, rng):
     rX = neg_X[real]
     parts = [rX] + [augment(rX, rng, 15.0) for _ in range(REAL_AUG_COPIES)]
     aX = np.concatenate(parts)
-    keep = ~upright_mask(aX, np.full(len(aX), LABELS.index("one")))   # still sideways or hanging
-    return (np.concatenate([neg_X[~real], aX[keep]]),
-            np.concatenate([neg_fam[~real], np.full(int(keep.sum()), REAL_NONE_FAMILY)]))
+    keep = ~upright_mask(aX, np.full(len(aX), LABELS.index("one")))  # still sideways or hanging
+    return (
+        np.concatenate([neg_X[~real], aX[keep]]),
+        np.concatenate([neg_fam[~real], np.full(int(keep.sum()), REAL_NONE_FAMILY)]),
+    )
 
 
 def training_set(real_X, real_y, syn_X, syn_y, rng, neg_X=None, neg_fam=None, none_weight=NONE_WEIGHT):
@@ -87,9 +93,9 @@ def training_set(real_X, real_y, syn_X, syn_y, rng, neg_X=None, neg_fam=None, no
     parts_X = [real_X] + [augment(real_X, rng, rotate) for _ in range(REAL_AUG_COPIES)] if len(real_X) else []
     rX = np.concatenate(parts_X) if parts_X else np.zeros((0, 42), np.float32)
     ry = np.tile(real_y, REAL_AUG_COPIES + 1) if len(real_y) else np.zeros(0, int)
-    keep = upright_mask(rX, ry)            # rotation augmentation must not create hanging hands
+    keep = upright_mask(rX, ry)  # rotation augmentation must not create hanging hands
     rX, ry = rX[keep], ry[keep]
-    sy_keep = upright_mask(syn_X, syn_y)    # the camera rotation may lay a synthetic hand sideways
+    sy_keep = upright_mask(syn_X, syn_y)  # the camera rotation may lay a synthetic hand sideways
     syn_X, syn_y = syn_X[sy_keep], syn_y[sy_keep]
     if neg_X is None:
         neg_X, neg_fam = np.zeros((0, 42), np.float32), np.zeros(0, str)
@@ -134,20 +140,38 @@ def main(argv=None):
     # 30 rather than 60: the leave-one-shape-out runs train 17 more models on a shared core; see the card
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--synthetic-per-class", type=int, default=1500)
-    ap.add_argument("--seed", type=int, default=0,
-                    help="offset added to every model's seed; compare changes over several (runs move by +-0.02)")
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="offset added to every model's seed; compare changes over several (runs move by +-0.02)",
+    )
     ap.add_argument("--none-per-family", type=int, default=NONE_PER_FAMILY)
-    ap.add_argument("--none-weight", type=float, default=NONE_WEIGHT,
-                    help="weight of the whole 'none' class relative to one gesture class")
-    ap.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
-                    help="what to train (default: everything); evaluate.py needs all of it")
-    ap.add_argument("--loso-families", nargs="+", metavar="FAMILY",
-                    help="leave-one-shape-out: only these families (to share the runs between processes)")
+    ap.add_argument(
+        "--none-weight",
+        type=float,
+        default=NONE_WEIGHT,
+        help="weight of the whole 'none' class relative to one gesture class",
+    )
+    ap.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="what to train (default: everything); evaluate.py needs all of it",
+    )
+    ap.add_argument(
+        "--loso-families",
+        nargs="+",
+        metavar="FAMILY",
+        help="leave-one-shape-out: only these families (to share the runs between processes)",
+    )
     ap.add_argument("--skip-validation", action="store_true", help="only train the shipped model (= --parts shipped)")
     args = ap.parse_args(argv)
     parts = {"shipped"} if args.skip_validation else set(args.parts)
 
     import tensorflow as tf
+
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
@@ -162,12 +186,26 @@ def main(argv=None):
     neg_fam = np.concatenate([neg_fam, np.full(len(not_upright), REAL_NONE_FAMILY)])
     work = Path(args.work)
     (work / "runs").mkdir(parents=True, exist_ok=True)
-    print(f"real rows {len(real)} (+ {len(not_upright)} sideways / hanging as none), synthetic rows "
-          f"{len(syn_y)} + none {len(neg_fam) - len(not_upright)} ({time.time() - t0:.0f}s)", flush=True)
-    (work / "runs.json").write_text(json.dumps({
-        "datasets": str(args.datasets), "collected": args.collected, "synthetic_val_seed": SYNTH_VAL_SEED,
-        "rows": len(real), "not_upright_rows": len(not_upright), "none_families": SYNTH_NONE_FAMILIES + [REAL_NONE_FAMILY],
-    }, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"real rows {len(real)} (+ {len(not_upright)} sideways / hanging as none), synthetic rows "
+        f"{len(syn_y)} + none {len(neg_fam) - len(not_upright)} ({time.time() - t0:.0f}s)",
+        flush=True,
+    )
+    (work / "runs.json").write_text(
+        json.dumps(
+            {
+                "datasets": str(args.datasets),
+                "collected": args.collected,
+                "synthetic_val_seed": SYNTH_VAL_SEED,
+                "rows": len(real),
+                "not_upright_rows": len(not_upright),
+                "none_families": SYNTH_NONE_FAMILIES + [REAL_NONE_FAMILY],
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
 
     def run(name, kind, tr, val, seed, use_real=True, use_syn=True, hold_out_family=None):
         t = time.time()
@@ -176,13 +214,20 @@ def main(argv=None):
         keep = neg_fam != hold_out_family
         if not use_real:
             keep &= neg_fam != REAL_NONE_FAMILY
-        model, X = fit(rX, ry, sX, sy, neg_X[keep], neg_fam[keep], args.epochs, seed=args.seed + seed,
-                       none_weight=args.none_weight)
+        model, X = fit(
+            rX, ry, sX, sy, neg_X[keep], neg_fam[keep], args.epochs, seed=args.seed + seed, none_weight=args.none_weight
+        )
         path = work / f"{name}.tflite"
         export_int8(model, X, path)
         np.save(work / f"{name}_val.npy", val)
-        entry = {"name": name, "kind": kind, "model": path.name, "val_indices": f"{name}_val.npy",
-                 "train_real_rows": int(len(ry)), "held_out_family": hold_out_family}
+        entry = {
+            "name": name,
+            "kind": kind,
+            "model": path.name,
+            "val_indices": f"{name}_val.npy",
+            "train_real_rows": int(len(ry)),
+            "held_out_family": hold_out_family,
+        }
         (work / "runs" / f"{name}.json").write_text(json.dumps(entry, indent=2) + "\n", encoding="utf-8")
         print(f"{name}: {len(ry)} real train rows, {len(val)} val rows, {time.time() - t:.0f}s", flush=True)
 
@@ -204,15 +249,22 @@ def main(argv=None):
         for i, family in enumerate(SYNTH_NONE_FAMILIES + [REAL_NONE_FAMILY]):
             if args.loso_families and family not in args.loso_families:
                 continue
-            run(f"loso_{family}", "leave_one_shape_out", np.arange(len(real)), np.zeros(0, int), seed=100 + i,
-                hold_out_family=family)
+            run(
+                f"loso_{family}",
+                "leave_one_shape_out",
+                np.arange(len(real)),
+                np.zeros(0, int),
+                seed=100 + i,
+                hold_out_family=family,
+            )
     if "shipped" not in parts:
         print(f"done ({', '.join(sorted(parts))}); total {time.time() - t0:.0f}s")
         return
 
     # the shipped model: every real row + synthetic poses
-    model, X = fit(real.X, real.y, syn_X, syn_y, neg_X, neg_fam, args.epochs, seed=args.seed + 1234,
-                   none_weight=args.none_weight)
+    model, X = fit(
+        real.X, real.y, syn_X, syn_y, neg_X, neg_fam, args.epochs, seed=args.seed + 1234, none_weight=args.none_weight
+    )
     out = Path(args.out)
     size = export_int8(model, X, out.with_suffix(".tflite"))
     meta = {
@@ -220,10 +272,11 @@ def main(argv=None):
         "version": dt.date.today().strftime("%Y.%m.%d"),
         "labels": LABELS,
         "input": {
-            "shape": [1, 42], "dtype": "int8 (quantised by kiosk.vision.tflite.TFLiteModel)",
+            "shape": [1, 42],
+            "dtype": "int8 (quantised by kiosk.vision.tflite.TFLiteModel)",
             "features": "kiosk.vision.gestures.hand_features: 21 MediaPipe hand landmarks (x, y in pixels), "
-                        "hands labelled 'Left' by MediaPipe mirrored (x -> -x), minus the wrist, divided by "
-                        "the max absolute value; flattened x0, y0, x1, y1, ...",
+            "hands labelled 'Left' by MediaPipe mirrored (x -> -x), minus the wrist, divided by "
+            "the max absolute value; flattened x0, y0, x1, y1, ...",
         },
         "output": "softmax over labels (int8); 'none' is a trained class (hand shapes the kiosk does not ask for)",
         "min_confidence": MIN_CONFIDENCE,
@@ -239,7 +292,9 @@ def main(argv=None):
             "real_augmented_copies": REAL_AUG_COPIES,
             "rotation_augmentation_deg": {**{LABELS[i]: ROTATE_DEG_DEFAULT for i in range(len(LABELS))}, **ROTATE_DEG},
         },
-        "training_command": " ".join(["/work/venvs/train/bin/python -m training.gestures.train", *(argv or sys.argv[1:])]),
+        "training_command": " ".join(
+            ["/work/venvs/train/bin/python -m training.gestures.train", *(argv or sys.argv[1:])]
+        ),
         "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "size_bytes": size,
     }

@@ -17,6 +17,7 @@ Two interpreters, because MediaPipe (the kiosk's face mesh) and TensorFlow train
 environments: --runtime-python (default .venv/bin/python) and --train-python (default
 /work/venvs/train/bin/python; install it from training/requirements-train.txt).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,20 @@ def commands(datasets: str, work: str) -> dict[str, tuple[str, list[str]]]:
         "port": ("train", ["port_minifasnet.py", datasets, work]),
         "teacher": ("train", ["train.py", datasets, work]),
         "export-teacher": ("train", ["export.py", datasets, work, "--out", teacher, "--version", "1.0.0"]),
-        "train": ("train", ["train.py", datasets, work, "--activation", "relu", "--teacher", teacher,
-                            "--out", "liveness_relu_kd.keras"]),
+        "train": (
+            "train",
+            [
+                "train.py",
+                datasets,
+                work,
+                "--activation",
+                "relu",
+                "--teacher",
+                teacher,
+                "--out",
+                "liveness_relu_kd.keras",
+            ],
+        ),
         "export": ("train", ["export.py", datasets, work, "--keras", f"{work}/liveness_relu_kd.keras"]),
         "signals": ("runtime", ["study_runtime_signals.py", datasets, work]),
         "evaluate": ("runtime", ["evaluate.py", datasets, work, "--update-meta"]),
@@ -48,8 +61,9 @@ def commands(datasets: str, work: str) -> dict[str, tuple[str, list[str]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m training.liveness", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m training.liveness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("steps", nargs="+", help=f"'all' or any of: {', '.join(STEPS)}")
     ap.add_argument("--datasets", default="../shared/datasets")
     ap.add_argument("--work", default="artifacts/liveness")

@@ -9,6 +9,7 @@ capture(): what any camera does to any frame - blur (defocus / motion), exposure
   dark room, under-exposed dark skin), colour temperature, noise, JPEG. Applied to every class alike,
   so none of these becomes a spoof cue by itself.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -42,13 +43,13 @@ def _pixel_grid(h, w, rng, fine=False):
 
 def _display_colour(img, rng):
     x = img.astype(np.float32) / 255.0
-    x = x ** rng.uniform(0.7, 1.4)                                   # display / camera gamma mismatch
+    x = x ** rng.uniform(0.7, 1.4)  # display / camera gamma mismatch
     white = np.array([rng.uniform(0.9, 1.15), rng.uniform(0.92, 1.05), rng.uniform(0.8, 1.05)])
-    x = x * white                                                    # white point (blue-ish panels)
+    x = x * white  # white point (blue-ish panels)
     grey = x.mean(axis=2, keepdims=True)
-    x = grey + (x - grey) * rng.uniform(0.6, 1.4)                    # gamut: saturation shift
+    x = grey + (x - grey) * rng.uniform(0.6, 1.4)  # gamut: saturation shift
     black = rng.uniform(0.0, 0.12)
-    x = black + (1 - black) * x * rng.uniform(0.75, 1.1)             # lifted blacks, lower contrast
+    x = black + (1 - black) * x * rng.uniform(0.75, 1.1)  # lifted blacks, lower contrast
     return x
 
 
@@ -60,7 +61,7 @@ def _glare(h, w, rng):
     a = rng.uniform(0, np.pi)
     u = (xx - cx) * np.cos(a) + (yy - cy) * np.sin(a)
     v = -(xx - cx) * np.sin(a) + (yy - cy) * np.cos(a)
-    return rng.uniform(0.1, 0.6) * np.exp(-(u / sx) ** 2 - (v / sy) ** 2)
+    return rng.uniform(0.1, 0.6) * np.exp(-((u / sx) ** 2) - (v / sy) ** 2)
 
 
 def screen_replay(frame, bbox, rng, background=None, fine=False):
@@ -96,8 +97,14 @@ def screen_replay(frame, bbox, rng, background=None, fine=False):
     out[inside > 0] = warped[inside > 0]
     # 3. The camera sees it.
     out = capture(out, rng, strength=0.7)
-    corners = np.float32([[bbox[0], bbox[1]], [bbox[0] + bbox[2], bbox[1]],
-                          [bbox[0] + bbox[2], bbox[1] + bbox[3]], [bbox[0], bbox[1] + bbox[3]]])
+    corners = np.float32(
+        [
+            [bbox[0], bbox[1]],
+            [bbox[0] + bbox[2], bbox[1]],
+            [bbox[0] + bbox[2], bbox[1] + bbox[3]],
+            [bbox[0], bbox[1] + bbox[3]],
+        ]
+    )
     moved = cv2.perspectiveTransform(corners[None], M)[0]
     x0, y0 = moved.min(axis=0)
     x1, y1 = moved.max(axis=0)

@@ -14,6 +14,7 @@ and the liveness crop all see the degraded frame.
     jpeg_noise    cheap webcam: sensor noise sigma 5-8 and JPEG quality 25-40
 Glasses are not synthesised: NUAA's file names say who wears them (field GG).
 """
+
 from __future__ import annotations
 
 import zlib
@@ -56,6 +57,7 @@ def make(condition: str, key: str, seed: int = 2024) -> Callable[[np.ndarray, tu
             dark = x * face_gain
             bright = np.minimum(255.0, x * 0.9 + glow)
             return np.clip(m * dark + (1 - m) * bright, 0, 255).astype(np.uint8)
+
         return backlight
     if condition == "low_light":
         gain, sigma = rng.uniform(0.2, 0.3), rng.uniform(3, 5)
@@ -66,6 +68,7 @@ def make(condition: str, key: str, seed: int = 2024) -> Callable[[np.ndarray, tu
             r = np.random.default_rng(noise_seed + next(counter))
             x = img.astype(np.float32) * gain + r.normal(0, sigma, img.shape)
             return np.clip(x, 0, 255).astype(np.uint8)
+
         return low_light
     if condition == "overexposure":
         gain = rng.uniform(2.0, 2.6)
@@ -85,8 +88,10 @@ def make(condition: str, key: str, seed: int = 2024) -> Callable[[np.ndarray, tu
             h, w = img.shape[:2]
             small = cv2.resize(img, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA)
             top, left = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-            return cv2.copyMakeBorder(small, top, h - small.shape[0] - top, left, w - small.shape[1] - left,
-                                      cv2.BORDER_REPLICATE)
+            return cv2.copyMakeBorder(
+                small, top, h - small.shape[0] - top, left, w - small.shape[1] - left, cv2.BORDER_REPLICATE
+            )
+
         far.scale = f  # type: ignore[attr-defined]  # read by the studies to move cached landmarks
         return far
     # jpeg_noise
@@ -98,4 +103,5 @@ def make(condition: str, key: str, seed: int = 2024) -> Callable[[np.ndarray, tu
         r = np.random.default_rng(noise_seed + next(counter2))
         x = np.clip(img.astype(np.float32) + r.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
         return _jpeg(x, q)
+
     return jpeg_noise

@@ -1,4 +1,5 @@
 """NUAA frames + cached MediaPipe boxes -> model crops, the subject split, and sequence grouping."""
+
 from __future__ import annotations
 
 import sys
@@ -58,7 +59,7 @@ def frame_metrics(scores: dict, thr: float) -> dict:
     for kind, s in scores.items():
         s = np.asarray(s)
         if kind.startswith("real"):
-            out["BPCER" + kind[len("real"):]] = float(np.mean(s < thr))
+            out["BPCER" + kind[len("real") :]] = float(np.mean(s < thr))
         else:
             out[f"APCER_{kind}"] = float(np.mean(s >= thr))
     return out

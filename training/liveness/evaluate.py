@@ -22,6 +22,7 @@ Session level: each sequence played as a kiosk session (ping-pong loop, so short
 from `--offsets` start frames, until the engine leaves level 1 (accepted = challenge state) or denies.
 A DET curve of the raw scores (live under all conditions vs print / screen) goes to models/liveness_det.png.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -109,30 +110,67 @@ def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
                 if f"live/{cond}" not in kinds or not keep(f"{key}/{cond}"):
                     continue
                 fn = conditions.make(cond, key)
-                seqs.append(dict(base, name=f"{key}/{cond}", kind="live", condition=cond,
-                                 frames=[fn(frames[i], index["bbox"][i]) for i in rows]))
+                seqs.append(
+                    dict(
+                        base,
+                        name=f"{key}/{cond}",
+                        kind="live",
+                        condition=cond,
+                        frames=[fn(frames[i], index["bbox"][i]) for i in rows],
+                    )
+                )
             if "live/jumpy" in kinds and keep(f"{key}/jumpy"):
-                seqs.append(dict(base, name=f"{key}/jumpy", kind="live", condition="jumpy",
-                                 frames=jumpy([frames[i] for i in rows])))
+                seqs.append(
+                    dict(
+                        base,
+                        name=f"{key}/jumpy",
+                        kind="live",
+                        condition="jumpy",
+                        frames=jumpy([frames[i] for i in rows]),
+                    )
+                )
             if "screen" in kinds and keep(f"{key}/screen"):
                 rng = np.random.default_rng(SCREEN_SEED + zlib.crc32(key.encode()))
                 seed = int(rng.integers(1 << 31))
                 bg = frames[int(rng.choice(np.where(val)[0]))]
-                shots = [augment.screen_replay(frames[i], index["bbox"][i], np.random.default_rng(seed),
-                                               background=bg)[0] for i in rows]
+                shots = [
+                    augment.screen_replay(frames[i], index["bbox"][i], np.random.default_rng(seed), background=bg)[0]
+                    for i in rows
+                ]
                 seqs.append(dict(base, name=f"{key}/screen", kind="screen", condition="as_recorded", frames=shots))
             if "frozen" in kinds and subject not in frozen_done and keep(f"{key}/frozen"):
                 still = frames[rows[len(rows) // 2]]
-                seqs.append(dict(base, name=f"{key}/frozen", kind="frozen", condition="as_recorded",
-                                 frames=[still.copy() for _ in range(60)]))
+                seqs.append(
+                    dict(
+                        base,
+                        name=f"{key}/frozen",
+                        kind="frozen",
+                        condition="as_recorded",
+                        frames=[still.copy() for _ in range(60)],
+                    )
+                )
             frozen_done.add(subject)
         else:
             if "print" in kinds and keep(f"{key}/print"):
-                seqs.append(dict(base, name=f"{key}/print", kind="print", condition="as_recorded",
-                                 frames=[frames[i] for i in rows]))
+                seqs.append(
+                    dict(
+                        base,
+                        name=f"{key}/print",
+                        kind="print",
+                        condition="as_recorded",
+                        frames=[frames[i] for i in rows],
+                    )
+                )
             if "print_jumpy" in kinds and keep(f"{key}/print_jumpy"):
-                seqs.append(dict(base, name=f"{key}/print_jumpy", kind="print_jumpy", condition="jumpy",
-                                 frames=jumpy([frames[i] for i in rows])))
+                seqs.append(
+                    dict(
+                        base,
+                        name=f"{key}/print_jumpy",
+                        kind="print_jumpy",
+                        condition="jumpy",
+                        frames=jumpy([frames[i] for i in rows]),
+                    )
+                )
     return seqs
 
 
@@ -146,8 +184,16 @@ def frame_pass(pipeline: VisionPipeline, tap: ScoreTap, settings: EngineSettings
     for img in seq["frames"]:
         tap.last = None
         obs = pipeline.process(img, needs)
-        out.append({"face": obs.face, "faces": obs.faces, "raw": tap.last, "live": obs.live,
-                    "capture": obs.capture.value if obs.capture else None, "still": obs.still})
+        out.append(
+            {
+                "face": obs.face,
+                "faces": obs.faces,
+                "raw": tap.last,
+                "live": obs.live,
+                "capture": obs.capture.value if obs.capture else None,
+                "still": obs.still,
+            }
+        )
     return out
 
 
@@ -190,9 +236,14 @@ def rates(rows: list[dict], thr: float, live_class: bool) -> dict:
         raw_err = float(np.mean(raw >= thr)) if len(raw) else None
         run_err = float(np.mean([bool(r["live"]) for r in judged])) if judged else None
         name = "APCER"
-    return {"frames": len(rows), "with_face": len(faced), "judged": len(judged),
-            f"{name}_raw": _r(raw_err), f"{name}_runtime": _r(run_err),
-            "not_judged": dict(Counter(_why(r) for r in rows if r not in judged))}
+    return {
+        "frames": len(rows),
+        "with_face": len(faced),
+        "judged": len(judged),
+        f"{name}_raw": _r(raw_err),
+        f"{name}_runtime": _r(run_err),
+        "not_judged": dict(Counter(_why(r) for r in rows if r not in judged)),
+    }
 
 
 def _r(x):
@@ -211,6 +262,7 @@ def _why(r: dict) -> str:
 
 def det_plot(live: np.ndarray, attacks: dict[str, np.ndarray], thr: float, path: Path, title: str) -> dict:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -250,8 +302,11 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=None, help="override the model json's threshold")
     ap.add_argument("--ema", type=float, default=None, help="override [liveness] score_ema")
     ap.add_argument("--offsets", type=int, default=1, help="session start frames per sequence")
-    ap.add_argument("--kinds", default="live/*,live/jumpy,print,print_jumpy,screen,frozen",
-                    help="comma list: live/<condition> or live/*, live/jumpy, print, print_jumpy, screen, frozen")
+    ap.add_argument(
+        "--kinds",
+        default="live/*,live/jumpy,print,print_jumpy,screen,frozen",
+        help="comma list: live/<condition> or live/*, live/jumpy, print, print_jumpy, screen, frozen",
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report")
     ap.add_argument("--det", type=Path, default=ROOT / "models" / "liveness_det.png")
     ap.add_argument("--tag", default="")
@@ -279,7 +334,9 @@ def main() -> None:
     settings = EngineSettings.from_config(cfg)
 
     if args.merge:
-        shards = [json.loads(p.read_text()) for p in sorted(args.work.glob(f"eval_shard_*of{args.merge}{args.tag}.json"))]
+        shards = [
+            json.loads(p.read_text()) for p in sorted(args.work.glob(f"eval_shard_*of{args.merge}{args.tag}.json"))
+        ]
         if len(shards) != args.merge:
             raise SystemExit(f"{len(shards)} of {args.merge} shards found in {args.work}")
         seqs = [q for sh in shards for q in sh["seqs"]]
@@ -289,8 +346,7 @@ def main() -> None:
         shard_k, shard_n = (int(v) for v in args.shard.split("/")) if args.shard else (0, 1)
         index = data.load_index(args.work)
         frames = data.load_frames(args.datasets, index)
-        seqs = build_sequences(index, frames, kinds,
-                               keep=lambda name: zlib.crc32(name.encode()) % shard_n == shard_k)
+        seqs = build_sequences(index, frames, kinds, keep=lambda name: zlib.crc32(name.encode()) % shard_n == shard_k)
         del frames
         print(f"{len(seqs)} sequences, {sum(len(s['frames']) for s in seqs)} frames", flush=True)
         per_frame = {}
@@ -304,9 +360,11 @@ def main() -> None:
                 s.update(kind=seq["kind"], condition=seq["condition"], subject=seq["subject"])
                 sessions.append(s)
             seq.pop("frames")
-            print(f"[{n + 1}/{len(seqs)}] {seq['name']}: {rates(rows, thr, seq['kind'] == 'live')} "
-                  f"sessions {[s['outcome'] for s in sessions[-args.offsets:]]} ({time.time() - t0:.0f} s)",
-                  flush=True)
+            print(
+                f"[{n + 1}/{len(seqs)}] {seq['name']}: {rates(rows, thr, seq['kind'] == 'live')} "
+                f"sessions {[s['outcome'] for s in sessions[-args.offsets :]]} ({time.time() - t0:.0f} s)",
+                flush=True,
+            )
         if args.shard:
             out = args.work / f"eval_shard_{shard_k}of{shard_n}{args.tag}.json"
             out.write_text(json.dumps({"seqs": seqs, "per_frame": per_frame, "sessions": sessions}))
@@ -323,20 +381,39 @@ def main() -> None:
     frame_level = {
         "live_all_conditions": rates(group(lambda s: s["kind"] == "live"), thr, True),
         "live_as_recorded": rates(group(lambda s: s["kind"] == "live" and s["condition"] == "as_recorded"), thr, True),
-        "per_condition": {c: rates(group(lambda s, c=c: s["kind"] == "live" and s["condition"] == c), thr, True)
-                          for c in conds},
-        "per_subject_all_conditions": {p: rates(group(lambda s, p=p: s["kind"] == "live" and s["subject"] == p),
-                                                thr, True) for p in subjects},
-        "per_subject_as_recorded": {p: rates(group(lambda s, p=p: s["kind"] == "live" and s["subject"] == p
-                                                   and s["condition"] == "as_recorded"), thr, True) for p in subjects},
-        "per_glasses_as_recorded": {g: rates(group(lambda s, g=g: s["kind"] == "live" and s["glasses"] == g
-                                                   and s["condition"] == "as_recorded"), thr, True)
-                                    for g in sorted({s["glasses"] for s in live})},
-        "attacks": {k: rates(group(lambda s, k=k: s["kind"] == k), thr, False)
-                    for k in ("print", "screen", "frozen", "print_jumpy") if any(s["kind"] == k for s in seqs)},
+        "per_condition": {
+            c: rates(group(lambda s, c=c: s["kind"] == "live" and s["condition"] == c), thr, True) for c in conds
+        },
+        "per_subject_all_conditions": {
+            p: rates(group(lambda s, p=p: s["kind"] == "live" and s["subject"] == p), thr, True) for p in subjects
+        },
+        "per_subject_as_recorded": {
+            p: rates(
+                group(lambda s, p=p: s["kind"] == "live" and s["subject"] == p and s["condition"] == "as_recorded"),
+                thr,
+                True,
+            )
+            for p in subjects
+        },
+        "per_glasses_as_recorded": {
+            g: rates(
+                group(lambda s, g=g: s["kind"] == "live" and s["glasses"] == g and s["condition"] == "as_recorded"),
+                thr,
+                True,
+            )
+            for g in sorted({s["glasses"] for s in live})
+        },
+        "attacks": {
+            k: rates(group(lambda s, k=k: s["kind"] == k), thr, False)
+            for k in ("print", "screen", "frozen", "print_jumpy")
+            if any(s["kind"] == k for s in seqs)
+        },
     }
-    worst = max(subjects, key=lambda p: frame_level["per_subject_all_conditions"][p]["BPCER_runtime"] or 0) \
-        if subjects else None
+    worst = (
+        max(subjects, key=lambda p: frame_level["per_subject_all_conditions"][p]["BPCER_runtime"] or 0)
+        if subjects
+        else None
+    )
     frame_level["worst_subject"] = worst
 
     summary: dict = {}
@@ -352,31 +429,61 @@ def main() -> None:
         d["median_frames_to_decision"] = float(np.median(d.pop("frames")))
     live_sessions = [s for s in sessions if s["kind"] == "live"]
     attack_sessions = [s for s in sessions if s["kind"] != "live"]
-    totals = {"genuine_sessions": len(live_sessions),
-              "genuine_accepted": sum(s["outcome"] == "accepted" for s in live_sessions),
-              "attack_sessions": len(attack_sessions),
-              "attacks_accepted": sum(s["outcome"] == "accepted" for s in attack_sessions)}
+    totals = {
+        "genuine_sessions": len(live_sessions),
+        "genuine_accepted": sum(s["outcome"] == "accepted" for s in live_sessions),
+        "attack_sessions": len(attack_sessions),
+        "attacks_accepted": sum(s["outcome"] == "accepted" for s in attack_sessions),
+    }
 
     raw_live = np.array([r["raw"] for r in group(lambda s: s["kind"] == "live") if r["raw"] is not None])
-    raw_att = {k: np.array([r["raw"] for r in group(lambda s, k=k: s["kind"] == k) if r["raw"] is not None])
-               for k in ("print", "screen") if any(s["kind"] == k for s in seqs)}
+    raw_att = {
+        k: np.array([r["raw"] for r in group(lambda s, k=k: s["kind"] == k) if r["raw"] is not None])
+        for k in ("print", "screen")
+        if any(s["kind"] == k for s in seqs)
+    }
     det = {}
     if len(raw_live) and raw_att and args.det:
-        det = det_plot(raw_live, raw_att, thr, args.det,
-                       f"{args.model.name}, raw scores, NUAA subjects {', '.join(subjects)}\n"
-                       f"live frames under {len(conds)} capture conditions; 0 % drawn at 0.01 %")
-    sweep = {f"{t:.2f}": {"BPCER_raw_live_all": _r(float(np.mean(raw_live < t))),
-                          **{f"APCER_raw_{k}": _r(float(np.mean(v >= t))) for k, v in raw_att.items()}}
-             for t in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)} if len(raw_live) else {}
+        det = det_plot(
+            raw_live,
+            raw_att,
+            thr,
+            args.det,
+            f"{args.model.name}, raw scores, NUAA subjects {', '.join(subjects)}\n"
+            f"live frames under {len(conds)} capture conditions; 0 % drawn at 0.01 %",
+        )
+    sweep = (
+        {
+            f"{t:.2f}": {
+                "BPCER_raw_live_all": _r(float(np.mean(raw_live < t))),
+                **{f"APCER_raw_{k}": _r(float(np.mean(v >= t))) for k, v in raw_att.items()},
+            }
+            for t in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+        }
+        if len(raw_live)
+        else {}
+    )
 
-    report = {"model": str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model),
-              "threshold": thr, "score_ema": cfg.liveness.score_ema,
-              "rules": {"real_frames": settings.real_frames, "spoof_frames": settings.spoof_frames,
-                        "timeout_s": settings.liveness_timeout_s, "fps": FPS},
-              "val_subjects": subjects, "frame_level": frame_level, "sessions": summary, "session_totals": totals,
-              "det_operating_point": det, "sweep_raw": sweep, "session_runs": sessions,
-              "command": "PYTHONPATH=. .venv/bin/python " + " ".join(sys.argv),
-              "seconds": round(time.time() - t0, 1)}
+    report = {
+        "model": str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model),
+        "threshold": thr,
+        "score_ema": cfg.liveness.score_ema,
+        "rules": {
+            "real_frames": settings.real_frames,
+            "spoof_frames": settings.spoof_frames,
+            "timeout_s": settings.liveness_timeout_s,
+            "fps": FPS,
+        },
+        "val_subjects": subjects,
+        "frame_level": frame_level,
+        "sessions": summary,
+        "session_totals": totals,
+        "det_operating_point": det,
+        "sweep_raw": sweep,
+        "session_runs": sessions,
+        "command": "PYTHONPATH=. .venv/bin/python " + " ".join(sys.argv),
+        "seconds": round(time.time() - t0, 1),
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     name = f"runtime_eval_{args.model.stem}{args.tag}.json"
     (args.out / name).write_text(json.dumps(report, indent=1) + "\n")
@@ -386,16 +493,26 @@ def main() -> None:
         fa = frame_level["attacks"]
         meta["validated_recall"] = {
             "live": round(1 - (frame_level["live_all_conditions"]["BPCER_runtime"] or 0), 4),
-            **{k: round(1 - (fa[k]["APCER_runtime"] or 0), 4) for k in ("print", "screen") if k in fa}}
+            **{k: round(1 - (fa[k]["APCER_runtime"] or 0), 4) for k in ("print", "screen") if k in fa},
+        }
         meta["validation"] = {
-            "subjects": subjects, "worst_subject": worst,
+            "subjects": subjects,
+            "worst_subject": worst,
             "BPCER_runtime_all_conditions": frame_level["live_all_conditions"]["BPCER_runtime"],
             "BPCER_runtime_worst_subject": frame_level["per_subject_all_conditions"][worst]["BPCER_runtime"]
-            if worst else None,
+            if worst
+            else None,
             "APCER_runtime": {k: v["APCER_runtime"] for k, v in fa.items()},
-            "sessions": totals, "command": report["command"], "report": f"training/liveness/report/{name}"}
+            "sessions": totals,
+            "command": report["command"],
+            "report": f"training/liveness/report/{name}",
+        }
         meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in ("threshold", "score_ema", "session_totals", "det_operating_point")}, indent=1))
+    print(
+        json.dumps(
+            {k: report[k] for k in ("threshold", "score_ema", "session_totals", "det_operating_point")}, indent=1
+        )
+    )
     print(json.dumps(frame_level, indent=1))
     print(json.dumps(summary, indent=1))
 

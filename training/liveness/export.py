@@ -6,6 +6,7 @@ calibrated on train-subject crops only) plus a float32 reference, and write mode
 
 --keras pretrained exports the plain port (MiniFASNetV2 weights as published) instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,17 +61,25 @@ def main() -> None:
     else:
         path = Path(args.keras) if args.keras else args.work / "liveness_finetuned.keras"
         model = keras.models.load_model(path, safe_mode=False)
-        source = ("MiniFASNetV2 (minivision, Apache-2.0) ported to Keras, fine-tuned on NUAA train-list "
-                  "subjects 0001,0002,0004,0005,0007,0009 + synthetic screen replays + capture augmentation")
+        source = (
+            "MiniFASNetV2 (minivision, Apache-2.0) ported to Keras, fine-tuned on NUAA train-list "
+            "subjects 0001,0002,0004,0005,0007,0009 + synthetic screen replays + capture augmentation"
+        )
         if any(isinstance(layer, keras.layers.ReLU) for layer in model.layers):
-            source += ("; PReLU replaced by ReLU and distilled from the PReLU model (train.py --activation relu "
-                       "--teacher), which XNNPACK runs about 3x faster in int8")
+            source += (
+                "; PReLU replaced by ReLU and distilled from the PReLU model (train.py --activation relu "
+                "--teacher), which XNNPACK runs about 3x faster in int8"
+            )
 
     import tempfile
 
     saved = Path(tempfile.mkdtemp(prefix="liveness_sm_"))
-    model.export(saved, format="tf_saved_model",
-                 input_signature=[tf.TensorSpec([1, 80, 80, 3], tf.float32, name="image")], verbose=False)
+    model.export(
+        saved,
+        format="tf_saved_model",
+        input_signature=[tf.TensorSpec([1, 80, 80, 3], tf.float32, name="image")],
+        verbose=False,
+    )
     rep = representative_crops(args.datasets, args.work)
 
     def rep_data():
@@ -94,23 +103,38 @@ def main() -> None:
     got = tflite_live_scores(args.out, probe)
     ref = model.predict(probe, verbose=0).ravel()
     err = float(np.abs(got - ref).max())
-    print(f"int8 {args.out} {args.out.stat().st_size} bytes, input scale {s} zp {z}; "
-          f"max |int8 - keras| on 64 train crops {err:.3f}; float copy {float_path}")
+    print(
+        f"int8 {args.out} {args.out.stat().st_size} bytes, input scale {s} zp {z}; "
+        f"max |int8 - keras| on 64 train crops {err:.3f}; float copy {float_path}"
+    )
 
     meta = {
-        "name": "liveness", "version": args.version,
+        "name": "liveness",
+        "version": args.version,
         "labels": ["spoof", "live"],
         "output": "one value: probability that the face is live (0..1)",
-        "input": {"width": 80, "height": 80, "color_order": "BGR", "value_range": [0, 255], "value_scale": 1.0,
-                  "dtype": "int8 (scale/zero point in the tflite; kiosk.vision.tflite quantises)",
-                  "crop_scale": SCALE, "crop_rule": "minivision CropImage: scale x detector box about its "
-                  "centre, scale lowered to fit the frame, box shifted inside, resized without keeping aspect",
-                  "bbox_adjust": {"width": 1.04, "height": 0.91, "shift_y": 0.066,
-                                  "why": "MediaPipe mesh landmark box -> face-detector-like box (measured on NUAA "
-                                         "against MediaPipe face detection)"}},
+        "input": {
+            "width": 80,
+            "height": 80,
+            "color_order": "BGR",
+            "value_range": [0, 255],
+            "value_scale": 1.0,
+            "dtype": "int8 (scale/zero point in the tflite; kiosk.vision.tflite quantises)",
+            "crop_scale": SCALE,
+            "crop_rule": "minivision CropImage: scale x detector box about its "
+            "centre, scale lowered to fit the frame, box shifted inside, resized without keeping aspect",
+            "bbox_adjust": {
+                "width": 1.04,
+                "height": 0.91,
+                "shift_y": 0.066,
+                "why": "MediaPipe mesh landmark box -> face-detector-like box (measured on NUAA "
+                "against MediaPipe face detection)",
+            },
+        },
         "threshold": args.threshold,
         "rules": {"real_frames": 100, "spoof_frames": 25, "note": "defaults; the kiosk reads its config"},
-        "validated_recall": {}, "validation": "filled in by training/liveness/evaluate.py --update-meta",
+        "validated_recall": {},
+        "validation": "filled in by training/liveness/evaluate.py --update-meta",
         "trained_on": source,
         "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "licence": "weights derived from minivision Silent-Face-Anti-Spoofing (Apache-2.0)",

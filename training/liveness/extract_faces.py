@@ -7,6 +7,7 @@ RetinaFace box MiniFASNet was trained with).
 
     .venv/bin/python training/liveness/extract_faces.py ../shared/datasets artifacts/liveness
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,10 @@ def main() -> None:
         raise SystemExit(f"no NUAA frames under {root}")
     rows = {k: [] for k in ("path", "label", "subject", "session", "frame", "bbox", "landmarks", "det_box")}
     missed = 0
-    with FaceMeshDetector(max_faces=1, static_image_mode=True) as mesh, \
-            mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.3) as det:
+    with (
+        FaceMeshDetector(max_faces=1, static_image_mode=True) as mesh,
+        mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.3) as det,
+    ):
         for i, f in enumerate(files):
             img = cv2.imread(str(f))
             faces = mesh.detect(img)

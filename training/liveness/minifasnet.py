@@ -13,6 +13,7 @@ PyTorch pads 1 pixel on every side for the strided 3x3 convs; Keras "same" would
 for stride 2, so padding is explicit (ZeroPadding2D + "valid") to match the weights exactly.
 Input: (80, 80, 3) float, channels last, in the colour order and 0..255 range the weights were trained on.
 """
+
 from __future__ import annotations
 
 import keras
@@ -94,8 +95,9 @@ def _stage_blocks(w, stage):
     return [f"{stage}.model.{i}" for i in idx]
 
 
-def build(weights: dict[str, np.ndarray], dropout: float = 0.0, name: str = "minifasnet",
-          activation: str = "prelu") -> keras.Model:
+def build(
+    weights: dict[str, np.ndarray], dropout: float = 0.0, name: str = "minifasnet", activation: str = "prelu"
+) -> keras.Model:
     """MiniFASNet with the given (torch-named, 'module.' stripped) weights; outputs 3-way logits.
     activation: "prelu" (as published) or "relu" (see _conv)."""
     if activation not in ("prelu", "relu"):

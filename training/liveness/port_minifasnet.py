@@ -6,6 +6,7 @@ check the port against an independent PyTorch forward pass (torch.nn.functional 
 Writes <work>/<model>.npz (weights, torch names without 'module.') and <work>/<model>.keras and
 prints the max |logit difference| on random 0..255 inputs; fails if it exceeds 1e-3 relative.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,16 +32,32 @@ def torch_forward(sd, x_nchw):
         groups = x.shape[1] if k.shape[1] == 1 and k.shape[0] == x.shape[1] and x.shape[1] > 1 else 1
         pad = k.shape[2] // 2 if pad is None else pad
         x = F.conv2d(x, k, stride=stride, padding=pad, groups=groups)
-        x = F.batch_norm(x, sd[name + ".bn.running_mean"], sd[name + ".bn.running_var"],
-                         sd[name + ".bn.weight"], sd[name + ".bn.bias"], False, 0.0, 1e-5)
+        x = F.batch_norm(
+            x,
+            sd[name + ".bn.running_mean"],
+            sd[name + ".bn.running_var"],
+            sd[name + ".bn.weight"],
+            sd[name + ".bn.bias"],
+            False,
+            0.0,
+            1e-5,
+        )
         return F.prelu(x, sd[name + ".prelu.weight"]) if act else x
 
     def se(x, name):
         g = x.mean(dim=(2, 3), keepdim=True)
         for i, act in ((1, torch.relu), (2, torch.sigmoid)):
             g = F.conv2d(g, sd[f"{name}.fc{i}.weight"])
-            g = F.batch_norm(g, sd[f"{name}.bn{i}.running_mean"], sd[f"{name}.bn{i}.running_var"],
-                             sd[f"{name}.bn{i}.weight"], sd[f"{name}.bn{i}.bias"], False, 0.0, 1e-5)
+            g = F.batch_norm(
+                g,
+                sd[f"{name}.bn{i}.running_mean"],
+                sd[f"{name}.bn{i}.running_var"],
+                sd[f"{name}.bn{i}.weight"],
+                sd[f"{name}.bn{i}.bias"],
+                False,
+                0.0,
+                1e-5,
+            )
             g = act(g)
         return x * g
 
@@ -68,8 +85,9 @@ def torch_forward(sd, x_nchw):
         x = block(x, "conv_6_sep", pad=0)
         x = block(x, "conv_6_dw", pad=0, act=False).flatten(1)
         x = F.linear(x, sd["linear.weight"])
-        x = F.batch_norm(x, sd["bn.running_mean"], sd["bn.running_var"], sd["bn.weight"], sd["bn.bias"],
-                         False, 0.0, 1e-5)
+        x = F.batch_norm(
+            x, sd["bn.running_mean"], sd["bn.running_var"], sd["bn.weight"], sd["bn.bias"], False, 0.0, 1e-5
+        )
         return F.linear(x, sd["prob.weight"]).numpy()
 
 
@@ -99,8 +117,10 @@ def main() -> None:
         err = float(np.abs(got - ref).max())
         rel = err / float(np.abs(ref).max())
         same_argmax = float((got.argmax(1) == ref.argmax(1)).mean())
-        print(f"{name}: params {model.count_params()}, max|keras-torch| {err:.2e} (rel {rel:.2e}), "
-              f"argmax agree {same_argmax:.2f}")
+        print(
+            f"{name}: params {model.count_params()}, max|keras-torch| {err:.2e} (rel {rel:.2e}), "
+            f"argmax agree {same_argmax:.2f}"
+        )
         if rel > 1e-3:
             raise SystemExit(f"{name}: Keras port does not match torch")
         model.save(args.work / f"{name}.keras")

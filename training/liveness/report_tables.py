@@ -1,7 +1,8 @@
 """Markdown tables for the model card from a runtime evaluation report (no numbers typed by hand).
 
-    python training/liveness/report_tables.py training/liveness/report/runtime_eval_liveness.json
+python training/liveness/report_tables.py training/liveness/report/runtime_eval_liveness.json
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,11 @@ def main(path: str) -> None:
     print("|---|---|---|---|---|---|")
 
     def row(name, d):
-        print(f"| {name} | {d['frames']} | {d['judged']} | {pct(d['BPCER_runtime'])} | {pct(d['BPCER_raw'])} "
-              f"| {not_judged(d['not_judged'])} |")
+        print(
+            f"| {name} | {d['frames']} | {d['judged']} | {pct(d['BPCER_runtime'])} | {pct(d['BPCER_raw'])} "
+            f"| {not_judged(d['not_judged'])} |"
+        )
+
     row("**all conditions pooled**", fl["live_all_conditions"])
     row("as recorded", fl["live_as_recorded"])
     for c, d in fl["per_condition"].items():
@@ -42,16 +46,22 @@ def main(path: str) -> None:
     print("| attack frames | frames | judged | APCER runtime (judged) | APCER raw model | not judged |")
     print("|---|---|---|---|---|---|")
     for k, d in fl["attacks"].items():
-        print(f"| {k} | {d['frames']} | {d['judged']} | {pct(d['APCER_runtime'])} | {pct(d['APCER_raw'])} "
-              f"| {not_judged(d['not_judged'])} |")
+        print(
+            f"| {k} | {d['frames']} | {d['judged']} | {pct(d['APCER_runtime'])} | {pct(d['APCER_raw'])} "
+            f"| {not_judged(d['not_judged'])} |"
+        )
     print()
     print("| sessions | n | accepted | outcomes | median frames to decision |")
     print("|---|---|---|---|---|")
     for k, d in r["sessions"].items():
-        print(f"| {k} | {d['sessions']} | {d['accepted']} | {not_judged(d['outcomes'])} | {d['median_frames_to_decision']:g} |")
+        print(
+            f"| {k} | {d['sessions']} | {d['accepted']} | {not_judged(d['outcomes'])} | {d['median_frames_to_decision']:g} |"
+        )
     t = r["session_totals"]
-    print(f"\ngenuine accepted {t['genuine_accepted']} / {t['genuine_sessions']}, "
-          f"attacks accepted {t['attacks_accepted']} / {t['attack_sessions']}")
+    print(
+        f"\ngenuine accepted {t['genuine_accepted']} / {t['genuine_sessions']}, "
+        f"attacks accepted {t['attacks_accepted']} / {t['attack_sessions']}"
+    )
     print(f"DET operating point: {r['det_operating_point']}")
     print(f"sweep (raw): {json.dumps(r['sweep_raw'])}")
     print(f"command: {r['command']} ({r['seconds']} s)")

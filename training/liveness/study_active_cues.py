@@ -7,6 +7,7 @@ look at the camera, so this measures landmark noise and what moving photos do, n
 
     .venv/bin/python training/liveness/study_active_cues.py artifacts/liveness
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,18 +40,28 @@ def main() -> None:
             face = Face(d["landmarks"][i].astype(np.float32), tuple(d["bbox"][i]), (320, 240))
             cue.update(face)
             blinks += blink.update(face)
-        rows.append({"recording": r, "kind": "real" if "_real_" in r else "print", "frames": int(len(sel)),
-                     "max_parallax": round(cue.max_parallax, 4), "max_motion": round(cue.max_motion, 4),
-                     "verdict": cue.verdict, "blinks": int(blinks)})
+        rows.append(
+            {
+                "recording": r,
+                "kind": "real" if "_real_" in r else "print",
+                "frames": int(len(sel)),
+                "max_parallax": round(cue.max_parallax, 4),
+                "max_motion": round(cue.max_motion, 4),
+                "verdict": cue.verdict,
+                "blinks": int(blinks),
+            }
+        )
     summary = {}
     for kind in ("real", "print"):
         k = [r for r in rows if r["kind"] == kind]
-        summary[kind] = {"recordings": len(k),
-                         "verdict_3d": sum(r["verdict"] is True for r in k),
-                         "verdict_flat": sum(r["verdict"] is False for r in k),
-                         "verdict_unknown": sum(r["verdict"] is None for r in k),
-                         "median_max_parallax": float(np.median([r["max_parallax"] for r in k])),
-                         "recordings_with_blink": sum(r["blinks"] > 0 for r in k)}
+        summary[kind] = {
+            "recordings": len(k),
+            "verdict_3d": sum(r["verdict"] is True for r in k),
+            "verdict_flat": sum(r["verdict"] is False for r in k),
+            "verdict_unknown": sum(r["verdict"] is None for r in k),
+            "median_max_parallax": float(np.median([r["max_parallax"] for r in k])),
+            "recordings_with_blink": sum(r["blinks"] > 0 for r in k),
+        }
     (HERE / "report").mkdir(exist_ok=True)
     (HERE / "report" / "active_cues.json").write_text(json.dumps({"summary": summary, "recordings": rows}, indent=2))
     print(json.dumps(summary, indent=1))

@@ -6,6 +6,7 @@ and without the mesh-box -> detector-box correction. Writes report/preprocessing
 
     /work/venvs/train/bin/python training/liveness/study_preprocessing.py ../shared/datasets artifacts/liveness
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,15 +40,20 @@ def main() -> None:
     y = index["label"]
     b, d = index["bbox"].astype(float), index["det_box"].astype(float)
     ok = d[:, 2] > 0
-    box_study = {"frames": int(ok.sum()),
-                 "detector_w_over_mesh_w": float(np.median(d[ok, 2] / b[ok, 2])),
-                 "detector_h_over_mesh_h": float(np.median(d[ok, 3] / b[ok, 3])),
-                 "centre_dy_over_mesh_h": float(np.median(((d[ok, 1] + d[ok, 3] / 2) - (b[ok, 1] + b[ok, 3] / 2))
-                                                          / b[ok, 3])),
-                 "fraction_where_2.7x_box_exceeds_frame": float(np.mean(2.7 * b[:, 3] > 239))}
+    box_study = {
+        "frames": int(ok.sum()),
+        "detector_w_over_mesh_w": float(np.median(d[ok, 2] / b[ok, 2])),
+        "detector_h_over_mesh_h": float(np.median(d[ok, 3] / b[ok, 3])),
+        "centre_dy_over_mesh_h": float(np.median(((d[ok, 1] + d[ok, 3] / 2) - (b[ok, 1] + b[ok, 3] / 2)) / b[ok, 3])),
+        "fraction_where_2.7x_box_exceeds_frame": float(np.mean(2.7 * b[:, 3] > 239)),
+    }
     rows = []
-    configs = [("MiniFASNetV2", 2.7, True, "BGR"), ("MiniFASNetV2", 2.7, True, "RGB"),
-               ("MiniFASNetV2", 2.7, False, "BGR"), ("MiniFASNetV1SE", 4.0, True, "BGR")]
+    configs = [
+        ("MiniFASNetV2", 2.7, True, "BGR"),
+        ("MiniFASNetV2", 2.7, True, "RGB"),
+        ("MiniFASNetV2", 2.7, False, "BGR"),
+        ("MiniFASNetV1SE", 4.0, True, "BGR"),
+    ]
     models, crops = {}, {}
     for name, scale, adjusted, order in configs:
         if name not in models:
@@ -60,16 +66,23 @@ def main() -> None:
         logits = models[name].predict(x, batch_size=256, verbose=0)
         p = tf.nn.softmax(logits).numpy()
         live = p[:, 1]
-        row = {"model": name, "crop_scale": scale, "mesh_box_corrected": adjusted, "colour_order": order,
-               "auc": float(roc_auc_score(y, live)), "mean_live_real": float(live[y == 1].mean()),
-               "mean_live_print": float(live[y == 0].mean()),
-               "real_argmax_live": float((p[y == 1].argmax(1) == 1).mean()),
-               "print_argmax_not_live": float((p[y == 0].argmax(1) != 1).mean())}
+        row = {
+            "model": name,
+            "crop_scale": scale,
+            "mesh_box_corrected": adjusted,
+            "colour_order": order,
+            "auc": float(roc_auc_score(y, live)),
+            "mean_live_real": float(live[y == 1].mean()),
+            "mean_live_print": float(live[y == 0].mean()),
+            "real_argmax_live": float((p[y == 1].argmax(1) == 1).mean()),
+            "print_argmax_not_live": float((p[y == 0].argmax(1) != 1).mean()),
+        }
         print(row, flush=True)
         rows.append(row)
     (HERE / "report").mkdir(exist_ok=True)
-    (HERE / "report" / "preprocessing.json").write_text(json.dumps({"box": box_study, "zero_shot_all_nuaa": rows},
-                                                                   indent=2))
+    (HERE / "report" / "preprocessing.json").write_text(
+        json.dumps({"box": box_study, "zero_shot_all_nuaa": rows}, indent=2)
+    )
     print(box_study)
 
 

@@ -14,6 +14,7 @@
    NUAA recording, against the detector's noise floor.
 Writes training/liveness/report/runtime_signals.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,14 +62,18 @@ def identity_study(index) -> dict:
                 other.append(signature_distance(sig[i], r))
     same_rec, same_subj, other = map(np.array, (same_rec, same_subj, other))
     t = FaceTracker()
-    out = {"frames": int(n), "distance_to_own_recording": pct(same_rec),
-           "distance_to_same_subject_other_recording": pct(same_subj),
-           "distance_to_other_subject": pct(other)}
+    out = {
+        "frames": int(n),
+        "distance_to_own_recording": pct(same_rec),
+        "distance_to_same_subject_other_recording": pct(same_subj),
+        "distance_to_other_subject": pct(other),
+    }
     for name, thr in (("same_person", t.same_person), ("other_person", t.other_person)):
         out[f"at_{name}_{thr}"] = {
             "own_recording_above": round(float(np.mean(same_rec > thr)), 4),
             "same_subject_other_recording_above": round(float(np.mean(same_subj > thr)), 4),
-            "other_subject_below": round(float(np.mean(other <= thr)), 4)}
+            "other_subject_below": round(float(np.mean(other <= thr)), 4),
+        }
     return out
 
 
@@ -99,15 +104,26 @@ def capture_study(datasets, index, frames, model) -> dict:
         scores = np.array(scores)
         wrong = scores < model.threshold
         flagged = np.array([f is not None for f in flags])
-        entry = {"model_wrong": round(float(wrong.mean()), 4),
-                 "flagged": round(float(flagged.mean()), 4),
-                 "model_wrong_among_unflagged": round(float(wrong[~flagged].mean()), 4) if (~flagged).any() else None,
-                 "flags": {str(k.value if k else None): int(sum(1 for f in flags if f == k)) for k in set(flags)}}
-        for field in ("face_mean", "face_highlight", "background_mean", "overexposed", "face_px", "sharpness", "outside"):
+        entry = {
+            "model_wrong": round(float(wrong.mean()), 4),
+            "flagged": round(float(flagged.mean()), 4),
+            "model_wrong_among_unflagged": round(float(wrong[~flagged].mean()), 4) if (~flagged).any() else None,
+            "flags": {str(k.value if k else None): int(sum(1 for f in flags if f == k)) for k in set(flags)},
+        }
+        for field in (
+            "face_mean",
+            "face_highlight",
+            "background_mean",
+            "overexposed",
+            "face_px",
+            "sharpness",
+            "outside",
+        ):
             entry[field] = pct([getattr(m, field) for m in meas])
         out[cond] = entry
-        print(cond, {k: entry[k] for k in ("model_wrong", "flagged", "model_wrong_among_unflagged", "flags")},
-              flush=True)
+        print(
+            cond, {k: entry[k] for k in ("model_wrong", "flagged", "model_wrong_among_unflagged", "flags")}, flush=True
+        )
     return out
 
 
@@ -126,8 +142,9 @@ def far_sweep(index, frames, model, scales=(0.2, 0.25, 0.3, 0.35, 0.45)) -> dict
                 h, w = img.shape[:2]
                 small = cv2.resize(img, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA)
                 top, left = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-                scaled = cv2.copyMakeBorder(small, top, h - small.shape[0] - top, left, w - small.shape[1] - left,
-                                            cv2.BORDER_REPLICATE)
+                scaled = cv2.copyMakeBorder(
+                    small, top, h - small.shape[0] - top, left, w - small.shape[1] - left, cv2.BORDER_REPLICATE
+                )
                 lm = index["landmarks"][i].astype(np.float32).copy()
                 lm[:, :2] = lm[:, :2] * f + [left, top]
                 x0, y0 = lm[:, :2].min(axis=0)
@@ -137,8 +154,11 @@ def far_sweep(index, frames, model, scales=(0.2, 0.25, 0.3, 0.35, 0.45)) -> dict
                 widths.append(float(x1 - x0))
             sc = np.array(scores)
             wrong = sc < model.threshold if label == 1 else sc >= model.threshold
-            entry[name] = {"frames": int(len(rows)), "median_face_px": round(float(np.median(widths)), 1),
-                           "wrong": round(float(wrong.mean()), 4)}
+            entry[name] = {
+                "frames": int(len(rows)),
+                "median_face_px": round(float(np.median(widths)), 1),
+                "wrong": round(float(wrong.mean()), 4),
+            }
         out[str(f)] = entry
         print("far", f, entry, flush=True)
     return out
@@ -162,8 +182,11 @@ def still_study(index, frames) -> dict:
                     changes.append(d.change(g, index["bbox"][i]))
                 prev = g
         changes = np.array(changes)
-        out[name] = {"pairs": int(len(changes)), "change": pct(changes),
-                     "below_noise_floor": int(np.sum(changes < det.noise_floor))}
+        out[name] = {
+            "pairs": int(len(changes)),
+            "change": pct(changes),
+            "below_noise_floor": int(np.sum(changes < det.noise_floor)),
+        }
     # sensor noise alone on a perfectly still scene, for scale: two noisy copies of one frame
     g = cv2.cvtColor(frames[0], cv2.COLOR_BGR2GRAY).astype(np.float32)
     rng = np.random.default_rng(0)

