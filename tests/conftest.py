@@ -1,6 +1,8 @@
 import contextlib
+import dataclasses
 import itertools
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,96 @@ def camera_like_frames(photo: Path, folder: Path, n: int = 24, seed: int = 0) ->
             str(folder / f"frame-{i:03d}.jpg"), np.clip(noisy, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 95]
         )
     return folder
+
+
+@dataclasses.dataclass(frozen=True)
+class KioskProcessSetup:
+    """Folders, site config and environment for `python -m kiosk run` as a real process."""
+
+    home: Path
+    tmp: Path
+    work: Path
+    faces: Path  # the camera: camera-like frames of a real photo
+    audio: Path  # the private audio server's folder (with_audio=True)
+    verdicts: Path  # the file hook's verdict log
+    site: Path
+    env: dict
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "kiosk", "--config", str(self.site), "run", "--source", str(self.faces)]
+
+
+def short_session_kiosk(tmp_path: Path, photos: Path, with_audio: bool = False) -> KioskProcessSetup:
+    """Whole sessions in seconds (15 live frames, 1 s challenges, no pause), verdicts to a file,
+    HOME/TMPDIR/cache in tmp_path; with_audio starts a private PulseAudio null sink and
+    microphone (scripts/start-audio-sink.sh) and puts its address in the environment."""
+    import subprocess
+
+    home, tmp, work, faces, audio = (tmp_path / n for n in ("home", "tmp", "work", "faces", "audio"))
+    for d in (home, tmp, work):
+        d.mkdir()
+    camera_like_frames(photos / "business_person.png", faces)
+    verdicts = tmp_path / "verdicts.jsonl"
+    site = work / "site.toml"
+    site.write_text(
+        "[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n"
+        "[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
+        f'[verdict]\nhook = "file:{verdicts}"\n'
+    )
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(home),
+        TMPDIR=str(tmp),
+        PYTHONPATH=str(ROOT),
+        XDG_CACHE_HOME=str(home / ".cache"),
+    )
+    if with_audio:
+        env["KIOSK_AUDIO_DIR"] = str(audio)
+        exports = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "start-audio-sink.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        for pair in exports.split()[1:]:
+            name, _, value = pair.partition("=")
+            env[name] = value
+    return KioskProcessSetup(home, tmp, work, faces, audio, verdicts, site, env)
+
+
+def wait_until(pred, timeout_s: float = 30.0) -> bool:
+    """Spins the Qt loop until pred() holds or the deadline passes (no fixed sleeps)."""
+    import time
+
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        if pred():
+            return True
+        time.sleep(0.005)
+    return pred()
+
+
+@pytest.fixture(scope="module")
+def app():
+    from kiosk.ui.app import qt_app
+
+    return qt_app()
+
+
+@pytest.fixture(scope="module")
+def pipeline(cfg):
+    """The real pipeline (video mode), shared by a module's kiosks."""
+    from kiosk.vision.pipeline import VisionPipeline
+
+    p = VisionPipeline(cfg)
+    yield p
+    p.close()
 
 
 @pytest.fixture(scope="session")

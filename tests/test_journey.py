@@ -12,11 +12,10 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtTest import QTest
 
 from kiosk.commands import Command
@@ -26,7 +25,7 @@ from kiosk.session.engine import PROFILES, EngineSettings, SessionEngine, State
 from kiosk.session.observation import CaptureProblem, Observation
 from kiosk.ui import strings as S
 
-from conftest import make_cfg, shown_kiosk
+from conftest import make_cfg, shown_kiosk, wait_until
 
 ESPEAK = shutil.which("espeak-ng")
 DT = 0.04  # 25 frames per second
@@ -44,32 +43,6 @@ def showing(challenge) -> Observation:
     if challenge.kind == "gesture":
         return face(gesture=challenge.target)
     return face(emotion=challenge.target, emotion_margin=0.9)
-
-
-def wait_until(pred, timeout_s: float = 30.0) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        if pred():
-            return True
-        time.sleep(0.005)
-    return pred()
-
-
-@pytest.fixture(scope="module")
-def app():
-    from kiosk.ui.app import qt_app
-
-    return qt_app()
-
-
-@pytest.fixture(scope="module")
-def pipeline(cfg):
-    from kiosk.vision.pipeline import VisionPipeline
-
-    p = VisionPipeline(cfg)
-    yield p
-    p.close()
 
 
 class Journey:

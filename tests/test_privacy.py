@@ -205,49 +205,28 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
     deleted at once, and its folders are scanned at the end (files written by C code). Only
     synthesized prompts (the TTS cache and temp folder) may be audio; no image anywhere."""
     import json
-    import os
     import shutil
     import subprocess
     import sys
 
     from kiosk.privacy import find_image_files
 
-    from conftest import ROOT, camera_like_frames
+    from conftest import short_session_kiosk
 
     for tool in ("pulseaudio", "pactl", "espeak-ng"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not installed (scripts/bootstrap.sh)")
-    home, tmp, work, faces, audio = (tmp_path / n for n in ("home", "tmp", "work", "faces", "audio"))
-    for d in (home, tmp, work, faces):
-        d.mkdir()
-    camera_like_frames(photos / "business_person.png", faces)
-    verdicts = tmp_path / "verdicts.jsonl"
-    site = work / "site.toml"
-    site.write_text(
-        f"[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n"
-        f"[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
-        f'[verdict]\nhook = "file:{verdicts}"\n'
+    k = short_session_kiosk(tmp_path, photos, with_audio=True)
+    home, tmp, work, faces, audio, verdicts, site, env = (
+        k.home,
+        k.tmp,
+        k.work,
+        k.faces,
+        k.audio,
+        k.verdicts,
+        k.site,
+        k.env,
     )
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        HOME=str(home),
-        TMPDIR=str(tmp),
-        PYTHONPATH=str(ROOT),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        KIOSK_AUDIO_DIR=str(audio),
-    )
-    exports = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "start-audio-sink.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-    for pair in exports.split()[1:]:
-        name, _, value = pair.partition("=")
-        env[name] = value
     mic = audio / "mic"
     speech = tmp_path / "help.raw"  # outside the kiosk's folders: the person, not the kiosk
     speech.write_bytes(

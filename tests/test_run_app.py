@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from conftest import ROOT, camera_like_frames
+from conftest import ROOT, camera_like_frames, short_session_kiosk
 
 
 def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
@@ -51,29 +51,12 @@ def test_full_sessions_leave_no_image_files(tmp_path, photos):
     home, temp or working folders, and the verdict log proves sessions finished."""
     from kiosk.privacy import find_image_files
 
-    home, tmp, work, faces = (tmp_path / n for n in ("home", "tmp", "work", "faces"))
-    for d in (home, tmp, work, faces):
-        d.mkdir()
-    camera_like_frames(photos / "business_person.png", faces)
-    verdicts = tmp_path / "verdicts.jsonl"
-    site = work / "site.toml"
-    site.write_text(
-        f"[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n"
-        f"[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
-        f'[verdict]\nhook = "file:{verdicts}"\n'
-    )
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        HOME=str(home),
-        TMPDIR=str(tmp),
-        PYTHONPATH=str(ROOT),
-        XDG_CACHE_HOME=str(home / ".cache"),
-    )
+    k = short_session_kiosk(tmp_path, photos)
+    home, tmp, work, verdicts = k.home, k.tmp, k.work, k.verdicts
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source", str(faces)],
+        k.command(),
         cwd=work,
-        env=env,
+        env=k.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -2,7 +2,6 @@
 A screenshot of each screen is saved in tests/_screenshots/."""
 
 import random
-import time
 
 import cv2
 import pytest
@@ -17,7 +16,7 @@ from kiosk.session.observation import Observation
 from kiosk.ui import strings as S
 from kiosk.vision.sources import SourceError, open_source
 
-from conftest import shown_kiosk
+from conftest import shown_kiosk, wait_until
 
 
 def spin(ms: int) -> None:
@@ -41,32 +40,6 @@ def settle(window, rounds=10) -> None:
         if now == before:
             return
         before = now
-
-
-def wait_until(pred, timeout_s=20.0) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
-
-
-@pytest.fixture(scope="module")
-def app():
-    from kiosk.ui.app import qt_app
-
-    return qt_app()
-
-
-@pytest.fixture(scope="module")
-def pipeline(cfg):
-    from kiosk.vision.pipeline import VisionPipeline
-
-    p = VisionPipeline(cfg)
-    yield p
-    p.close()
 
 
 def test_worker_thread_emits_observations_and_stops_cleanly(app, cfg, photos):

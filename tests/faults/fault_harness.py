@@ -11,20 +11,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from PySide6.QtCore import QTimer
 
 from conftest import camera_like_frames, make_cfg
-
-
-def wait_until(pred, timeout_s: float = 20.0) -> bool:
-    """Spins the Qt loop until pred() holds or the deadline passes (no fixed sleeps)."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 def session_cfg(state_dir: Path, **sections):

@@ -12,7 +12,7 @@ import time
 import cv2
 import numpy as np
 import pytest
-from fault_harness import ListReporter, NotifySocket, face_folder, serve_with, session_cfg, wait_until
+from fault_harness import ListReporter, NotifySocket, face_folder, serve_with, session_cfg
 
 from kiosk.health import Health
 from kiosk.session.engine import State
@@ -22,7 +22,7 @@ from kiosk.vision.pipeline import VisionPipeline
 from kiosk.vision.sources import Frame, ImageFolderSource, SourceError, open_source
 from kiosk.watchdog import Watchdog
 
-from conftest import ROOT
+from conftest import ROOT, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, camera_like_frames
+from conftest import short_session_kiosk
 
 
 def playing(env: dict) -> bool:
@@ -39,41 +38,12 @@ def verdict_count(path: Path) -> int:
     reason="pulseaudio, pactl and espeak-ng are needed (scripts/bootstrap.sh)",
 )
 def test_the_kiosk_goes_on_when_the_audio_server_is_killed(tmp_path, photos):
-    home, tmp, work, faces, audio = (tmp_path / n for n in ("home", "tmp", "work", "faces", "audio"))
-    for d in (home, tmp, work, faces):
-        d.mkdir()
-    camera_like_frames(photos / "business_person.png", faces)
-    verdicts = tmp_path / "verdicts.jsonl"
-    site = work / "site.toml"
-    site.write_text(
-        f"[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n"
-        f"[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
-        f'[verdict]\nhook = "file:{verdicts}"\n'
-    )
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        HOME=str(home),
-        TMPDIR=str(tmp),
-        PYTHONPATH=str(ROOT),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        KIOSK_AUDIO_DIR=str(audio),
-    )
-    exports = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "start-audio-sink.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-    for pair in exports.split()[1:]:
-        name, _, value = pair.partition("=")
-        env[name] = value
+    k = short_session_kiosk(tmp_path, photos, with_audio=True)
+    env, verdicts, audio = k.env, k.verdicts, k.audio
     pid_file = audio / "pulse" / "pid"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "--config", str(site), "run", "--source", str(faces)],
-        cwd=work,
+        k.command(),
+        cwd=k.work,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
