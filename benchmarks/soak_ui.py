@@ -13,8 +13,8 @@ short sessions, for a fixed time. Measures what an unattended kiosk must not do:
 
 Falls back to QT_QPA_PLATFORM=offscreen without Xvfb and to no audio without pulseaudio (both
 are said in the output). benchmarks/soak.py soaks the engine and pipeline without Qt. A still
-photo passes the (shortened) level 1 and then fails the challenges by timeout, so every
-session reaches a verdict. Sessions are shortened by a site config (real_frames 15, 1 s per
+photo, played with camera-like noise and jitter, passes the (shortened) level 1 and then fails
+the challenges by timeout, so every session reaches a verdict. Sessions are shortened by a site config (real_frames 15, 1 s per
 challenge).
 """
 
@@ -157,7 +157,12 @@ def main() -> int:
         faces, home, run = d / "faces", d / "home", d / "run"
         for p in (faces, home, run):
             p.mkdir(mode=0o700)
-        (faces / Path(args.photo).name).write_bytes(Path(args.photo).read_bytes())
+        # A repeated, pixel-identical photo never passes level 1 (a frozen feed): the photo is
+        # played as a camera would deliver it, with sensor noise and jitter (the tests' helper).
+        sys.path.insert(0, str(ROOT / "tests"))
+        from conftest import camera_like_frames
+
+        camera_like_frames(Path(args.photo), faces)
         verdicts = d / "verdicts.jsonl"
         site = d / "site.toml"
         site.write_text(
