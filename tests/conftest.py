@@ -66,11 +66,30 @@ class KioskProcessSetup:
         return [sys.executable, "-m", "kiosk", "--config", str(self.site), "run", "--source", str(self.faces)]
 
 
+def with_private_audio_sink(env: dict, audio_dir: Path) -> dict:
+    """`env` plus the address of a private PulseAudio null sink and microphone started in
+    audio_dir (scripts/start-audio-sink.sh); its pid file is audio_dir/pulse/pid."""
+    import subprocess
+
+    env = dict(env, KIOSK_AUDIO_DIR=str(audio_dir))
+    exports = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "start-audio-sink.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    for pair in exports.split()[1:]:
+        name, _, value = pair.partition("=")
+        env[name] = value
+    return env
+
+
 def short_session_kiosk(tmp_path: Path, photos: Path, with_audio: bool = False) -> KioskProcessSetup:
     """Whole sessions in seconds (15 live frames, 1 s challenges, no pause), verdicts to a file,
     HOME/TMPDIR/cache in tmp_path; with_audio starts a private PulseAudio null sink and
     microphone (scripts/start-audio-sink.sh) and puts its address in the environment."""
-    import subprocess
 
     home, tmp, work, faces, audio = (tmp_path / n for n in ("home", "tmp", "work", "faces", "audio"))
     for d in (home, tmp, work):
@@ -92,18 +111,7 @@ def short_session_kiosk(tmp_path: Path, photos: Path, with_audio: bool = False) 
         XDG_CACHE_HOME=str(home / ".cache"),
     )
     if with_audio:
-        env["KIOSK_AUDIO_DIR"] = str(audio)
-        exports = subprocess.run(
-            ["bash", str(ROOT / "scripts" / "start-audio-sink.sh")],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
-        for pair in exports.split()[1:]:
-            name, _, value = pair.partition("=")
-            env[name] = value
+        env = with_private_audio_sink(env, audio)
     return KioskProcessSetup(home, tmp, work, faces, audio, verdicts, site, env)
 
 

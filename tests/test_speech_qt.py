@@ -31,6 +31,8 @@ from kiosk.speech.earcons import EARCONS  # noqa: E402
 from kiosk.speech.qt_audio import Listener, Speaker, _has_audio_output  # noqa: E402
 from kiosk.speech.tts import AzureTTS, OfflineTTS, TTSChain, wav_info  # noqa: E402
 
+from conftest import with_private_audio_sink  # noqa: E402
+
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng binary not installed (apt install espeak-ng)")
 
@@ -422,18 +424,7 @@ def test_the_kiosk_goes_on_when_the_audio_server_dies_mid_prompt(tmp_path):
     stays short: no exception storm, no endless warnings."""
     root = Path(__file__).resolve().parent.parent
     audio_dir = tmp_path / "audio"
-    env = dict(os.environ, KIOSK_AUDIO_DIR=str(audio_dir))
-    exports = subprocess.run(
-        ["bash", str(root / "scripts" / "start-audio-sink.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-    for pair in exports.split()[1:]:
-        name, _, value = pair.partition("=")
-        env[name] = value
+    env = with_private_audio_sink(dict(os.environ), audio_dir)
     child = subprocess.Popen(
         [sys.executable, "-c", AUDIO_SERVER_DIES],
         cwd=root,
