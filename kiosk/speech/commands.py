@@ -322,8 +322,9 @@ class SpotterTuning:
     min_fit_alone: tuple[tuple[str, float], ...] = (("en", -21.3), ("de", -19.8))
 
     def threshold(self, name: str, language: str) -> float:
-        table = dict(getattr(self, name))
-        return float(table.get(language, table["en"]))
+        """A per-language threshold; languages without their own use the English one."""
+        table: dict[str, float] = dict(getattr(self, name))
+        return table.get(language, table["en"])
 
 
 @dataclass(frozen=True)
