@@ -261,7 +261,8 @@ def test_capture_quality_passes_a_good_frame_and_names_each_problem():
     face = _synthetic_face()
     good = _scene(130, 110)
     assert q.assess(good, face) is None
-    assert q.assess(_scene(18, 15, texture=6), face) == CaptureProblem.DARK
+    assert q.assess(_scene(6, 5, texture=3), face) == CaptureProblem.DARK  # darker than any frame measured
+    assert q.assess(_scene(18, 15, texture=6), face) is None  # a dark room: the model has learnt it
     assert q.assess(_scene(60, 50, texture=15), face) is None  # dim, but enough to judge
     assert q.assess(_scene(40, 240, texture=10), face) == CaptureProblem.BACKLIT
     assert q.assess(_scene(254, 200, texture=2), face) == CaptureProblem.OVEREXPOSED
