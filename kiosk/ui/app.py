@@ -154,7 +154,7 @@ def build_kiosk(
         log.warning(note)
     # No liveness model or nothing to ask after level 1: out of service instead of failing on every frame.
     problem = checked.out_of_service()
-    health = health or Health()
+    health = health or Health(cfg.health)
     # Heartbeats age on the monotonic clock: a wall-clock jump neither kills nor hides a stuck part.
     health.beats.expect("engine", health.stale_after_s)
     health.beats.expect("frames", health.stale_after_s + cfg.camera.reconnect_s)
@@ -197,6 +197,7 @@ def build_kiosk(
         reconnect_s=cfg.camera.reconnect_s,
         idle_fps=cfg.camera.idle_fps,
         health=health,
+        frozen_after_s=cfg.camera.frozen_after_s,
     )
     thread = WorkerThread(worker)
     controller = KioskController(

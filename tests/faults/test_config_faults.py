@@ -31,6 +31,13 @@ BAD = [
     ('[ui]\nadmin_pin = "4711"\n', "ui.admin_pin"),
     ("[ui]\nhigh_contrast = true\n", "ui.high_contrast"),
     ('[camera]\nsource = ""\n', "camera.source"),
+    ("[camera]\nfrozen_after_s = 0\n", "camera.frozen_after_s"),
+    ("[liveness]\nstill_window_frames = 1\n", "liveness.still_window_frames"),
+    ("[liveness]\nstill_noise_floor = inf\n", "liveness.still_noise_floor"),
+    ("[health]\nstorm_count = 1\n", "health.storm_count"),
+    ('[health]\nstorm_window_s = "60"\n', "health.storm_window_s"),
+    ("[health]\nstale_after_s = 1e9\n", "health.stale_after_s"),
+    ("[health]\nstorm_size = 50\n", "health.storm_size"),
 ]
 
 
