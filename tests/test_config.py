@@ -173,3 +173,22 @@ def test_every_path_resolves_against_the_root_not_the_working_directory(tmp_path
     assert home == str(Path("~/x.json").expanduser())
     assert config_from_dict({}).security.state_path.startswith("/")
     assert config_from_dict({"security": {"state_path": ""}}).security.state_path == ""
+
+
+def test_the_readme_threshold_table_shows_the_shipped_defaults():
+    """The README's table of tunable thresholds repeats default_config.toml's values: checked here,
+    so the two cannot drift apart."""
+    import re
+
+    from kiosk.config import PROJECT_ROOT, shipped_defaults
+
+    shipped = shipped_defaults()
+    key = r"`[a-z_]+\.[a-z_]+`"
+    rows = re.findall(rf"^\| ({key}(?:, {key})*) \| ([0-9., ]+) \|", (PROJECT_ROOT / "README.md").read_text(), re.M)
+    checked = 0
+    for keys, defaults in rows:
+        for name, default in zip(re.findall(r"`([a-z_.]+)`", keys), defaults.split(","), strict=True):
+            section, field = name.split(".")
+            assert float(default) == getattr(getattr(shipped, section), field), name
+            checked += 1
+    assert checked == 6
