@@ -187,7 +187,12 @@ def main() -> int:
         "native = RSS - traced, glibc heap) with a sample every SECONDS; slows the kiosk",
     )
     ap.add_argument("--memprobe-out", default="artifacts/memprobe.jsonl", help="where memprobe writes")
-    ap.add_argument("--memprobe-frames", type=int, default=1, help="tracemalloc traceback depth (1: by line)")
+    ap.add_argument(
+        "--memprobe-frames",
+        type=int,
+        default=1,
+        help="tracemalloc traceback depth (1: by line, 0: no tracing, only RSS, heap and object counts)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
