@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from .. import metrics
 from ..health import Health
+from ..memory import limit_arenas, release_free_heap
 from ..preflight import preflight
 from ..session.clock import MonotonicClock
 from ..session.engine import EngineSettings, Event, SessionEngine, State
@@ -178,6 +179,9 @@ def build_kiosk(
     def on_result(record) -> None:
         metrics.sessions.labels(outcome=record.result or "unknown").inc()
         submit(record)
+        # What the session's native parts freed goes back to the system, not into a heap that
+        # only grows over months (kiosk.memory).
+        release_free_heap()
 
     if speaker is None or listener is None:
         speaker, listener = make_voice(cfg, speaker, listener)
@@ -354,6 +358,7 @@ def run_app(cfg, windowed: bool = False) -> int:
     from ..verdict import KeyFileError
 
     install_qt_message_handler()  # before any Qt part is built: its warnings are rate-limited too
+    limit_arenas()  # before the camera, audio and MediaPipe threads start (kiosk.memory)
     try:
         kiosk = build_kiosk(cfg)
     except KeyFileError as exc:
