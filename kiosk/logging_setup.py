@@ -159,10 +159,11 @@ AV_LOG_ERROR = 16
 
 
 def quiet_ffmpeg() -> bool:
-    """Qt Multimedia plays prompts through FFmpeg, whose default logger writes a stream dump
-    ("Input #0, wav, from ...", 3-4 lines) to stderr for every sound played, past Qt's message
-    handler: months of prompts in the journal. Only FFmpeg's errors are kept. The library is the
-    one Qt loads (same soname, so the dynamic linker shares it); False if it is not found."""
+    """Where Qt Multimedia has its FFmpeg backend (a pip install of PySide6), FFmpeg's default logger
+    writes a stream dump ("Input #0, wav, from ...", 3-4 lines) to stderr for every sound played,
+    past Qt's message handler: months of prompts in the journal. Only FFmpeg's errors are kept. The
+    library is the one Qt loads (same soname, so the dynamic linker shares it). False if it is not
+    there: the bundle leaves the FFmpeg backend out (the kiosk's QAudioSink/QAudioSource need none)."""
     import ctypes
     from pathlib import Path
 

@@ -18,8 +18,34 @@ if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
   exit 2
 fi
 
+# The bundle's OpenCV is the headless wheel of the version the venv has. mediapipe 0.10.21 requires
+# opencv-contrib-python, the GUI build: Qt5, its fonts and a larger cv2 (~45 MB in the bundle), so
+# the venv keeps it (pip would put it back on every install). The kiosk calls no cv2 GUI function
+# (imshow, waitKey...) and no contrib module, and mediapipe's Python code imports cv2 only in
+# drawing_utils, to draw. Installed here, outside the venv, and first on the path PyInstaller
+# searches, so the spec analyses this cv2 (kiosk.spec refuses a bundle with the GUI build in it).
+OPENCV_VERSION=$("$PYTHON" -c 'import cv2; print(cv2.__version__)')
+OPENCV_WHEEL_VERSION=$("$PYTHON" -c '
+from importlib.metadata import packages_distributions, version
+names = sorted(set(packages_distributions().get("cv2", [])))
+if len(names) != 1:
+    raise SystemExit("build.sh: cv2 is installed by %s, expected one distribution" % (names or "none"))
+print(version(names[0]))')
+OVERRIDES="$ROOT/build/bundle-overrides"
+if [[ "$(cat "$OVERRIDES/.installed" 2>/dev/null)" != "opencv-python-headless==$OPENCV_WHEEL_VERSION" ]]; then
+  rm -rf "$OVERRIDES"
+  "$PYTHON" -m pip install -q --no-deps --only-binary=:all: --target "$OVERRIDES" \
+    "opencv-python-headless==$OPENCV_WHEEL_VERSION"
+  echo "opencv-python-headless==$OPENCV_WHEEL_VERSION" > "$OVERRIDES/.installed"
+fi
+bundled=$(PYTHONPATH="$OVERRIDES" "$PYTHON" -c 'import cv2; print(cv2.__version__)')
+if [[ "$bundled" != "$OPENCV_VERSION" ]]; then
+  echo "build.sh: headless OpenCV $bundled differs from the venv's $OPENCV_VERSION" >&2
+  exit 2
+fi
+
 start=$(date +%s)
-"$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
+PYTHONPATH="$OVERRIDES${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
   --distpath "$DIST_DIR" --workpath "$WORK_DIR" packaging/kiosk.spec
 name="${KIOSK_NAME:-kiosk}"
 # Debug symbols of the three largest libraries that carry them (25 MB); other wheels ship theirs

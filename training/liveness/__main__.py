@@ -38,7 +38,9 @@ def commands(datasets: str, work: str) -> dict[str, tuple[str, list[str]]]:
     return {
         "extract": ("runtime", ["extract_faces.py", datasets, work]),
         "port": ("train", ["port_minifasnet.py", datasets, work]),
-        "teacher": ("train", ["train.py", datasets, work]),
+        # the teacher keeps v1.0.0's recipe (no bad-light copies): it only ever judges the well-lit
+        # twin of a training crop, and the student learns that light does not change the answer
+        "teacher": ("train", ["train.py", datasets, work, "--light-copies", "0"]),
         "export-teacher": ("train", ["export.py", datasets, work, "--out", teacher, "--version", "1.0.0"]),
         "train": (
             "train",

@@ -5,6 +5,11 @@ screen_replay(): makes a *screen replay attack* out of a real frame, for the att
   moire after re-sampling, display gamma / white point / black level / saturation shifts), inside a
   dark bezel on a background, re-photographed (slight perspective, glare, blur, noise, JPEG).
   Returns the new frame and the face box moved with it.
+light(): the light a kiosk meets and an office does not - a dark room (under-exposed, then lifted by the
+  camera's auto-gain, which lifts the noise too), a window behind the person (face in shadow, background
+  burnt out), light from one side. Applied to live and attack frames alike, so darkness never becomes a
+  spoof cue; deliberately NOT the generator of training/liveness/conditions.py (different masks and
+  ranges), so the evaluation's conditions stay unseen in form.
 capture(): what any camera does to any frame - blur (defocus / motion), exposure (bright light,
   dark room, under-exposed dark skin), colour temperature, noise, JPEG. Applied to every class alike,
   so none of these becomes a spoof cue by itself.
@@ -134,3 +139,33 @@ def capture(img, rng, strength=1.0):
     if rng.random() < 0.5 * strength:
         out = _jpeg(out, rng.integers(40, 95))
     return out
+
+
+def light(img, bbox, rng):
+    """One random bad-light setting for this frame (see module doc); uint8 BGR out."""
+    x = img.astype(np.float32)
+    h, w = img.shape[:2]
+    kind = rng.choice(("dark", "backlight", "side"), p=(0.45, 0.35, 0.2))
+    if kind == "dark":
+        gain = rng.uniform(0.12, 0.45)
+        x = x * gain + rng.normal(0, rng.uniform(1.0, 4.0), x.shape)  # read noise before the camera's gain
+        if rng.random() < 0.6:  # auto-gain lifts the picture part way back, noise and banding with it
+            x = np.round(np.clip(x, 0, 255)) * rng.uniform(1.0, 0.8 / gain)
+    elif kind == "backlight":
+        bx, by, bw, bh = (float(v) for v in bbox)
+        cx, cy = bx + bw / 2 + rng.uniform(-0.1, 0.1) * bw, by + bh / 2 + rng.uniform(-0.1, 0.2) * bh
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        r = rng.uniform(0.7, 1.3)  # the shadowed body: a soft blob around the head and shoulders
+        blob = np.exp(-(((xx - cx) / (r * bw)) ** 2 + ((yy - cy) / (r * 1.3 * bh)) ** 2))[..., None]
+        shade = rng.uniform(0.22, 0.55)
+        glow = rng.uniform(70, 175)
+        bright = np.minimum(255.0, x * rng.uniform(0.8, 1.1) + glow)
+        x = blob * x * shade + (1 - blob) * bright
+        x = x + rng.normal(0, rng.uniform(0.5, 3.0), x.shape)
+    else:  # light from one side: a gain ramp across the frame
+        lo, hi = rng.uniform(0.25, 0.6), rng.uniform(0.9, 1.4)
+        ramp = np.linspace(lo, hi, w, dtype=np.float32)
+        if rng.random() < 0.5:
+            ramp = ramp[::-1]
+        x = x * ramp[None, :, None]
+    return np.clip(x, 0, 255).astype(np.uint8)

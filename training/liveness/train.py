@@ -56,29 +56,44 @@ def tflite_live_scores(path, x):
     return np.clip(out, 0.0, 1.0)
 
 
-def build_train_set(frames, index, rng, screens_per_real=2, aug_copies=1):
+def build_train_set(frames, index, rng, screens_per_real=2, aug_copies=1, light_copies=1):
+    """Crops for training and, row for row, the same crops before bad light was added (`x_clean`):
+    a teacher that never learnt dark rooms judges the well-lit version, so the student learns that
+    light does not change the answer."""
+    import copy
+
     import augment
     import data
 
     tr = np.where(~data.split_mask(index))[0]
     real = tr[index["label"][tr] == 1]
-    imgs, boxes, ys, kinds = [], [], [], []
-    for i in tr:  # recorded frames, plus capture-augmented copies, both classes alike
-        for k in range(1 + aug_copies):
-            imgs.append(frames[i] if k == 0 else augment.capture(frames[i], rng))
-            boxes.append(index["bbox"][i])
-            ys.append(index["label"][i])
-            kinds.append("real" if index["label"][i] else "print")
+    imgs, clean, boxes, ys, kinds = [], [], [], [], []
+
+    def add(img, before, box, y, kind):
+        imgs.append(img)
+        clean.append(before)
+        boxes.append(box)
+        ys.append(y)
+        kinds.append(kind)
+
+    for i in tr:  # recorded frames, plus capture- and light-augmented copies, both classes alike
+        y, kind = index["label"][i], ("real" if index["label"][i] else "print")
+        add(frames[i], frames[i], index["bbox"][i], y, kind)
+        for _ in range(aug_copies):
+            add(augment.capture(frames[i], rng), frames[i], index["bbox"][i], y, kind)
+        for _ in range(light_copies):
+            lit = augment.light(frames[i], index["bbox"][i], rng)
+            add(augment.capture(lit, rng, strength=0.5), frames[i], index["bbox"][i], y, kind)
     for _ in range(screens_per_real):
         for i in real:
             bg = frames[int(rng.choice(tr))]
             img, box = augment.screen_replay(frames[i], index["bbox"][i], rng, background=bg)
-            imgs.append(img)
-            boxes.append(box)
-            ys.append(0)
-            kinds.append("screen")
+            lit = light_copies > 0 and rng.random() < 0.3  # a replay in a dark room or against a window
+            add(augment.light(img, box, rng) if lit else img, img, box, 0, "screen")
+    crop_rng = copy.deepcopy(rng)  # the same box jitter for a crop and its clean twin
     x = data.make_crops(imgs, {"bbox": np.array(boxes)}, SCALE, jitter=(0.06, 0.12), rng=rng)
-    return x, np.array(ys, np.float32), np.array(kinds)
+    x_clean = data.make_crops(clean, {"bbox": np.array(boxes)}, SCALE, jitter=(0.06, 0.12), rng=crop_rng)
+    return x, x_clean, np.array(ys, np.float32), np.array(kinds)
 
 
 def main() -> None:
@@ -102,6 +117,9 @@ def main() -> None:
         help="a .tflite liveness model whose P(live) on the training crops is mixed into the targets "
         "(distillation: keeps a --activation relu student close to the shipped PReLU model)",
     )
+    ap.add_argument(
+        "--light-copies", type=int, default=1, help="bad-light copies of every training frame (augment.light)"
+    )
     ap.add_argument("--distill", type=float, default=0.7, help="weight of the teacher in the targets")
     args = ap.parse_args()
     import tensorflow as tf
@@ -119,7 +137,7 @@ def main() -> None:
     index = data.load_index(args.work)
     frames = data.load_frames(args.datasets, index)
     rng = np.random.default_rng(args.seed)
-    x, y, kinds = build_train_set(frames, index, rng)
+    x, x_clean, y, kinds = build_train_set(frames, index, rng, light_copies=args.light_copies)
     val = valset.build(frames, index, SCALE)
     print(
         f"train {len(y)} crops ({dict(zip(*np.unique(kinds, return_counts=True), strict=False))}), "
@@ -156,7 +174,7 @@ def main() -> None:
         w[kinds == k] = 0.5 * (y == 1).sum() / (kinds == k).sum()
     target = y
     if args.teacher:
-        t = tflite_live_scores(args.teacher, x)
+        t = tflite_live_scores(args.teacher, x_clean)
         target = ((1.0 - args.distill) * y + args.distill * t).astype(np.float32)
         log.update(
             teacher=str(args.teacher),
