@@ -12,7 +12,9 @@ them. No Qt here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import re
 import tempfile
@@ -294,8 +296,10 @@ class AzureSTT:
 
 @dataclass(frozen=True)
 class SpotterTuning:
-    """The offline recogniser's knobs, tuned on the benchmark's dev set (other voices and
-    sentences than the ones it reports; see benchmarks/bench_voice_commands.py)."""
+    """The offline recogniser's knobs. The decision thresholds (``min_fit``, ``min_margin``,
+    ``min_fit_alone``) were tuned per language on the benchmark's tuning set (other voices,
+    speeds and sentences than the held-out set it reports; see
+    benchmarks/bench_voice_commands.py ``--set dev``)."""
 
     garbage_prior: float = 0.5  # P(an utterance is no command): phones, not a phrase
     garbage_stop: float = 0.1  # P(a garbage phone string ends after each phone)
@@ -306,30 +310,52 @@ class SpotterTuning:
     margin_s: float = 0.25  # kept around the speech, so the endpoints see silence
     min_speech_s: float = 0.12  # shorter blips (a click, a cough) are no command
     noise_floor: float = 30.0  # std of the faint noise under the audio (int16 units)
+    # Decision, per language (scores are acoustic log-likelihoods per 10 ms frame of speech, in
+    # pocketsphinx's log units): the phrase must explain the audio nearly as well as a free
+    # phone loop (``fit``) and clearly better than any phrase of another command (``margin``);
+    # it must also be what the open pass heard, unless its fit alone is convincing.
+    # Tuned with benchmarks/tune_voice_commands.py --max-ordinary 0.02 --max-wrong 0.03: the
+    # issue's 1 % / 2 % would cost English 5 and German 4 points of recognition on the tuning
+    # set (figures in benchmarks/README.md).
+    min_fit: tuple[tuple[str, float], ...] = (("en", -34.3), ("de", -25.1))
+    min_margin: tuple[tuple[str, float], ...] = (("en", 1.5), ("de", 3.0))
+    min_fit_alone: tuple[tuple[str, float], ...] = (("en", -21.3), ("de", -19.8))
+
+    def threshold(self, name: str, language: str) -> float:
+        """A per-language threshold; languages without their own use the English one."""
+        table: dict[str, float] = dict(getattr(self, name))
+        return table.get(language, table["en"])
 
 
 @dataclass(frozen=True)
 class Decoding:
-    """What the two passes heard in one utterance (for logs, tests and the benchmark)."""
+    """What the passes over one utterance found (for logs, tests, the benchmark and tuning).
 
-    command: str | None  # the command grammar's phrase (run only when the open pass heard one)
+    Equal audio gives an equal Decoding, whatever was decoded before."""
+
+    command: str | None  # the command grammar's phrase (the nearest phrase to any speech)
     garbage: str | None  # the open pass: command words and garbage phones
     accepted: str | None  # the phrase reported, or None
-    command_score: int | None = None  # path scores (log domain): equal for equal audio,
-    garbage_score: int | None = None  # whatever was decoded before
+    frames: int = 0  # 10 ms frames of the trimmed utterance
+    speech_frames: int = 0  # ... of them in the phrase's words (not in silence or fillers)
+    fit: float | None = None  # (phrase - free phone loop) acoustic score per speech frame, <= ~0
+    margin: float | None = None  # (phrase - best phrase of any other command) per speech frame
 
 
 class KeywordSpotter:
-    """Offline command recogniser: pocketsphinx 5, two passes per utterance.
+    """Offline command recogniser: pocketsphinx 5, a grammar decode verified three ways.
 
-    1. An open pass over the command words plus a loop of single phones (the garbage model,
-       ``kiosk.speech.grammar.command_lm``): speech that is no command comes out as phones.
-    2. Only if pass 1 heard a whole phrase: a grammar of exactly the phrases in ``PHRASES``
-       for the language, which must pick the same phrase. The open pass mixes command words
-       up ("start" heard as "help") and strings them into sequences that are no phrase; the
-       grammar alone maps any speech onto the nearest phrase. Agreement of the two costs a
-       few commands and saves wrong commands and accepted chatter (tuned on the benchmark's
-       dev set; figures in benchmarks/README.md).
+    1. The command grammar (exactly the phrases in ``PHRASES`` for the language) maps any
+       speech onto its nearest phrase, with that phrase's acoustic score.
+    2. A free phone loop gives the best score any phone string reaches on the same audio:
+       speech that is no command fits some phone string far better than any phrase, so the
+       difference per frame (``fit``) rejects it (a likelihood-ratio test).
+    3. The grammar without the winning command's phrases gives the best rival command's
+       score: a phrase that barely beats another command's (``margin``) is too unsure to act on.
+    4. An open pass over the command words plus a loop of single phones
+       (``kiosk.speech.grammar.command_lm``) must hear the same phrase, unless the fit alone
+       is convincing.
+    The thresholds are per language (``SpotterTuning``).
 
     German uses German pronunciations in the English model's phones (no German model exists
     offline). Every pass starts from a fresh feature state (no history between utterances),
@@ -342,12 +368,15 @@ class KeywordSpotter:
     name = "pocketsphinx"
     languages = ("en", "de")
 
-    def __init__(self, any_language: bool = True, tuning: SpotterTuning | None = None):
+    def __init__(self, any_language: bool = True, tuning: SpotterTuning | None = None, every_pass: bool = False):
         self.any_language = any_language
+        # every_pass: run all passes even where an earlier one already rejected (for tuning)
+        self.every_pass = every_pass
         self.tuning = tuning or SpotterTuning()
         self._lock = threading.Lock()
         self._decoders: dict[str, Any] = {}
         self._phrases: dict[str, frozenset[str]] = {}
+        self._rivals: dict[str, dict[str, str]] = {}  # phrase -> search of the other commands
         self.last: Decoding | None = None  # the last utterance's passes
 
     def supports(self, language: str) -> bool:
@@ -370,7 +399,10 @@ class KeywordSpotter:
         from .grammar import PHONES, PRONUNCIATIONS, command_jsgf, command_lm, garbage_word
 
         set_loglevel("WARN")  # the model loader otherwise logs ~150 INFO lines
-        phrases = sorted({normalise_phrase(p) for table in PHRASES[language].values() for p in table})
+        by_command: dict[Command, list[str]] = {}
+        for command, table in PHRASES[language].items():
+            by_command.setdefault(command, []).extend(normalise_phrase(p) for p in table)
+        phrases = sorted({p for ps in by_command.values() for p in ps})
         words = sorted({w for p in phrases for w in p.split()})
         own = PRONUNCIATIONS.get(language, {})
         # English words come from the wheel's CMUdict; German ones only from our table (the
@@ -394,8 +426,16 @@ class KeywordSpotter:
             )
             decoder.add_lm_file("garbage", str(model))
         decoder.add_jsgf_string("commands", command_jsgf(phrases))
+        decoder.add_allphone_file("phones", None)  # no phone LM: any phone after any other
+        rivals: dict[str, str] = {}
+        for i, (command, own_phrases) in enumerate(by_command.items()):
+            others = sorted({p for c, ps in by_command.items() if c is not command for p in ps})
+            search = f"rivals{i}"
+            decoder.add_jsgf_string(search, command_jsgf(others))
+            rivals.update((p, search) for p in own_phrases)
         self._decoders[language] = decoder
         self._phrases[language] = frozenset(phrases)
+        self._rivals[language] = rivals
         return decoder
 
     def phrases(self, language: str) -> frozenset[str]:
@@ -413,35 +453,85 @@ class KeywordSpotter:
 
     def transcribe_pcm(self, pcm: np.ndarray, sample_rate: int, language: str = "en") -> str | None:
         """The command phrase heard in mono samples, or None for silence or other speech."""
+        decoding = self.decode(pcm, sample_rate, language)
+        self.last = decoding
+        return decoding.accepted
+
+    def decode(self, pcm: np.ndarray, sample_rate: int, language: str = "en") -> Decoding:
+        """Every pass over one utterance, and the phrase accepted (``accept``)."""
         grammar = self._grammar_language(language)
         with self._lock:
             self._decoder(grammar)  # loaded even for silence: callers warm the model up with it
         speech = trim_to_speech(pcm_to_16k(pcm, sample_rate), self.tuning)
         if speech is None:
-            self.last = Decoding(None, None, None)
-            return None
+            return Decoding(None, None, None)
         audio = speech.tobytes()
+        t = self.tuning
         with self._lock:
             decoder = self._decoder(grammar)
-            phrases = self._phrases[grammar]
-            garbage, garbage_score = _decode(decoder, "garbage", audio)
-            command, command_score = _decode(decoder, "commands", audio) if garbage in phrases else (None, None)
-        accepted = command if command is not None and command == garbage else None
-        self.last = Decoding(command, garbage, accepted, command_score, garbage_score)
-        return accepted
+            phrase, score, frames, speech_frames = _decode(decoder, "commands", audio)
+            if phrase is None or score is None or phrase not in self._phrases[grammar]:
+                return Decoding(None, None, None, frames)
+            found = Decoding(phrase, None, None, frames, speech_frames)
+            loop = _decode(decoder, "phones", audio)[1]
+            # per frame of speech: the silence around it fits every pass alike
+            per_frame = max(speech_frames, 1)
+            fit = (score - loop) / per_frame if loop is not None else float("-inf")
+            found = dataclasses.replace(found, fit=fit)
+            if fit < t.threshold("min_fit", grammar) and not self.every_pass:
+                return found  # other speech: a free phone string fits it far better
+            if t.threshold("min_margin", grammar) == -math.inf and not self.every_pass:
+                found = dataclasses.replace(found, margin=math.inf)  # no rival pass wanted
+            else:
+                rival = _decode(decoder, self._rivals[grammar][phrase], audio)[1]
+                # no rival phrase fits at all (the search found no path): nothing to confuse it with
+                margin = (score - rival) / per_frame if rival is not None else math.inf
+                found = dataclasses.replace(found, margin=margin)
+                if margin < t.threshold("min_margin", grammar) and not self.every_pass:
+                    return found
+            if fit < t.threshold("min_fit_alone", grammar) or self.every_pass:
+                found = dataclasses.replace(found, garbage=_decode(decoder, "garbage", audio)[0])
+        return dataclasses.replace(found, accepted=accept(found, grammar, t))
 
 
-def _decode(decoder: Any, search: str, audio: bytes) -> tuple[str | None, int | None]:
-    """One pass over a whole utterance, from a fresh feature state: (hypothesis, path score)."""
+def accept(decoding: Decoding, language: str, tuning: SpotterTuning) -> str | None:
+    """The grammar's phrase if the passes agree enough to act on it, else None."""
+    if decoding.command is None or decoding.fit is None or decoding.margin is None:
+        return None
+    if decoding.fit < tuning.threshold("min_fit", language):
+        return None
+    if decoding.margin < tuning.threshold("min_margin", language):
+        return None
+    if decoding.garbage != decoding.command and decoding.fit < tuning.threshold("min_fit_alone", language):
+        return None
+    return decoding.command
+
+
+_LOG_BASE = math.log(1.0001)  # pocketsphinx's log domain: scores are powers of 1.0001
+
+
+def _decode(decoder: Any, search: str, audio: bytes) -> tuple[str | None, float | None, int, int]:
+    """One pass over a whole utterance, from a fresh feature state: (hypothesis, acoustic
+    score of its best path in pocketsphinx's log units, frames, frames in words)."""
     decoder.activate_search(search)
     decoder.reinit_feat()  # fresh cepstral mean: what was heard before must not count
     decoder.start_utt()
     decoder.process_raw(audio, full_utt=True)
     decoder.end_utt()
+    frames = decoder.n_frames()
     hyp = decoder.hyp()
-    if hyp is None or not hyp.hypstr.strip():
-        return None, None
-    return hyp.hypstr.strip(), decoder.get_logmath().log(hyp.best_score)
+    if hyp is None:
+        return None, None, frames, 0
+    segments = [seg for seg in decoder.seg() if seg.word != "(NULL)"]
+    # Segment.ascore is exp(score): back to the log domain, silences and fillers included
+    # (they explain frames of the same audio in every pass)
+    score = sum(math.log(max(seg.ascore, 1e-300)) for seg in segments) / _LOG_BASE
+    in_words = sum(seg.end_frame - seg.start_frame + 1 for seg in segments if not _filler(seg.word))
+    return hyp.hypstr.strip() or None, score, frames, in_words
+
+
+def _filler(word: str) -> bool:
+    return word.startswith(("<", "[", "+")) or word in ("SIL", "(NULL)")
 
 
 def _cmudict(path: str, words: Sequence[str]) -> dict[str, list[str]]:
@@ -567,6 +657,7 @@ __all__ = [
     "PROFILE_PHRASES",
     "RecognitionError",
     "SpotterTuning",
+    "accept",
     "build_command_recognizer",
     "normalise_phrase",
     "parse_command",

@@ -12,6 +12,9 @@ Sequences (one NUAA recording each, frames in recorded order):
   print             NUAA printed-photo attacks as recorded
   screen            synthetic screen replays of the live recordings (augment.screen_replay, one
                     display setting per recording)
+  print_<light>, screen_<light>
+                    the same attacks in bad light (low_light, backlight: conditions.py), an attacker
+                    in a dark room or in front of a window
   frozen            one live frame repeated: a still image / frozen or injected feed
 Frame level (one pass over each sequence, pipeline state carried from frame to frame as at the kiosk):
   raw BPCER/APCER   the model's own score against its threshold, every frame with a face
@@ -51,6 +54,7 @@ from kiosk.vision.pipeline import VisionPipeline  # noqa: E402
 
 FPS = 25.0
 SCREEN_SEED = 12345
+ATTACK_LIGHT = ("low_light", "backlight")  # attacks replayed in bad light too
 
 
 def jumpy(frames: list) -> list:
@@ -138,6 +142,21 @@ def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
                     for i in rows
                 ]
                 seqs.append(dict(base, name=f"{key}/screen", kind="screen", condition="as_recorded", frames=shots))
+            for cond in ATTACK_LIGHT:
+                if f"screen_{cond}" in kinds and keep(f"{key}/screen_{cond}"):
+                    rng = np.random.default_rng(SCREEN_SEED + zlib.crc32(key.encode()))
+                    seed = int(rng.integers(1 << 31))
+                    bg = frames[int(rng.choice(np.where(val)[0]))]
+                    fn = conditions.make(cond, f"{key}/screen")
+                    shots = []
+                    for i in rows:
+                        img, box = augment.screen_replay(
+                            frames[i], index["bbox"][i], np.random.default_rng(seed), background=bg
+                        )
+                        shots.append(fn(img, box))
+                    seqs.append(
+                        dict(base, name=f"{key}/screen_{cond}", kind=f"screen_{cond}", condition=cond, frames=shots)
+                    )
             if "frozen" in kinds and subject not in frozen_done and keep(f"{key}/frozen"):
                 still = frames[rows[len(rows) // 2]]
                 seqs.append(
@@ -161,6 +180,18 @@ def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
                         frames=[frames[i] for i in rows],
                     )
                 )
+            for cond in ATTACK_LIGHT:
+                if f"print_{cond}" in kinds and keep(f"{key}/print_{cond}"):
+                    fn = conditions.make(cond, key)
+                    seqs.append(
+                        dict(
+                            base,
+                            name=f"{key}/print_{cond}",
+                            kind=f"print_{cond}",
+                            condition=cond,
+                            frames=[fn(frames[i], index["bbox"][i]) for i in rows],
+                        )
+                    )
             if "print_jumpy" in kinds and keep(f"{key}/print_jumpy"):
                 seqs.append(
                     dict(
@@ -304,8 +335,10 @@ def main() -> None:
     ap.add_argument("--offsets", type=int, default=1, help="session start frames per sequence")
     ap.add_argument(
         "--kinds",
-        default="live/*,live/jumpy,print,print_jumpy,screen,frozen",
-        help="comma list: live/<condition> or live/*, live/jumpy, print, print_jumpy, screen, frozen",
+        default="live/*,live/jumpy,print,print_jumpy,screen,frozen,"
+        "print_low_light,print_backlight,screen_low_light,screen_backlight",
+        help="comma list: live/<condition> or live/*, live/jumpy, print, print_jumpy, screen, frozen, "
+        "print_<light>, screen_<light> (light: low_light, backlight)",
     )
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report")
     ap.add_argument("--det", type=Path, default=ROOT / "models" / "liveness_det.png")
@@ -405,8 +438,7 @@ def main() -> None:
         },
         "attacks": {
             k: rates(group(lambda s, k=k: s["kind"] == k), thr, False)
-            for k in ("print", "screen", "frozen", "print_jumpy")
-            if any(s["kind"] == k for s in seqs)
+            for k in sorted({s["kind"] for s in seqs if s["kind"] != "live"})
         },
     }
     worst = (

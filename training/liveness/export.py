@@ -34,8 +34,21 @@ def representative_crops(datasets, work, n=300, seed=7):
     pick = rng.choice(train_rows, n, replace=False)
     sub = {k: v[pick] for k, v in index.items()}
     frames = data.load_frames(datasets, sub)
-    frames = [augment.capture(f, rng) if k % 2 else f for k, f in enumerate(frames)]
+    # as recorded, capture-augmented and in bad light: the int8 ranges must cover dark crops too
+    frames = [
+        f if k % 4 == 0 else augment.capture(augment.light(f, sub["bbox"][k], rng) if k % 4 == 3 else f, rng)
+        for k, f in enumerate(frames)
+    ]
     return data.make_crops(frames, sub, SCALE).astype(np.float32)
+
+
+def log_of(keras_path: Path) -> dict:
+    """The training log train.py wrote beside the report for this model, or {}."""
+    for f in sorted((Path(__file__).resolve().parent / "report").glob("train_log*.json")):
+        log = json.loads(f.read_text())
+        if log.get("out") == Path(keras_path).name:
+            return log
+    return {}
 
 
 def main() -> None:
@@ -65,6 +78,8 @@ def main() -> None:
             "MiniFASNetV2 (minivision, Apache-2.0) ported to Keras, fine-tuned on NUAA train-list "
             "subjects 0001,0002,0004,0005,0007,0009 + synthetic screen replays + capture augmentation"
         )
+        if "light_copies" in log_of(path) and log_of(path)["light_copies"] > 0:
+            source += " + bad-light augmentation (dark room, backlight, side light; train.py --light-copies)"
         if any(isinstance(layer, keras.layers.ReLU) for layer in model.layers):
             source += (
                 "; PReLU replaced by ReLU and distilled from the PReLU model (train.py --activation relu "

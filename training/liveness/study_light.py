@@ -51,12 +51,13 @@ def main() -> None:
     ap.add_argument("--model", default="models/liveness.tflite")
     ap.add_argument("--stride", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("training/liveness/report/light.json"))
+    ap.add_argument("--model-only", action="store_true", help="only the model as it is (no brightening)")
     a = ap.parse_args()
     index = data.load_index(a.work)
     frames = data.load_frames(a.datasets, index)
     model = LivenessModel(a.model)
     rules = {"none": None}
-    for target in (100.0, 130.0):
+    for target in () if a.model_only else (100.0, 130.0):
         for gmax in (3.0, 5.0):
             rules[f"gain_t{int(target)}_g{int(gmax)}"] = (target, gmax)
     rows = np.arange(len(frames))[:: a.stride]

@@ -213,6 +213,7 @@ def main() -> None:
     ap.add_argument("datasets", type=Path)
     ap.add_argument("work", type=Path)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report" / "runtime_signals.json")
+    ap.add_argument("--model", type=Path, default=ROOT / "models" / "liveness.tflite")
     ap.add_argument("--only", choices=("identity", "capture", "still", "far"), default=None)
     args = ap.parse_args()
     index = data.load_index(args.work)
@@ -225,7 +226,7 @@ def main() -> None:
         if args.only in (None, "still"):
             report["still"] = still_study(index, frames)
             print(json.dumps(report["still"], indent=1), flush=True)
-        model = LivenessModel(ROOT / "models" / "liveness.tflite")
+        model = LivenessModel(args.model)
         if args.only in (None, "capture"):
             report["capture"] = capture_study(args.datasets, index, frames, model)
         if args.only in (None, "far"):

@@ -56,7 +56,7 @@ def tflite_live_scores(path, x):
     return np.clip(out, 0.0, 1.0)
 
 
-def build_train_set(frames, index, rng, screens_per_real=2, aug_copies=1, light_copies=1):
+def build_train_set(frames, index, rng, screens_per_real=2, aug_copies=1, light_copies=1, screen_light=0.3):
     """Crops for training and, row for row, the same crops before bad light was added (`x_clean`):
     a teacher that never learnt dark rooms judges the well-lit version, so the student learns that
     light does not change the answer."""
@@ -88,7 +88,7 @@ def build_train_set(frames, index, rng, screens_per_real=2, aug_copies=1, light_
         for i in real:
             bg = frames[int(rng.choice(tr))]
             img, box = augment.screen_replay(frames[i], index["bbox"][i], rng, background=bg)
-            lit = light_copies > 0 and rng.random() < 0.3  # a replay in a dark room or against a window
+            lit = light_copies > 0 and rng.random() < screen_light  # a replay in a dark room or against a window
             add(augment.light(img, box, rng) if lit else img, img, box, 0, "screen")
     crop_rng = copy.deepcopy(rng)  # the same box jitter for a crop and its clean twin
     x = data.make_crops(imgs, {"bbox": np.array(boxes)}, SCALE, jitter=(0.06, 0.12), rng=rng)
@@ -120,6 +120,12 @@ def main() -> None:
     ap.add_argument(
         "--light-copies", type=int, default=1, help="bad-light copies of every training frame (augment.light)"
     )
+    ap.add_argument(
+        "--screen-light",
+        type=float,
+        default=0.6,
+        help="share of the synthetic screen replays shown in bad light (a replay against a window)",
+    )
     ap.add_argument("--distill", type=float, default=0.7, help="weight of the teacher in the targets")
     args = ap.parse_args()
     import tensorflow as tf
@@ -137,7 +143,9 @@ def main() -> None:
     index = data.load_index(args.work)
     frames = data.load_frames(args.datasets, index)
     rng = np.random.default_rng(args.seed)
-    x, x_clean, y, kinds = build_train_set(frames, index, rng, light_copies=args.light_copies)
+    x, x_clean, y, kinds = build_train_set(
+        frames, index, rng, light_copies=args.light_copies, screen_light=args.screen_light
+    )
     val = valset.build(frames, index, SCALE)
     print(
         f"train {len(y)} crops ({dict(zip(*np.unique(kinds, return_counts=True), strict=False))}), "
@@ -161,6 +169,9 @@ def main() -> None:
         "lr": args.lr,
         "seed": args.seed,
         "activation": args.activation,
+        "light_copies": args.light_copies,
+        "screen_light": args.screen_light,
+        "out": args.out,
         "train_counts": {k: int(n) for k, n in zip(*np.unique(kinds, return_counts=True), strict=False)},
         "val_subjects": list(data.VAL_SUBJECTS),
     }
