@@ -22,6 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kiosk.config import shipped_defaults  # noqa: E402
 from kiosk.vision.capture_quality import CaptureQuality  # noqa: E402
 from kiosk.vision.face import FaceMeshDetector  # noqa: E402
 from kiosk.vision.liveness import LivenessModel  # noqa: E402
@@ -57,7 +58,9 @@ def main() -> None:
             raise SystemExit(f"no face found in {args.image}")
         face = faces[0]
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        quality, still = CaptureQuality(), StillnessDetector()
+        shipped = shipped_defaults().liveness
+        quality = CaptureQuality()
+        still = StillnessDetector(shipped.still_noise_floor, shipped.still_window_frames)
         for _ in range(20):  # warm-up
             mesh.detect(frame)
             model.score(frame, face)

@@ -24,6 +24,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -143,6 +144,33 @@ def metric(text: str, name: str) -> float | None:
     return None
 
 
+# kiosk.vision.pipeline logs "<name> model loaded on first use" for each model it loads late
+LAZY_LOAD = re.compile(r"(\S+) model loaded on first use")
+
+
+def lazy_loads(log: Path) -> frozenset[str]:
+    return frozenset(LAZY_LOAD.findall(log.read_text(errors="replace")))
+
+
+def count_lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def warm_baseline(
+    samples: list[tuple[float, float]], progress: list[tuple[frozenset[str], int]]
+) -> tuple[float, float] | None:
+    """(t, RSS) at the first sample after the session that loaded the last lazy model ended."""
+    if not progress:
+        return None
+    every = progress[-1][0]
+    loaded_at = next(i for i, (loads, _) in enumerate(progress) if len(loads) == len(every))
+    verdicts_then = progress[loaded_at][1]
+    for i in range(loaded_at, len(progress)):
+        if progress[i][1] > verdicts_then:
+            return samples[i]
+    return None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--photo", required=True, help="an image with one face")
@@ -151,6 +179,20 @@ def main() -> int:
     ap.add_argument("--offscreen", action="store_true", help="no Xvfb: Qt's offscreen platform")
     ap.add_argument("--no-audio", action="store_true", help="no PulseAudio null sink")
     ap.add_argument("--keep-log", help="copy the kiosk's stderr log here")
+    ap.add_argument(
+        "--memprobe",
+        type=float,
+        metavar="SECONDS",
+        help="diagnosis: run the kiosk under benchmarks/memprobe.py (tracemalloc, objects by type, "
+        "native = RSS - traced, glibc heap) with a sample every SECONDS; slows the kiosk",
+    )
+    ap.add_argument("--memprobe-out", default="artifacts/memprobe.jsonl", help="where memprobe writes")
+    ap.add_argument(
+        "--memprobe-frames",
+        type=int,
+        default=1,
+        help="tracemalloc traceback depth (1: by line, 0: no tracing, only RSS, heap and object counts)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -195,12 +237,23 @@ def main() -> int:
         final_metrics, health = "", (0, "")
         alive = stop_hung = False
         try:
+            launcher = ["-m", "kiosk"]
+            if args.memprobe:
+                probe_out = Path(args.memprobe_out).resolve()
+                probe_out.parent.mkdir(parents=True, exist_ok=True)
+                probe_out.unlink(missing_ok=True)
+                launcher = [
+                    str(ROOT / "benchmarks" / "memprobe.py"),
+                    str(probe_out),
+                    str(args.memprobe),
+                    str(args.memprobe_frames),
+                    "--",
+                ]
             with open(log, "w") as err:
                 proc = subprocess.Popen(
                     [
                         sys.executable,
-                        "-m",
-                        "kiosk",
+                        *launcher,
                         "--config",
                         str(site),
                         "run",
@@ -215,12 +268,14 @@ def main() -> int:
                     stderr=err,
                 )
                 t0 = time.monotonic()
-                samples = []
+                samples: list[tuple[float, float]] = []
+                progress: list[tuple[frozenset[str], int]] = []
                 try:
                     while time.monotonic() - t0 < args.minutes * 60 and proc.poll() is None:
                         time.sleep(5)
                         if proc.poll() is None:
                             samples.append((time.monotonic() - t0, rss_mb(proc.pid)))
+                            progress.append((lazy_loads(log), count_lines(verdicts)))
                     alive = proc.poll() is None
                     if alive:
                         health = scrape(port, "/health")
@@ -255,6 +310,9 @@ def main() -> int:
         lines = verdicts.read_text().splitlines() if verdicts.exists() else []
         results = [_verdict(json.loads(line)) for line in lines]
         after = [r for t, r in samples if t >= args.warmup_s] or [r for _, r in samples]
+        # Warm: every model the sessions use is loaded (the kiosk logs the lazy loads) and the
+        # session that loaded the last one has ended; growth from there is what runs for months.
+        warm = warm_baseline(samples, progress)
         ping_times = [t for t, m in pings.messages if m == "WATCHDOG=1"]
         ready = [t for t, m in pings.messages if m == "READY=1"]
         # gaps from READY=1 to the end of the run (a kiosk that stops pinging shows as one long gap)
@@ -287,6 +345,12 @@ def main() -> int:
                     "rss_end_mb": round(after[-1], 1) if after else None,
                     "rss_growth_mb": round(after[-1] - after[0], 1) if after else None,
                     "rss_max_mb": round(max(after), 1) if after else None,
+                    "lazy_model_loads": sorted(progress[-1][0]) if progress else [],
+                    "rss_by_5_min": [round(r, 1) for t, r in samples if int(t) % 300 < 5],
+                    "warm_at_s": round(warm[0]) if warm else None,
+                    "rss_warm_mb": round(warm[1], 1) if warm else None,
+                    "rss_growth_from_warm_mb": round(samples[-1][1] - warm[1], 1) if warm else None,
+                    "rss_max_from_warm_mb": round(max(r for t, r in samples if t >= warm[0]), 1) if warm else None,
                 },
                 indent=2,
             )

@@ -84,6 +84,7 @@ class CameraConfig:
     idle_fps: int = field(metadata=_between(1, 240, "frames per second"))
     hfov_deg: float = field(metadata=_between(20, 170, "degrees"))
     reconnect_s: float = field(metadata=_between(0.1, 600, "seconds"))
+    frozen_after_s: float = field(metadata=_between(0.5, 600, "seconds"))
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class LivenessConfig:
     score_ema: float = field(metadata=_above(0, 1))
     deny_on_flat: bool
     require_3d: bool
+    still_noise_floor: float = field(metadata=_above(0, 50, "grey levels"))
+    still_window_frames: int = field(metadata=_between(2, 250, "frames"))
 
 
 KINDS = ("head_pose", "gesture", "emotion")
@@ -199,6 +202,14 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class HealthConfig:
+    # At least a few seconds: the first hand-model load holds the camera worker that long.
+    stale_after_s: float = field(metadata=_between(3, 600, "seconds"))
+    storm_count: int = field(metadata=_between(2, 1_000_000))
+    storm_window_s: float = field(metadata=_between(1, DAY_S, "seconds"))
+
+
+@dataclass(frozen=True)
 class VerdictConfig:
     key_path: str = field(metadata={**NOT_EMPTY, **PATH})
     hook: str = field(metadata={"resolve": lambda value, root: _resolve_hook(value, root)})
@@ -227,6 +238,7 @@ class Config:
     security: SecurityConfig
     verdict: VerdictConfig
     metrics: MetricsConfig
+    health: HealthConfig
     root: Path = PROJECT_ROOT
 
     def path(self, value: str) -> Path:
@@ -325,6 +337,12 @@ def _resolve_hook(hook: str, root: Path) -> str:
 
     kind, target = parse_hook(hook)
     return "file:" + str(resolve_path(root, str(target))) if kind == "file" else hook
+
+
+def shipped_defaults() -> Config:
+    """default_config.toml alone: for the parts that tests and tools build without a site config
+    (the values live in that file only, never repeated in code)."""
+    return config_from_dict({})
 
 
 def config_from_dict(data: dict, root: Path = PROJECT_ROOT) -> Config:

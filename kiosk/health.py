@@ -16,6 +16,7 @@ loop, so a wedged GUI thread stops them too.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -24,16 +25,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
+
+from .config import HealthConfig, shipped_defaults
 
 log = logging.getLogger(__name__)
 
-# A beat older than this marks its part as stuck. Generous against a slow machine (the first
-# hand-model load takes a few seconds) yet well inside systemd's WatchdogSec of 30 s.
-STALE_AFTER_S = 10.0
-# The same exception this many times within the window is a storm, not bad luck. At 25 frames
-# per second an error on every frame gets there in 2 s; a rare glitch never does.
-STORM_COUNT = 50
-STORM_WINDOW_S = 60.0
+# The thresholds come from the config's [health] section (health.stale_after_s: a beat older
+# than this marks its part as stuck; health.storm_count within health.storm_window_s: the same
+# exception that often is a storm, not bad luck); default_config.toml says why they are what they are.
 
 
 @dataclass
@@ -85,16 +85,16 @@ class _Seen:
 
 class ErrorStorm:
     """Counts unexpected exceptions by signature. The first of each kind is logged at ERROR with its
-    traceback; repeats are only counted. When one kind repeats STORM_COUNT times within
-    STORM_WINDOW_S, `on_storm(summary)` is called once (from the reporting thread)."""
+    traceback; repeats are only counted. When one kind repeats `count` times within
+    `window_s`, `on_storm(summary)` is called once (from the reporting thread)."""
 
     MAX_KINDS = 256  # distinct signatures remembered; more are counted but not told apart
 
     def __init__(
         self,
+        count: int,
+        window_s: float,
         on_storm: Callable[[str], None] | None = None,
-        count: int = STORM_COUNT,
-        window_s: float = STORM_WINDOW_S,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.on_storm = on_storm
@@ -153,18 +153,21 @@ class ErrorStorm:
 
 
 class Health:
-    """Heartbeats + error storm, the one object the worker, the app, the watchdog and /health share."""
+    """Heartbeats + error storm, the one object the worker, the app, the watchdog and /health share.
+
+    `settings` is the config's [health] section (None: the shipped defaults); keyword overrides
+    replace single thresholds of it (tests)."""
 
     def __init__(
         self,
+        settings: HealthConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
-        stale_after_s: float = STALE_AFTER_S,
-        storm_count: int = STORM_COUNT,
-        storm_window_s: float = STORM_WINDOW_S,
+        **overrides: Any,
     ):
+        s = dataclasses.replace(settings or shipped_defaults().health, **overrides)
         self.beats = Heartbeats(clock)
-        self.stale_after_s = stale_after_s
-        self.errors = ErrorStorm(count=storm_count, window_s=storm_window_s, clock=clock)
+        self.stale_after_s = s.stale_after_s
+        self.errors = ErrorStorm(count=s.storm_count, window_s=s.storm_window_s, clock=clock)
         self.camera = "starting"  # ok | lost | frozen | starting (shown by /health and /metrics)
         self.camera_reason = ""
         # Why the kiosk shows "out of service" (a model or config problem, an error storm), or "".

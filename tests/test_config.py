@@ -47,6 +47,16 @@ def test_defaults_load_and_match_the_design():
         ({"emotion": {"allowed": ["happy", "bored"]}}, "emotion.allowed", "list of"),
         ({"emotion": {"min_validated_recall": 1.5}}, "emotion.min_validated_recall", "between 0 and 1"),
         ({"gesture": {"min_validated_recall": -0.1}}, "gesture.min_validated_recall", "between 0 and 1"),
+        ({"camera": {"frozen_after_s": 0.1}}, "camera.frozen_after_s", "between 0.5 and 600 seconds"),
+        ({"liveness": {"still_window_frames": 1}}, "liveness.still_window_frames", "between 2 and 250 frames"),
+        ({"liveness": {"still_window_frames": 5.5}}, "liveness.still_window_frames", "integer"),
+        ({"liveness": {"still_noise_floor": 0}}, "liveness.still_noise_floor", "above 0"),
+        ({"liveness": {"still_noise_floor": float("nan")}}, "liveness.still_noise_floor", "finite"),
+        ({"health": {"storm_count": 0}}, "health.storm_count", "between 2 and"),
+        ({"health": {"storm_window_s": float("inf")}}, "health.storm_window_s", "finite"),
+        ({"health": {"storm_window_s": 0.5}}, "health.storm_window_s", "between 1 and"),
+        ({"health": {"stale_after_s": 1.0}}, "health.stale_after_s", "between 3 and 600 seconds"),
+        ({"health": 5}, "health", "must be a table"),
     ],
 )
 def test_bad_values_name_the_key_and_the_reason(data, key, reason):
@@ -55,6 +65,45 @@ def test_bad_values_name_the_key_and_the_reason(data, key, reason):
     assert err.value.key == key
     assert reason in str(err.value)
     assert f"'{key}'" in str(err.value)
+
+
+def test_feed_and_health_thresholds_reach_the_parts_that_use_them(tmp_path):
+    """The values a site sets are the ones the stillness check, the frozen-feed check and the
+    error-storm watch run with (no copy of a default left in code wins over them)."""
+    from kiosk.health import Health
+    from kiosk.ui.worker import CameraWorker
+    from kiosk.vision.pipeline import VisionPipeline
+
+    f = tmp_path / "site.toml"
+    f.write_text(
+        "[camera]\nfrozen_after_s = 12.5\n[liveness]\nstill_noise_floor = 0.8\nstill_window_frames = 9\n"
+        "[health]\nstale_after_s = 20.0\nstorm_count = 7\nstorm_window_s = 30.0\n"
+    )
+    c = load_config(f)
+    pipeline = VisionPipeline(c)
+    try:
+        assert (pipeline.stillness.noise_floor, pipeline.stillness.window) == (0.8, 9)
+    finally:
+        pipeline.close()
+    health = Health(c.health)
+    assert (health.stale_after_s, health.errors.count, health.errors.window_s) == (20.0, 7, 30.0)
+    worker = CameraWorker(lambda: None, lambda: None, frozen_after_s=c.camera.frozen_after_s)
+    assert worker._frozen.after_s == 12.5
+    # built without a config: the shipped values of default_config.toml, not a second copy
+    shipped = load_config()
+    assert Health().errors.count == shipped.health.storm_count
+    assert CameraWorker(lambda: None, lambda: None)._frozen.after_s == shipped.camera.frozen_after_s
+
+
+def test_an_error_storm_is_declared_at_the_configured_count():
+    from kiosk.health import Health
+
+    health = Health(config_from_dict({"health": {"storm_count": 3, "storm_window_s": 10.0}}).health)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        started = [health.report_error("test", exc) for _ in range(3)]
+    assert started == [False, False, True] and not health.healthy()
 
 
 def test_site_file_overrides_a_subset(tmp_path):
@@ -124,3 +173,22 @@ def test_every_path_resolves_against_the_root_not_the_working_directory(tmp_path
     assert home == str(Path("~/x.json").expanduser())
     assert config_from_dict({}).security.state_path.startswith("/")
     assert config_from_dict({"security": {"state_path": ""}}).security.state_path == ""
+
+
+def test_the_readme_threshold_table_shows_the_shipped_defaults():
+    """The README's table of tunable thresholds repeats default_config.toml's values: checked here,
+    so the two cannot drift apart."""
+    import re
+
+    from kiosk.config import PROJECT_ROOT, shipped_defaults
+
+    shipped = shipped_defaults()
+    key = r"`[a-z_]+\.[a-z_]+`"
+    rows = re.findall(rf"^\| ({key}(?:, {key})*) \| ([0-9., ]+) \|", (PROJECT_ROOT / "README.md").read_text(), re.M)
+    checked = 0
+    for keys, defaults in rows:
+        for name, default in zip(re.findall(r"`([a-z_.]+)`", keys), defaults.split(","), strict=True):
+            section, field = name.split(".")
+            assert float(default) == getattr(getattr(shipped, section), field), name
+            checked += 1
+    assert checked == 6

@@ -288,12 +288,12 @@ def test_frozen_feed_is_still_and_a_noisy_camera_is_not():
 
     frame = _scene(130, 110)
     box = (250, 150, 140, 170)
-    det = StillnessDetector(window=5)
+    det = StillnessDetector(noise_floor=0.5, window=5)
     flags = [det.update(frame.copy(), box) for _ in range(10)]
     assert flags[:5] == [False] * 5 and all(flags[5:])  # still once a whole window showed no change
 
     rng = np.random.default_rng(1)
-    det = StillnessDetector(window=5)
+    det = StillnessDetector(noise_floor=0.5, window=5)
     noisy = [np.clip(frame + rng.normal(0, 1.0, frame.shape), 0, 255).round().astype(np.uint8) for _ in range(30)]
     assert not any(det.update(f, box) for f in noisy)  # sensor noise of 1 grey level is never still
 
@@ -303,7 +303,7 @@ def test_a_camera_that_repeats_a_buffer_now_and_then_is_not_still():
 
     rng = np.random.default_rng(2)
     frame = _scene(130, 110)
-    det = StillnessDetector(window=5)
+    det = StillnessDetector(noise_floor=0.5, window=5)
     out = []
     for i in range(40):
         if i % 2 == 0:  # a fresh sensor frame every second read, the same buffer in between

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from .. import metrics
 from ..health import Health
+from ..memory import limit_arenas, release_free_heap
 from ..preflight import preflight
 from ..session.clock import MonotonicClock
 from ..session.engine import EngineSettings, Event, SessionEngine, State
@@ -154,7 +155,7 @@ def build_kiosk(
         log.warning(note)
     # No liveness model or nothing to ask after level 1: out of service instead of failing on every frame.
     problem = checked.out_of_service()
-    health = health or Health()
+    health = health or Health(cfg.health)
     # Heartbeats age on the monotonic clock: a wall-clock jump neither kills nor hides a stuck part.
     health.beats.expect("engine", health.stale_after_s)
     health.beats.expect("frames", health.stale_after_s + cfg.camera.reconnect_s)
@@ -178,6 +179,9 @@ def build_kiosk(
     def on_result(record) -> None:
         metrics.sessions.labels(outcome=record.result or "unknown").inc()
         submit(record)
+        # What the session's native parts freed goes back to the system, not into a heap that
+        # only grows over months (kiosk.memory).
+        release_free_heap()
 
     if speaker is None or listener is None:
         speaker, listener = make_voice(cfg, speaker, listener)
@@ -197,6 +201,7 @@ def build_kiosk(
         reconnect_s=cfg.camera.reconnect_s,
         idle_fps=cfg.camera.idle_fps,
         health=health,
+        frozen_after_s=cfg.camera.frozen_after_s,
     )
     thread = WorkerThread(worker)
     controller = KioskController(
@@ -353,6 +358,7 @@ def run_app(cfg, windowed: bool = False) -> int:
     from ..verdict import KeyFileError
 
     install_qt_message_handler()  # before any Qt part is built: its warnings are rate-limited too
+    limit_arenas()  # before the camera, audio and MediaPipe threads start (kiosk.memory)
     try:
         kiosk = build_kiosk(cfg)
     except KeyFileError as exc:

@@ -22,14 +22,12 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
 from .. import metrics
+from ..config import shipped_defaults
 from ..health import Health
 from ..session.events import Need
 from ..vision.sources import FrozenFeedDetector, SourceError
 
 log = logging.getLogger(__name__)
-
-# A live camera repeating the very same bytes this long is frozen.
-FROZEN_FEED_S = 5.0
 
 
 def to_qimage(frame_bgr: np.ndarray, mirror: bool = True) -> QImage:
@@ -56,8 +54,10 @@ class CameraWorker(QObject):
         preview: bool = True,
         idle_fps: int | None = None,
         health: Health | None = None,
-        frozen_after_s: float = FROZEN_FEED_S,
+        frozen_after_s: float | None = None,
     ):
+        """frozen_after_s: a live camera repeating the very same bytes this long is frozen
+        (camera.frozen_after_s; None: the shipped default)."""
         super().__init__()
         self._source_factory = source_factory
         self._pipeline_factory = pipeline_factory
@@ -74,6 +74,8 @@ class CameraWorker(QObject):
         self._timer: QTimer | None = None
         self._camera_up: bool | None = None
         self.health = health or Health()
+        if frozen_after_s is None:
+            frozen_after_s = shipped_defaults().camera.frozen_after_s
         self._frozen = FrozenFeedDetector(frozen_after_s)
         self._stopped = False
         self._reset_pending = False

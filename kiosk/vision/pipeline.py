@@ -53,7 +53,7 @@ class VisionPipeline:
         self.head_pose = HeadPoseEstimator(cfg.camera.hfov_deg)
         self.tracker = FaceTracker()
         self.capture_quality = CaptureQuality()
-        self.stillness = StillnessDetector()
+        self.stillness = StillnessDetector(cfg.liveness.still_noise_floor, cfg.liveness.still_window_frames)
         self._hands = None
         self._landmarker: FaceLandmarkerDetector | None = None
         self._landmarker_error = ""
@@ -94,6 +94,7 @@ class VisionPipeline:
             from .hands import HandDetector
 
             self._hands = HandDetector(max_hands=1, static_image_mode=self.static)
+            log.info("hand model loaded on first use")
         return self._hands
 
     def _face_model(self, needs: frozenset[Need]) -> FaceMeshDetector | FaceLandmarkerDetector:
@@ -106,6 +107,7 @@ class VisionPipeline:
         if self._landmarker is None:
             try:
                 self._landmarker = FaceLandmarkerDetector(max_faces=2, static_image_mode=self.static)
+                log.info("face-landmarker model loaded on first use")
             except Exception as exc:  # missing or corrupt .task file: emotion falls back on the CNN path
                 self._landmarker_error = str(exc)
                 log.warning("face landmarker unavailable, emotion uses the CNN only: %s", exc)

@@ -167,7 +167,7 @@ class FrozenFeedDetector:
     driver or capture card repeating its last buffer): real sensors always add noise. Only the
     camera-problem side: the vision stages judge stillness per frame on their own."""
 
-    def __init__(self, after_s: float = 5.0, clock=time.monotonic):
+    def __init__(self, after_s: float, clock=time.monotonic):
         self.after_s = after_s
         self._clock = clock
         self._digest: int | None = None

@@ -5,10 +5,11 @@ little all the time (breathing, pulse, eyes). A photo file repeated as the "came
 or a virtual camera playing one still image delivers frames whose face region does not change at
 all. `StillnessDetector` measures the mean absolute grey-level change of the face region between
 consecutive frames; a frame is *still* when none of the last `window` changes reached the noise
-floor. The window tolerates a camera that now and then hands over the same buffer twice (a slow
+floor (both from the config: liveness.still_window_frames, liveness.still_noise_floor). The window
+tolerates a camera that now and then hands over the same buffer twice (a slow
 USB camera read faster than it delivers).
 
-The floor (0.5 grey levels) sits far below what real recordings show: the smallest change between
+The shipped floor (0.5 grey levels) sits far below what real recordings show: the smallest change between
 consecutive frames of a NUAA live recording is measured in training/liveness/study_runtime_signals.py
 (models/liveness.md, "Frozen feeds"), and sensor noise alone (sigma >= 1 grey level) gives a mean
 absolute difference above 1. It does not stop an injected stream that adds synthetic noise to a
@@ -23,7 +24,7 @@ import numpy as np
 
 
 class StillnessDetector:
-    def __init__(self, noise_floor: float = 0.5, window: int = 5, step: int = 2):
+    def __init__(self, noise_floor: float, window: int, step: int = 2):
         self.noise_floor = noise_floor
         self.window = window
         self.step = step  # every 2nd pixel in each direction: a quarter of the work, same answer

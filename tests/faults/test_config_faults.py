@@ -6,6 +6,7 @@ pool, a bad device key) fails check-config and puts run out of service too."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -31,6 +32,13 @@ BAD = [
     ('[ui]\nadmin_pin = "4711"\n', "ui.admin_pin"),
     ("[ui]\nhigh_contrast = true\n", "ui.high_contrast"),
     ('[camera]\nsource = ""\n', "camera.source"),
+    ("[camera]\nfrozen_after_s = 0\n", "camera.frozen_after_s"),
+    ("[liveness]\nstill_window_frames = 1\n", "liveness.still_window_frames"),
+    ("[liveness]\nstill_noise_floor = inf\n", "liveness.still_noise_floor"),
+    ("[health]\nstorm_count = 1\n", "health.storm_count"),
+    ('[health]\nstorm_window_s = "60"\n', "health.storm_window_s"),
+    ("[health]\nstale_after_s = 1e9\n", "health.stale_after_s"),
+    ("[health]\nstorm_size = 50\n", "health.storm_size"),
 ]
 
 
@@ -154,7 +162,16 @@ def test_run_with_a_bad_config_stays_out_of_service_until_stopped(tmp_path):
     """As systemd starts it: a separate process that names the key once, shows out of service,
     does not exit (no restart loop), and stops cleanly on SIGTERM."""
     f = site(tmp_path, "[security]\nlockout_s = inf\n")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), PYTHONPATH=str(ROOT))
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(90)  # a deadline for a loaded machine, not a wait
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(tmp_path),
+        PYTHONPATH=str(ROOT),
+        NOTIFY_SOCKET=str(tmp_path / "notify.sock"),
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "--config", str(f), "run"],
         cwd=tmp_path,
@@ -164,8 +181,13 @@ def test_run_with_a_bad_config_stays_out_of_service_until_stopped(tmp_path):
         text=True,
     )
     try:
+        # READY=1 comes once the screen is up and SIGTERM is handled (a stop sent earlier, on a
+        # slow machine, would meet Python's default handler)
+        with notify:
+            while b"READY=1" not in notify.recv(4096):
+                pass
         with pytest.raises(subprocess.TimeoutExpired):
-            proc.wait(timeout=8)  # it stays up: no exit for systemd to restart into the same error
+            proc.wait(timeout=3)  # it stays up: no exit for systemd to restart into the same error
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     finally:

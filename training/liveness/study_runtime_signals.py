@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import conditions  # noqa: E402
 import data  # noqa: E402
 
+from kiosk.config import shipped_defaults  # noqa: E402
 from kiosk.vision.capture_quality import CaptureThresholds, judge, measure  # noqa: E402
 from kiosk.vision.face import Face  # noqa: E402
 from kiosk.vision.liveness import LivenessModel  # noqa: E402
@@ -164,10 +165,16 @@ def far_sweep(index, frames, model, scales=(0.2, 0.25, 0.3, 0.35, 0.45)) -> dict
     return out
 
 
+def shipped_still() -> StillnessDetector:
+    """The detector as the kiosk runs it, with the thresholds of default_config.toml."""
+    liveness = shipped_defaults().liveness
+    return StillnessDetector(liveness.still_noise_floor, liveness.still_window_frames)
+
+
 def still_study(index, frames) -> dict:
     out = {}
     rec_key = np.array([f"{a}/{b}" for a, b in zip(index["subject"], index["session"], strict=False)])
-    det = StillnessDetector()
+    det = shipped_still()
     for label, name in ((1, "live"), (0, "print")):
         changes = []
         for k in np.unique(rec_key[index["label"] == label]):
@@ -176,7 +183,7 @@ def still_study(index, frames) -> dict:
             prev = None
             for i in rows:
                 g = cv2.cvtColor(frames[i], cv2.COLOR_BGR2GRAY)
-                d = StillnessDetector()
+                d = shipped_still()
                 if prev is not None:
                     d.change(prev, index["bbox"][i])
                     changes.append(d.change(g, index["bbox"][i]))
@@ -193,7 +200,7 @@ def still_study(index, frames) -> dict:
     for sigma in (0.5, 1.0, 2.0):
         a = np.clip(g + rng.normal(0, sigma, g.shape), 0, 255).round().astype(np.uint8)
         b = np.clip(g + rng.normal(0, sigma, g.shape), 0, 255).round().astype(np.uint8)
-        d = StillnessDetector()
+        d = shipped_still()
         d.change(a, index["bbox"][0])
         out[f"sensor_noise_sigma_{sigma}"] = round(d.change(b, index["bbox"][0]), 3)
     out["noise_floor"] = det.noise_floor
