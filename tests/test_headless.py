@@ -60,14 +60,16 @@ def made_up_sequence(out, photos, n, hand_from, frozen_from=None, seed=0):
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    person = cv2.imread(str(photos / "business_person.png"))[:520, 200:700]  # not her own hand
+    # not her own hand; cut at the frame's bottom edge: a straight cut across the body near the
+    # face is what a printed photo's edge looks like, and the liveness model rightly says spoof
+    person = cv2.imread(str(photos / "business_person.png"))[:620, 200:700]
     hand = cv2.resize(cv2.imread(str(photos / "hand_thumb_up.jpg")), (420, 342))
     out.mkdir()
     frame = None
     for i in range(n):
         if frozen_from is None or i <= frozen_from:
             canvas = np.full((720, 960, 3), 235, np.uint8)
-            canvas[100:620, :500] = person
+            canvas[100:720, :500] = person
             if i >= hand_from:
                 canvas[330:672, 520:940] = hand
             dx, dy = rng.integers(-2, 3, 2)
