@@ -66,6 +66,19 @@ class KioskProcessSetup:
         return [sys.executable, "-m", "kiosk", "--config", str(self.site), "run", "--source", str(self.faces)]
 
 
+def kiosk_process_env(home: Path, **extra: str) -> dict:
+    """The environment for a `python -m kiosk` child process: this checkout's code, Qt offscreen,
+    HOME and the speech cache inside the test's own folder, plus `extra`."""
+    return dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(home),
+        PYTHONPATH=str(ROOT),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        **extra,
+    )
+
+
 def with_private_audio_sink(env: dict, audio_dir: Path) -> dict:
     """`env` plus the address of a private PulseAudio null sink and microphone started in
     audio_dir (scripts/start-audio-sink.sh); its pid file is audio_dir/pulse/pid."""
@@ -102,14 +115,7 @@ def short_session_kiosk(tmp_path: Path, photos: Path, with_audio: bool = False) 
         "[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
         f'[verdict]\nhook = "file:{verdicts}"\n'
     )
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        HOME=str(home),
-        TMPDIR=str(tmp),
-        PYTHONPATH=str(ROOT),
-        XDG_CACHE_HOME=str(home / ".cache"),
-    )
+    env = kiosk_process_env(home, TMPDIR=str(tmp))
     if with_audio:
         env = with_private_audio_sink(env, audio)
     return KioskProcessSetup(home, tmp, work, faces, audio, verdicts, site, env)

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from conftest import ROOT, camera_like_frames, short_session_kiosk
+from conftest import ROOT, camera_like_frames, kiosk_process_env, short_session_kiosk
 
 
 def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
@@ -97,15 +97,7 @@ def test_kiosk_tells_systemd_it_is_ready_feeds_the_watchdog_and_serves_metrics(t
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        HOME=str(home),
-        PYTHONPATH=str(ROOT),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        NOTIFY_SOCKET=str(tmp_path / "notify.sock"),
-        WATCHDOG_USEC="1500000",
-    )
+    env = kiosk_process_env(home, NOTIFY_SOCKET=str(tmp_path / "notify.sock"), WATCHDOG_USEC="1500000")
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "run", "--source", str(faces), "--metrics-port", str(port)],
         cwd=tmp_path,

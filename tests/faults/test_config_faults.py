@@ -4,7 +4,6 @@ of exiting into a restart loop (Restart=always) or starting and crashing later. 
 config is listed at once; what only the models can tell (a missing model, an empty challenge
 pool, a bad device key) fails check-config and puts run out of service too."""
 
-import os
 import signal
 import socket
 import subprocess
@@ -15,7 +14,7 @@ import pytest
 from kiosk import cli
 from kiosk.cli import main
 
-from conftest import ROOT, make_cfg
+from conftest import kiosk_process_env, make_cfg
 
 BAD = [
     ("[camera]\nreconnect_s = 1e306\n", "camera.reconnect_s"),
@@ -165,13 +164,7 @@ def test_run_with_a_bad_config_stays_out_of_service_until_stopped(tmp_path):
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify.sock"))
     notify.settimeout(90)  # a deadline for a loaded machine, not a wait
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        HOME=str(tmp_path),
-        PYTHONPATH=str(ROOT),
-        NOTIFY_SOCKET=str(tmp_path / "notify.sock"),
-    )
+    env = kiosk_process_env(tmp_path, NOTIFY_SOCKET=str(tmp_path / "notify.sock"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "--config", str(f), "run"],
         cwd=tmp_path,

@@ -294,11 +294,10 @@ def test_the_stuck_kiosk_of_the_field_report_is_out_of_service_or_restarts(tmp_p
     kiosk either shows "out of service" from the start (said by /health and /metrics, no
     traceback) or, if it gets stuck anyway, goes out of service after an error storm and exits 70,
     sending no WATCHDOG=1 after that."""
-    import os
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from conftest import kiosk_process_env
 
     faces = face_folder(tmp_path, photos)
     home = tmp_path / "home"
@@ -311,15 +310,7 @@ def test_the_stuck_kiosk_of_the_field_report_is_out_of_service_or_restarts(tmp_p
     )
     notify = NotifySocket(tmp_path)
     port = free_port()
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        HOME=str(home),
-        PYTHONPATH=str(ROOT),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        KIOSK_LOG="INFO",
-        **notify.env,
-    )
+    env = kiosk_process_env(home, KIOSK_LOG="INFO", **notify.env)
     seen: dict = {}
     try:
         proc = subprocess.Popen(

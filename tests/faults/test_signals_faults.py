@@ -4,7 +4,6 @@ every case the next start records the cut session as abandoned, counts it as one
 reports it to the host as a signed "fail" record: no session disappears."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import kiosk_process_env
 
 
 def start_kiosk(tmp_path, photos):
@@ -29,7 +28,7 @@ def start_kiosk(tmp_path, photos):
         f'[security]\nmax_failures = 3\nstate_path = "{state}"\n'
         f'[verdict]\nhook = "file:{verdicts}"\nkey_path = "{home}/device.key"\n'
     )
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), PYTHONPATH=str(ROOT), KIOSK_LOG="INFO")
+    env = kiosk_process_env(home, KIOSK_LOG="INFO")
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "--config", str(site), "run", "--windowed", "--source", str(faces)],
         cwd=tmp_path,
