@@ -104,13 +104,15 @@ def test_liveness_score_is_smoothed_within_one_face_and_restarts_for_the_next(cf
         face = p.face_mesh.detect(img)[0]
         raw_img, raw_worse = p.liveness.score(img, face), p.liveness.score(worse, p.face_mesh.detect(worse)[0])
         assert abs(raw_img - raw_worse) > 0.01, "the test needs two different raw scores"
+        thr = p.liveness.threshold
         first = p.process(img, needs)
-        assert first.live_score == pytest.approx(raw_img, abs=1e-6)  # a new face starts from its own score
+        # a new face starts from no evidence (the threshold), one frame's worth towards its score
+        assert first.live_score == pytest.approx(0.1 * raw_img + 0.9 * thr, abs=1e-3)
         second = p.process(worse, needs)
         assert second.track_id == first.track_id
-        assert second.live_score == pytest.approx(0.1 * raw_worse + 0.9 * raw_img, abs=1e-3)
+        assert second.live_score == pytest.approx(0.1 * raw_worse + 0.9 * first.live_score, abs=1e-3)
         p.reset()  # next session: no memory of the last face
-        assert p.process(worse, needs).live_score == pytest.approx(raw_worse, abs=1e-3)
+        assert p.process(worse, needs).live_score == pytest.approx(0.1 * raw_worse + 0.9 * thr, abs=1e-3)
     finally:
         p.close()
 
