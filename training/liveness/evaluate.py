@@ -55,6 +55,12 @@ from kiosk.vision.pipeline import VisionPipeline  # noqa: E402
 FPS = 25.0
 SCREEN_SEED = 12345
 ATTACK_LIGHT = ("low_light", "backlight")  # attacks replayed in bad light too
+ATTACK_CONDITIONS = ("as_recorded", *ATTACK_LIGHT)
+
+
+def attack_kind(attack: str, condition: str) -> str:
+    """The sequence kind: the attack's name as recorded ("print"), with the light in bad light ("print_low_light")."""
+    return attack if condition == "as_recorded" else f"{attack}_{condition}"
 
 
 def jumpy(frames: list) -> list:
@@ -133,30 +139,24 @@ def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
                         frames=jumpy([frames[i] for i in rows]),
                     )
                 )
-            if "screen" in kinds and keep(f"{key}/screen"):
+            screen_conds = [
+                c
+                for c in ATTACK_CONDITIONS
+                if attack_kind("screen", c) in kinds and keep(f"{key}/{attack_kind('screen', c)}")
+            ]
+            if screen_conds:
+                # one display setting per recording, replayed once and shown under each light
                 rng = np.random.default_rng(SCREEN_SEED + zlib.crc32(key.encode()))
                 seed = int(rng.integers(1 << 31))
                 bg = frames[int(rng.choice(np.where(val)[0]))]
-                shots = [
-                    augment.screen_replay(frames[i], index["bbox"][i], np.random.default_rng(seed), background=bg)[0]
+                replays = [
+                    augment.screen_replay(frames[i], index["bbox"][i], np.random.default_rng(seed), background=bg)
                     for i in rows
                 ]
-                seqs.append(dict(base, name=f"{key}/screen", kind="screen", condition="as_recorded", frames=shots))
-            for cond in ATTACK_LIGHT:
-                if f"screen_{cond}" in kinds and keep(f"{key}/screen_{cond}"):
-                    rng = np.random.default_rng(SCREEN_SEED + zlib.crc32(key.encode()))
-                    seed = int(rng.integers(1 << 31))
-                    bg = frames[int(rng.choice(np.where(val)[0]))]
-                    fn = conditions.make(cond, f"{key}/screen")
-                    shots = []
-                    for i in rows:
-                        img, box = augment.screen_replay(
-                            frames[i], index["bbox"][i], np.random.default_rng(seed), background=bg
-                        )
-                        shots.append(fn(img, box))
-                    seqs.append(
-                        dict(base, name=f"{key}/screen_{cond}", kind=f"screen_{cond}", condition=cond, frames=shots)
-                    )
+                for cond in screen_conds:
+                    fn, kind = conditions.make(cond, f"{key}/screen"), attack_kind("screen", cond)
+                    shots = [fn(img, box) for img, box in replays]
+                    seqs.append(dict(base, name=f"{key}/{kind}", kind=kind, condition=cond, frames=shots))
             if "frozen" in kinds and subject not in frozen_done and keep(f"{key}/frozen"):
                 still = frames[rows[len(rows) // 2]]
                 seqs.append(
@@ -170,24 +170,15 @@ def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
                 )
             frozen_done.add(subject)
         else:
-            if "print" in kinds and keep(f"{key}/print"):
-                seqs.append(
-                    dict(
-                        base,
-                        name=f"{key}/print",
-                        kind="print",
-                        condition="as_recorded",
-                        frames=[frames[i] for i in rows],
-                    )
-                )
-            for cond in ATTACK_LIGHT:
-                if f"print_{cond}" in kinds and keep(f"{key}/print_{cond}"):
+            for cond in ATTACK_CONDITIONS:
+                kind = attack_kind("print", cond)
+                if kind in kinds and keep(f"{key}/{kind}"):
                     fn = conditions.make(cond, key)
                     seqs.append(
                         dict(
                             base,
-                            name=f"{key}/print_{cond}",
-                            kind=f"print_{cond}",
+                            name=f"{key}/{kind}",
+                            kind=kind,
                             condition=cond,
                             frames=[fn(frames[i], index["bbox"][i]) for i in rows],
                         )

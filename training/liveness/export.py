@@ -78,7 +78,7 @@ def main() -> None:
             "MiniFASNetV2 (minivision, Apache-2.0) ported to Keras, fine-tuned on NUAA train-list "
             "subjects 0001,0002,0004,0005,0007,0009 + synthetic screen replays + capture augmentation"
         )
-        if "light_copies" in log_of(path) and log_of(path)["light_copies"] > 0:
+        if log_of(path).get("light_copies", 0) > 0:
             source += " + bad-light augmentation (dark room, backlight, side light; train.py --light-copies)"
         if any(isinstance(layer, keras.layers.ReLU) for layer in model.layers):
             source += (
