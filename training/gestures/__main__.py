@@ -5,11 +5,12 @@
 runs train.py (validation runs, leave-one-shape-out, the shipped int8 model) in the training
 interpreter (TensorFlow), then evaluate.py in the runtime interpreter (ai-edge-litert, MediaPipe):
 per-class thresholds, report/metrics.json, report/report.md and the figures, and the measured
-recall in models/gesture_classifier.json. `--jobs N` shares the training runs between N processes.
+recall in models/gesture_classifier.json, then hold_study.py (challenges on real consecutive frames
+through the runtime engine: report/hold_study.json). `--jobs N` shares the training runs between N processes.
 Interpreters: this one when it can import the needed package, else --train-python / --runtime-python
 (or $GESTURE_TRAIN_PYTHON / $GESTURE_RUNTIME_PYTHON; the runtime default is .venv/bin/python).
 
-    python -m training.gestures train|evaluate|compare|collect ...   # one step, in this interpreter
+    python -m training.gestures train|evaluate|hold_study|compare|collect ...   # one step, in this interpreter
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STEPS = {
     "train": "training.gestures.train",
     "evaluate": "training.gestures.evaluate",
+    "hold_study": "training.gestures.hold_study",
     "compare": "training.gestures.compare",
     "collect": "training.gestures.collect",
 }
@@ -127,6 +129,22 @@ def run_all(argv: list[str]) -> None:
     code = subprocess.call(evaluate, cwd=ROOT, env=env)
     if code:
         raise SystemExit(f"evaluation failed (exit code {code})")
+    hold = [
+        runtime_py,
+        "-m",
+        STEPS["hold_study"],
+        "--datasets",
+        args.datasets,
+        "--work",
+        args.work,
+        "--model",
+        str(Path(args.out).with_suffix(".tflite")),
+        "--out",
+        str(Path(args.report) / "hold_study.json"),
+    ]
+    code = subprocess.call(hold, cwd=ROOT, env=env)
+    if code:
+        raise SystemExit(f"hold study failed (exit code {code})")
     print(f"all done in {time.time() - t0:.0f}s: {args.out}.tflite/.json, {args.report}/", flush=True)
 
 
