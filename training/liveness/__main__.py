@@ -2,6 +2,7 @@
 
     python -m training.liveness all --datasets ../shared/datasets [--work artifacts/liveness]
     python -m training.liveness evaluate --datasets ../shared/datasets        # one step (or several)
+    python -m training.liveness all --datasets ../shared/datasets --jobs 4    # evaluate in 4 shards
 
 Steps, in order (each is a script in this folder; README.md says what each does and how long):
     extract   face mesh on every NUAA frame               runtime venv (MediaPipe)
@@ -62,6 +63,18 @@ def commands(datasets: str, work: str) -> dict[str, tuple[str, list[str]]]:
     }
 
 
+def run_sharded(cmd: list[str], jobs: int, env: dict[str, str]) -> int:
+    """evaluate.py as `jobs` parallel shards (each writes its part into the work folder), then one
+    merge that writes the report and the figures, exactly as one process would."""
+    base = [c for c in cmd if c != "--update-meta"]
+    procs = [subprocess.Popen([*base, "--shard", f"{k}/{jobs}"], cwd=ROOT, env=env) for k in range(jobs)]
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        print(f"evaluate shards failed (exit codes {codes})", file=sys.stderr)
+        return next(c for c in codes if c)
+    return subprocess.call([*cmd, "--merge", str(jobs)], cwd=ROOT, env=env)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m training.liveness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -71,7 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default="artifacts/liveness")
     ap.add_argument("--runtime-python", default=str(ROOT / ".venv" / "bin" / "python"))
     ap.add_argument("--train-python", default="/work/venvs/train/bin/python")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="evaluate: run the recordings as this many parallel shards, then merge (one per free core)",
+    )
     args = ap.parse_args(argv)
+    if args.jobs < 1:
+        ap.error(f"--jobs must be at least 1, not {args.jobs}")
     steps = list(STEPS) if args.steps == ["all"] else args.steps
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
@@ -89,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [python[which], str(HERE / script[0]), *script[1:]]
         print(f"== {step}: {' '.join(cmd)}", flush=True)
         t0 = time.time()
-        rc = subprocess.call(cmd, cwd=ROOT, env=env)
+        if step == "evaluate" and args.jobs > 1:
+            rc = run_sharded(cmd, args.jobs, env)
+        else:
+            rc = subprocess.call(cmd, cwd=ROOT, env=env)
         if rc != 0:
             print(f"step {step} failed (exit {rc})", file=sys.stderr)
             return rc
