@@ -113,38 +113,16 @@ def run_all(argv: list[str]) -> None:
     if any(codes):
         raise SystemExit(f"training failed (exit codes {codes})")
     print(f"training done in {time.time() - t0:.0f}s", flush=True)
-    evaluate = [
-        runtime_py,
-        "-m",
-        STEPS["evaluate"],
-        "--datasets",
-        args.datasets,
-        "--work",
-        args.work,
-        "--model",
-        str(Path(args.out).with_suffix(".tflite")),
-        "--report",
-        args.report,
-    ]
-    code = subprocess.call(evaluate, cwd=ROOT, env=env)
-    if code:
-        raise SystemExit(f"evaluation failed (exit code {code})")
-    hold = [
-        runtime_py,
-        "-m",
-        STEPS["hold_study"],
-        "--datasets",
-        args.datasets,
-        "--work",
-        args.work,
-        "--model",
-        str(Path(args.out).with_suffix(".tflite")),
-        "--out",
-        str(Path(args.report) / "hold_study.json"),
-    ]
-    code = subprocess.call(hold, cwd=ROOT, env=env)
-    if code:
-        raise SystemExit(f"hold study failed (exit code {code})")
+    model = str(Path(args.out).with_suffix(".tflite"))
+    runtime_steps = {  # evaluate.py, then the challenge study on the evaluated model
+        "evaluate": ["--report", args.report],
+        "hold_study": ["--out", str(Path(args.report) / "hold_study.json")],
+    }
+    for step, extra in runtime_steps.items():
+        cmd = [runtime_py, "-m", STEPS[step], "--datasets", args.datasets, "--work", args.work, "--model", model]
+        code = subprocess.call([*cmd, *extra], cwd=ROOT, env=env)
+        if code:
+            raise SystemExit(f"{step} failed (exit code {code})")
     print(f"all done in {time.time() - t0:.0f}s: {args.out}.tflite/.json, {args.report}/", flush=True)
 
 
