@@ -45,6 +45,9 @@ def pct(x, qs=(0, 1, 5, 50, 95, 99, 100)) -> dict:
     return {f"p{q}": round(float(np.percentile(x, q)), 4) for q in qs} if len(x) else {}
 
 
+OTHER_PERSON_STUDIED = 0.06  # kiosk.vision.tracking.FaceTracker: "at 0.06 it caught 0.9 % of other people"
+
+
 def identity_study(index) -> dict:
     sig = np.array([geometry_signature(lm.astype(np.float32)) for lm in index["landmarks"]])
     subj, sess = index["subject"], index["session"]
@@ -69,7 +72,8 @@ def identity_study(index) -> dict:
         "distance_to_same_subject_other_recording": pct(same_subj),
         "distance_to_other_subject": pct(other),
     }
-    for name, thr in (("same_person", t.same_person), ("other_person", t.other_person)):
+    # other_person is off in the tracker (None); the study still reports the value it was judged at
+    for name, thr in (("same_person", t.same_person), ("other_person", t.other_person or OTHER_PERSON_STUDIED)):
         out[f"at_{name}_{thr}"] = {
             "own_recording_above": round(float(np.mean(same_rec > thr)), 4),
             "same_subject_other_recording_above": round(float(np.mean(same_subj > thr)), 4),
