@@ -12,6 +12,7 @@ file is rewritten every 1,000 images, so a partial run is usable and a restart r
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -53,11 +54,18 @@ def main(argv: list[str] | None = None) -> None:
     logits = np.full((n, 7), np.nan, np.float32)
     shapes = np.full((n, len(BLENDSHAPE_NAMES)), np.nan, np.float32)
     done = np.zeros(n, bool)
+    digest = hashlib.sha256(Path(args.model).read_bytes()).hexdigest()
+    clf = EmotionClassifier(args.model)
     if out.is_file():
         old = np.load(out)
         logits, shapes, done = old["cnn_logits"], old["blendshapes"], old["done"]
         print(f"resuming: {int(done.sum())} done", flush=True)
-    clf = EmotionClassifier(args.model)
+        made_with = str(old["model_sha256"]) if "model_sha256" in old else ""
+        if made_with != digest:
+            # another CNN since: its logits are stale, the blendshapes (the slow part) are not
+            print("the CNN changed since: recomputing its logits, keeping the blendshapes", flush=True)
+            for i in np.flatnonzero(done):
+                logits[i] = clf.logits(images[i])
     order = extraction_order(images, labels)
     if args.heldout_only:
         order = order[: len(images) - len(split_indices(images, labels)["train"])]
@@ -75,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
             labels=labels,
             blendshape_names=np.array(BLENDSHAPE_NAMES),
             model=str(args.model),
+            model_sha256=digest,
             flip_average=clf.flip_average,
         )
         tmp.replace(out)
