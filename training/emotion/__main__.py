@@ -14,8 +14,9 @@ Steps (each also runs alone: `python -m training.emotion STEP ...`):
 
 rebuilds everything from the dataset (run end to end on 2026-12-01: 80 min of CNN training on one
 core of the shared machine gave 17 epochs and 60.7 % on the validation split, against 64.2 % for the
-shipped v1.1.0 after 33 epochs over two cosine cycles; so the shipped CNN stays v1.1.0: README.md). The CNN's schedule runs over elapsed wall time (train.py --time-budget-min): a
-faster machine trains more epochs in the same minutes; the json records epochs and minutes.
+shipped v1.1.0 after 33 epochs over two cosine cycles; so the shipped CNN stays v1.1.0: README.md).
+The CNN's schedule runs over elapsed wall time (train.py --time-budget-min): a faster machine
+trains more epochs in the same minutes; the json records epochs and minutes.
 
 Two interpreters: the runtime venv (mediapipe, ai-edge-litert: the kiosk's own classes) and the
 training venv (TensorFlow, training/requirements-train.txt). Defaults: .venv/bin/python and

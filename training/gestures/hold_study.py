@@ -50,10 +50,9 @@ def observation(gesture: str | None) -> Observation:
     return Observation(face=True, faces=1, track_id=1, live=True, head_pose=(0.0, 0.0, 0.0), gesture=gesture)
 
 
-def run_challenge(target: str, labels: list[str]) -> float | None:
+def run_challenge(target: str, labels: list[str], settings: EngineSettings) -> float | None:
     """Seconds to pass a `target` challenge on these per-frame labels (None: not passed in time)."""
     clock = ManualClock()
-    settings = EngineSettings.defaults(gap_s=(0.0, 0.0))
     asked = challenge(Kind.GESTURE, target)
     eng = SessionEngine(settings, [asked], clock, rng=random.Random(0))
     eng.start()
@@ -83,6 +82,7 @@ def runs_of(order: np.ndarray, min_len: int) -> list[np.ndarray]:
 
 
 def study(sequences: dict[str, list[list[str]]], targets_of) -> dict:
+    settings = EngineSettings.defaults(gap_s=(0.0, 0.0))  # the shipped rules, no pause before a challenge
     out = {}
     for key, seqs in sequences.items():
         times: list[float] = []
@@ -91,7 +91,7 @@ def study(sequences: dict[str, list[list[str]]], targets_of) -> dict:
             for start in range(0, max(1, len(seq) - 25), START_EVERY):
                 for target in targets_of(key):
                     trials += 1
-                    t = run_challenge(target, seq[start:])
+                    t = run_challenge(target, seq[start:], settings)
                     if t is not None:
                         times.append(t)
         out[key] = {

@@ -56,10 +56,12 @@ def tflite_live_scores(path, x):
     return np.clip(out, 0.0, 1.0)
 
 
-def build_train_set(frames, index, rng, screens_per_real=2, aug_copies=1, light_copies=1, screen_light=0.3):
-    """Crops for training and, row for row, the same crops before bad light was added (`x_clean`):
-    a teacher that never learnt dark rooms judges the well-lit version, so the student learns that
-    light does not change the answer."""
+def build_train_set(
+    frames, index, rng, screens_per_real=2, aug_copies=1, light_copies=1, screen_light=0.3, with_clean=False
+):
+    """Crops for training and, with_clean, row for row the same crops before bad light was added
+    (`x_clean`, else None): a teacher that never learnt dark rooms judges the well-lit version, so
+    the student learns that light does not change the answer. Only a distilled run needs them."""
     import copy
 
     import augment
@@ -92,7 +94,11 @@ def build_train_set(frames, index, rng, screens_per_real=2, aug_copies=1, light_
             add(augment.light(img, box, rng) if lit else img, img, box, 0, "screen")
     crop_rng = copy.deepcopy(rng)  # the same box jitter for a crop and its clean twin
     x = data.make_crops(imgs, {"bbox": np.array(boxes)}, SCALE, jitter=(0.06, 0.12), rng=rng)
-    x_clean = data.make_crops(clean, {"bbox": np.array(boxes)}, SCALE, jitter=(0.06, 0.12), rng=crop_rng)
+    x_clean = (
+        data.make_crops(clean, {"bbox": np.array(boxes)}, SCALE, jitter=(0.06, 0.12), rng=crop_rng)
+        if with_clean
+        else None
+    )
     return x, x_clean, np.array(ys, np.float32), np.array(kinds)
 
 
@@ -145,7 +151,12 @@ def main() -> None:
     frames = data.load_frames(args.datasets, index)
     rng = np.random.default_rng(args.seed)
     x, x_clean, y, kinds = build_train_set(
-        frames, index, rng, light_copies=args.light_copies, screen_light=args.screen_light
+        frames,
+        index,
+        rng,
+        light_copies=args.light_copies,
+        screen_light=args.screen_light,
+        with_clean=bool(args.teacher),
     )
     val = valset.build(frames, index, SCALE)
     print(
