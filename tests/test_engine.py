@@ -1,6 +1,7 @@
 """The session engine: pure Python, driven by a manual clock and hand-made observations."""
 
 import collections
+import dataclasses
 import random
 
 import pytest
@@ -469,6 +470,18 @@ def test_the_onset_may_be_seen_during_the_pause_before_the_challenge():
         feed(eng, clock, meeting(c))
     ev = feed(eng, clock, meeting(c), 25)
     assert "challenge_passed" in names(ev)
+
+
+def test_frames_with_another_face_in_view_show_no_onset():
+    """With a second face in view the pipeline classifies nothing, so such frames are no evidence
+    that the asked state was absent: a clip that shows two faces and then one face already showing
+    the asked state cannot pass."""
+    eng, clock = make(onset_frames=3, time_limit_s=5.0)
+    to_challenges(eng, clock)
+    c = eng.view().challenge
+    feed(eng, clock, dataclasses.replace(not_meeting(c), faces=2), 10)
+    ev = feed(eng, clock, meeting(c), int(5.0 / DT))
+    assert "challenge_passed" not in names(ev) and eng.record.challenges[0].matched_frames == 0
 
 
 def test_still_frames_neither_hold_nor_break_a_challenge():

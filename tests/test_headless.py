@@ -39,15 +39,29 @@ def test_missing_source_is_an_error_not_a_traceback(capsys):
     assert code == 2 and "not found" in out["reason"]
 
 
-def test_bench_prints_stage_latencies(photos, tmp_path, capsys):
+def test_bench_reports_each_session_state_on_frames_of_the_camera_size(photos, tmp_path, capsys):
     folder = tmp_path / "faces"
     folder.mkdir()
-    shutil.copy(photos / "business_person.png", folder)
+    shutil.copy(photos / "business_person.png", folder)  # 958 x 1358: larger than the camera mode
     assert main(["bench", "--source", str(folder), "--frames", "6"]) == 0
     out = json.loads(capsys.readouterr().out)
+    assert out["frame_sizes"] == ["339x480"], "scaled as the camera source delivers frames"
     assert out["frames"] == 6 and out["fps"] > 0 and out["peak_rss_mb"] > 50
-    assert "face_mesh" in out["stages"] and out["stages"]["face_mesh"]["n"] == 6
-    assert "head_pose" in out["stages"]
+    states = out["states"]
+    assert list(states) == [
+        "idle",
+        "liveness",
+        "challenge_head_pose",
+        "challenge_gesture",
+        "challenge_emotion",
+        "every_detector",
+    ]
+    assert set(states["idle"]["stages"]) == {"face_mesh"} and states["idle"]["ratio_to_idle"] == 1.0
+    assert "hands" in states["challenge_gesture"]["stages"] and "emotion" not in states["challenge_gesture"]["stages"]
+    assert "liveness" in states["liveness"]["stages"] and "hands" not in states["liveness"]["stages"]
+    for entry in states.values():
+        assert entry["n"] == 6 and entry["first_frame_ms"] > 0 and entry["p95_ms"] >= entry["median_ms"]
+    assert out["stages"] == states["every_detector"]["stages"] and "head_pose" in out["stages"]
 
 
 # --- made-up sequences through `kiosk verify --script`: a challenge counts only once the asked

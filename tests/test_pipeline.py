@@ -59,6 +59,24 @@ def test_head_pose_when_needed(pipeline, photos):
     assert "hands" not in pipeline.timings
 
 
+def test_with_another_face_in_view_the_classifiers_do_not_run(pipeline, photos):
+    """The engine judges nothing on such a frame (no live frame, no hold, no onset), so the liveness,
+    hand and emotion models would only cost frame time; the cues that follow one face still run."""
+    from kiosk.session.events import ALL_NEEDS
+
+    img = cv2.imread(str(photos / "two_faces.jpg"))
+    pipeline.timings.clear()
+    obs = pipeline.process(img, ALL_NEEDS)
+    assert obs.faces == 2 and obs.head_pose is not None
+    assert obs.live is None and obs.gesture is None and obs.emotion is None
+    assert not {"liveness", "hands", "gesture", "emotion"} & set(pipeline.timings)
+    assert {"face_mesh", "head_pose", "still", "capture_quality"} <= set(pipeline.timings)
+    one = cv2.imread(str(photos / "business_person.png"))
+    obs = pipeline.process(one, ALL_NEEDS)
+    assert obs.faces == 1 and obs.live is not None
+    assert {"liveness", "hands", "emotion"} <= set(pipeline.timings)
+
+
 def test_no_face_gives_an_empty_observation(pipeline):
     import numpy as np
 

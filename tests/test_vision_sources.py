@@ -2,7 +2,14 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.vision.sources import ImageFolderSource, SourceError, VideoFileSource, open_source
+from kiosk.vision.sources import (
+    CameraSource,
+    ImageFolderSource,
+    SourceError,
+    VideoFileSource,
+    fit_within,
+    open_source,
+)
 from kiosk.vision.tracking import FaceTracker, iou
 
 
@@ -110,3 +117,31 @@ def test_frozen_feed_detector_needs_identical_bytes_for_the_whole_window():
     assert not d.update(noisy)
     clock.advance(5.0)
     assert not d.update(img), "a changed frame starts the window again"
+
+
+def test_frames_larger_than_the_camera_mode_are_scaled_to_fit_it():
+    big = np.zeros((720, 1280, 3), np.uint8)
+    assert fit_within(big, 640, 480).shape == (360, 640, 3)
+    portrait = np.zeros((1358, 958, 3), np.uint8)
+    assert fit_within(portrait, 640, 480).shape == (480, 339, 3)
+    small = np.zeros((240, 320, 3), np.uint8)
+    assert fit_within(small, 640, 480) is small, "a smaller frame is never enlarged"
+
+
+class _OversizeCapture:
+    """A camera that ignores the requested mode and sends 1280x720 (the edge we cannot have here)."""
+
+    def read(self):
+        return True, np.full((720, 1280, 3), 7, np.uint8)
+
+    def release(self):
+        pass
+
+
+def test_a_camera_that_ignores_the_mode_still_gives_frames_of_the_configured_size(caplog):
+    cam = CameraSource(0, 640, 480, 25)
+    cam._cap = _OversizeCapture()
+    frames = [cam.read() for _ in range(3)]
+    assert all(f is not None and f.image.shape == (360, 640, 3) for f in frames)
+    assert sum("sends 1280x720" in r.getMessage() for r in caplog.records) == 1, "logged once"
+    cam.close()

@@ -70,6 +70,18 @@ PROFILES: dict[str, frozenset[str]] = {
 KIND_NEEDS: dict[str, Need] = {Kind.HEAD_POSE: Need.HEAD_POSE, Kind.GESTURE: Need.HANDS, Kind.EMOTION: Need.EMOTION}
 
 
+def needs_for(state: State, kind: str | None = None) -> frozenset[Need]:
+    """The detectors a state needs (`kind`: the challenge's, in the challenge state). The pipeline
+    runs only these; `kiosk bench` measures each state's set from this same table."""
+    if state in (State.IDLE, State.WELCOME):
+        return frozenset({Need.FACE})
+    if state == State.LIVENESS:
+        return frozenset({Need.FACE, Need.LIVENESS, Need.HEAD_POSE})
+    if state == State.CHALLENGE and kind is not None:
+        return frozenset({Need.FACE, KIND_NEEDS[kind]})
+    return frozenset()
+
+
 # Help or a question pauses the countdown; after this long the session goes on by itself (nobody
 # answered: they may have left, and the face-lost check must not wait forever).
 MAX_PAUSE_S = 60.0
@@ -249,13 +261,7 @@ class SessionEngine:
 
     def needs(self) -> frozenset[Need]:
         """The detectors the current state needs; the pipeline runs only these."""
-        if self._state in (State.IDLE, State.WELCOME):
-            return frozenset({Need.FACE})
-        if self._state == State.LIVENESS:
-            return frozenset({Need.FACE, Need.LIVENESS, Need.HEAD_POSE})
-        if self._state == State.CHALLENGE and self._challenge is not None:
-            return frozenset({Need.FACE, KIND_NEEDS[self._challenge.kind]})
-        return frozenset()
+        return needs_for(self._state, self._challenge.kind if self._challenge is not None else None)
 
     def available_profiles(self) -> list[str]:
         return [p for p, ex in PROFILES.items() if self.drawer.kinds(ex)]
@@ -635,8 +641,9 @@ class SessionEngine:
         """A challenge counts only once the asked state has started after the prompt: the person is
         first seen NOT showing it (another expression, another hand shape or no hand, head frontal)
         for `onset_frames` frames in a row. What a photo or a replayed clip already shows when the
-        prompt appears can therefore not pass it."""
-        if not self._onset_done:
+        prompt appears can therefore not pass it. A frame with another face in view says nothing
+        either way (the pipeline does not classify it)."""
+        if not self._onset_done and obs.faces <= 1:
             self._absent_run = self._absent_run + 1 if obs.face and not meets else 0
             self._onset_done = self._absent_run >= self.settings.onset_frames
         return self._onset_done

@@ -136,6 +136,10 @@ class VisionPipeline:
         # The id follows the person, not the box: a jump or a lost frame of the same face keeps it.
         track = self.tracker.update(face.bbox, geometry_signature(face.landmarks))
         obs: dict = dict(face=True, faces=len(faces), track_id=track)
+        # With another face in view the engine judges nothing (no live frame, no hold, no onset),
+        # so the classifiers, a third of a frame's time with every detector on, are not run: they
+        # would only cost the frame time. The cheap cues still run: they follow one face over time.
+        judged = len(faces) == 1
         # A new face, or level 1 starting again: the cues start again from this frame.
         starting = Need.LIVENESS in needs and not self._needed_liveness
         if track != self._cue_track or starting:
@@ -156,20 +160,20 @@ class VisionPipeline:
         if Need.LIVENESS in needs and gray is not None:
             capture = self._timed("capture_quality", self.capture_quality.assess, gray, face)
             obs["capture"] = capture
-            if self.liveness is not None:
+            if self.liveness is not None and judged:
                 raw = self._timed("liveness", self.liveness.score, image, face)
                 # A frame too poor to judge neither moves the smoothed score nor counts (engine).
                 score = raw if capture is not None else self._smoothed(raw, self.liveness.threshold)
                 obs.update(live=bool(self.liveness.is_real(score)), live_score=float(score))
             obs["blink"] = bool(self.blinks.update(face))
-        if Need.HANDS in needs and self.gesture is not None:
+        if Need.HANDS in needs and self.gesture is not None and judged:
             hands = self._timed("hands", self.hands.detect, image)
             if hands:
                 result = self._timed("gesture", self.gesture.classify, hands[0])
                 obs["gesture"] = result.label
             else:
                 obs["gesture"] = None
-        if Need.EMOTION in needs and self.emotion is not None:
+        if Need.EMOTION in needs and self.emotion is not None and judged:
             result = self._timed("emotion", self.emotion.classify, image, face)
             obs.update(emotion=result.label, emotion_margin=float(result.margin))
         return Observation(**obs)

@@ -31,6 +31,18 @@ class Frame:
     index: int
 
 
+def fit_within(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The image scaled down, aspect kept, to fit in width x height; a smaller one is returned as is.
+    Every detector's cost grows with the pixels it is given, so no frame may be larger than the
+    camera mode the kiosk is configured (and benchmarked) for."""
+    h, w = image.shape[:2]
+    scale = min(width / w, height / h)
+    if scale >= 1.0:
+        return image
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 class CameraSource:
     live = True
 
@@ -38,6 +50,7 @@ class CameraSource:
         self.index, self.width, self.height, self.fps = index, width, height, fps
         self._cap: cv2.VideoCapture | None = None
         self._n = 0
+        self._oversize_logged = False
 
     def open(self) -> None:
         cap = cv2.VideoCapture(self.index)
@@ -55,6 +68,21 @@ class CameraSource:
         ok, img = self._cap.read()
         if not ok or img is None:
             return None
+        h, w = img.shape[:2]
+        if w > self.width or h > self.height:
+            # Many USB cameras ignore a mode they do not offer and send their largest one: scaled
+            # here, or every frame would cost several times what the kiosk was measured at.
+            if not self._oversize_logged:
+                log.warning(
+                    "camera %d sends %dx%d, not %dx%d: frames are scaled down",
+                    self.index,
+                    w,
+                    h,
+                    self.width,
+                    self.height,
+                )
+                self._oversize_logged = True
+            img = fit_within(img, self.width, self.height)
         self._n += 1
         return Frame(img, time.monotonic(), self._n - 1)
 
