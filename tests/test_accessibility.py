@@ -114,6 +114,30 @@ def test_everything_spoken_is_also_captioned(kiosk):
     assert kiosk.window.caption.text() == captions[-1]
 
 
+def test_a_long_caption_is_shown_whole_in_pages_at_a_reading_pace(kiosk):
+    """The spoken welcome reads out every choice: too long for the two-line bar. A person who
+    cannot hear it reads it in pages that turn by themselves, the last one staying."""
+    w = kiosk.window
+    kiosk.controller.model_problem = ""
+    kiosk.controller.handle_command("start")  # the welcome, read out with every choice
+    text = w.caption_text
+    assert text.startswith(S.tr(S.WELCOME_SPOKEN)) and "5" in text
+    shown = [w.caption.text()]
+    while w._caption_timer.isActive():
+        interval_s = w._caption_timer.interval() / 1000
+        page = shown[-1].removesuffix(" …")
+        assert interval_s >= max(w.CAPTION_MIN_PAGE_S, len(page) / w.CAPTION_CHARS_PER_S) - 0.01
+        w._caption_timer.stop()
+        w._next_caption_page()
+        shown.append(w.caption.text())
+        assert len(shown) < 50
+    assert len(shown) >= 2, "the text is longer than the bar"
+    assert all(t.endswith(" …") for t in shown[:-1]) and not shown[-1].endswith(" …")
+    assert " ".join(t.removesuffix(" …") for t in shown) == text, "every word, in order, once"
+    w.show_caption("Look at the camera")  # a new caption starts on its own first page
+    assert w.caption.text() == "Look at the camera" and not w._caption_timer.isActive()
+
+
 def test_german_translation_is_complete_and_compiled(kiosk):
     table = tomllib.loads((ROOT / "resources/translations/de.toml").read_text(encoding="utf-8"))["strings"]
     sources = S.all_source_strings()

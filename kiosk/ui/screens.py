@@ -90,11 +90,12 @@ def button(text: str, accessible: str, parent: QWidget | None = None) -> QPushBu
     return b
 
 
-def emoji_icon(emoji: str, px: int) -> QIcon:
+def emoji_icon(emoji: str, px: int, gap: int = 0) -> QIcon:
     """An emoji on a dark rounded tile. Most emoji are yellow, the colour of the buttons: drawn
     straight onto a button they vanish (the raised hands measured 1.33:1); on the tile they reach
-    >= 3:1 (WCAG 1.4.11), and the tile itself stands out from the yellow or white button."""
-    pix = QPixmap(px, px)
+    >= 3:1 (WCAG 1.4.11), and the tile itself stands out from the yellow or white button.
+    `gap`: transparent room right of the tile, so the words do not touch it (Qt leaves ~4 px)."""
+    pix = QPixmap(px + gap, px)
     pix.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pix)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -110,9 +111,9 @@ def emoji_icon(emoji: str, px: int) -> QIcon:
     return QIcon(pix)
 
 
-def set_emoji(b: QPushButton, emoji: str, px: int = BAR_ICON_PX) -> None:
-    b.setIcon(emoji_icon(emoji, px))
-    b.setIconSize(QSize(px, px))
+def set_emoji(b: QPushButton, emoji: str, px: int = BAR_ICON_PX, gap: int = 0) -> None:
+    b.setIcon(emoji_icon(emoji, px, gap))
+    b.setIconSize(QSize(px + gap, px))
     b.setProperty("icon_text", emoji)
 
 
@@ -197,7 +198,7 @@ class WelcomeScreen(QWidget):
         for name in PROFILES:
             b = button("", name)
             b.setCheckable(True)
-            set_emoji(b, PROFILE_ICONS.get(name, ""), PROFILE_ICON_PX)
+            set_emoji(b, PROFILE_ICONS.get(name, ""), PROFILE_ICON_PX, gap=PROFILE_ICON_PX // 4)
             b.clicked.connect(lambda _=False, n=name: self.profile.emit(n))
             # the width of the longest label must not set the window's minimum width (German labels
             # are ~900 px each): _regrid picks one or two columns for the width there is

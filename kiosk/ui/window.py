@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -87,6 +87,10 @@ class KioskWindow(QMainWindow):
         self.caption = label("", "caption")
         self.caption.setAccessibleName("caption")
         outer.addWidget(self.caption)
+        self._caption_page = 0
+        self._caption_timer = QTimer(self)
+        self._caption_timer.setSingleShot(True)
+        self._caption_timer.timeout.connect(self._next_caption_page)
         self.setCentralWidget(root)
         # The window is the screen: never let the layout's height-for-width (the stack asks every
         # page, the caption wraps) grow it past the screen. tests/test_ui.py checks that at
@@ -132,16 +136,22 @@ class KioskWindow(QMainWindow):
         self.listen_button.setAccessibleName(text)
 
     CAPTION_LINES = 2
+    # Pages of a long caption turn at a reading pace, a little slower than the voice (~16 characters
+    # a second at 160 words a minute), so a person who cannot hear it can read all of it.
+    CAPTION_CHARS_PER_S = 12.0
+    CAPTION_MIN_PAGE_S = 3.0
 
     def show_caption(self, text: str) -> None:
         """The caption bar holds two lines: the screen above must keep its room. A longer prompt
-        (the spoken welcome, help) is shown in full on its screen; the bar shows its first
-        sentences, and its accessible description keeps the whole text."""
+        (the spoken welcome, help) is shown in pages of two lines that turn at a reading pace, the
+        last page staying; its accessible description keeps the whole text."""
         self.caption_text = text
         self.caption.setAccessibleDescription(text)
+        self._caption_page = 0
         self._fit_caption()
 
-    def _fit_caption(self) -> None:
+    def caption_pages(self) -> list[str]:
+        """The caption split, at spaces, into pieces that each fit the bar's two lines."""
         text = getattr(self, "caption_text", "")
         metrics = self.caption.fontMetrics()
         margins = self.caption.contentsMargins()
@@ -151,14 +161,36 @@ class KioskWindow(QMainWindow):
         def fits(t: str) -> bool:
             return metrics.boundingRect(0, 0, width, 10 * room, int(Qt.TextFlag.TextWordWrap), t).height() <= room
 
-        shown = text
-        if not fits(shown):
-            words = text.split(" ")
-            while len(words) > 1 and not fits(" ".join(words) + " …"):
-                words.pop()
-            shown = " ".join(words) + " …"
-        self.caption.setText(shown)
+        pages: list[str] = []
+        words: list[str] = []
+        for word in text.split(" "):
+            # room for the " …" that says another page follows
+            if words and not fits(" ".join([*words, word]) + " …"):
+                pages.append(" ".join(words))
+                words = []
+            words.append(word)
+        if words or not pages:
+            pages.append(" ".join(words))
+        return pages
+
+    def _fit_caption(self) -> None:
+        pages = self.caption_pages()
+        self._caption_page = min(self._caption_page, len(pages) - 1)
+        page = pages[self._caption_page]
+        more = self._caption_page < len(pages) - 1
+        self.caption.setText(page + " …" if more else page)
+        margins = self.caption.contentsMargins()
+        room = self.caption.fontMetrics().lineSpacing() * self.CAPTION_LINES
         self.caption.setFixedHeight(room + margins.top() + margins.bottom() + 2 * 10 + 3)
+        if more:
+            seconds = max(self.CAPTION_MIN_PAGE_S, len(page) / self.CAPTION_CHARS_PER_S)
+            self._caption_timer.start(int(seconds * 1000))
+        else:
+            self._caption_timer.stop()
+
+    def _next_caption_page(self) -> None:
+        self._caption_page += 1
+        self._fit_caption()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
