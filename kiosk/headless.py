@@ -1,7 +1,8 @@
 """The session without a screen: `kiosk verify` and `kiosk bench` over a video or image folder.
 
 Time comes from the frames (index / fps), not the wall clock, so a recording gives the same
-verdict on a fast or a slow machine.
+verdict on a fast or a slow machine. Sources scale frames larger than the configured camera mode to
+fit it, as a camera gives them: a recording is judged as the kiosk would see it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .session.clock import ManualClock
 from .session.engine import EngineSettings, SessionEngine, State, needs_for
 from .session.events import ALL_NEEDS, Need
 from .vision.pipeline import VisionPipeline
-from .vision.sources import SourceError, fit_within, open_source
+from .vision.sources import SourceError, open_source
 
 
 class ScriptedDrawer(ChallengeDrawer):
@@ -157,8 +158,8 @@ def _latency(values: list[float]) -> dict:
 def run_bench(cfg, source: str, frames: int = 200, hold: int = 1) -> dict:
     """Per-state and per-stage latency, frames per second and peak RSS.
 
-    Frames are scaled to fit the configured camera mode (`camera.width` x `camera.height`), as the
-    camera source delivers them: a 1358 x 958 photo would otherwise cost several times what any
+    Frames come scaled to fit the configured camera mode (`camera.width` x `camera.height`), as
+    every source delivers them: a 1358 x 958 photo would otherwise cost several times what any
     kiosk frame does. Each state runs the same frames through one pipeline, reset between states;
     its first frame, which loads the models that state uses first (the hand model, the Face
     Landmarker), is reported apart as `first_frame_ms`. `ratio_to_idle` compares each state's p95
@@ -183,10 +184,9 @@ def run_bench(cfg, source: str, frames: int = 200, hold: int = 1) -> dict:
                     frame = src.read()
                     if frame is None:
                         break
-                    image = fit_within(frame.image, width, height)
-                    sizes.add((image.shape[1], image.shape[0]))
+                    sizes.add((frame.image.shape[1], frame.image.shape[0]))
                     t0 = time.perf_counter()
-                    pipeline.process(image, needs)
+                    pipeline.process(frame.image, needs)
                     elapsed = (time.perf_counter() - t0) * 1000.0
                     if first_ms is None:
                         first_ms = elapsed

@@ -145,3 +145,23 @@ def test_a_camera_that_ignores_the_mode_still_gives_frames_of_the_configured_siz
     assert all(f is not None and f.image.shape == (360, 640, 3) for f in frames)
     assert sum("sends 1280x720" in r.getMessage() for r in caplog.records) == 1, "logged once"
     cam.close()
+
+
+def test_recordings_and_photos_come_no_larger_than_the_camera_mode(tmp_path):
+    """verify, bench and run judge a recording as the kiosk's camera would deliver it."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.zeros((1358, 958, 3), np.uint8))
+    src = open_source(str(folder), 640, 480)
+    assert src.read().image.shape == (480, 339, 3)
+    video = tmp_path / "v.avi"
+    out = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25, (1280, 720))
+    for _ in range(3):
+        out.write(np.zeros((720, 1280, 3), np.uint8))
+    out.release()
+    src = open_source(str(video), 640, 480)
+    assert src.read().image.shape == (360, 640, 3)
+    src.close()
+    direct = ImageFolderSource(folder)  # without a camera mode nothing is scaled
+    direct.open()
+    assert direct.read().image.shape == (1358, 958, 3)

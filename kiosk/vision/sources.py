@@ -95,10 +95,13 @@ class CameraSource:
 class VideoFileSource:
     live = False
 
-    def __init__(self, path: str | Path, fps: float | None = None, loop: bool = False):
+    def __init__(
+        self, path: str | Path, fps: float | None = None, loop: bool = False, max_size: tuple[int, int] | None = None
+    ):
         self.path = Path(path)
         self.loop = loop
         self._fps = fps
+        self.max_size = max_size  # (width, height): larger frames are scaled to fit, like a camera's
         self._cap: cv2.VideoCapture | None = None
         self._n = 0
 
@@ -120,6 +123,8 @@ class VideoFileSource:
             ok, img = self._cap.read()
         if not ok:
             return None
+        if self.max_size is not None:
+            img = fit_within(img, *self.max_size)
         self._n += 1
         return Frame(img, (self._n - 1) / self.fps, self._n - 1)
 
@@ -138,9 +143,17 @@ class ImageFolderSource:
 
     live = False
 
-    def __init__(self, path: str | Path, fps: float = 25.0, hold: int = 1, loop: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        fps: float = 25.0,
+        hold: int = 1,
+        loop: bool = False,
+        max_size: tuple[int, int] | None = None,
+    ):
         self.path = Path(path)
         self.fps, self.hold, self.loop = fps, max(1, hold), loop
+        self.max_size = max_size  # (width, height): larger images are scaled to fit, like a camera's
         self._files: list[Path] = []
         self._n = 0
         self._cached: tuple[int, np.ndarray] | None = None
@@ -184,6 +197,8 @@ class ImageFolderSource:
         if img is None:
             self.unreadable.add(path)
             log.warning("skipping unreadable image %s", path)
+        elif self.max_size is not None:
+            img = fit_within(img, *self.max_size)
         return img
 
     def close(self) -> None:
@@ -215,13 +230,14 @@ class FrozenFeedDetector:
 
 
 def open_source(spec: str, width: int = 640, height: int = 480, fps: int = 25, hold: int = 1, loop: bool = False):
-    """A camera index ("0"), a video file, or an image folder."""
+    """A camera index ("0"), a video file, or an image folder. Every kind delivers frames no larger
+    than width x height, so a recording or a photo is processed as the kiosk's camera would give it."""
     src: CameraSource | ImageFolderSource | VideoFileSource
     if spec.isdigit():
         src = CameraSource(int(spec), width, height, fps)
     elif Path(spec).is_dir():
-        src = ImageFolderSource(spec, fps=fps, hold=hold, loop=loop)
+        src = ImageFolderSource(spec, fps=fps, hold=hold, loop=loop, max_size=(width, height))
     else:
-        src = VideoFileSource(spec, loop=loop)
+        src = VideoFileSource(spec, loop=loop, max_size=(width, height))
     src.open()
     return src
