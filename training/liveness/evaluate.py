@@ -12,12 +12,13 @@ Sequences (one NUAA recording each, frames in recorded order):
   print             NUAA printed-photo attacks as recorded
   screen            synthetic screen replays of the live recordings (augment.screen_replay, one
                     display setting per recording)
-  print_<light>, screen_<light>
-                    the same attacks in bad light (low_light, backlight: conditions.py), an attacker
-                    in a dark room or in front of a window
+  print_<capture>, screen_<capture>
+                    the same attacks under bad capture (low_light, backlight, motion_blur:
+                    conditions.py): an attacker in a dark room, in front of a window, or moving
   frozen            one live frame repeated: a still image / frozen or injected feed
 Frame level (one pass over each sequence, pipeline state carried from frame to frame as at the kiosk):
-  raw BPCER/APCER   the model's own score against its threshold, every frame with a face
+  raw BPCER/APCER   the model's own score against its threshold, every frame with one face (with a
+                    second face in view the pipeline does not run the model: nothing is judged)
   runtime BPCER     among the frames the engine judges (one face, no capture problem, not still),
                     those whose (smoothed) decision is spoof; APCER the same for attacks decided live
   per subject, per condition, per glasses (file-name field GG), share of frames not judged and why
@@ -29,6 +30,7 @@ A DET curve of the raw scores (live under all conditions vs print / screen) goes
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -50,12 +52,16 @@ from kiosk.config import load_config  # noqa: E402
 from kiosk.session.catalogue import HEAD_POSE_CHALLENGES  # noqa: E402
 from kiosk.session.clock import ManualClock  # noqa: E402
 from kiosk.session.engine import EngineSettings, SessionEngine, State  # noqa: E402
+from kiosk.vision.capture_quality import CaptureQuality  # noqa: E402
 from kiosk.vision.pipeline import VisionPipeline  # noqa: E402
 
 FPS = 25.0
 SCREEN_SEED = 12345
-ATTACK_LIGHT = ("low_light", "backlight")  # attacks replayed in bad light too
-ATTACK_CONDITIONS = ("as_recorded", *ATTACK_LIGHT)
+# Attacks replayed under bad capture too: in bad light (an attacker in a dark room or in front of a
+# window) and moving (motion blur hides the print and screen texture the model tells attacks by,
+# and blurred frames are what the capture check keeps from being judged).
+ATTACK_CAPTURE = ("low_light", "backlight", "motion_blur")
+ATTACK_CONDITIONS = ("as_recorded", *ATTACK_CAPTURE)
 
 
 def attack_kind(attack: str, condition: str) -> str:
@@ -327,12 +333,20 @@ def main() -> None:
     ap.add_argument(
         "--kinds",
         default="live/*,live/jumpy,print,print_jumpy,screen,frozen,"
-        "print_low_light,print_backlight,screen_low_light,screen_backlight",
+        "print_low_light,print_backlight,print_motion_blur,screen_low_light,screen_backlight,screen_motion_blur",
         help="comma list: live/<condition> or live/*, live/jumpy, print, print_jumpy, screen, frozen, "
-        "print_<light>, screen_<light> (light: low_light, backlight)",
+        "print_<capture>, screen_<capture> (capture: low_light, backlight, motion_blur)",
+    )
+    ap.add_argument(
+        "--blur-sharpness",
+        type=float,
+        default=None,
+        help="study: another capture-check blur threshold (0 = blurred frames are judged)",
     )
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report")
-    ap.add_argument("--det", type=Path, default=ROOT / "models" / "liveness_det.png")
+    ap.add_argument(
+        "--det", type=lambda v: Path(v) if v else None, default=ROOT / "models" / "liveness_det.png", help='"": none'
+    )
     ap.add_argument("--tag", default="")
     ap.add_argument("--update-meta", action="store_true", help="write the figures into the model's json")
     ap.add_argument("--shard", default="", help="k/n: run only the k-th of n parts (parallel runs), write it to <work>")
@@ -352,6 +366,10 @@ def main() -> None:
         raise SystemExit(f"liveness model unavailable: {pipeline.models['liveness'].error}")
     if args.threshold is not None:
         pipeline.liveness.threshold = args.threshold
+    if args.blur_sharpness is not None:
+        pipeline.capture_quality = CaptureQuality(
+            dataclasses.replace(pipeline.capture_quality.thresholds, blur_sharpness=args.blur_sharpness)
+        )
     tap = ScoreTap(pipeline.liveness)
     pipeline.liveness = tap
     thr = tap.threshold
@@ -504,7 +522,9 @@ def main() -> None:
         "det_operating_point": det,
         "sweep_raw": sweep,
         "session_runs": sessions,
-        "command": "PYTHONPATH=. .venv/bin/python " + " ".join(sys.argv),
+        # relative to the project root: `python -m training.liveness` passes the script's full path
+        "command": "PYTHONPATH=. .venv/bin/python "
+        + " ".join([str(Path(sys.argv[0]).resolve().relative_to(ROOT)), *sys.argv[1:]]),
         "seconds": round(time.time() - t0, 1),
     }
     args.out.mkdir(parents=True, exist_ok=True)
