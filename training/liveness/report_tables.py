@@ -22,7 +22,9 @@ def main(path: str) -> None:
     r = json.loads(Path(path).read_text())
     fl = r["frame_level"]
     print(f"threshold {r['threshold']}, score_ema {r['score_ema']}, rules {r['rules']}\n")
-    print("| live frames | frames | judged | BPCER runtime (judged) | BPCER raw model (frames with one face) | not judged |")
+    print(
+        "| live frames | frames | judged | BPCER runtime (judged) | BPCER raw model (frames with one face) | not judged |"
+    )
     print("|---|---|---|---|---|---|")
 
     def row(name, d):
