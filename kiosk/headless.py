@@ -175,8 +175,7 @@ def run_bench(cfg, source: str, frames: int = 200, hold: int = 1) -> dict:
     try:
         for name, needs in BENCH_STATES.items():
             src = open_source(source, width, height, cfg.camera.fps, hold=hold, loop=True)
-            pipeline.reset()
-            pipeline.timings.clear()
+            pipeline.reset()  # timings are cleared after the state's first frame
             totals: list[float] = []
             first_ms = None
             try:

@@ -150,13 +150,17 @@ class KioskWindow(QMainWindow):
         self._caption_page = 0
         self._fit_caption()
 
+    def _caption_room(self) -> int:
+        """The height of the bar's lines of text, in pixels."""
+        return self.caption.fontMetrics().lineSpacing() * self.CAPTION_LINES
+
     def caption_pages(self) -> list[str]:
         """The caption split, at spaces, into pieces that each fit the bar's two lines."""
         text = getattr(self, "caption_text", "")
         metrics = self.caption.fontMetrics()
         margins = self.caption.contentsMargins()
         width = max(100, self.caption.width() - margins.left() - margins.right() - 2 * 10)
-        room = metrics.lineSpacing() * self.CAPTION_LINES
+        room = self._caption_room()
 
         def fits(t: str) -> bool:
             return metrics.boundingRect(0, 0, width, 10 * room, int(Qt.TextFlag.TextWordWrap), t).height() <= room
@@ -180,8 +184,7 @@ class KioskWindow(QMainWindow):
         more = self._caption_page < len(pages) - 1
         self.caption.setText(page + " …" if more else page)
         margins = self.caption.contentsMargins()
-        room = self.caption.fontMetrics().lineSpacing() * self.CAPTION_LINES
-        self.caption.setFixedHeight(room + margins.top() + margins.bottom() + 2 * 10 + 3)
+        self.caption.setFixedHeight(self._caption_room() + margins.top() + margins.bottom() + 2 * 10 + 3)
         if more:
             seconds = max(self.CAPTION_MIN_PAGE_S, len(page) / self.CAPTION_CHARS_PER_S)
             self._caption_timer.start(int(seconds * 1000))
