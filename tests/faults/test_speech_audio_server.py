@@ -58,7 +58,11 @@ def test_the_kiosk_goes_on_when_the_audio_server_is_killed(tmp_path, photos):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None and not playing(env):
             time.sleep(0.1)
-        assert playing(env), "no prompt was played with the audio server up"
+        assert playing(env), (
+            f"no prompt was played with the audio server up (kiosk exit code {proc.poll()}, pulseaudio "
+            f"pid file {'present' if pid_file.exists() else 'missing'}); kiosk log:\n"
+            + "".join(line for _, line in lines)[-3000:]
+        )
         os.kill(int(pid_file.read_text()), signal.SIGKILL)  # mid-prompt
         killed_at, before = time.monotonic(), verdict_count(verdicts)
         while time.monotonic() < killed_at + 120 and proc.poll() is None and verdict_count(verdicts) < before + 2:
