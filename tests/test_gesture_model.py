@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # training/ is not an installed package
 
 from kiosk.session.catalogue import GESTURES, drawable  # noqa: E402
-from kiosk.vision.gestures import GestureClassifier, GestureResult, hand_features  # noqa: E402
+from kiosk.vision.gestures import SHAPE_FEATURES, GestureClassifier, GestureResult, hand_features, hand_shape  # noqa: E402
 from training.gestures.synth import posed_hand  # noqa: E402
 
 from conftest import need_data  # noqa: E402
@@ -308,3 +308,72 @@ def test_validated_recall_follows_the_configured_min_confidence():
     assert between.validated_recall == stricter.validated_recall
     assert GestureClassifier(MODEL, min_confidence=0.95).validated_recall == {}
     assert GestureClassifier(MODEL).validated_recall == pytest.approx(meta["validated_recall"])
+
+
+# ----------------------------------------------------------------- checks after the classifier
+def _meta_with(tmp_path, **changes) -> Path:
+    meta = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    meta.update(changes)
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(meta), encoding="utf-8")
+    return path
+
+
+def test_hand_shape_ignores_where_how_big_and_how_turned_the_hand_is():
+    xy = posed_hand((0.0, 0.0, 0.9, 0.9), FOLDED_THUMB, (-10, 8, 0, 0))
+    shape = hand_shape(hand_features(xy, "Right"))
+    assert shape.shape == (len(SHAPE_FEATURES),)
+    moved = _rotated(xy, 35.0) * 2.7 + [120.0, -40.0]
+    assert hand_shape(hand_features(moved, "Right")) == pytest.approx(shape, abs=1e-6)
+    assert hand_shape(hand_features(xy * [-1, 1], "Left")) == pytest.approx(shape, abs=1e-6)
+    # a straight finger reads straight, a curled one does not
+    straight = dict(zip(SHAPE_FEATURES, shape, strict=True))
+    assert straight["index_straight"] > 0.95 and straight["ring_straight"] < 0.8
+
+
+def test_a_label_outside_its_shape_envelope_is_none(tmp_path):
+    """The classifier's fist, with an envelope that allows only a straight-ish index finger: none."""
+    xy = posed_hand((0.9, 0.9, 0.9, 0.9), FOLDED_THUMB)
+    feats = hand_features(xy, "Right")
+    plain = GestureClassifier(MODEL).classify_features(feats)
+    assert plain.label == "fist" and not plain.rejected
+    index = SHAPE_FEATURES.index("index_straight")
+    low, high = [-1e9] * len(SHAPE_FEATURES), [1e9] * len(SHAPE_FEATURES)
+    low[index] = hand_shape(feats)[index] + 0.05
+    envelope = {"features": list(SHAPE_FEATURES), "bounds": {"fist": {"low": low, "high": high}}}
+    strict = GestureClassifier(MODEL, _meta_with(tmp_path, shape_envelope=envelope)).classify_features(feats)
+    assert (strict.label, strict.rejected) == ("none", "shape")
+    assert strict.confidence == pytest.approx(plain.confidence)
+
+
+def test_a_fingers_up_label_turned_past_its_limit_is_none(tmp_path):
+    tilted = hand_features(_rotated(posed_hand((0.0, 0.9, 0.9, 0.9), FOLDED_THUMB), 30.0), "Right")
+    assert GestureClassifier(MODEL).classify_features(tilted).label == "one"  # 30 deg is within 70
+    strict = GestureClassifier(MODEL, _meta_with(tmp_path, fingers_up={"labels": ["one"], "max_degrees": 20}))
+    result = strict.classify_features(tilted)
+    assert (result.label, result.rejected) == ("none", "not upright")
+
+
+@pytest.mark.parametrize(
+    "envelope, reason",
+    [
+        ({"features": ["index_straight"], "bounds": {}}, "measures"),
+        (
+            {"features": list(SHAPE_FEATURES), "bounds": {"thumbs_sideways": {"low": [0] * 12, "high": [1] * 12}}},
+            "thumbs_sideways",
+        ),
+        ({"features": list(SHAPE_FEATURES), "bounds": {"fist": {"low": [1] * 12, "high": [0] * 12}}}, "low <= high"),
+    ],
+)
+def test_a_bad_shape_envelope_is_a_model_error_that_says_why(tmp_path, envelope, reason):
+    from kiosk.vision.tflite import ModelError
+
+    with pytest.raises(ModelError, match=reason):
+        GestureClassifier(MODEL, _meta_with(tmp_path, shape_envelope=envelope))
+
+
+def test_the_shipped_json_checks_shape_and_orientation():
+    """The evaluation wrote the checks it measured into the shipped JSON (models/gesture_classifier.md)."""
+    clf = GestureClassifier(MODEL)
+    assert clf.fingers_up and clf.max_up_degrees == pytest.approx(70.0)
+    assert clf.envelope.low, "no shape envelope in models/gesture_classifier.json"

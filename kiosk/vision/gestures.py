@@ -38,11 +38,97 @@ def hand_features(landmarks_xy: np.ndarray, handedness: str) -> np.ndarray:
     return (xy / scale + 0.0).astype(np.float32).reshape(42)  # + 0.0: no negative zeros
 
 
+# Hand-shape measures the shape check reads, in this order (the model JSON names them too).
+# Each is unchanged by the hand's position, size and turn in the image plane.
+SHAPE_FEATURES = (
+    "thumb_straight",
+    "thumb_reach",
+    "index_straight",
+    "index_reach",
+    "middle_straight",
+    "middle_reach",
+    "ring_straight",
+    "ring_reach",
+    "little_straight",
+    "little_reach",
+    "knuckle_width",
+    "thumb_index_tips",
+)
+# landmark chains, base to tip: thumb CMC..tip, then each finger's knuckle (MCP)..tip
+_FINGER_CHAINS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
+
+
+def hand_shape(features) -> np.ndarray:
+    """(42,) kiosk features -> (12,) SHAPE_FEATURES, float64.
+
+    straight: a finger's base-to-tip distance over its path along the joints (1.0 = a straight
+    finger; a straight finger stays straight seen from any side, a curled one does not).
+    reach: fingertip distance from the wrist in palm lengths (wrist -> middle knuckle).
+    knuckle_width: index to little knuckle, in palm lengths (small for a hand seen edge-on).
+    thumb_index_tips: thumb tip to index tip, in palm lengths (the ring of the OK sign)."""
+    p = np.asarray(features, dtype=np.float64).reshape(21, 2)
+    palm = float(np.hypot(*p[9])) or 1e-9
+    out = []
+    for chain in _FINGER_CHAINS:
+        path = sum(float(np.hypot(*(p[b] - p[a]))) for a, b in zip(chain, chain[1:], strict=False))
+        out.append(float(np.hypot(*(p[chain[3]] - p[chain[0]]))) / (path or 1e-9))
+        out.append(float(np.hypot(*p[chain[3]])) / palm)
+    out.append(float(np.hypot(*(p[5] - p[17]))) / palm)
+    out.append(float(np.hypot(*(p[4] - p[8]))) / palm)
+    return np.array(out)
+
+
+def upright_degrees(features) -> np.ndarray:
+    """Degrees between "up" in the image and the wrist -> middle-knuckle direction, per (.., 42) row."""
+    xy = np.asarray(features, dtype=np.float64).reshape(-1, 21, 2)
+    v = xy[:, 9] - xy[:, 0]
+    return np.degrees(np.abs(np.arctan2(v[:, 0], -v[:, 1])))
+
+
+@dataclass(frozen=True)
+class ShapeEnvelope:
+    """Per label, the range of every SHAPE_FEATURES measure that the label's real hands showed
+    (widened by a margin chosen on held-out folds and across datasets). A hand the classifier calls that label but
+    whose shape lies outside the range, e.g. three fingers called "victory", is not that gesture:
+    a check of what the classifier never saw, which its softmax cannot give."""
+
+    low: dict[str, np.ndarray]
+    high: dict[str, np.ndarray]
+
+    @classmethod
+    def from_meta(cls, meta: dict | None, labels: list[str], source: str) -> ShapeEnvelope:
+        from kiosk.vision.tflite import ModelError
+
+        if not meta:
+            return cls({}, {})
+        names = tuple(meta.get("features", ()))
+        if names != SHAPE_FEATURES:
+            raise ModelError(
+                f"{source}: shape_envelope measures {list(names)}, this kiosk knows {list(SHAPE_FEATURES)}"
+            )
+        low, high = {}, {}
+        for label, bounds in (meta.get("bounds") or {}).items():
+            if label not in labels:
+                raise ModelError(f"{source}: shape_envelope names unknown label {label!r}")
+            lo, hi = np.asarray(bounds.get("low", ()), float), np.asarray(bounds.get("high", ()), float)
+            if lo.shape != (len(names),) or hi.shape != (len(names),) or not (lo <= hi).all():
+                raise ModelError(f"{source}: shape_envelope of {label!r} needs low <= high, one per measure")
+            low[label], high[label] = lo, hi
+        return cls(low, high)
+
+    def admits(self, label: str, shape: np.ndarray) -> bool:
+        if label not in self.low:
+            return True
+        return bool(((shape >= self.low[label]) & (shape <= self.high[label])).all())
+
+
 @dataclass(frozen=True)
 class GestureResult:
     label: str  # NONE_LABEL when unknown
     confidence: float
     probs: dict[str, float] = field(default_factory=dict)
+    # why the classifier's top label was not given: "confidence", "not upright", "shape"
+    rejected: str = ""
 
 
 class GestureClassifier:
@@ -50,7 +136,9 @@ class GestureClassifier:
 
     A prediction counts only if its probability reaches the threshold of its class: the JSON's
     `min_confidence_by_label` (classes that look-alike hands reach easily get a higher one), never
-    lower than `min_confidence` (the JSON's, or the caller's, e.g. the kiosk config)."""
+    lower than `min_confidence` (the JSON's, or the caller's, e.g. the kiosk config); if the label is
+    one the model defines with the fingers up (`fingers_up`), only with the hand no more than
+    `max_degrees` from up; and only if the hand's shape lies in that label's `shape_envelope`."""
 
     def __init__(
         self,
@@ -80,6 +168,14 @@ class GestureClassifier:
         # one threshold per output, in output order (classify_features runs per frame)
         self.thresholds: list[float] = [max(self.min_confidence, by_label.get(label, 0.0)) for label in self.labels]
         self.validated_recall = self._recall_at(self.min_confidence)
+        up = self.meta.get("fingers_up") or {}
+        self.fingers_up = frozenset(up.get("labels", ()))
+        self.max_up_degrees = float(up.get("max_degrees", 180.0))
+        if self.fingers_up - set(self.labels):
+            raise ModelError(
+                f"{meta_path.name}: fingers_up names unknown labels {sorted(self.fingers_up - set(self.labels))}"
+            )
+        self.envelope = ShapeEnvelope.from_meta(self.meta.get("shape_envelope"), self.labels, meta_path.name)
         # What the draw may trust: recall at the configured confidence, real or synthetic per class.
         self.card = ModelCard.from_meta(self.meta, self.validated_recall, reject_labels=frozenset({NONE_LABEL}))
 
@@ -110,6 +206,15 @@ class GestureClassifier:
         p = [v / total for v in p] if total > 0 else [1.0 / len(p)] * len(p)
         best = max(range(len(p)), key=p.__getitem__)
         label, confidence = self.labels[best], p[best]
-        if confidence < self.thresholds[best]:
-            label = NONE_LABEL
-        return GestureResult(label, confidence, dict(zip(self.labels, p, strict=True)))
+        rejected = ""
+        if label == NONE_LABEL:
+            pass
+        elif confidence < self.thresholds[best]:
+            rejected = "confidence"
+        elif label in self.fingers_up and upright_degrees(x)[0] > self.max_up_degrees:
+            rejected = "not upright"
+        elif not self.envelope.admits(label, hand_shape(x)):
+            rejected = "shape"
+        return GestureResult(
+            NONE_LABEL if rejected else label, confidence, dict(zip(self.labels, p, strict=True)), rejected
+        )

@@ -28,8 +28,10 @@ if str(ROOT) not in sys.path:
 from kiosk.modelcard import ModelCard  # noqa: E402
 from kiosk.session.catalogue import drawable  # noqa: E402
 from kiosk.vision.gestures import NONE_LABEL, GestureClassifier  # noqa: E402
-from training.gestures.labels import LABELS, NONE, REAL_NONE_FAMILY, SYNTHETIC_ONLY  # noqa: E402
+from training.gestures import shape_check  # noqa: E402
+from training.gestures.labels import LABELS, NONE, REAL_NONE_FAMILY, SIDEWAYS_DEG, SYNTHETIC_ONLY, UPRIGHT  # noqa: E402
 from training.gestures.loaders import load_all, load_not_upright, upright_mask  # noqa: E402
+from training.gestures.splits import blocked_folds  # noqa: E402
 from training.gestures.synth import SYNTH_NONE_FAMILIES, generate, generate_none  # noqa: E402
 
 REPORT = Path(__file__).resolve().parent / "report"
@@ -82,16 +84,33 @@ def classify(clf: GestureClassifier, X: np.ndarray) -> tuple[np.ndarray, np.ndar
     )
 
 
+def fold_splits(work: Path, runs: list[dict], real) -> list[tuple[dict, np.ndarray, np.ndarray]]:
+    """(run, training rows, validation rows) of every blocked-fold run, the training rows as
+    splits.blocked_folds made them (checked against the validation rows train.py stored)."""
+    fold_runs = [r for r in runs if r["kind"] == "blocked_fold"]
+    out = []
+    for k, (train, val) in enumerate(blocked_folds(real, len(fold_runs))):
+        run = next((r for r in fold_runs if r["name"] == f"fold{k}"), None)
+        if run is None or not np.array_equal(np.sort(np.load(work / run["val_indices"])), np.sort(val)):
+            raise ValueError(f"{work}: fold{k} was not split as splits.blocked_folds splits these rows: retrain")
+        out.append((run, train, val))
+    return out
+
+
 def blocked_fold_predictions(work: Path, runs: list[dict], real, meta: dict, min_conf: float | None = None):
     """The blocked-fold runs of train.py pooled: every real row predicted once, through the runtime
-    classifier, by the fold model that did not train on it. Returns true labels, predictions, sources
+    classifier, by the fold model that did not train on it, with the shape check's envelope (if the
+    JSON has one) rebuilt from that fold's training rows. Returns true labels, predictions, sources
     and groups (the subject of collect.py rows)."""
     parts = []
-    for r in runs:
-        if r["kind"] == "blocked_fold":
-            idx = np.load(work / r["val_indices"])
-            pred, _ = classify(runtime_classifier(work / r["model"], meta, min_conf), real.X[idx])
-            parts.append((real.y[idx], pred, real.source[idx], real.group[idx]))
+    envelope = meta.get("shape_envelope")
+    shapes = shape_check.shapes(real.X) if envelope else None
+    for r, train, idx in fold_splits(work, runs, real):
+        fold_meta = meta
+        if shapes is not None:
+            fold_meta = {**meta, "shape_envelope": shape_check.refit(envelope, shapes[train], real.y[train])}
+        pred, _ = classify(runtime_classifier(work / r["model"], fold_meta, min_conf), real.X[idx])
+        parts.append((real.y[idx], pred, real.source[idx], real.group[idx]))
     if not parts:
         raise ValueError(f"{work}: no blocked-fold runs (trained with --parts without folds?)")
     return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
@@ -99,7 +118,7 @@ def blocked_fold_predictions(work: Path, runs: list[dict], real, meta: dict, min
 
 def choose_thresholds(work: Path, runs: list[dict], real, meta: dict) -> tuple[dict[str, float], dict]:
     """Per-class thresholds from the real gestures' blocked-fold recall (see THRESHOLD_GRID)."""
-    plain = {**meta, "min_confidence_by_label": {}}
+    plain = {**meta, "min_confidence_by_label": {}, "shape_envelope": None}
     base = float(meta["min_confidence"])
     recall = {}
     for t in (base,) + tuple(g for g in THRESHOLD_GRID if g > base):
@@ -132,14 +151,19 @@ def leave_one_shape_out(
         if r["kind"] != "leave_one_shape_out":
             continue
         family = r["held_out_family"]
-        pred, _ = classify(runtime_classifier(work / r["model"], meta, min_conf), families_X[family])
-        names = [LABELS[i] for i in pred]
+        clf = runtime_classifier(work / r["model"], meta, min_conf)
+        results = [clf.classify_features(x) for x in families_X[family]]
+        names = [res.label for res in results]
         taken = Counter(n for n in names if n != NONE)
         out[family] = {
             "hands": len(names),
             "accepted_as_drawn": float(np.mean([n in drawn for n in names])),
             "accepted_as_any_gesture": float(np.mean([n != NONE for n in names])),
             "taken_for": dict(taken.most_common(4)),
+            # hands the classifier gave a drawn label that a later check turned into "none"
+            "stopped_as_drawn_by": dict(
+                Counter(res.rejected for res in results if res.rejected and max(res.probs, key=res.probs.get) in drawn)
+            ),
         }
     return out
 
@@ -285,6 +309,9 @@ def main(argv=None):
     meta_path = model_path.with_suffix(".json")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     min_conf = float(meta["min_confidence"])
+    # the labels the kiosk asks for with the fingers up, and how far from up a hand may turn
+    # (labels.UPRIGHT: the rule that also made the real sideways rows "none" in training)
+    meta["fingers_up"] = {"labels": [k for k in LABELS if k in UPRIGHT], "max_degrees": SIDEWAYS_DEG}
     report_dir.mkdir(parents=True, exist_ok=True)
     metrics = {
         "min_confidence": min_conf,
@@ -300,6 +327,28 @@ def main(argv=None):
         "rule": f"highest of {list(THRESHOLD_GRID)} that costs a class at most "
         f"{MAX_RECALL_COST} of its blocked-fold recall at {min_conf}",
         "blocked_fold_recall_at_uniform_threshold": recall_by_threshold,
+    }
+
+    # 0b. the shape check's envelope, from the real gestures' out-of-fold recall only
+    shapes = shape_check.shapes(real.X)
+    unchecked = {**meta, "shape_envelope": None}
+    fold_preds = [
+        (train, val, classify(runtime_classifier(work / r["model"], unchecked), real.X[val])[0])
+        for r, train, val in fold_splits(work, runs, real)
+    ]
+    pads, recall_by_pad, cross_admitted = shape_check.choose_pads(fold_preds, shapes, real.y, real.source)
+    meta["shape_envelope"] = shape_check.envelope_meta(shapes, real.y, pads)
+    metrics["shape_envelope"] = {
+        "rule": f"per label the smallest pad of {list(shape_check.PADS)} (times the "
+        f"{shape_check.QUANTILE}..{1 - shape_check.QUANTILE} quantile range of each measure) that costs "
+        f"it at most {shape_check.MAX_RECALL_COST} of its blocked-fold recall (each fold's envelope "
+        "from that fold's training rows) and, where two datasets hold it, lets each dataset's envelope "
+        f"admit >= {1 - shape_check.MAX_CROSS_LOSS:.2f} of the other's hands; one-dataset labels at "
+        "least the widest pad the two-dataset labels needed; no pad passes -> unchecked",
+        "pads": pads,
+        "unchecked": [k for k in shape_check.CHECKED if k not in pads],
+        "blocked_fold_recall_by_pad": recall_by_pad,
+        "cross_dataset_admitted_by_pad": cross_admitted,
     }
 
     # 1. blocked folds, pooled: every real row is predicted once by the fold model that did not train on it
@@ -387,9 +436,12 @@ def main(argv=None):
         if r["kind"] not in ("cross_dataset", "sim_to_real"):
             continue
         idx = np.load(work / r["val_indices"])
-        pred, _ = classify(runtime_classifier(work / r["model"], meta), real.X[idx])
-        stats = per_class(real.y[idx], pred)
         train_src = name.split("_")[1] if r["kind"] == "cross_dataset" else None
+        # the envelope from the training dataset's rows only (none for the synthetic-only model)
+        own = real.source == train_src
+        run_meta = {**meta, "shape_envelope": shape_check.refit(meta["shape_envelope"], shapes[own], real.y[own])}
+        pred, _ = classify(runtime_classifier(work / r["model"], run_meta), real.X[idx])
+        stats = per_class(real.y[idx], pred)
         # classes the training source had real rows of (others were learnt from synthetic poses only)
         seen = set(real.y[real.source == train_src].tolist()) if train_src else set()
         entry = {
@@ -574,6 +626,43 @@ def render(m) -> str:
             f"| {f} | {100 * v['accepted_as_drawn']:.1f} % | {100 * v['accepted_as_any_gesture']:.1f} % | {taken} "
             f"| {100 * lo['shipped_model_accepted_as_drawn'][f]:.1f} % |"
         )
+    if "shape_envelope" in m:
+        env = m["shape_envelope"]
+        lines += [
+            "",
+            "Checks after the classifier (a drawn label it gave, turned into 'none'), hands per family: "
+            + (
+                "; ".join(
+                    f"{f} " + ", ".join(f"{k} {n}" for k, n in v["stopped_as_drawn_by"].items())
+                    for f, v in sorted(lo["families"].items())
+                    if v.get("stopped_as_drawn_by")
+                )
+                or "none"
+            ),
+            "",
+            "### Shape check",
+            f"Rule: {env['rule']}. Pads: "
+            + ", ".join(f"{k} {v:g}" for k, v in env["pads"].items())
+            + f"; unchecked: {', '.join(env['unchecked']) or 'none'}.",
+            "",
+            "Cross-dataset admission at the chosen pad (one dataset's envelope, the other's hands): "
+            + (
+                "; ".join(
+                    f"{k} " + ", ".join(f"{d} {v[format(env['pads'][k], 'g')]:.3f}" for d, v in by.items())
+                    for k, by in env["cross_dataset_admitted_by_pad"].items()
+                    if k in env["pads"]
+                )
+                or "-"
+            ),
+            "",
+            "| class | blocked-fold recall unchecked | with the chosen pad |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {k} | {r['unchecked']:.3f} | {r[format(env['pads'][k], 'g')]:.3f} |"
+            for k, r in env["blocked_fold_recall_by_pad"].items()
+            if k in env["pads"]
+        ]
     lines += [
         "",
         "![leave-one-shape-out](leave_one_shape_out.png)",

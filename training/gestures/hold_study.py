@@ -36,8 +36,9 @@ from kiosk.session.catalogue import Kind, challenge  # noqa: E402
 from kiosk.session.clock import ManualClock  # noqa: E402
 from kiosk.session.engine import EngineSettings, SessionEngine, State  # noqa: E402
 from kiosk.session.observation import Observation  # noqa: E402
+from training.gestures import shape_check  # noqa: E402
 from training.gestures.augment import augment  # noqa: E402
-from training.gestures.evaluate import LABELS, classify, read_runs, runtime_classifier  # noqa: E402
+from training.gestures.evaluate import LABELS, classify, fold_splits, read_runs, runtime_classifier  # noqa: E402
 from training.gestures.labels import REAL_NONE_FAMILY  # noqa: E402
 from training.gestures.loaders import load_all, load_not_upright  # noqa: E402
 
@@ -118,8 +119,18 @@ def main(argv: list[str] | None = None) -> None:
 
     # genuine: blocked-fold predictions, back in file order per kinivi class; as recorded, and with
     # a simulated tremor (every frame its own small turn, shear and landmark jitter)
-    fold_runs = [r for r in runs if r["kind"] == "blocked_fold"]
-    fold_models = [(np.load(work / r["val_indices"]), runtime_classifier(work / r["model"], meta)) for r in fold_runs]
+    # each fold's shape envelope from that fold's training rows, as evaluate.py measures recall
+    shapes = shape_check.shapes(real.X)
+    fold_models = [
+        (
+            val,
+            runtime_classifier(
+                work / r["model"],
+                {**meta, "shape_envelope": shape_check.refit(meta.get("shape_envelope"), shapes[train], real.y[train])},
+            ),
+        )
+        for r, train, val in fold_splits(work, runs, real)
+    ]
 
     def fold_predictions(X: np.ndarray) -> np.ndarray:
         pred = np.full(len(X), -1)

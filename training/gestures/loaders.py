@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kiosk.vision.gestures import hand_features  # noqa: E402  (the single feature definition)
+from kiosk.vision.gestures import hand_features, upright_degrees  # noqa: E402  (the single definitions)
 from training.gestures.labels import HAGRID_CLASSES, KINIVI_CLASSES, LABELS, NONE, SIDEWAYS_DEG, UPRIGHT  # noqa: E402
 
 
@@ -115,17 +115,10 @@ def load_collected(path: str | Path) -> Dataset:
     return _finish(np.asarray(X), y, "collected", groups)
 
 
-def hand_angle(X: np.ndarray) -> np.ndarray:
-    """Degrees between "up" and the wrist -> middle-knuckle direction, per feature row."""
-    xy = X.reshape(len(X), 21, 2)
-    v = xy[:, 9] - xy[:, 0]
-    return np.degrees(np.abs(np.arctan2(v[:, 0], -v[:, 1])))
-
-
 def upright_mask(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """False for rows of fingers-up gestures whose hand lies sideways or points down (labels.UPRIGHT)."""
     upright_cls = np.isin(y, [LABELS.index(c) for c in UPRIGHT])
-    return ~(upright_cls & (hand_angle(X) > SIDEWAYS_DEG))
+    return ~(upright_cls & (upright_degrees(X) > SIDEWAYS_DEG))
 
 
 def load_not_upright(datasets_dir: str | Path, collected: list[str | Path] = ()) -> Dataset:
