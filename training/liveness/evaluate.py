@@ -343,6 +343,11 @@ def main() -> None:
         default=None,
         help="study: another capture-check blur threshold (0 = blurred frames are judged)",
     )
+    ap.add_argument(
+        "--judge-backlit",
+        action="store_true",
+        help="study: backlit frames are judged (the capture check does not flag them)",
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report")
     ap.add_argument(
         "--det", type=lambda v: Path(v) if v else None, default=ROOT / "models" / "liveness_det.png", help='"": none'
@@ -369,6 +374,10 @@ def main() -> None:
     if args.blur_sharpness is not None:
         pipeline.capture_quality = CaptureQuality(
             dataclasses.replace(pipeline.capture_quality.thresholds, blur_sharpness=args.blur_sharpness)
+        )
+    if args.judge_backlit:
+        pipeline.capture_quality = CaptureQuality(
+            dataclasses.replace(pipeline.capture_quality.thresholds, backlit_background=float("inf"))
         )
     tap = ScoreTap(pipeline.liveness)
     pipeline.liveness = tap

@@ -52,6 +52,11 @@ def main() -> None:
     ap.add_argument("--stride", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("training/liveness/report/light.json"))
     ap.add_argument("--model-only", action="store_true", help="only the model as it is (no brightening)")
+    ap.add_argument(
+        "--sweep",
+        default="",
+        help="comma list of thresholds: also print each kind's error under backlight at each, and per subject",
+    )
     a = ap.parse_args()
     index = data.load_index(a.work)
     frames = data.load_frames(a.datasets, index)
@@ -63,6 +68,7 @@ def main() -> None:
     rows = np.arange(len(frames))[:: a.stride]
     val = data.split_mask(index)
     scores: dict = {}  # (rule, split, kind, cond) -> list
+    by_subject: dict = {}  # (split, kind, cond, subject) -> list, model as it is
     rec_ids = [f"{index['subject'][i]}_{index['session'][i]}" for i in range(len(frames))]
     for cond in CONDS:
         for i in rows:
@@ -80,7 +86,10 @@ def main() -> None:
                 split = "val" if val[i] else "train"
                 for name, p in rules.items():
                     c = crop if p is None else brighten(crop, target=p[0], max_gain=p[1])
-                    scores.setdefault((name, split, kind, cond), []).append(model.score_crop(c))
+                    score = model.score_crop(c)
+                    scores.setdefault((name, split, kind, cond), []).append(score)
+                    if name == "none":
+                        by_subject.setdefault((split, kind, cond, index["subject"][i]), []).append(score)
     out = []
     for (name, split, kind, cond), s in sorted(scores.items()):
         s = np.asarray(s)
@@ -97,6 +106,26 @@ def main() -> None:
                 e = [r for r in out if r["split"] == split and r["rule"] == n and (r["kind"], r["condition"]) == k]
                 line += (f"{100 * e[0]['error']:.1f}% n={e[0]['n']}" if e else "-").rjust(17)
             print(line)
+    for t in [float(v) for v in a.sweep.split(",") if v]:
+        print(f"\n== threshold {t}, backlight: error (live: BPCER, attacks: APCER), pooled [per subject] ==")
+        for split in ("train", "val"):
+            for kind in ("live", "print", "screen"):
+                s = np.asarray(scores.get(("none", split, kind, "backlight"), []))
+                if not len(s):
+                    continue
+                subjects = sorted(k[3] for k in by_subject if k[:3] == (split, kind, "backlight"))
+                per = {
+                    sub: float(np.mean(np.asarray(by_subject[(split, kind, "backlight", sub)]) < t))
+                    if kind == "live"
+                    else float(np.mean(np.asarray(by_subject[(split, kind, "backlight", sub)]) >= t))
+                    for sub in subjects
+                }
+                err = float(np.mean(s < t)) if kind == "live" else float(np.mean(s >= t))
+                print(
+                    f"{split} {kind}: {100 * err:.1f} % ["
+                    + ", ".join(f"{k} {100 * v:.0f} %" for k, v in per.items())
+                    + "]"
+                )
 
 
 if __name__ == "__main__":
