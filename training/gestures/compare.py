@@ -6,8 +6,9 @@ changes move them, so judge a change by its mean over 3 or more seeds. Runs in t
         --work /tmp/g/s$s --out /tmp/g/s$s/gesture_classifier; done
     .venv/bin/python -m training.gestures.compare /tmp/g/s0 /tmp/g/s100 /tmp/g/s200
 
-Columns (int8 models through the kiosk's GestureClassifier, each run's own JSON thresholds unless
---min-confidence): blocked-fold macro, lowest and fist / hi_five / one recall; cross-dataset macro
+Columns (int8 models through the kiosk's GestureClassifier, each run's own JSON thresholds and
+checks (orientation, shape envelope: evaluate.py writes them into the JSON) unless --min-confidence
+or --without-checks): blocked-fold macro, lowest and fist / hi_five / one recall; cross-dataset macro
 (HaGRID -> kinivi, kinivi -> HaGRID); worst and mean share of a held-out "none" family taken for a
 gesture (leave-one-shape-out, any gesture label; evaluate.py's validation hands).
 """
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from training.gestures import synth  # noqa: E402
+from training.gestures import shape_check, synth  # noqa: E402
 from training.gestures.evaluate import (  # noqa: E402
     LOSO_PER_FAMILY,
     blocked_fold_predictions,
@@ -42,22 +43,31 @@ from training.gestures.loaders import load_all, load_not_upright  # noqa: E402
 COLUMNS = ("blocked", "lowest", "fist", "hi_five", "one", "hagrid>kinivi", "kinivi>hagrid", "loso_worst", "loso_mean")
 
 
-def score(work: Path, real, families_X, min_conf: float | None) -> dict[str, float]:
+def score(work: Path, real, families_X, min_conf: float | None, without_checks: bool = False) -> dict[str, float]:
     manifest = json.loads((work / "runs.json").read_text())
     if len(real) != manifest["rows"]:
         sys.exit(f"{work}: trained on {manifest['rows']} real rows, the datasets now hold {len(real)}")
     meta = json.loads((work / "gesture_classifier.json").read_text())
+    if without_checks:  # the classifier alone: no orientation rule, no shape envelope
+        meta = {**meta, "fingers_up": None, "shape_envelope": None}
     runs = read_runs(work)
     try:
         fold_y, fold_pred, _, _ = blocked_fold_predictions(work, runs, real, meta, min_conf)
     except ValueError as exc:
         sys.exit(str(exc))
     out = {}
+    shapes = shape_check.shapes(real.X)
     for run in runs:
         if run["kind"] == "cross_dataset":
             idx = np.load(work / run["val_indices"])
-            pred, _ = classify(runtime_classifier(work / run["model"], meta, min_conf), real.X[idx])
             a, b = run["name"].removeprefix("cross_").split("_to_")
+            # the shape envelope from the training dataset's rows only, as evaluate.py measures it
+            own = real.source == a
+            run_meta = {
+                **meta,
+                "shape_envelope": shape_check.refit(meta.get("shape_envelope"), shapes[own], real.y[own]),
+            }
+            pred, _ = classify(runtime_classifier(work / run["model"], run_meta, min_conf), real.X[idx])
             out[f"{a}>{b}"] = macro_recall(per_class(real.y[idx], pred))
     blocked = per_class(fold_y, fold_pred)
     out["blocked"] = macro_recall(blocked)
@@ -80,6 +90,11 @@ def main(argv=None):
     ap.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
     ap.add_argument("--min-confidence", type=float, help="score every run at this threshold instead")
     ap.add_argument(
+        "--without-checks",
+        action="store_true",
+        help="score the classifier alone (each JSON's fingers_up and shape_envelope ignored)",
+    )
+    ap.add_argument(
         "--tipped-share",
         type=float,
         help="share of synthetic hands tipped beyond +-35 deg (synth.TIPPED_SHARE); 0 = untipped hands only",
@@ -94,7 +109,7 @@ def main(argv=None):
     X, fams = synth.generate_none(synth.SYNTH_NONE_FAMILIES, LOSO_PER_FAMILY, manifests[0]["synthetic_val_seed"])
     families_X = {f: X[fams == f] for f in synth.SYNTH_NONE_FAMILIES}
     families_X[REAL_NONE_FAMILY] = load_not_upright(args.datasets, manifests[0].get("collected", [])).X
-    rows = [(w.name, score(w, real, families_X, args.min_confidence)) for w in args.work]
+    rows = [(w.name, score(w, real, families_X, args.min_confidence, args.without_checks)) for w in args.work]
     width = max(8, *(len(n) for n, _ in rows))
     print(f"{'run':{width}s} " + " ".join(f"{c:>13s}" for c in COLUMNS))
     for name, r in rows:
