@@ -377,3 +377,35 @@ def test_the_shipped_json_checks_shape_and_orientation():
     clf = GestureClassifier(MODEL)
     assert clf.fingers_up and clf.max_up_degrees == pytest.approx(70.0)
     assert clf.envelope.low, "no shape envelope in models/gesture_classifier.json"
+
+
+def test_shape_margins_are_widened_for_other_datasets_and_dropped_where_none_fits():
+    """shape_check.choose_pads: a label two datasets hold gets the margin that lets each admit the
+    other's hands; if none does, it is left unchecked; a one-dataset label gets at least that margin."""
+    from training.gestures import shape_check
+    from training.gestures.labels import LABELS
+
+    rng = np.random.default_rng(0)
+    n, dims = 400, len(SHAPE_FEATURES)
+    blocks, labels, sources = [], [], []
+    for label, source, centre in (
+        ("one", "a", 0.0),
+        ("one", "b", 0.3),
+        ("fist", "a", 0.0),
+        ("fist", "b", 30.0),
+        ("like", "a", 0.0),
+    ):
+        blocks.append(rng.normal(centre, 0.1, (n, dims)))
+        labels += [LABELS.index(label)] * n
+        sources += [source] * n
+    S, y, source = np.concatenate(blocks), np.array(labels), np.array(sources)
+    order = rng.permutation(len(y))
+    folds = []
+    for k in range(5):
+        val = order[k::5]
+        train = np.setdiff1d(order, val)
+        folds.append((train, val, y[val]))  # every validation row classified right
+    pads, _, cross = shape_check.choose_pads(folds, S, y, source)
+    assert "fist" not in pads  # 30 apart: no margin admits the other dataset's fists
+    assert pads["one"] > 0 and all(v[format(pads["one"], "g")] >= 0.97 for v in cross["one"].values())
+    assert pads["like"] >= pads["one"]  # one dataset only: at least the margin other people needed

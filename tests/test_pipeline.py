@@ -148,3 +148,36 @@ def test_parallax_cue_runs_with_head_pose_and_restarts_for_a_new_face(pipeline, 
     assert obs2.track_id != obs.track_id
     assert not (pipeline.parallax._ref.shape == ref.shape and (pipeline.parallax._ref == ref).all())
     assert pipeline.process(one, frozenset({"face", "emotion"})).shape is None  # not while making faces
+
+
+def test_after_an_empty_frame_the_next_person_is_seen_as_by_a_fresh_pipeline(cfg, photos):
+    """At the kiosk the camera sees nobody between two people; after that frame and the reset
+    between sessions, the next person is judged exactly as by a new pipeline. Without the empty
+    frame the face mesh goes on tracking the last face (here: the first frame of the same photo,
+    moved and scaled, found no face), which made the liveness evaluation depend on the order of
+    its recordings (training/liveness/evaluate.py: next_person)."""
+    from kiosk.session.events import Need
+
+    first = cv2.imread(str(photos / "business_person.png"))
+    first = cv2.resize(first, (640, int(640 * first.shape[0] / first.shape[1])))
+    moved = cv2.warpAffine(
+        first, np.float32([[0.8, 0, 90], [0, 0.8, 40]]), first.shape[1::-1], borderMode=cv2.BORDER_REFLECT
+    )
+    needs = frozenset({Need.FACE, Need.LIVENESS})
+
+    def next_person(before: int, empty_frame: bool) -> list[tuple]:
+        p = VisionPipeline(cfg)
+        try:
+            for _ in range(before):
+                p.process(first, needs)
+            if empty_frame:
+                p.process(np.zeros_like(first), frozenset({Need.FACE}))
+            p.reset()
+            return [(o.faces, o.live_score) for o in (p.process(moved, needs) for _ in range(3))]
+        finally:
+            p.close()
+
+    fresh = next_person(0, empty_frame=False)
+    assert fresh[0][0] == 1
+    assert next_person(5, empty_frame=True) == fresh
+    assert next_person(5, empty_frame=False) != fresh  # why the evaluation shows an empty frame

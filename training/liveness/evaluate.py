@@ -5,17 +5,21 @@ the runtime's rules is copied here: this script only feeds frames and counts wha
 
     PYTHONPATH=. .venv/bin/python training/liveness/evaluate.py ../shared/datasets artifacts/liveness \
         [--model models/liveness.tflite] [--threshold T] [--ema A] [--tag _x] [--update-meta]
+        [--screen-settings N] [--kinds ...] [--blur-sharpness S] [--judge-backlit]   # studies
 
 Validation: NUAA subjects 0003, 0006, 0008 (never trained on; data.VAL_SUBJECTS).
 Sequences (one NUAA recording each, frames in recorded order):
   live/<condition>  the live recordings under each synthetic capture condition (conditions.py)
   print             NUAA printed-photo attacks as recorded
-  screen            synthetic screen replays of the live recordings (augment.screen_replay, one
-                    display setting per recording)
+  screen            synthetic screen replays of the live recordings (augment.screen_replay, in
+                    --screen-settings display settings per recording, default 3: <kind>#<k>)
   print_<capture>, screen_<capture>
                     the same attacks under bad capture (low_light, backlight, motion_blur:
                     conditions.py): an attacker in a dark room, in front of a window, or moving
   frozen            one live frame repeated: a still image / frozen or injected feed
+Every sequence starts as a new person does at the kiosk: one empty frame (nobody in front of the
+camera), then the pipeline's reset between sessions (`next_person`), so no recording's figures
+depend on which one came before it.
 Frame level (one pass over each sequence, pipeline state carried from frame to frame as at the kiosk):
   raw BPCER/APCER   the model's own score against its threshold, every frame with one face (with a
                     second face in view the pipeline does not run the model: nothing is judged)
@@ -52,11 +56,16 @@ from kiosk.config import load_config  # noqa: E402
 from kiosk.session.catalogue import HEAD_POSE_CHALLENGES  # noqa: E402
 from kiosk.session.clock import ManualClock  # noqa: E402
 from kiosk.session.engine import EngineSettings, SessionEngine, State  # noqa: E402
+from kiosk.session.events import Need  # noqa: E402
 from kiosk.vision.capture_quality import CaptureQuality  # noqa: E402
 from kiosk.vision.pipeline import VisionPipeline  # noqa: E402
 
 FPS = 25.0
 SCREEN_SEED = 12345
+# Display settings (size, colour, pixel grid, glare, background) per replayed recording. One setting
+# decides a whole recording's outcome (a backlight study found one of 0008's settings passing on
+# every crop and another on none), so each recording is replayed in several.
+SCREEN_SETTINGS = 3
 # Attacks replayed under bad capture too: in bad light (an attacker in a dark room or in front of a
 # window) and moving (motion blur hides the print and screen texture the model tells attacks by,
 # and blurred frames are what the capture check keeps from being judged).
@@ -108,9 +117,10 @@ def glasses(session: str) -> str:
     return "glasses" if session.split("_")[1] != "00" else "no_glasses"
 
 
-def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
+def build_sequences(index, frames, kinds, keep=lambda name: True, screen_settings: int = SCREEN_SETTINGS) -> list[dict]:
     """Every validation sequence (those whose name `keep` accepts): name, kind, condition, subject,
-    glasses, frames (BGR list)."""
+    glasses, frames (BGR list). Screen replays: `screen_settings` display settings per recording
+    (the first as before there was more than one; the others named <kind>#<k>)."""
     val = data.split_mask(index)
     recs: dict[tuple, list[int]] = defaultdict(list)
     for i in np.where(val)[0]:
@@ -145,14 +155,17 @@ def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
                         frames=jumpy([frames[i] for i in rows]),
                     )
                 )
-            screen_conds = [
-                c
-                for c in ATTACK_CONDITIONS
-                if attack_kind("screen", c) in kinds and keep(f"{key}/{attack_kind('screen', c)}")
-            ]
-            if screen_conds:
-                # one display setting per recording, replayed once and shown under each light
-                rng = np.random.default_rng(SCREEN_SEED + zlib.crc32(key.encode()))
+            for setting in range(screen_settings):
+                tag = f"#{setting}" if setting else ""
+                screen_conds = [
+                    c
+                    for c in ATTACK_CONDITIONS
+                    if attack_kind("screen", c) in kinds and keep(f"{key}/{attack_kind('screen', c)}{tag}")
+                ]
+                if not screen_conds:
+                    continue
+                # one display setting, replayed once and shown under each light
+                rng = np.random.default_rng(SCREEN_SEED + zlib.crc32(f"{key}{tag}".encode()))
                 seed = int(rng.integers(1 << 31))
                 bg = frames[int(rng.choice(np.where(val)[0]))]
                 replays = [
@@ -162,7 +175,7 @@ def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
                 for cond in screen_conds:
                     fn, kind = conditions.make(cond, f"{key}/screen"), attack_kind("screen", cond)
                     shots = [fn(img, box) for img, box in replays]
-                    seqs.append(dict(base, name=f"{key}/{kind}", kind=kind, condition=cond, frames=shots))
+                    seqs.append(dict(base, name=f"{key}/{kind}{tag}", kind=kind, condition=cond, frames=shots))
             if "frozen" in kinds and subject not in frozen_done and keep(f"{key}/frozen"):
                 still = frames[rows[len(rows) // 2]]
                 seqs.append(
@@ -202,9 +215,18 @@ def build_sequences(index, frames, kinds, keep=lambda name: True) -> list[dict]:
     return seqs
 
 
+def next_person(pipeline: VisionPipeline, frame: np.ndarray) -> None:
+    """Between two recordings the camera sees nobody, as it does at the kiosk between two people:
+    one empty frame, then the reset the kiosk makes between sessions. Without the empty frame the
+    face mesh went on tracking the last recording's face into the next one, and a recording's
+    figures depended on which one came before it."""
+    pipeline.process(np.zeros_like(frame), frozenset({Need.FACE}))
+    pipeline.reset()
+
+
 def frame_pass(pipeline: VisionPipeline, tap: ScoreTap, settings: EngineSettings, seq: dict) -> list[dict]:
     """Each frame once, in order, as level 1 asks for it; what the pipeline reported."""
-    pipeline.reset()
+    next_person(pipeline, seq["frames"][0])
     engine = SessionEngine(settings, HEAD_POSE_CHALLENGES, ManualClock())
     engine.start()
     needs = engine.needs()
@@ -229,7 +251,7 @@ def session_pass(pipeline: VisionPipeline, settings: EngineSettings, seq: dict, 
     """One kiosk session over the sequence, looped forwards and backwards from `start`."""
     frames = seq["frames"]
     loop = frames + frames[-2:0:-1] if len(frames) > 2 else frames
-    pipeline.reset()
+    next_person(pipeline, frames[0])
     clock = ManualClock()
     engine = SessionEngine(settings, HEAD_POSE_CHALLENGES, clock)
     engine.start()
@@ -348,6 +370,12 @@ def main() -> None:
         action="store_true",
         help="study: backlit frames are judged (the capture check does not flag them)",
     )
+    ap.add_argument(
+        "--screen-settings",
+        type=int,
+        default=SCREEN_SETTINGS,
+        help="display settings each recording is replayed in (1 = the evaluation before 2026-12-01, late)",
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report")
     ap.add_argument(
         "--det", type=lambda v: Path(v) if v else None, default=ROOT / "models" / "liveness_det.png", help='"": none'
@@ -397,7 +425,13 @@ def main() -> None:
         shard_k, shard_n = (int(v) for v in args.shard.split("/")) if args.shard else (0, 1)
         index = data.load_index(args.work)
         frames = data.load_frames(args.datasets, index)
-        seqs = build_sequences(index, frames, kinds, keep=lambda name: zlib.crc32(name.encode()) % shard_n == shard_k)
+        seqs = build_sequences(
+            index,
+            frames,
+            kinds,
+            keep=lambda name: zlib.crc32(name.encode()) % shard_n == shard_k,
+            screen_settings=args.screen_settings,
+        )
         del frames
         print(f"{len(seqs)} sequences, {sum(len(s['frames']) for s in seqs)} frames", flush=True)
         per_frame = {}
