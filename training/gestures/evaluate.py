@@ -584,6 +584,13 @@ def _fmt(v):
     return "-" if v is None else f"{v:.3f}"
 
 
+def _class_table(per_class: dict) -> list[str]:
+    """Recall, precision and support per class, as a markdown table."""
+    return ["| class | recall | precision | support |", "|---|---|---|---|"] + [
+        f"| {k} | {_fmt(v['recall'])} | {_fmt(v['precision'])} | {v['support']} |" for k, v in per_class.items()
+    ]
+
+
 def render(m) -> str:
     th = ", ".join(f"{k} {v}" for k, v in m["min_confidence_by_label"].items()) or "none"
     lines = [
@@ -600,11 +607,8 @@ def render(m) -> str:
         "Real rows predicted as a class without real data (false alarms of synthetic-only classes, and 'none'): "
         + ", ".join(f"{k} {v}" for k, v in m["blocked_folds"]["real_rows_predicted_as"].items()),
         "",
-        "| class | recall | precision | support |",
-        "|---|---|---|---|",
+        *_class_table(m["blocked_folds"]["per_class"]),
     ]
-    for k, v in m["blocked_folds"]["per_class"].items():
-        lines.append(f"| {k} | {_fmt(v['recall'])} | {_fmt(v['precision'])} | {v['support']} |")
     lo = m["leave_one_shape_out"]
     lines += [
         "",
@@ -676,12 +680,7 @@ def render(m) -> str:
             f"macro recall {_fmt(e['macro_recall'])}; on classes the training dataset had real rows of "
             f"({', '.join(e['classes_with_real_training_rows']) or 'none'}): {_fmt(e.get('macro_recall_on_those'))}",
             "",
-            "| class | recall | precision | support |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {k} | {_fmt(v['recall'])} | {_fmt(v['precision'])} | {v['support']} |"
-            for k, v in e["per_class"].items()
+            *_class_table(e["per_class"]),
         ]
     if "synthetic_only_to_real" in m:
         e = m["synthetic_only_to_real"]
@@ -690,12 +689,7 @@ def render(m) -> str:
             "## Synthetic-only model on every real row (how far the hand-pose generator transfers)",
             f"macro recall {_fmt(e['macro_recall'])}",
             "",
-            "| class | recall | precision | support |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {k} | {_fmt(v['recall'])} | {_fmt(v['precision'])} | {v['support']} |"
-            for k, v in e["per_class"].items()
+            *_class_table(e["per_class"]),
         ]
     s = m["synthetic_validation"]
     lines += [
