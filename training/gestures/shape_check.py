@@ -87,14 +87,11 @@ def cross_admitted(S: np.ndarray, y: np.ndarray, source: np.ndarray) -> dict[str
                 if a == b:
                     continue
                 rows = S[(source == b) & (y == c)]
-                out[label][f"{a}>{b}"] = {
-                    f"{pad:g}": round(
-                        float(np.mean([env.admits(label, r) for r in rows])),
-                        4,
-                    )
-                    for pad in PADS
-                    for env in [ShapeEnvelope.from_meta(envelope_meta(S[own], y[own], {label: pad}), LABELS, a)]
-                }
+                admitted = {}
+                for pad in PADS:
+                    env = ShapeEnvelope.from_meta(envelope_meta(S[own], y[own], {label: pad}), LABELS, a)
+                    admitted[f"{pad:g}"] = round(float(np.mean([env.admits(label, r) for r in rows])), 4)
+                out[label][f"{a}>{b}"] = admitted
     return out
 
 

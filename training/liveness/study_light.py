@@ -44,6 +44,12 @@ def brighten(crop_bgr: np.ndarray, target: float, max_gain: float) -> np.ndarray
 CONDS = ("as_recorded", "backlight", "low_light", "overexposure", "jpeg_noise")
 
 
+def error(scores, kind: str, threshold: float) -> float:
+    """Live crops scored under the threshold (BPCER), attack crops at or over it (APCER)."""
+    s = np.asarray(scores)
+    return float(np.mean(s < threshold)) if kind == "live" else float(np.mean(s >= threshold))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("datasets", type=Path)
@@ -92,8 +98,7 @@ def main() -> None:
                         by_subject.setdefault((split, kind, cond, index["subject"][i]), []).append(score)
     out = []
     for (name, split, kind, cond), s in sorted(scores.items()):
-        s = np.asarray(s)
-        err = float(np.mean(s < model.threshold)) if kind == "live" else float(np.mean(s >= model.threshold))
+        err = error(s, kind, model.threshold)
         out.append({"rule": name, "split": split, "kind": kind, "condition": cond, "n": len(s), "error": err})
     a.out.write_text(json.dumps(out, indent=1))
     for split in ("train", "val"):
@@ -110,17 +115,15 @@ def main() -> None:
         print(f"\n== threshold {t}, backlight: error (live: BPCER, attacks: APCER), pooled [per subject] ==")
         for split in ("train", "val"):
             for kind in ("live", "print", "screen"):
-                s = np.asarray(scores.get(("none", split, kind, "backlight"), []))
-                if not len(s):
+                pooled = scores.get(("none", split, kind, "backlight"), [])
+                if not pooled:
                     continue
-                subjects = sorted(k[3] for k in by_subject if k[:3] == (split, kind, "backlight"))
                 per = {
-                    sub: float(np.mean(np.asarray(by_subject[(split, kind, "backlight", sub)]) < t))
-                    if kind == "live"
-                    else float(np.mean(np.asarray(by_subject[(split, kind, "backlight", sub)]) >= t))
-                    for sub in subjects
+                    key[3]: error(v, kind, t)
+                    for key, v in sorted(by_subject.items())
+                    if key[:3] == (split, kind, "backlight")
                 }
-                err = float(np.mean(s < t)) if kind == "live" else float(np.mean(s >= t))
+                err = error(pooled, kind, t)
                 print(
                     f"{split} {kind}: {100 * err:.1f} % ["
                     + ", ".join(f"{k} {100 * v:.0f} %" for k, v in per.items())
