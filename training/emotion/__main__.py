@@ -61,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="all: train the CNN from scratch first (it replaces models/emotion.tflite); else all keeps the shipped one",
     )
+    ap.add_argument(
+        "--cnn-threads",
+        type=int,
+        default=1,
+        help="TensorFlow threads of the CNN's training (the other steps run on one thread)",
+    )
     ap.add_argument("--version", default="2.0.0", help="version of the CNN + head pair written into the json")
     args = ap.parse_args(argv)
     work = Path(args.work)
@@ -80,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             "1000",  # an upper bound only: the wall-clock budget ends the run
             "--time-budget-min",
             args.cnn_minutes,
+            "--threads",
+            args.cnn_threads,
         ],
         "export": [
             args.train_python,
@@ -115,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     for step in steps:
         cmd = [str(c) for c in commands[step]]
         print(f"== {step}: {' '.join(cmd)}", flush=True)
-        rc = subprocess.call(cmd, cwd=ROOT, env=env)
+        threads = str(args.cnn_threads) if step == "cnn" else "1"
+        rc = subprocess.call(cmd, cwd=ROOT, env=env | {"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads})
         if rc != 0:
             print(f"step {step} failed with exit code {rc}", file=sys.stderr)
             return rc

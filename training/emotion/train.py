@@ -3,7 +3,7 @@
     /work/venvs/train/bin/python training/emotion/train.py ../shared/datasets --out artifacts/emotion/run4 --epochs 18
 
 Writes <out>/best.keras (best val epoch), <out>/last.keras, <out>/history.json, <out>/train_config.json.
-TF runs on one thread (the training machine is shared).
+TF runs on one thread unless --threads says more (the training machine is shared).
 
 --time-budget-min M: the machine is shared, so an epoch takes 1-3+ min depending on load. With a
 budget the learning rate follows warm-up + cosine over *elapsed wall time* instead of steps and
@@ -124,9 +124,15 @@ def main() -> None:
         help="distil from this Keras model's mirror-averaged softmax (one pass learns what two gave)",
     )
     ap.add_argument("--distill", type=float, default=0.7, help="weight of the teacher in the targets")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="TensorFlow intra-op threads (1 on a shared machine; more when its cores are free)",
+    )
     args = ap.parse_args()
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     keras.utils.set_random_seed(args.seed)
     out = Path(args.out)
