@@ -379,21 +379,25 @@ def test_the_shipped_json_checks_shape_and_orientation():
     assert clf.envelope.low, "no shape envelope in models/gesture_classifier.json"
 
 
-def test_shape_margins_are_widened_for_other_datasets_and_dropped_where_none_fits():
-    """shape_check.choose_pads: a label two datasets hold gets the margin that lets each admit the
-    other's hands; if none does, it is left unchecked; a one-dataset label gets at least that margin."""
+def test_shape_margins_are_widened_per_measure_for_other_datasets_and_dropped_where_none_fits():
+    """shape_check.feature_pads: a label two datasets hold gets, measure by measure, the margin that
+    lets each dataset admit the other's hands: wide where the datasets differ, narrow where they
+    agree; if no margin does, it is left unchecked; a one-dataset label gets at least the single
+    margin other people needed."""
     from training.gestures import shape_check
     from training.gestures.labels import LABELS
 
     rng = np.random.default_rng(0)
     n, dims = 400, len(SHAPE_FEATURES)
+    shifted = np.zeros(dims)
+    shifted[0] = 0.3  # the two datasets' "one" hands differ in the first measure only
     blocks, labels, sources = [], [], []
     for label, source, centre in (
-        ("one", "a", 0.0),
-        ("one", "b", 0.3),
-        ("fist", "a", 0.0),
-        ("fist", "b", 30.0),
-        ("like", "a", 0.0),
+        ("one", "a", np.zeros(dims)),
+        ("one", "b", shifted),
+        ("fist", "a", np.zeros(dims)),
+        ("fist", "b", np.full(dims, 30.0)),
+        ("like", "a", np.full(dims, 5.0)),
     ):
         blocks.append(rng.normal(centre, 0.1, (n, dims)))
         labels += [LABELS.index(label)] * n
@@ -405,7 +409,20 @@ def test_shape_margins_are_widened_for_other_datasets_and_dropped_where_none_fit
         val = order[k::5]
         train = np.setdiff1d(order, val)
         folds.append((train, val, y[val]))  # every validation row classified right
-    pads, _, cross = shape_check.choose_pads(folds, S, y, source)
-    assert "fist" not in pads  # 30 apart: no margin admits the other dataset's fists
-    assert pads["one"] > 0 and all(v[format(pads["one"], "g")] >= 0.97 for v in cross["one"].values())
-    assert pads["like"] >= pads["one"]  # one dataset only: at least the margin other people needed
+    pads, recall, cross = shape_check.feature_pads(folds, S, y, source)
+    assert "fist" not in pads and "fist" in recall  # 30 apart: no margin admits the other dataset's fists
+    one = np.array(pads["one"])
+    assert one[0] > 0 and all(v >= 0.97 for v in cross["one"].values())
+    assert (one[1:] < one[0]).all() and (one[1:] < shape_check.UNBOUNDED).all()  # the steady measures stay narrow
+    assert recall["one"]["checked"] >= recall["one"]["unchecked"] - shape_check.MAX_RECALL_COST
+    # one dataset only: at least the single pad "one" needed for all its measures (its widest)
+    assert (np.array(pads["like"]) >= one.max()).all()
+    # and the JSON's envelope holds those margins: a "one" hand off in a steady measure is turned away
+    from kiosk.vision.gestures import ShapeEnvelope
+
+    envelope = ShapeEnvelope.from_meta(shape_check.envelope_meta(S, y, pads), LABELS, "test")
+    typical = np.zeros(dims)
+    assert envelope.admits("one", typical)
+    off = typical.copy()
+    off[1] = 1.5  # 15 standard deviations in a measure both datasets agree on
+    assert not envelope.admits("one", off)
