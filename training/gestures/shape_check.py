@@ -18,8 +18,8 @@ and is narrowed step by step while the label
   with HaGRID's envelope: people and cameras differ more than the folds of one dataset do.
 A label only one dataset holds has no measure of how other people differ: it keeps every measure
 at least as wide as the widest single pad (one for all measures) a two-dataset label needed. (Their
-per-measure pads do not carry over: a straight finger's range is narrow, a curled one's wide.) A label that loses too much even unbounded is left
-unchecked.
+per-measure pads do not carry over: a straight finger's range is narrow, a curled one's wide.)
+A label that loses too much even unbounded is left unchecked.
 Runs in the runtime venv (numpy and the kiosk only).
 """
 
@@ -53,13 +53,13 @@ def shapes(X: np.ndarray) -> np.ndarray:
 
 def envelope_meta(S: np.ndarray, y: np.ndarray, pads: dict[str, float | list[float]]) -> dict:
     """The JSON's `shape_envelope` from shape rows S with labels y (indices into LABELS); a label's
-    pad is one for every measure or one per measure (`feature_pads`)."""
+    pad is one per measure (`feature_pads`), or one for all (JSON files before 2026.12.02)."""
     bounds = {}
     for label, pad in pads.items():
         rows = S[y == LABELS.index(label)]
         if len(rows) == 0:  # no training rows of it here (a cross-dataset run): left unchecked
             continue
-        lo, hi = np.quantile(rows, QUANTILE, axis=0), np.quantile(rows, 1 - QUANTILE, axis=0)
+        lo, hi = _ranges(rows)
         width = (hi - lo) * np.asarray(pad, dtype=np.float64)
         bounds[label] = {
             "low": [round(float(v), 5) for v in lo - width],
