@@ -254,10 +254,20 @@ BABBLE_VOICES = {"en": ("en-us+m2", "en-gb+f4", "en-us+m6", "en-gb+f1"), "de": (
 LEAD_S, TAIL_S = 0.5, 0.7  # silence around the utterance inside the recording window
 
 
-def espeak(text: str, voice: str, speed: int) -> np.ndarray:
-    """espeak-ng speech as int16 mono at 16 kHz (the kiosk's resampler)."""
+def espeak(text: str, voice: str, speed: int, pitch: int | None = None) -> np.ndarray:
+    """espeak-ng speech as int16 mono at 16 kHz (the kiosk's resampler); pitch 0-99, else the voice's."""
     wav_bytes = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", "--", text],
+        [
+            "espeak-ng",
+            "-v",
+            voice,
+            "-s",
+            str(speed),
+            *(["-p", str(pitch)] if pitch is not None else []),
+            "--stdout",
+            "--",
+            text,
+        ],
         check=True,
         capture_output=True,
         timeout=30,

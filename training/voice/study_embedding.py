@@ -255,30 +255,13 @@ def training_set(embedder, language, renders, seed):
         n = renders
         for _ in range(n):
             voice = voices[int(rng.integers(len(voices)))]
-            speech = espeak_pitch(text, voice, int(rng.integers(120, 241)), int(rng.integers(25, 76)))
+            speech = bench.espeak(text, voice, int(rng.integers(120, 241)), int(rng.integers(25, 76)))
             condition = bench.CONDITIONS[int(rng.integers(len(bench.CONDITIONS)))]
             f = utterance(embedder, scene.render(speech, condition))
             if f is not None:
                 X.append(f)
                 y.append(label)
     return np.array(X), np.array(y)
-
-
-def espeak_pitch(text, voice, speed, pitch):
-    import io
-    import subprocess
-    import wave
-
-    wav = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", "--", text],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    ).stdout
-    with wave.open(io.BytesIO(wav)) as w:
-        rate = w.getframerate()
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-    return bench.pcm_to_16k(pcm, rate)
 
 
 def benchmark_set(embedder, language, which, conditions):
