@@ -336,7 +336,7 @@ def main(argv=None):
         (train, val, classify(runtime_classifier(work / r["model"], unchecked), real.X[val])[0])
         for r, train, val in fold_splits(work, runs, real)
     ]
-    pads, recall_by_pad, cross_admitted = shape_check.feature_pads(fold_preds, shapes, real.y, real.source)
+    pads, fold_recall, cross_admitted = shape_check.feature_pads(fold_preds, shapes, real.y, real.source)
     meta["shape_envelope"] = shape_check.envelope_meta(shapes, real.y, pads)
     metrics["shape_envelope"] = {
         "rule": f"per label and measure a pad of {list(shape_check.PADS)} (times the "
@@ -350,7 +350,7 @@ def main(argv=None):
         "measures": list(shape_check.SHAPE_FEATURES),
         "pads": pads,
         "unchecked": [k for k in shape_check.CHECKED if k not in pads],
-        "blocked_fold_recall": recall_by_pad,
+        "blocked_fold_recall": fold_recall,
         "cross_dataset_admitted": cross_admitted,
     }
 
@@ -661,7 +661,7 @@ def render(m) -> str:
             "",
             "| class | blocked-fold recall unchecked | checked | pads ("
             + ", ".join(env["measures"])
-            + "; 10 = unbounded) |",
+            + f"; {shape_check.UNBOUNDED:g} = unbounded) |",
             "|---|---|---|---|",
         ]
         lines += [
