@@ -72,9 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    env = dict(
-        os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1"
-    )
+    # one thread per step (the machine is shared); the CNN step's intra-op threads: --cnn-threads
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_NUM_INTEROP_THREADS="1")
     cnn_dir = work / "cnn"
     commands = {
         "cnn": [
