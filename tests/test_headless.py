@@ -61,7 +61,26 @@ def test_bench_reports_each_session_state_on_frames_of_the_camera_size(photos, t
     assert "liveness" in states["liveness"]["stages"] and "hands" not in states["liveness"]["stages"]
     for entry in states.values():
         assert entry["n"] == 6 and entry["first_frame_ms"] > 0 and entry["p95_ms"] >= entry["median_ms"]
+        assert entry["by_faces"]["1"]["n"] == 6, "one person in every frame"
     assert out["stages"] == states["every_detector"]["stages"] and "head_pose" in out["stages"]
+
+
+def test_bench_splits_frames_by_faces_in_view(photos, tmp_path, capsys):
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    shutil.copy(photos / "business_person.png", folder / "a.png")
+    shutil.copy(photos / "two_faces.jpg", folder / "b.jpg")
+    assert main(["bench", "--source", str(folder), "--frames", "8", "--hold", "2"]) == 0
+    states = json.loads(capsys.readouterr().out)["states"]
+    for entry in states.values():
+        split = entry["by_faces"]
+        # (a frame right after the scene changes can show no face: the tracking mesh looks again)
+        assert {"1", "2"} <= set(split) <= {"0", "1", "2"}
+        assert all(v["ratio_to_idle"] > 0 for v in split.values())
+        assert sum(v["n"] for v in split.values()) == entry["n"] == 8
+    # with a second face in view nothing is judged, so the classifiers do not run on those frames
+    emotion = states["challenge_emotion"]
+    assert emotion["stages"]["emotion"]["n"] == emotion["by_faces"]["1"]["n"]
 
 
 # --- made-up sequences through `kiosk verify --script`: a challenge counts only once the asked
