@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ..modelcard import ModelCard
-from .face import BLENDSHAPE_NAMES, Face, FaceLandmarkerDetector
+from .face import BLENDSHAPE_NAMES, Face, FaceLandmarkerDetector, resolve_model_path
 
 INPUT_SIZE = 48
 STD_FLOOR = 0.02
@@ -123,23 +123,14 @@ class EmotionResult:
     blendshapes_used: bool = False  # False: the CNN-only path (no blendshapes for this face)
 
 
-def _resolve(path: str | Path) -> Path:
-    """Paths in the config are relative to the project root; accept the working directory too."""
-    p = Path(path)
-    if p.is_absolute() or p.exists():
-        return p
-    root_relative = Path(__file__).resolve().parents[2] / p
-    return root_relative if root_relative.exists() else p
-
-
 class EmotionClassifier:
     """CNN + blendshape head -> calibrated class probabilities and a thresholded label."""
 
     def __init__(self, model_path: str | Path = "models/emotion.tflite", meta_path: str | Path | None = None):
         from .tflite import ModelError, TFLiteModel
 
-        self.model_path = _resolve(model_path)
-        meta_file = _resolve(meta_path) if meta_path else self.model_path.with_suffix(".json")
+        self.model_path = resolve_model_path(model_path)
+        meta_file = resolve_model_path(meta_path) if meta_path else self.model_path.with_suffix(".json")
         try:
             self.meta = json.loads(Path(meta_file).read_text(encoding="utf-8"))
             self.labels: list[str] = [str(lab) for lab in self.meta["labels"]]

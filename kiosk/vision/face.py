@@ -120,7 +120,7 @@ def face_from_normalized(
     return Face(pts, (x0, y0, max(x1 - x0, 1), max(y1 - y0, 1)), (width, height), blendshapes, transform)
 
 
-def _resolve(path: str | Path) -> Path:
+def resolve_model_path(path: str | Path) -> Path:
     """Model paths are relative to the project root; accept the working directory too."""
     p = Path(path)
     if p.is_absolute() or p.exists():
@@ -150,7 +150,7 @@ class FaceLandmarkerDetector:
             vision,
         )
 
-        self.model_path = _resolve(model_path)
+        self.model_path = resolve_model_path(model_path)
         if not self.model_path.is_file():
             raise FileNotFoundError(f"face landmarker model not found: {self.model_path}")
         self.static = static_image_mode
