@@ -12,6 +12,17 @@ from pathlib import Path
 from .config import ConfigError, load_config
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a count of frames or images must be at least 1 (0 is not a silent default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kiosk", description="Accessible human-verification kiosk")
     p.add_argument("--config", help="site config TOML (defaults: kiosk/default_config.toml)")
@@ -28,13 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", help="run one session headless and print a JSON verdict")
     ver.add_argument("--source", required=True, help="video file or image folder")
     ver.add_argument("--script", help="fixed challenge order: 'head_pose:left,gesture:like' or a file")
-    ver.add_argument("--hold", type=int, default=1, help="repeat each image of a folder N times")
-    ver.add_argument("--fps", type=int, help="frames per second of an image folder (default camera.fps)")
+    ver.add_argument("--hold", type=positive_int, default=1, help="repeat each image of a folder N times")
+    ver.add_argument("--fps", type=positive_int, help="frames per second of an image folder (default camera.fps)")
 
     bench = sub.add_parser("bench", help="per-stage latency, fps and peak RSS over a source")
     bench.add_argument("--source", required=True)
-    bench.add_argument("--frames", type=int, default=200)
-    bench.add_argument("--hold", type=int, default=1)
+    bench.add_argument("--frames", type=positive_int, default=200)
+    bench.add_argument("--hold", type=positive_int, default=1)
 
     sub.add_parser("self-test", help="load every model, render every screen offscreen, synthesize a prompt")
     chk = sub.add_parser("check-config", help="validate a config file, its device key, models and challenge pool")

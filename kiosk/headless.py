@@ -106,6 +106,10 @@ def run_verify(
         src.close()
         if own_pipeline:
             pipeline.close()
+    if frames == 0:  # e.g. a folder whose every image fails to decode: say so, not "incomplete"
+        unreadable = sorted(p.name for p in getattr(src, "unreadable", ()))
+        detail = f" ({len(unreadable)} unreadable: {', '.join(unreadable[:5])})" if unreadable else ""
+        raise SourceError(f"no readable frame in {source}{detail}")
     record = engine.last_record or engine.record
     if engine.state == State.PASSED:
         verdict, reason = "pass", ""

@@ -39,6 +39,21 @@ def test_missing_source_is_an_error_not_a_traceback(capsys):
     assert code == 2 and "not found" in out["reason"]
 
 
+@pytest.mark.parametrize("args", [["--hold", "0"], ["--fps", "0"], ["--fps", "-5"], ["--hold", "two"]])
+def test_counts_below_one_are_refused_with_the_option_named(args, photos, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify", "--source", str(photos), *args])
+    assert exit_info.value.code == 2 and args[0] in capsys.readouterr().err
+
+
+def test_a_folder_of_unreadable_images_is_an_error_that_names_them(tmp_path, capsys):
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    code = main(["verify", "--source", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 2 and out["verdict"] == "error"
+    assert "no readable frame" in out["reason"] and "broken.jpg" in out["reason"]
+
+
 def test_bench_reports_each_session_state_on_frames_of_the_camera_size(photos, tmp_path, capsys):
     folder = tmp_path / "faces"
     folder.mkdir()
