@@ -222,11 +222,24 @@ def check_device_key(path: str | os.PathLike) -> str:
     ("" if it would load or create a key)."""
     path = Path(path).expanduser()
     if not path.exists() and not key_marker(path).exists():
-        return ""  # first start: the kiosk creates the key
+        return _creation_problem(path)  # first start: the kiosk creates the key, if it can
     try:
         _read_key(path)
     except KeyFileError as exc:
         return str(exc)
+    return ""
+
+
+def _creation_problem(path: Path) -> str:
+    """Why the key could not be created at `path` ("" if it could): the first existing folder on
+    the way must be a folder the kiosk may write into."""
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"cannot create device key {path}: {existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot create device key {path}: no permission to write in {existing}"
     return ""
 
 
@@ -235,7 +248,7 @@ def load_device_key(path: str | os.PathLike) -> bytes:
     path = Path(path).expanduser()
     try:
         return _read_key(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise KeyFileError(f"device key {path} does not exist") from None
 
 
@@ -253,7 +266,7 @@ def load_or_create_device_key(path: str | os.PathLike) -> bytes:
     path = Path(path).expanduser()
     try:
         key = _read_key(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no key there (a file in the folder's place: create says so)
         return _create_key(path)
     _mark_issued(key_marker(path))  # a key put there by the installer counts as issued too
     return key
@@ -306,18 +319,27 @@ def _mark_issued(marker: Path) -> None:
 
 
 def _create_key(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_bytes(KEY_BYTES)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:  # a file in the folder's place, a read-only disk: out of service, not a crash
+        raise KeyFileError(f"cannot create device key {path}: {exc.strerror or exc}") from None
     try:
         # O_EXCL: two starting processes cannot both write a key; 0600 is set at creation,
         # so the key is never readable by others, even for an instant.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError:
+    except FileExistsError:  # the other process won: read its key
         return load_or_create_device_key(path)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key.hex() + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    except OSError as exc:
+        raise KeyFileError(f"cannot create device key {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key.hex() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:  # disk full: no half-written key is left to be read as a bad one later
+        path.unlink(missing_ok=True)
+        raise KeyFileError(f"cannot write device key {path}: {exc.strerror or exc}") from None
     _mark_issued(key_marker(path))
     log.info("created device key %s", path)
     return key

@@ -39,3 +39,14 @@ def test_session_verdict_is_signed_delivered_and_tamper_evident(tmp_path):
     assert verify(line, reporter.key)
     line["verdict"] = "pass"
     assert not verify(line, reporter.key)
+
+
+def test_a_key_folder_that_cannot_be_made_puts_the_kiosk_out_of_service_with_a_reason(tmp_path):
+    (tmp_path / "state").write_text("a file where the key's folder should be")
+    cfg = make_cfg(tmp_path, verdict={"key_path": str(tmp_path / "state" / "device.key")})
+    reporter = VerdictReporter(cfg, {"liveness": "1.0"})  # used to raise NotADirectoryError at start
+    try:
+        assert reporter.key is None and "device key" in reporter.problem
+        assert "cannot create device key" in reporter.key_error
+    finally:
+        reporter.close()

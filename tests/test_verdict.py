@@ -478,3 +478,17 @@ def test_host_that_hangs_up_or_answers_garbage_spools(tmp_path):
         t.join(5)
         srv.close()
     assert [r["session_id"] for r in lines(spool)] == ["hang-up", "garbage"]
+
+
+def test_a_key_that_cannot_be_created_is_reported_not_raised_as_a_crash(tmp_path):
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the key's folder should be")
+    path = blocker / "kiosk" / "device.key"
+    problem = verdict.check_device_key(path)  # check-config names it before `run` would meet it
+    assert "cannot create device key" in problem and "not a folder" in problem
+    with pytest.raises(KeyFileError, match="cannot create device key"):
+        load_or_create_device_key(path)
+    # a folder that does not exist yet is fine: the kiosk creates it
+    fresh = tmp_path / "new" / "deeper" / "device.key"
+    assert verdict.check_device_key(fresh) == ""
+    assert len(load_or_create_device_key(fresh)) == 32 and fresh.parent.is_dir()
