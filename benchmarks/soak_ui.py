@@ -14,7 +14,7 @@ short sessions, for a fixed time. Measures what an unattended kiosk must not do:
 Falls back to QT_QPA_PLATFORM=offscreen without Xvfb and to no audio without pulseaudio (both
 are said in the output). benchmarks/soak.py soaks the engine and pipeline without Qt. A still
 photo, played with camera-like noise and jitter, passes the (shortened) level 1 and then fails
-the challenges by timeout, so every session reaches a verdict. Sessions are shortened by a site config (real_frames 15, 1 s per
+the challenges by timeout, so every session reaches a verdict. Sessions are shortened by a site config (real_frames 15, 1.2 s per
 challenge).
 """
 
@@ -208,7 +208,7 @@ def main() -> int:
         verdicts = d / "verdicts.jsonl"
         site = d / "site.toml"
         site.write_text(
-            "[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\n"
+            "[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.2\n"
             "[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
             "[security]\nmax_failures = 1000\n"  # the most config allows: a soak must not lock itself out
             f'[verdict]\nhook = "file:{verdicts}"\n'

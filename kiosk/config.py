@@ -359,9 +359,38 @@ def config_from_dict(data: dict, root: Path = PROJECT_ROOT) -> Config:
             problems.append((f.name, "must be a table"))
             continue
         sections[f.name] = _build(hints[f.name], f.name, merged[f.name], root, problems)
+    if not problems:
+        problems += _impossible_timings(sections)
     if problems:
         raise ConfigError("", "", problems)
     return Config(root=root, **sections)
+
+
+def _impossible_timings(sections: dict[str, Any]) -> list[tuple[str, str]]:
+    """Values that are each valid but together let nobody pass: a run of frames that takes longer,
+    at the camera's frame rate, than the time allowed for it. Every person would be denied."""
+    fps = sections["camera"].fps
+    live, ch = sections["liveness"], sections["challenges"]
+    problems = []
+    level1_s = live.real_frames / fps
+    if level1_s >= live.timeout_s:
+        problems.append(
+            (
+                "liveness.real_frames",
+                f"{live.real_frames} frames at camera.fps {fps} take {level1_s:.1f} s, not less than "
+                f"liveness.timeout_s ({live.timeout_s:g} s): nobody could pass level 1",
+            )
+        )
+    hold_s = (ch.onset_frames + ch.frames_to_pass) / fps
+    if hold_s >= ch.time_limit_s:
+        problems.append(
+            (
+                "challenges.frames_to_pass",
+                f"{ch.onset_frames} onset + {ch.frames_to_pass} frames at camera.fps {fps} take {hold_s:.1f} s, "
+                f"not less than challenges.time_limit_s ({ch.time_limit_s:g} s): nobody could pass a challenge",
+            )
+        )
+    return problems
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> Config:

@@ -111,7 +111,7 @@ def short_session_kiosk(tmp_path: Path, photos: Path, with_audio: bool = False) 
     verdicts = tmp_path / "verdicts.jsonl"
     site = work / "site.toml"
     site.write_text(
-        "[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.0\ngap_s = [0.0, 0.0]\n"
+        "[liveness]\nreal_frames = 15\n[challenges]\ntime_limit_s = 1.2\ngap_s = [0.0, 0.0]\n"
         "[session]\nresult_display_s = 1.0\nauto_start_s = 0.5\n"
         f'[verdict]\nhook = "file:{verdicts}"\n'
     )

@@ -57,6 +57,11 @@ def test_defaults_load_and_match_the_design():
         ({"health": {"storm_window_s": 0.5}}, "health.storm_window_s", "between 1 and"),
         ({"health": {"stale_after_s": 1.0}}, "health.stale_after_s", "between 3 and 600 seconds"),
         ({"health": 5}, "health", "must be a table"),
+        # each value valid, together impossible: the run of frames outlasts the time allowed for it
+        ({"liveness": {"real_frames": 100, "timeout_s": 4.0}}, "liveness.real_frames", "nobody could pass level 1"),
+        ({"camera": {"fps": 2}}, "liveness.real_frames", "take 50.0 s"),
+        ({"challenges": {"frames_to_pass": 250}}, "challenges.frames_to_pass", "nobody could pass a challenge"),
+        ({"challenges": {"time_limit_s": 1.0}}, "challenges.frames_to_pass", "3 onset + 25 frames"),
     ],
 )
 def test_bad_values_name_the_key_and_the_reason(data, key, reason):

@@ -21,7 +21,7 @@ def session_cfg(state_dir: Path, **sections):
     challenges time out."""
     base = {
         "liveness": {"real_frames": 15},
-        "challenges": {"time_limit_s": 1.0, "gap_s": [0.0, 0.0]},
+        "challenges": {"time_limit_s": 1.2, "gap_s": [0.0, 0.0]},
         "session": {"result_display_s": 1.0, "auto_start_s": 0.5},
         "camera": {"reconnect_s": 0.3},
     }
