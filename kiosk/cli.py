@@ -63,7 +63,7 @@ def check_config(path: str) -> int:
     """Everything `run` would refuse or be put out of service by, reported at once."""
     cfg = load_config(path)  # ConfigError lists every bad key
     from .preflight import preflight
-    from .verdict import check_device_key
+    from .verdict import check_device_key, hook_problems
     from .vision.pipeline import VisionPipeline
 
     problems: list[tuple[str, str]] = []
@@ -77,7 +77,7 @@ def check_config(path: str) -> int:
         pipeline.close()
     problems += checked.missing_models
     problems += [p for p in checked.problems if p[0] not in {k for k, _ in problems}]  # once per key
-    for note in checked.notes:
+    for note in checked.notes + hook_problems(cfg.verdict.hook):
         print(f"{path}: note: {note}")
     if problems:
         raise ConfigError("", "", problems)

@@ -35,6 +35,7 @@ import re
 import secrets
 import selectors
 import shlex
+import shutil
 import signal
 import stat
 import subprocess
@@ -222,7 +223,8 @@ def check_device_key(path: str | os.PathLike) -> str:
     ("" if it would load or create a key)."""
     path = Path(path).expanduser()
     if not path.exists() and not key_marker(path).exists():
-        return _creation_problem(path)  # first start: the kiosk creates the key, if it can
+        problem = _creation_problem(path)  # first start: the kiosk creates the key, if it can
+        return f"cannot create device key {path}: {problem}" if problem else ""
     try:
         _read_key(path)
     except KeyFileError as exc:
@@ -231,15 +233,15 @@ def check_device_key(path: str | os.PathLike) -> str:
 
 
 def _creation_problem(path: Path) -> str:
-    """Why the key could not be created at `path` ("" if it could): the first existing folder on
-    the way must be a folder the kiosk may write into."""
+    """Why a file could not be created at `path` ("" if it could): the first existing folder on
+    the way must be a folder this process may write into."""
     existing = path.parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        return f"cannot create device key {path}: {existing} is not a folder"
+        return f"{existing} is not a folder"
     if not os.access(existing, os.W_OK | os.X_OK):
-        return f"cannot create device key {path}: no permission to write in {existing}"
+        return f"no permission to write in {existing}"
     return ""
 
 
@@ -731,6 +733,36 @@ def parse_hook(spec: str) -> tuple[str, str | list[str]]:
             raise ValueError(f"the URL {hook!r} has no host")
         return "http", hook
     raise ValueError(f"must be {HOOK_FORMS}, got {hook!r}")
+
+
+def hook_problems(spec: str) -> list[str]:
+    """What would keep a valid `verdict.hook` from delivering as things stand (a program that is
+    not there, a file that cannot be written). Not config errors: the program may be installed
+    after the kiosk, and until then verdicts wait in the spool. check-config prints them as notes
+    and `run` logs them, so a typo is not found only when the host misses its verdicts."""
+    try:
+        kind, target = parse_hook(spec)
+    except ValueError:
+        return []  # the config check reports it
+    if kind == "command":
+        program = str(target[0])
+        found = shutil.which(program) if os.sep not in program else program
+        if not found or not os.path.isfile(found):
+            return [f"verdict.hook: program {program!r} not found"]
+        if not os.access(found, os.X_OK):
+            return [f"verdict.hook: {found} is not executable"]
+    if kind == "file":
+        path = Path(str(target)).expanduser()
+        if path.exists():
+            if not path.is_file():
+                return [f"verdict.hook: {path} is not a regular file"]
+            if not os.access(path, os.W_OK):
+                return [f"verdict.hook: no permission to write {path}"]
+        else:
+            problem = _creation_problem(path)
+            if problem:
+                return [f"verdict.hook: cannot create {path}: {problem}"]
+    return []
 
 
 def hook_from_config(config: dict | str) -> Hook:

@@ -492,3 +492,21 @@ def test_a_key_that_cannot_be_created_is_reported_not_raised_as_a_crash(tmp_path
     fresh = tmp_path / "new" / "deeper" / "device.key"
     assert verdict.check_device_key(fresh) == ""
     assert len(load_or_create_device_key(fresh)) == 32 and fresh.parent.is_dir()
+
+
+def test_hook_problems_name_a_program_or_file_the_hook_cannot_use(tmp_path):
+    script = tmp_path / "on-verdict"
+    script.write_text("#!/bin/sh\ncat >/dev/null\n")
+    script.chmod(0o644)
+    assert "not executable" in verdict.hook_problems(f"command:{script} --flag")[0]
+    script.chmod(0o755)
+    assert verdict.hook_problems(f"command:{script} --flag") == []
+    assert verdict.hook_problems("command:sh -c true") == []  # found on PATH, as the hook runs it
+    assert "not found" in verdict.hook_problems(f"command:{tmp_path / 'missing'}")[0]
+    assert "not found" in verdict.hook_problems("command:no-such-program-anywhere")[0]
+    (tmp_path / "afile").write_text("x")
+    assert "is not a folder" in verdict.hook_problems(f"file:{tmp_path / 'afile' / 'v.jsonl'}")[0]
+    assert "not a regular file" in verdict.hook_problems(f"file:{tmp_path}")[0]
+    assert verdict.hook_problems(f"file:{tmp_path / 'new' / 'v.jsonl'}") == []  # the hook makes the folder
+    assert verdict.hook_problems("http://127.0.0.1:9/verdict") == []  # a host may be down for now
+    assert verdict.hook_problems("") == [] and verdict.hook_problems("ftp://x") == []

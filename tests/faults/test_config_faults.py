@@ -99,6 +99,14 @@ def test_a_good_config_passes_and_names_its_challenges(tmp_path, capsys):
     assert not (tmp_path / "device.key").exists(), "check-config creates nothing"
 
 
+def test_a_hook_program_that_is_not_there_is_a_note_not_a_failure(tmp_path, capsys):
+    # installed after the kiosk, perhaps: verdicts wait in the spool, but the operator is told now
+    f = site(tmp_path, f'[verdict]\nhook = "command:{tmp_path / "on-verdict"} --send"\n')
+    assert main(["check-config", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "note: verdict.hook: program" in out and "not found" in out and ": ok (" in out
+
+
 @pytest.mark.parametrize(
     "body, key",
     [
