@@ -165,3 +165,16 @@ def test_recordings_and_photos_come_no_larger_than_the_camera_mode(tmp_path):
     direct = ImageFolderSource(folder)  # without a camera mode nothing is scaled
     direct.open()
     assert direct.read().image.shape == (1358, 958, 3)
+
+
+def test_a_missing_camera_is_reported_by_opencv_once_not_on_every_retry(capfd):
+    index = 97  # no such camera on any test machine
+    level = cv2.getLogLevel()
+    outputs = []
+    for _ in range(3):  # the camera worker's reconnect attempts
+        with pytest.raises(SourceError, match="camera 97 is not available"):
+            CameraSource(index).open()
+        outputs.append(capfd.readouterr().err)
+    assert "video97" in outputs[0] or "97" in outputs[0], "the first failure keeps OpenCV's own words"
+    assert outputs[1] == outputs[2] == "", "retries of the same camera are quiet"
+    assert cv2.getLogLevel() == level, "OpenCV's log level is put back after each quiet open"

@@ -43,6 +43,13 @@ def fit_within(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
+# Camera indexes whose last open failed. OpenCV prints its own warning for every failed open, and
+# the camera worker retries every camera.reconnect_s: a camera unplugged over a weekend would fill
+# the journal with ~85,000 identical lines a day. The first failure keeps OpenCV's words (they say
+# why); the kiosk logs the loss itself, once; retries of the same index are opened quietly.
+_failed_before: set[int] = set()
+
+
 class CameraSource:
     live = True
 
@@ -53,10 +60,18 @@ class CameraSource:
         self._oversize_logged = False
 
     def open(self) -> None:
-        cap = cv2.VideoCapture(self.index)
+        quiet = self.index in _failed_before
+        previous = cv2.setLogLevel(0) if quiet else None  # 0: OpenCV's LOG_LEVEL_SILENT
+        try:
+            cap = cv2.VideoCapture(self.index)
+        finally:
+            if previous is not None:
+                cv2.setLogLevel(previous)
         if not cap.isOpened():
             cap.release()
+            _failed_before.add(self.index)
             raise SourceError(f"camera {self.index} is not available")
+        _failed_before.discard(self.index)
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
         cap.set(cv2.CAP_PROP_FPS, self.fps)
