@@ -414,3 +414,23 @@ def test_idle_analyses_fewer_frames_until_a_session_needs_more(app, cfg, photos)
         assert (worker._frame_no - f0) <= (len(got) - n0) + 2, "in a session every frame is analysed"
     finally:
         assert thread.shutdown()
+
+
+def test_a_spoken_choice_this_site_cannot_serve_is_answered_not_raised(app, pipeline, state_dir):
+    """With head pose and emotions only (and no emotion validated), "I can't turn my head" would
+    leave nothing to ask: the screen and the keys do not offer it, and saying "head" gets an answer
+    instead of an exception in the voice slot."""
+    from kiosk.commands import Command
+
+    from conftest import make_cfg
+
+    cfg = make_cfg(state_dir, challenges={"kinds": ["head_pose", "emotion"]})
+    with shown_kiosk(cfg, pipeline, rng=random.Random(4)) as k:
+        c = k.controller
+        c.model_problem = ""
+        assert "limited_head" not in c.engine.available_profiles()
+        assert "limited_head" not in k.window.welcome.profile_keys.values()
+        c.handle_command(Command.PROFILE_LIMITED_HEAD, by_voice=True)
+        said = [e.text for e in c.transcript]
+        assert said[-1] == S.PROFILE_UNAVAILABLE
+        assert c.engine.view().profile == "standard"

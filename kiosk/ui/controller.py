@@ -466,6 +466,11 @@ class KioskController(QObject):
 
     @Slot(str)
     def choose_profile(self, name: str) -> None:
+        if name not in self.engine.available_profiles():
+            # Only a spoken choice gets here (the screen and the keys offer only what this site's
+            # challenges can serve): "head" where head pose is the only kind left, say.
+            self.say(tr(S.PROFILE_UNAVAILABLE), interrupt=True)
+            return
         if self.engine.state == State.IDLE:
             self._handle(self.engine.welcome(), by_person=True)
         self._handle(self.engine.set_profile(name), by_person=True)

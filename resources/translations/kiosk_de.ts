@@ -152,6 +152,10 @@
       <translation>Sprachbefehle sind gerade nicht verfügbar. Bitte benutzen Sie die Tasten oder Schaltflächen.</translation>
     </message>
     <message>
+      <source>That choice is not offered at this kiosk. Please choose another one, or ask a member of staff.</source>
+      <translation>Diese Auswahl gibt es an diesem Terminal nicht. Bitte wählen Sie eine andere oder fragen Sie das Personal.</translation>
+    </message>
+    <message>
       <source>Starting now.</source>
       <translation>Es geht jetzt los.</translation>
     </message>
