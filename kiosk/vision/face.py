@@ -18,6 +18,8 @@ from typing import Self
 
 import numpy as np
 
+from ..config import PROJECT_ROOT, resolve_path
+
 DEFAULT_LANDMARKER = "models/face_landmarker.task"
 
 # The Face Landmarker's blendshape categories, in the order of its output (index 0 is "_neutral").
@@ -121,12 +123,9 @@ def face_from_normalized(
 
 
 def resolve_model_path(path: str | Path) -> Path:
-    """Model paths are relative to the project root; accept the working directory too."""
-    p = Path(path)
-    if p.is_absolute() or p.exists():
-        return p
-    root_relative = Path(__file__).resolve().parents[2] / p
-    return root_relative if root_relative.exists() else p
+    """A model path as the config resolves every path: ~ expanded, relative to the project (or
+    bundle) root, never to the working directory."""
+    return resolve_path(PROJECT_ROOT, str(path))
 
 
 class FaceLandmarkerDetector:
