@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..config import PROJECT_ROOT
+
 # name -> what it signals (the kiosk's vocabulary; also shown in the help screen)
 EARCONS = {
     "pass": "the check passed",
@@ -21,7 +23,7 @@ EARCONS = {
 ALIASES = {"success": "pass", "failure": "fail", "listen": "listening"}
 
 # <project>/resources/sounds, or KIOSK_SOUNDS_DIR when the kiosk is installed elsewhere
-SOUNDS_DIR = Path(os.environ.get("KIOSK_SOUNDS_DIR") or Path(__file__).resolve().parents[2] / "resources" / "sounds")
+SOUNDS_DIR = Path(os.environ.get("KIOSK_SOUNDS_DIR") or PROJECT_ROOT / "resources" / "sounds")
 
 
 def earcon_path(name: str, sounds_dir: str | os.PathLike | None = None) -> Path:

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QLocale, QObject, QTimer, QTranslator, Signal, Slot
@@ -20,6 +19,7 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 
 from .. import metrics
+from ..config import PROJECT_ROOT
 from ..health import Health
 from ..memory import limit_arenas, release_free_heap
 from ..preflight import preflight
@@ -33,7 +33,7 @@ from .window import KioskWindow
 from .worker import CameraWorker, WorkerThread
 
 log = logging.getLogger(__name__)
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES = PROJECT_ROOT / "resources"
 
 # Exit status after an error storm (EX_SOFTWARE): systemd's Restart=always starts a fresh kiosk.
 EXIT_ERROR_STORM = 70

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from ..config import PROJECT_ROOT
 
-STYLE_FILE = Path(__file__).resolve().parents[2] / "resources" / "styles" / "high_contrast.qss"
+STYLE_FILE = PROJECT_ROOT / "resources" / "styles" / "high_contrast.qss"
 
 # Foreground / background pairs used on screen; each must reach 7:1 (WCAG 1.4.6, AAA).
 COLOURS = {

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import PROJECT_ROOT
 from ..modelcard import ModelCard
 
 NONE_LABEL = "none"
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "gesture_classifier.tflite"
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "gesture_classifier.tflite"
 
 
 def hand_features(landmarks_xy: np.ndarray, handedness: str) -> np.ndarray:
