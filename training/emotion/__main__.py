@@ -1,8 +1,10 @@
 """One command for the emotion models: `python -m training.emotion all --datasets ../shared/datasets`.
 
 Steps (each also runs alone: `python -m training.emotion STEP ...`):
-  cnn       train.py from scratch for --cnn-minutes of wall time, then export.py: the int8 CNN
-            models/emotion.tflite                                  (training venv, --cnn-minutes)
+  cnn       train.py from scratch for --cnn-minutes of wall time (or --cnn-epochs), then
+            export.py: the int8 CNN models/emotion.tflite          (training venv, --cnn-minutes);
+            with --cnn-restart-minutes a second cycle first: a warm restart from the first
+            cycle's int8 export (train.py --init-tflite), as v1.1.0 was made by hand
   split     dedup.py: exact + near-duplicate groups, held-out split          (runtime venv, ~2-5 min)
   features  features.py: CNN logits + Face Landmarker blendshapes per image  (runtime venv, ~20 ms/image)
   head      head.py: 5 fold heads + the final head, int8 export               (training venv, ~2-5 min)
@@ -11,11 +13,13 @@ Steps (each also runs alone: `python -m training.emotion STEP ...`):
   all       split .. evaluate on the shipped CNN; with --retrain-cnn the CNN first (all six)
 
     python -m training.emotion all --retrain-cnn --cnn-minutes 128 --cnn-threads 2 --datasets ../shared/datasets
+    python -m training.emotion all --retrain-cnn --cnn-epochs 18 --cnn-restart-minutes 63 --cnn-threads 2 --datasets ../shared/datasets
 
-rebuilds everything from the dataset (run end to end twice: 80 min of CNN training on one core gave
-17 epochs and 60.7 % on the validation split; 128 min on two threads gave 28 epochs and 63.3 %,
-against 64.2 % for the shipped v1.1.0 after 33 epochs over two cosine cycles; so the shipped CNN
-stays v1.1.0: README.md).
+rebuild everything from the dataset (the first run end to end twice: 80 min of CNN training on one
+core gave 17 epochs and 60.7 % on the validation split; 128 min on two threads gave 28 epochs and
+63.3 %, against 64.2 % for the shipped v1.1.0 after 33 epochs over two cosine cycles; so the shipped
+CNN stays v1.1.0: README.md). The second is v1.1.0's own two-cycle recipe, checked on a smoke run
+only (about 146 min of two cores for the real one).
 The CNN's schedule runs over elapsed wall time (train.py --time-budget-min): a faster machine
 trains more epochs in the same minutes; the json records epochs and minutes.
 
@@ -58,6 +62,26 @@ def main(argv: list[str] | None = None) -> int:
         help="wall-clock budget of the CNN's training (warm-up + cosine over elapsed time)",
     )
     ap.add_argument(
+        "--cnn-epochs",
+        type=int,
+        default=0,
+        help="train the CNN's first cycle for this many epochs (a cosine over steps, as v1.0.0) "
+        "instead of --cnn-minutes of wall time",
+    )
+    ap.add_argument(
+        "--cnn-restart-minutes",
+        type=float,
+        default=0.0,
+        help="a second cycle: a warm restart from the first cycle's int8 export for this many minutes "
+        "(v1.1.0's recipe: --cnn-epochs 18 --cnn-restart-minutes 63); 0 = one cycle",
+    )
+    ap.add_argument(
+        "--cnn-limit",
+        type=int,
+        default=0,
+        help="train the CNN on only this many images (a smoke test of the steps, not a model)",
+    )
+    ap.add_argument(
         "--retrain-cnn",
         action="store_true",
         help="all: train the CNN from scratch first (it replaces models/emotion.tflite); else all keeps the shipped one",
@@ -70,31 +94,34 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--version", default="2.0.0", help="version of the CNN + head pair written into the json")
     args = ap.parse_args(argv)
+    if args.cnn_epochs == 1 or args.cnn_epochs < 0:
+        ap.error("--cnn-epochs: at least 2 (one warm-up epoch, then the cosine), or 0 for --cnn-minutes")
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     # one thread per step (the machine is shared); the CNN step's intra-op threads: --cnn-threads
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_NUM_INTEROP_THREADS="1")
-    cnn_dir = work / "cnn"
+    cnn_dir, restart_dir = work / "cnn", work / "cnn_restart"
+    two_cycles = args.cnn_restart_minutes > 0
+    first_cycle = (
+        ["--epochs", args.cnn_epochs]
+        if args.cnn_epochs > 0
+        else ["--epochs", "1000", "--time-budget-min", args.cnn_minutes]  # 1000: a bound; the budget ends it
+    )
     commands = {
-        "cnn": [
-            args.train_python,
-            HERE / "train.py",
-            args.datasets,
-            "--out",
-            cnn_dir,
-            "--epochs",
-            "1000",  # an upper bound only: the wall-clock budget ends the run
-            "--time-budget-min",
-            args.cnn_minutes,
-            "--threads",
-            args.cnn_threads,
-        ],
+        "cnn": [args.train_python, HERE / "train.py", args.datasets, "--out", cnn_dir, *first_cycle]
+        + ["--threads", args.cnn_threads, "--limit", args.cnn_limit],
+        # the first cycle's int8 model, which the second cycle starts from (as v1.1.0 started from v1.0.0)
+        "export_first_cycle": [args.train_python, HERE / "export.py", args.datasets, "--keras", cnn_dir / "best.keras"]
+        + ["--out", cnn_dir / "first_cycle.tflite", "--version", args.version],
+        "cnn_restart": [args.train_python, HERE / "train.py", args.datasets, "--out", restart_dir]
+        + ["--epochs", "1000", "--time-budget-min", args.cnn_restart_minutes, "--warmup-frac", "0.05", "--lr", "1e-3"]
+        + ["--init-tflite", cnn_dir / "first_cycle.tflite", "--threads", args.cnn_threads, "--limit", args.cnn_limit],
         "export": [
             args.train_python,
             HERE / "export.py",
             args.datasets,
             "--keras",
-            cnn_dir / "best.keras",
+            (restart_dir if two_cycles else cnn_dir) / "best.keras",
             "--out",
             ROOT / "models" / "emotion.tflite",
             "--version",
@@ -118,12 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     steps = list(STEPS) if args.step == "all" else [args.step]
     if args.step == "all" and not args.retrain_cnn:
         steps.remove("cnn")
-    if "cnn" in steps:  # training, then the int8 export the later steps read
-        steps.insert(steps.index("cnn") + 1, "export")
+    if "cnn" in steps:  # training (one or two cycles), then the int8 export the later steps read
+        after = ["export_first_cycle", "cnn_restart", "export"] if two_cycles else ["export"]
+        at = steps.index("cnn") + 1
+        steps[at:at] = after
     for step in steps:
         cmd = [str(c) for c in commands[step]]
         print(f"== {step}: {' '.join(cmd)}", flush=True)
-        threads = str(args.cnn_threads) if step == "cnn" else "1"
+        threads = str(args.cnn_threads) if step in ("cnn", "cnn_restart") else "1"
         rc = subprocess.call(cmd, cwd=ROOT, env=env | {"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads})
         if rc != 0:
             print(f"step {step} failed with exit code {rc}", file=sys.stderr)
