@@ -28,23 +28,24 @@ import numpy as np  # noqa: E402
 
 from kiosk.vision.gestures import GestureClassifier  # noqa: E402
 from kiosk.vision.hands import HandDetector  # noqa: E402
+from kiosk.vision.sources import fit_within  # noqa: E402
 
 
-def frames(photos: Path, n: int) -> list[tuple[str, np.ndarray]]:
+def scenes(photos: Path, n: int) -> dict[str, list[np.ndarray]]:
+    """Per photo in which a hand is found: n noisy frames of it at the camera mode."""
     rng = np.random.default_rng(0)
-    out = []
+    out = {}
     for p in sorted(photos.glob("*")):
         img = cv2.imread(str(p))
         if img is None:
             continue
-        s = min(640 / img.shape[1], 480 / img.shape[0])
-        img = cv2.resize(img, (int(img.shape[1] * s), int(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
+        img = fit_within(img, 640, 480)  # as the kiosk's sources deliver a photo
         with HandDetector(static_image_mode=True) as probe:
             if not probe.detect(img):
                 continue
-        for _ in range(n):
-            noise = rng.integers(-3, 4, img.shape)
-            out.append((p.name, np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)))
+        out[p.name] = [
+            np.clip(img.astype(np.int16) + rng.integers(-3, 4, img.shape), 0, 255).astype(np.uint8) for _ in range(n)
+        ]
     return out
 
 
@@ -55,16 +56,14 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=100, help="frames per photo with a hand")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    named = frames(Path(args.photos), args.frames)
-    names, stream = [n for n, _ in named], [f for _, f in named]
-    if not stream:
+    by_photo = scenes(Path(args.photos), args.frames)
+    if not by_photo:
         sys.exit(f"no photo with a hand in {args.photos}")
     classifier = GestureClassifier(str(ROOT / "models" / "gesture_classifier.tflite"))
     times: dict[int, list[float]] = {1: [], 0: []}
-    hands: dict[int, list] = {1: [], 0: []}
+    hands: dict[int, dict[str, list]] = {1: {}, 0: {}}  # first round: the hand found in each frame
     for r in range(args.rounds):
-        for photo in dict.fromkeys(names):
-            scene = [f for name, f in zip(names, stream, strict=True) if name == photo]
+        for photo, scene in by_photo.items():
             for complexity in (1, 0):
                 # one detector per photo: a camera sees one scene at a time, and tracking carried
                 # over a cut to another photo measures the cut, not the model
@@ -75,16 +74,14 @@ def main() -> None:
                         found = det.detect(f)
                         times[complexity].append((time.perf_counter() - t0) * 1e3)
                         if r == 0:
-                            hands[complexity].append(found[0] if found else None)
+                            hands[complexity].setdefault(photo, []).append(found[0] if found else None)
     for complexity, name in ((1, "full (shipped)"), (0, "lite")):
         v = times[complexity]
         print(f"{name:15s} median {statistics.median(v):6.2f} ms  p95 {np.percentile(v, 95):6.2f} ms  (n={len(v)})")
     print(f"ratio lite / full: median {statistics.median(times[0]) / statistics.median(times[1]):.3f}")
-    for photo in dict.fromkeys(names):
+    for photo in by_photo:
         both = [
-            (a, b)
-            for name, a, b in zip(names, hands[1], hands[0], strict=True)
-            if name == photo and a is not None and b is not None
+            (a, b) for a, b in zip(hands[1][photo], hands[0][photo], strict=True) if a is not None and b is not None
         ]
         if not both:
             print(f"{photo}: no frame with a hand from both")
@@ -95,12 +92,12 @@ def main() -> None:
             / max(float(np.linalg.norm(a.landmarks[9, :2] - a.landmarks[0, :2])), 1.0)
             for a, b in both
         ]
-        full = Counter(classifier.classify(a).label for a, _ in both)
-        lite = Counter(classifier.classify(b).label for _, b in both)
-        same = np.mean([classifier.classify(a).label == classifier.classify(b).label for a, b in both])
+        labels = [(classifier.classify(a).label, classifier.classify(b).label) for a, b in both]
+        same = np.mean([full == lite for full, lite in labels])
         print(
             f"{photo}: {len(both)} frames, landmarks apart by {statistics.median(dist):.3f} hand sizes "
-            f"(median); labels full {dict(full)}, lite {dict(lite)}; the same on {100.0 * same:.0f} %"
+            f"(median); labels full {dict(Counter(f for f, _ in labels))}, lite {dict(Counter(lt for _, lt in labels))}; "
+            f"the same on {100.0 * same:.0f} %"
         )
 
 
