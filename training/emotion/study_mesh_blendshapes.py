@@ -77,16 +77,13 @@ class BundleBlendshapes:
 
 
 def frames_640(photos: Path) -> list[np.ndarray]:
+    """The sample photos with faces, scaled to the camera mode as the kiosk's sources scale them."""
     import cv2
 
-    out = []
-    for p in sorted(photos.glob("*")):
-        img = cv2.imread(str(p))
-        if img is None or "thumb" in p.name:
-            continue
-        s = min(640 / img.shape[1], 480 / img.shape[0])
-        out.append(cv2.resize(img, (int(img.shape[1] * s), int(img.shape[0] * s)), interpolation=cv2.INTER_AREA))
-    return out
+    from kiosk.vision.sources import fit_within
+
+    images = (cv2.imread(str(p)) for p in sorted(photos.glob("*")) if "thumb" not in p.name)
+    return [fit_within(img, 640, 480) for img in images if img is not None]
 
 
 def features(datasets: Path, work: Path, rounds: int) -> None:
