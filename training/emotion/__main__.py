@@ -108,26 +108,53 @@ def main(argv: list[str] | None = None) -> int:
         if args.cnn_epochs > 0
         else ["--epochs", "1000", "--time-budget-min", args.cnn_minutes]  # 1000: a bound; the budget ends it
     )
-    commands = {
-        "cnn": [args.train_python, HERE / "train.py", args.datasets, "--out", cnn_dir, *first_cycle]
-        + ["--threads", args.cnn_threads, "--limit", args.cnn_limit],
-        # the first cycle's int8 model, which the second cycle starts from (as v1.1.0 started from v1.0.0)
-        "export_first_cycle": [args.train_python, HERE / "export.py", args.datasets, "--keras", cnn_dir / "best.keras"]
-        + ["--out", cnn_dir / "first_cycle.tflite", "--version", args.version],
-        "cnn_restart": [args.train_python, HERE / "train.py", args.datasets, "--out", restart_dir]
-        + ["--epochs", "1000", "--time-budget-min", args.cnn_restart_minutes, "--warmup-frac", "0.05", "--lr", "1e-3"]
-        + ["--init-tflite", cnn_dir / "first_cycle.tflite", "--threads", args.cnn_threads, "--limit", args.cnn_limit],
-        "export": [
+
+    def train(out: Path, *schedule: object) -> list[object]:
+        return [
+            args.train_python,
+            HERE / "train.py",
+            args.datasets,
+            "--out",
+            out,
+            *schedule,
+            "--threads",
+            args.cnn_threads,
+            "--limit",
+            args.cnn_limit,
+        ]
+
+    def export(keras: Path, out: Path) -> list[object]:
+        return [
             args.train_python,
             HERE / "export.py",
             args.datasets,
             "--keras",
-            (restart_dir if two_cycles else cnn_dir) / "best.keras",
+            keras,
             "--out",
-            ROOT / "models" / "emotion.tflite",
+            out,
             "--version",
             args.version,
-        ],
+        ]
+
+    first_cycle_model = cnn_dir / "first_cycle.tflite"
+    commands = {
+        "cnn": train(cnn_dir, *first_cycle),
+        # the first cycle's int8 model, which the second cycle starts from (as v1.1.0 started from v1.0.0)
+        "export_first_cycle": export(cnn_dir / "best.keras", first_cycle_model),
+        "cnn_restart": train(
+            restart_dir,
+            "--epochs",
+            "1000",
+            "--time-budget-min",
+            args.cnn_restart_minutes,
+            "--warmup-frac",
+            "0.05",
+            "--lr",
+            "1e-3",
+            "--init-tflite",
+            first_cycle_model,
+        ),
+        "export": export((restart_dir if two_cycles else cnn_dir) / "best.keras", ROOT / "models" / "emotion.tflite"),
         "split": [
             args.runtime_python,
             HERE / "dedup.py",
