@@ -297,6 +297,43 @@ def test_backoff_skips_azure_then_recovers(fake_azure, tmp_path):
 
 
 @needs_espeak
+def test_an_azure_outage_is_logged_once_and_counted(fake_azure, tmp_path, caplog):
+    """An operator must see that the kiosk speaks with the offline voice because Azure fails:
+    one warning when the outage starts (not one per prompt or per retry), one line when Azure
+    answers again, and every prompt it cost counted in kiosk_speech_fallbacks."""
+    import logging
+
+    from kiosk import metrics
+
+    def fallbacks() -> float:
+        return sum(
+            metrics.REGISTRY.get_sample_value("kiosk_speech_fallbacks_total", {"engine": "azure", "reason": r}) or 0.0
+            for r in ("error", "timeout", "backoff", "skipped")
+        )
+
+    clock = FakeClock()
+    chain = make_chain(fake_azure, tmp_path, clock=clock, backoff_s=30.0)
+    fake_azure.refuse()
+    before = fallbacks()
+    caplog.set_level(logging.DEBUG, logger="kiosk.speech")
+    for i in range(3):
+        clock.now += 31  # each prompt after the back-off: Azure is tried, and fails, again
+        assert chain.synthesize_detailed(f"prompt {i}", "en").engine == "espeak"
+    assert chain.synthesize_detailed("prompt 3", "en").engine == "espeak"  # within the back-off
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "azure" in warnings[0].getMessage() and "Connection refused" in warnings[0].getMessage()
+    assert fallbacks() - before == 4
+
+    fake_azure.answer()
+    clock.now += 31
+    caplog.clear()
+    assert chain.synthesize_detailed("prompt 4", "en").engine == "azure"
+    assert any("azure" in r.getMessage() and r.levelno == logging.INFO for r in caplog.records)
+    assert fallbacks() - before == 4
+
+
+@needs_espeak
 def test_one_offline_failure_does_not_silence_the_following_prompts(fake_azure, tmp_path, monkeypatch):
     """espeak-ng is the last resort: a single failure (a busy machine) must not back it off, or
     every prompt for the next 30 s would be silent."""

@@ -271,27 +271,46 @@ class Backoff:
         self.backoff_s = backoff_s
         self.clock = clock
         self._down_until: dict[str, float] = {}
+        # Engines that failed and have not answered since: an outage outlasts its back-offs,
+        # so that it is reported when it starts and when it ends, not at every retry.
+        self._failing: set[str] = set()
         self._lock = threading.Lock()
 
     def is_down(self, name: str) -> bool:
         with self._lock:
             return self.clock() < self._down_until.get(name, float("-inf"))
 
-    def mark_down(self, name: str) -> None:
+    def mark_down(self, name: str) -> bool:
+        """Back ``name`` off; True when this starts an outage (it had answered until now)."""
         with self._lock:
             self._down_until[name] = self.clock() + self.backoff_s
+            started = name not in self._failing
+            self._failing.add(name)
+            return started
 
-    def mark_up(self, name: str) -> None:
+    def mark_up(self, name: str) -> bool:
+        """``name`` answered; True when this ends an outage."""
         with self._lock:
             self._down_until.pop(name, None)
+            ended = name in self._failing
+            self._failing.discard(name)
+            return ended
+
+    def failing(self, name: str) -> bool:
+        with self._lock:
+            return name in self._failing
 
     def answered(self, name: str, took_s: float, slow_after_s: float | None) -> bool:
-        """Record an answer; True (and backing off) when it took longer than ``slow_after_s``."""
-        if slow_after_s is not None and took_s > slow_after_s:
-            self.mark_down(name)
-            return True
-        self.mark_up(name)
-        return False
+        """Record an answer; True (and backing off) when it took longer than ``slow_after_s``.
+        Any answer, slow or not, ends an outage."""
+        slow = slow_after_s is not None and took_s > slow_after_s
+        with self._lock:
+            self._failing.discard(name)
+            if slow:
+                self._down_until[name] = self.clock() + self.backoff_s
+            else:
+                self._down_until.pop(name, None)
+        return slow
 
 
 # An answer that used more than this share of its timeout nearly missed it: the next request
