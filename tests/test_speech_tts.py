@@ -377,6 +377,27 @@ def test_cache_keeps_the_neural_voice_during_an_outage(fake_azure, tmp_path):
     assert chain.cache_path(chain.engines[0], "Hallo", "de") != chain.cache_path(chain.engines[0], "Hallo", "en")
 
 
+@needs_espeak
+def test_an_unusable_cache_folder_leaves_no_pile_of_files_and_is_logged_once(tmp_path, caplog):
+    """A cache folder the kiosk cannot write (a wrong owner, a path under a file) must not
+    leave one WAV per prompt in the output folder for months: speech goes on, each distinct
+    prompt keeps at most one file, and the operator reads once why nothing is cached."""
+    import logging
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")  # unwritable for root too: the cache would be under a file
+    out = tmp_path / "out"
+    chain = TTSChain([OfflineTTS(out_dir=out)], blocker / "cache")
+    caplog.set_level(logging.INFO, logger="kiosk.speech")
+    for i in range(6):
+        result = chain.synthesize_detailed(f"Bitte lächeln Sie {i % 2}", "de")
+        assert result.engine == "espeak" and not result.cached
+        assert_valid_wav(result.path, ESPEAK_RATE)
+    assert len(list(out.iterdir())) == 2  # one per distinct prompt, not one per prompt
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and str(blocker / "cache") in warnings[0], warnings
+
+
 # --- offline engine --------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ import configparser
 import contextlib
 import hashlib
 import io
+import logging
 import os
 import shutil
 import stat
@@ -54,6 +55,8 @@ AZURE_WAV = (24000, 1, 2)  # what AZURE_OUTPUT_FORMAT promises: rate, channels, 
 # 0x7FFFFFFF where the length was not known yet: such a header says nothing about length.
 UNKNOWN_SIZES = (0, 0x7FFFFFFF, 0xFFFFFFFF)
 MAX_SPEECH_S = 120.0
+
+log = logging.getLogger(__name__)
 
 
 class TTSError(RuntimeError):
@@ -443,6 +446,7 @@ class TTSChain:
         self.local_engines = set(local_engines)
         self.backoff = Backoff(backoff_s, clock)
         self.errors: list[str] = []  # why the last call passed engines over, for diagnostics
+        self._cache_problem: str | None = None  # why the cache cannot be written, once logged
         self.last: Synthesis | None = None
 
     def voice_for(self, language: str) -> str:
@@ -505,15 +509,34 @@ class TTSChain:
         return Synthesis(self._store(Path(produced), cached), engine.name, False)
 
     def _store(self, produced: Path, cached: Path) -> Path:
-        """Move the fresh, checked WAV into the cache atomically (readers never see half a file)."""
+        """Move the fresh, checked WAV into the cache atomically (readers never see half a file).
+
+        When the cache cannot take it, speech goes on from the engine's own folder, under the
+        cache entry's name there: each prompt's new file replaces its last one instead of one
+        more file per prompt for as long as the kiosk runs."""
+        tmp = cached.with_name(f".{cached.name}.{uuid.uuid4().hex}.part")
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f".{cached.name}.{uuid.uuid4().hex}.part")
             shutil.move(str(produced), tmp)
             os.replace(tmp, cached)
-            return cached
-        except OSError:
-            return produced  # unwritable cache: still speak
+        except OSError as exc:
+            if self._cache_problem is None:
+                log.warning("speech cache %s unusable (%s): prompts are synthesized every time", self.cache_dir, exc)
+            self._cache_problem = str(exc)
+            source = produced if produced.exists() else tmp  # tmp: moved, but not into place
+            if source is produced:
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)  # a copy cut short by a full disk
+            own = produced.with_name(cached.name)
+            try:
+                os.replace(source, own)
+            except OSError:
+                return source
+            return own
+        if self._cache_problem is not None:
+            self._cache_problem = None
+            log.info("speech cache %s works again", self.cache_dir)
+        return cached
 
 
 def _skip(reason: str) -> Callable[[], Synthesis]:
