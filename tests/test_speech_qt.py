@@ -123,6 +123,35 @@ def test_synthesis_runs_off_the_gui_thread_and_plays_without_a_device(app, tmp_p
     speaker.shutdown()
 
 
+@needs_espeak
+def test_a_missing_speech_engine_is_logged_once_not_once_per_prompt(app, tmp_path, monkeypatch, caplog):
+    """espeak-ng gone (an uninstalled package, a broken library) with Azure off: every prompt
+    is still captioned and ends with its error, but the journal gets one warning for the
+    outage, not one per prompt for as long as it lasts, and one line when speech is back."""
+    import logging
+
+    chain = TTSChain([OfflineTTS(out_dir=tmp_path / "out")], tmp_path / "cache")
+    monkeypatch.setattr(OfflineTTS, "_pyttsx3_broken", True)  # the library fails: the CLI is the engine
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # ... and the binary is gone
+    speaker = Speaker(chain, language="de")
+    errors = record(speaker.error)
+    captions = record(speaker.caption)
+    caplog.set_level(logging.DEBUG, logger="kiosk.speech")
+    failed = [speaker.say(f"Bitte lächeln Sie ({i})", interrupt=False) for i in range(5)]
+    assert wait_until(lambda: all(u.error for u in failed))
+    assert len(captions) == 5
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "espeak" in warnings[0], warnings
+    assert errors == ["speech output unavailable"]
+
+    monkeypatch.setenv("PATH", str(Path(ESPEAK).parent))
+    caplog.clear()
+    back = speaker.say("Die Stimme ist wieder da")
+    assert wait_until(lambda: back.wav is not None)
+    assert any("works again" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
+    speaker.shutdown()
+
+
 def test_media_player_path_survives_a_missing_device(app, tmp_path, monkeypatch):
     """Force the QMediaPlayer path even though no device exists: prompts play in order to
     their end (or fail with an error signal), never crash, and speaking ends False."""

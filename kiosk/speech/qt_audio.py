@@ -318,6 +318,7 @@ class Speaker(QObject):
         self._busy = False  # finished is owed once everything has been said
         self._warned_no_device = False
         self._audio_failing = False  # log an audio outage once, not once per prompt
+        self._synthesis_failing = False  # the same for an outage of every speech engine
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one synthesis at a time keeps prompts in order
         self._relay = _Relay(self)
@@ -430,12 +431,21 @@ class Speaker(QObject):
         utterance, generation = token
         if isinstance(result, Exception):
             utterance.error = str(result)
-            log.warning("speech synthesis failed for %r: %s", utterance.text, result)
-            self.error.emit(SYNTHESIS_FAILED)
+            # An engine that is gone fails every prompt alike: said once per outage, like
+            # playback, or the journal fills with the same warning for as long as it lasts.
+            if not self._synthesis_failing:
+                self._synthesis_failing = True
+                log.warning("speech synthesis failed: %s (captions go on)", result)
+                self.error.emit(SYNTHESIS_FAILED)
+            else:
+                log.debug("speech synthesis failed: %s", result)
             return
         if result is None:
             utterance.interrupted = True
             return
+        if self._synthesis_failing:
+            self._synthesis_failing = False
+            log.info("speech synthesis works again")
         utterance.wav, utterance.engine = result
         if generation != self._generation or not self._enabled:
             utterance.interrupted = True
