@@ -621,6 +621,29 @@ def test_a_denial_that_locks_says_how_long_to_wait(kiosk):
     assert "try again" not in text
 
 
+def test_a_missing_sound_file_costs_neither_the_verdict_nor_its_words(app, state_dir, pipeline, tmp_path, monkeypatch):
+    import kiosk.speech.earcons as earcons
+
+    monkeypatch.setattr(earcons, "SOUNDS_DIR", tmp_path / "sounds")  # the result's earcon is gone
+    reported = []
+    reporter = type(
+        "Reporter",
+        (),
+        {"submit": lambda s, r: reported.append(r), "submit_interrupted": lambda s, r: None, "close": lambda s: None},
+    )()
+    with shown_kiosk(make_cfg(state_dir, ui={"voice": True}), pipeline, rng=random.Random(3), reporter=reporter) as k:
+        c = k.controller
+        c.model_problem = ""
+        c.handle_command("start")
+        c.handle_command("start")
+        for _ in range(c.engine.settings.spoof_frames):
+            c.engine.clock.advance(DT)
+            c.on_observation(face(live=False))
+        assert c.engine.state == State.DENIED
+        assert [r.result for r in reported] == ["denied"]
+        assert c.transcript[-1].state == "denied"  # the result was said, and captioned
+
+
 def test_help_left_open_goes_on_by_itself_after_the_pause_limit(kiosk):
     from kiosk.session.engine import MAX_PAUSE_S
 

@@ -220,6 +220,30 @@ def test_earcons_play_without_crashing_and_are_logged(app, tmp_path):
     speaker.shutdown()
 
 
+def test_a_missing_earcon_file_costs_its_sound_only(app, tmp_path, monkeypatch, caplog):
+    """A sound file gone from the installation (a partial update, a wrong KIOSK_SOUNDS_DIR)
+    must not raise out of play_earcon into the caller, which goes on to say and report the
+    verdict: the earcon's screen signal still comes, and each missing file is logged once."""
+    import logging
+
+    import kiosk.speech.earcons as earcons
+    import kiosk.speech.qt_audio as qt_audio
+
+    monkeypatch.setattr(earcons, "SOUNDS_DIR", tmp_path / "sounds")  # nothing there
+    monkeypatch.setattr(qt_audio, "_has_audio_output", lambda: True)
+    speaker = Speaker(FakeTTS(tmp_path), enabled=False)
+    played = record(speaker.earcon)
+    caplog.set_level(logging.DEBUG, logger="kiosk.speech")
+    for name in ("pass", "fail", "pass", "success"):
+        speaker.play_earcon(name)
+    assert played == ["pass", "fail", "pass", "pass"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2 and all("missing" in w for w in warnings), warnings
+    with pytest.raises(KeyError):
+        speaker.play_earcon("fanfare")  # an unknown name stays a programming error
+    speaker.shutdown()
+
+
 def test_earcon_files_are_short_and_distinct():
     """Short and small, and pairwise different in length or in dominant pitch."""
     from kiosk.speech.earcons import earcon_path

@@ -26,15 +26,21 @@ ALIASES = {"success": "pass", "failure": "fail", "listen": "listening"}
 SOUNDS_DIR = Path(os.environ.get("KIOSK_SOUNDS_DIR") or PROJECT_ROOT / "resources" / "sounds")
 
 
-def earcon_path(name: str, sounds_dir: str | os.PathLike | None = None) -> Path:
-    """Path of an earcon WAV; KeyError for unknown names, FileNotFoundError if missing."""
+def earcon_name(name: str) -> str:
+    """The earcon a name or alias stands for; KeyError for unknown names."""
     canonical = ALIASES.get(name, name)
     if canonical not in EARCONS:
         raise KeyError(f"unknown earcon {name!r}; known: {', '.join(EARCONS)}")
+    return canonical
+
+
+def earcon_path(name: str, sounds_dir: str | os.PathLike | None = None) -> Path:
+    """Path of an earcon WAV; KeyError for unknown names, FileNotFoundError if missing."""
+    canonical = earcon_name(name)
     path = Path(sounds_dir or SOUNDS_DIR) / f"{canonical}.wav"
     if not path.is_file():
         raise FileNotFoundError(f"earcon {canonical!r} missing: {path} (run resources/sounds/make_earcons.py)")
     return path
 
 
-__all__ = ["ALIASES", "EARCONS", "SOUNDS_DIR", "earcon_path"]
+__all__ = ["ALIASES", "EARCONS", "SOUNDS_DIR", "earcon_name", "earcon_path"]

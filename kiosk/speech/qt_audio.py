@@ -35,7 +35,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Qt, QThread,
 from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QAudioSource, QMediaDevices, QtAudio
 
 from .commands import Command, parse_command, to_mono16k
-from .earcons import earcon_path
+from .earcons import earcon_name, earcon_path
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +328,7 @@ class Speaker(QObject):
         self._earcon_player = _PcmPlayer(self)
         self._earcon_player.finished.connect(self._on_earcon_played)
         self._earcon_pcm: dict[str, tuple[QAudioFormat, bytes, int]] = {}
+        self._earcons_unusable: set[str] = set()
 
     # --- voice on/off ---------------------------------------------------------------------
     @property
@@ -510,20 +511,25 @@ class Speaker(QObject):
         """Play a short non-speech sound (pass, fail, detected, step, listening, attention).
 
         Earcons are independent of voice on/off: they are the wordless channel."""
-        path = earcon_path(name)  # KeyError for unknown names: a programming error
+        stem = earcon_name(name)  # KeyError for unknown names: a programming error
         if not self._owner.is_current():
             self._owner.post(lambda: self.play_earcon(name))
             return
-        self.earcons_played.append(path.stem)
-        self.earcon.emit(path.stem)
+        self.earcons_played.append(stem)
+        self.earcon.emit(stem)
         if not self.earcons_enabled or not _has_audio_output():
             return
-        sound = self._earcon_pcm.get(path.stem)
+        sound = self._earcon_pcm.get(stem)
         if sound is None:
+            # A missing or broken file costs this sound only: callers play an earcon just
+            # before they say and report a verdict, which must not be cut off by it.
             try:
-                sound = self._earcon_pcm[path.stem] = _read_pcm(path)
+                sound = self._earcon_pcm[stem] = _read_pcm(earcon_path(stem))
             except (OSError, EOFError, KeyError, wave.Error) as exc:
-                self._audio_problem(f"earcon {path}: {exc}")
+                if stem not in self._earcons_unusable:
+                    self._earcons_unusable.add(stem)  # an installation problem: said once per sound
+                    log.warning("earcon %r unusable, its screen signal goes on: %s", stem, exc)
+                    self.error.emit(PLAYBACK_FAILED)
                 return
         self._earcon_player.play(*sound)
 
