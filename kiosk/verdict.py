@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import hmac
-import http.client
 import json
 import logging
 import math
@@ -41,9 +40,7 @@ import stat
 import subprocess
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -669,7 +666,11 @@ def _split_command(text: str) -> list[str]:
 
 
 class HttpHook(Hook):
-    """POSTs the record as JSON; any 2xx answer = delivered. No proxies, no redirects."""
+    """POSTs the record as JSON; any 2xx answer = delivered. No proxies, no redirects.
+
+    `timeout_s` bounds the whole request (name lookup, connect, send, every read): a host that
+    trickles its answer a byte at a time would otherwise hold the delivery for ever, with this
+    record in memory only and every later verdict queued behind it."""
 
     def __init__(self, url: str, timeout_s: float = 5.0, spool_path: str | os.PathLike | None = None):
         super().__init__(spool_path)
@@ -678,30 +679,24 @@ class HttpHook(Hook):
             raise ValueError(f"HttpHook needs an http:// or https:// URL, got {url!r}")
         self.url = url
         self.timeout_s = float(timeout_s)
-        # The host is local; an environment proxy must not see (or divert) verdicts.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
     def send(self, line: bytes) -> None:
-        request = urllib.request.Request(
-            self.url, data=line, method="POST", headers={"Content-Type": "application/json"}
-        )
+        # The speech layer's POST: one deadline enforced on the socket itself, no proxy (the host
+        # is local; an environment proxy must not see or divert verdicts), a redirect is returned
+        # as its status (a failed delivery, not a silent GET elsewhere). Imported here: this module
+        # stays stdlib-only for the host side's `verify-record`.
+        from .speech.transport import SpeechTransportError, post
+
+        headers = {"Content-Type": "application/json", "User-Agent": "kiosk-verdict"}
         try:
-            with self._opener.open(request, timeout=self.timeout_s) as answer:
-                status = answer.status
-        except urllib.error.HTTPError as exc:
-            raise DeliveryError(f"HTTP {exc.code}") from None
-        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as exc:
-            raise DeliveryError(f"HTTP request failed: {getattr(exc, 'reason', exc)}") from None
-        if not 200 <= status < 300:
-            raise DeliveryError(f"HTTP {status}")
+            answer = post(self.url, headers, line, self.timeout_s)
+        except SpeechTransportError as exc:
+            raise DeliveryError(f"HTTP request failed: {exc}") from None
+        if not 200 <= answer.status < 300:
+            raise DeliveryError(f"HTTP {answer.status}")
 
     def __repr__(self) -> str:
         return f"HttpHook({self.url!r})"
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D401 - urllib API
-        return None  # a redirect is a failed delivery, not a silent GET elsewhere
 
 
 HOOK_FORMS = "empty, file:PATH, command:PROGRAM ARGS or an http(s)://HOST/... URL"

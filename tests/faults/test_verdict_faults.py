@@ -6,15 +6,17 @@ import json
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from kiosk import verdict
-from kiosk.verdict import CommandHook, FileHook, make_record, sign
+from kiosk.verdict import CommandHook, FileHook, HttpHook, make_record, sign
 
 from conftest import make_cfg
 
@@ -69,6 +71,45 @@ def test_a_hanging_hook_times_out_is_killed_and_its_record_is_delivered_later(tm
     assert time.monotonic() - t0 < 6
     assert hook.pending() == 1
     assert wait_gone(int(pidfile.read_text())), "the hook's whole process group is killed"
+    good = FileHook(tmp_path / "host2.jsonl", spool_path=tmp_path / "spool.jsonl")
+    assert good.deliver(signed(1))
+    assert [json.loads(x)["session_id"] for x in (tmp_path / "host2.jsonl").read_text().splitlines()] == ["s0", "s1"]
+
+
+def test_a_host_trickling_its_answer_cannot_hold_a_delivery_past_its_timeout(tmp_path):
+    # A host that sends a byte of its answer now and then: every single read is within the
+    # socket timeout, so only a deadline on the whole request ends it. Until it ends, the record
+    # is in memory only and every later verdict queues behind it.
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = srv.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                if stop.wait(0.2):  # the pace of the fault, not a wait for the code under test
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:  # the kiosk gave up and closed: what it should do
+                    return
+
+    server = threading.Thread(target=trickle, daemon=True)
+    server.start()
+    hook = HttpHook(f"http://127.0.0.1:{srv.getsockname()[1]}/v", timeout_s=1.0, spool_path=tmp_path / "spool.jsonl")
+    result: list[bool] = []
+    delivery = threading.Thread(target=lambda: result.append(hook.deliver(signed(0))), daemon=True)
+    t0 = time.monotonic()
+    delivery.start()
+    delivery.join(timeout=8)
+    stop.set()
+    server.join(timeout=5)
+    srv.close()
+    assert result == [False], f"delivery still running after {time.monotonic() - t0:.1f} s with timeout_s=1"
+    assert hook.pending() == 1
     good = FileHook(tmp_path / "host2.jsonl", spool_path=tmp_path / "spool.jsonl")
     assert good.deliver(signed(1))
     assert [json.loads(x)["session_id"] for x in (tmp_path / "host2.jsonl").read_text().splitlines()] == ["s0", "s1"]
