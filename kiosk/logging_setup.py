@@ -1,6 +1,7 @@
 """Logging that cannot flood: identical lines are collapsed ("last message repeated N times"),
 a global budget caps lines per minute, Qt's own warnings go through the same filter, and an
-optional log file (KIOSK_LOG_FILE) rotates with a size cap. Under systemd the log goes to
+optional log file (KIOSK_LOG_FILE) rotates with a size cap (one that cannot be opened is said on
+stderr and left out: the kiosk runs on). Under systemd the log goes to
 journald through stderr, where the filter is the guard (journald caps its own disk use).
 """
 
@@ -118,18 +119,28 @@ def configure_logging(
     for h in list(root.handlers):
         root.removeHandler(h)
     handlers: list[logging.Handler] = [logging.StreamHandler()]
+    file_problem = ""
     if log_file:
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
+        try:
+            handlers.append(
+                logging.handlers.RotatingFileHandler(
+                    log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
+                )
             )
-        )
+        except OSError as exc:  # a missing or read-only folder: the kiosk still serves, logging to stderr
+            file_problem = exc.strerror or str(exc)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     for h in handlers:
         h.setFormatter(fmt)
         h.addFilter(rf)
         root.addHandler(h)
     root.setLevel(level)
+    if file_problem:
+        logging.getLogger(__name__).error(
+            "cannot open the log file %s (KIOSK_LOG_FILE): %s; logging to stderr (the journal) only",
+            log_file,
+            file_problem,
+        )
     return rf
 
 

@@ -288,6 +288,36 @@ def test_repeat_filter_says_how_many_were_dropped():
     assert rf.filter(r) and r.getMessage() == "[last message repeated 48 times] camera 0 failed"
 
 
+@pytest.fixture
+def root_logging():
+    """configure_logging replaces the root logger's handlers: put the test run's back after."""
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    yield root
+    for h in list(root.handlers):
+        root.removeHandler(h)
+        if h not in saved:
+            h.close()
+    for h in saved:
+        root.addHandler(h)
+    root.setLevel(level)
+
+
+def test_a_log_file_that_cannot_be_opened_does_not_stop_the_kiosk(root_logging, tmp_path, capfd):
+    """KIOSK_LOG_FILE in a folder that does not exist or may not be written (ProtectSystem=strict
+    makes /var/log read-only for the service): every command died with a traceback before doing
+    anything, and systemd restarted `run` into the same traceback every 3 s."""
+    from kiosk.logging_setup import configure_logging
+
+    path = tmp_path / "no-such-folder" / "kiosk.log"
+    configure_logging("INFO", str(path))
+    logging.getLogger("kiosk.x").warning("a session ended")
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    assert "KIOSK_LOG_FILE" in err and str(path) in err, "the operator is told which setting and why"
+    assert "a session ended" in err, "the log still reaches stderr (the journal)"
+
+
 def test_the_stuck_kiosk_of_the_field_report_is_out_of_service_or_restarts(tmp_path, photos):
     """The field case: challenges limited to gestures with the gesture model missing. Once level 1
     passed, every frame raised (1,307 tracebacks in 50 s) and WATCHDOG=1 was still sent. Now the
