@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import re
+import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 _DIGITS = re.compile(r"\d+")
 
@@ -109,6 +111,40 @@ class RepeatFilter(logging.Filter):
         return False
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The KIOSK_LOG_FILE handler. A line it cannot write (disk full, file system gone read-only)
+    is said once on stderr, not with logging's traceback for every line (a dozen journal lines
+    per log line for as long as the disk stays full); every line is still tried, and the first
+    one written again says how many the file misses."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.missed = 0  # lines not written since the file failed
+
+    def emit(self, record: logging.LogRecord) -> None:
+        missed = self.missed
+        super().emit(record)  # calls handleError on failure
+        if missed and self.missed == missed:
+            self.missed = 0
+            _say(f"log file {self.baseFilename} written again; {missed} line(s) before this one are missing from it")
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self.missed:
+            exc = sys.exc_info()[1]
+            reason = getattr(exc, "strerror", None) or exc
+            _say(f"cannot write the log file {self.baseFilename} ({reason}); its lines go to stderr only until it can")
+        self.missed += 1
+
+
+def _say(text: str) -> None:
+    """One line on stderr, outside logging (a note about a failing handler must not go through it)."""
+    try:
+        sys.stderr.write(f"kiosk: {text}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # no stderr left: nothing else to tell
+        pass
+
+
 def configure_logging(
     level: str | int = "WARNING", log_file: str | None = None, repeat_filter: RepeatFilter | None = None
 ) -> RepeatFilter:
@@ -122,11 +158,7 @@ def configure_logging(
     file_problem = ""
     if log_file:
         try:
-            handlers.append(
-                logging.handlers.RotatingFileHandler(
-                    log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
-                )
-            )
+            handlers.append(_LogFile(log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"))
         except OSError as exc:  # a missing or read-only folder: the kiosk still serves, logging to stderr
             file_problem = exc.strerror or str(exc)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -318,6 +318,46 @@ def test_a_log_file_that_cannot_be_opened_does_not_stop_the_kiosk(root_logging, 
     assert "a session ended" in err, "the log still reaches stderr (the journal)"
 
 
+def test_a_full_disk_under_the_log_file_is_said_once_not_as_a_traceback_per_line(root_logging, tmp_path, capfd):
+    """The log file's disk filling up: logging printed a 12-line "--- Logging error ---"
+    traceback to the journal for every line the kiosk logged, for as long as the disk stayed full."""
+    import errno
+    import logging.handlers
+
+    from kiosk.logging_setup import RepeatFilter, configure_logging
+
+    path = tmp_path / "kiosk.log"
+    configure_logging("INFO", str(path), RepeatFilter(burst=100))  # all twenty lines of one kind pass
+    (file_handler,) = [h for h in root_logging.handlers if isinstance(h, logging.handlers.RotatingFileHandler)]
+
+    class Disk:  # the file's stream, with the disk full while `full` is set
+        def __init__(self, stream):
+            self.stream, self.full = stream, True
+
+        def write(self, text):
+            if self.full:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.stream.write(text)
+
+        def __getattr__(self, name):  # seek, tell, flush, close: the real file's
+            return getattr(self.stream, name)
+
+    disk = Disk(file_handler.stream)
+    file_handler.stream = disk
+    log = logging.getLogger("kiosk.x")
+    for i in range(20):
+        log.warning("session s%d ended", i)
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Logging error" not in err
+    assert err.count(str(path)) == 1 and "No space left" in err, "said once, naming the file and why"
+    assert "session s19 ended" in err, "the lines still reach stderr (the journal)"
+    disk.full = False
+    log.warning("session s20 ended")
+    err = capfd.readouterr().err
+    assert "session s20 ended" in path.read_text(), "the file is written again once there is space"
+    assert str(path) in err and "20" in err, "the recovery is said, with how many lines the file misses"
+
+
 def test_the_stuck_kiosk_of_the_field_report_is_out_of_service_or_restarts(tmp_path, photos):
     """The field case: challenges limited to gestures with the gesture model missing. Once level 1
     passed, every frame raised (1,307 tracebacks in 50 s) and WATCHDOG=1 was still sent. Now the
