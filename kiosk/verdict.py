@@ -17,7 +17,9 @@ host still has to refuse a session_id it has seen before (a record is valid unti
 Delivery: a hook (append to a file, run a command, POST to a URL). A failed delivery is logged
 and the record goes to a spool file; every later delivery first retries the spool in order, so
 nothing is lost while the host is away; when the spool cannot be written either (disk full)
-the records stay in memory and are retried with the next delivery. Delivery blocks up to the
+the records stay in memory and are retried with the next delivery. A record the host refuses for
+good (HTTP 400, 409, 410, 422: say, expired while it waited) is set aside in `<spool>.refused`
+instead, so it cannot hold back the records after it. Delivery blocks up to the
 hook's timeout: call it off the UI thread.
 """
 
@@ -57,6 +59,10 @@ KEY_MARKER_SUFFIX = ".issued"
 NONCE_PATTERN = re.compile(r"[A-Za-z0-9._~+/=-]{8,128}")
 HOOK_OUTPUT_BYTES = 4096  # what is kept of a command hook's stderr for the log; the rest is read and dropped
 DEFAULT_SPOOL = "~/.local/share/kiosk/verdict-spool.jsonl"
+# HTTP answers that refuse this one record (bad request, conflict: a session_id seen before, gone,
+# unprocessable: expired). Others (401/403/404: the kiosk's URL or credentials; 408/429/5xx:
+# the host is busy or away) say nothing against the record: it waits in the spool.
+REFUSED_STATUSES = frozenset({400, 409, 410, 422})
 
 
 class VerdictError(ValueError):
@@ -69,6 +75,11 @@ class KeyFileError(RuntimeError):
 
 class DeliveryError(RuntimeError):
     """A hook could not hand a record to the host."""
+
+
+class DeliveryRefused(DeliveryError):
+    """The host received the record and refuses it for good (expired, a session_id it has seen,
+    malformed): sending it again cannot help."""
 
 
 # --------------------------------------------------------------------------- records
@@ -438,21 +449,58 @@ class Hook:
                 )
                 return False
             pending = spooled + self._unsaved + [line]
+            delivered = False  # this record, the last one
             for i, line in enumerate(pending):
                 try:
                     self.send(line)
+                    delivered = True
+                    continue
+                except DeliveryRefused as exc:
+                    # Retried first for ever, it would hold every later record back: kept aside.
+                    delivered = False
+                    if self._set_aside(line, exc):
+                        continue
+                    failure: Exception = exc
                 except Exception as exc:  # any failure: keep the record, never lose it
-                    log.warning(
-                        "verdict delivery via %s failed (%s); %d record(s) spooled to %s",
-                        self,
-                        exc,
-                        len(pending) - i,
-                        self.spool_path,
-                    )
-                    self._save_spool(pending[i:])
-                    return False
+                    failure = exc
+                log.warning(
+                    "verdict delivery via %s failed (%s); %d record(s) spooled to %s",
+                    self,
+                    failure,
+                    len(pending) - i,
+                    self.spool_path,
+                )
+                self._save_spool(pending[i:])
+                return False
             self._save_spool([])
-            return True
+            return delivered
+
+    def _set_aside(self, line: bytes, why: Exception) -> bool:
+        """Moves a record the host refused to `<spool>.refused`; False (it stays queued) when
+        that file cannot be written."""
+        refused = self.spool_path.with_name(self.spool_path.name + ".refused")
+        try:
+            session = json.loads(line).get("session_id")
+        except (ValueError, AttributeError):
+            session = "?"
+        try:
+            _append(refused, line, 0o600)
+        except OSError as exc:
+            log.error(
+                "the host refused session %s (%s); it stays in the spool: cannot write %s (%s)",
+                session,
+                why,
+                refused,
+                exc,
+            )
+            return False
+        log.error(
+            "the host refused the verdict of session %s (%s); set aside in %s, the next ones go on",
+            session,
+            why,
+            refused,
+        )
+        return True
 
     def _save_spool(self, lines: list[bytes]) -> None:
         try:
@@ -666,7 +714,8 @@ def _split_command(text: str) -> list[str]:
 
 
 class HttpHook(Hook):
-    """POSTs the record as JSON; any 2xx answer = delivered. No proxies, no redirects.
+    """POSTs the record as JSON; any 2xx answer = delivered, 400/409/410/422 = refused for good
+    (set aside), anything else = retried later. No proxies, no redirects.
 
     `timeout_s` bounds the whole request (name lookup, connect, send, every read): a host that
     trickles its answer a byte at a time would otherwise hold the delivery for ever, with this
@@ -692,6 +741,8 @@ class HttpHook(Hook):
             answer = post(self.url, headers, line, self.timeout_s)
         except SpeechTransportError as exc:
             raise DeliveryError(f"HTTP request failed: {exc}") from None
+        if answer.status in REFUSED_STATUSES:
+            raise DeliveryRefused(f"HTTP {answer.status}")
         if not 200 <= answer.status < 300:
             raise DeliveryError(f"HTTP {answer.status}")
 

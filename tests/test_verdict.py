@@ -349,15 +349,17 @@ class _Host:
     def __init__(self):
         self.received: list[dict] = []
         self.status = 200
+        self.refuse: dict[str, int] = {}  # session_id -> the status this host answers for it
         host = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                if host.status == 200:
+                status = host.refuse.get(json.loads(body)["session_id"], host.status)
+                if status == 200:
                     assert self.headers["Content-Type"] == "application/json"
                     host.received.append(json.loads(body))
-                self.send_response(host.status)
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -401,6 +403,36 @@ def test_http_failure_spools_then_flushes_in_order(host, tmp_path):
     assert [r["session_id"] for r in host.received] == ["s1", "s2", "s3"]
     assert all(verify(r, KEY) for r in host.received)
     assert hook.pending() == 0 and not spool.exists()
+
+
+def test_a_record_the_host_refuses_is_set_aside_and_does_not_block_the_ones_after_it(host, tmp_path):
+    """A host that checks records as documented refuses, with a 4xx, one that expired in the spool
+    while it was down, or a session_id it has already accepted (a resend after a lost answer).
+    That record stayed first in the spool for ever, and every later verdict queued behind it."""
+    spool = tmp_path / "spool.jsonl"
+    hook = HttpHook(host.url, timeout_s=5, spool_path=spool)
+    host.status = 503
+    assert not hook.deliver(sign(record(session_id="expired"), KEY))
+    host.status, host.refuse = 200, {"expired": 422, "seen": 409}
+    assert hook.deliver(sign(record(session_id="s2"), KEY))
+    assert not hook.deliver(sign(record(session_id="seen"), KEY))  # refused: not delivered
+    assert hook.deliver(sign(record(session_id="s3"), KEY))
+    assert [r["session_id"] for r in host.received] == ["s2", "s3"]
+    assert hook.pending() == 0
+    refused = spool.with_name(spool.name + ".refused")
+    assert [r["session_id"] for r in lines(refused)] == ["expired", "seen"], "set aside, not dropped"
+    assert stat.S_IMODE(refused.stat().st_mode) == 0o600
+    # A host that is away or misconfigured (wrong path, credentials, busy) is retried, never refusing.
+    for status in (401, 403, 404, 408, 429, 500):
+        host.status = status
+        assert not hook.deliver(sign(record(session_id=f"r{status}"), KEY))
+    assert hook.pending() == 6 and len(lines(refused)) == 2
+    # Nowhere to set a refused record aside: it stays queued, first, rather than being dropped.
+    refused.unlink()
+    refused.mkdir()
+    host.status, host.refuse = 200, {"r401": 422}
+    assert not hook.deliver(sign(record(session_id="s4"), KEY))
+    assert [r["session_id"] for r in lines(spool)][:1] == ["r401"] and hook.pending() == 7
 
 
 def test_unreachable_host_spools_and_a_new_hook_flushes_the_spool(tmp_path):
