@@ -8,7 +8,8 @@ failures: one success must not launder an attacker's failed tries. The clock is 
 With a `state_path`, failures and a running lockout are saved (wall-clock times, written
 atomically, mode 0600) and reloaded at start, so pulling the plug or crashing the process does not
 clear a lockout. A reloaded lockout never lasts longer than `lockout_s` from now, whatever the wall
-clock did meanwhile; an unreadable or unwritable file is logged and the kiosk goes on without it.
+clock did meanwhile, and saved failures are not forgotten because the clock was set back (they
+count as of the restart); an unreadable or unwritable file is logged and the kiosk goes on without it.
 
 A session in progress is marked in the same file (`begin`) and unmarked when it is counted. A
 marker found at start belongs to a session cut by a crash, a power cut or a signal: it is logged
@@ -153,8 +154,11 @@ class RateLimiter:
             left = min(locked_until - wall, self.lockout_s)  # a clock set back cannot lengthen it
             if left > 0:
                 self._locked_until = now + left
-        for age in sorted((wall - w for w in failures), reverse=True):
-            if 0 <= age < self.window_s:
+        # A failure stamped after `wall` is from before a clock set back (a kiosk without a
+        # battery clock boots behind until NTP answers): counted as just now, not dropped, which
+        # would hand out fresh tries for pulling the plug.
+        for age in sorted((max(0.0, wall - w) for w in failures), reverse=True):
+            if age < self.window_s:
                 self._failures.append(now - age)
         if interrupted is not None:
             self.interrupted.append(interrupted)

@@ -160,6 +160,29 @@ def test_a_clock_set_back_cannot_lengthen_a_reloaded_lockout(tmp_path):
     assert not rl3.locked()
 
 
+def test_a_clock_set_back_across_a_restart_does_not_forget_the_failures(tmp_path):
+    """A kiosk without a battery-backed clock boots with the time it last saved (fake-hwclock),
+    minutes behind, until NTP answers: the saved failures then lay "in the future" and were
+    dropped, so pulling the plug after four failures gave four more tries."""
+    path = tmp_path / "lockout.json"
+    clock, wall = FakeClock(), FakeClock(3_000_000.0)
+    rl = RateLimiter(max_failures=5, window_s=180, lockout_s=300, clock=clock, wall=wall, state_path=path)
+    for _ in range(4):
+        rl.record(False)
+        clock.advance(10)
+        wall.advance(10)
+    saved = path.read_bytes()
+    rl2, _, _ = restarted(path, 3_000_000.0 - 600, max_failures=5, window_s=180, lockout_s=300)
+    assert rl2.failures_in_window() == 4
+    rl2.record(False)
+    assert rl2.locked()
+    # Counted as of the restart at most: a clock set back does not stretch their window either.
+    path.write_bytes(saved)
+    rl3, clock3, _ = restarted(path, 3_000_000.0 - 600, max_failures=5, window_s=180, lockout_s=300)
+    clock3.advance(180)
+    assert rl3.failures_in_window() == 0
+
+
 def test_reset_clears_the_saved_state(tmp_path):
     path = tmp_path / "lockout.json"
     rl = RateLimiter(max_failures=1, clock=FakeClock(), wall=FakeClock(4_000_000.0), state_path=path)
