@@ -177,13 +177,14 @@ def out_of_service(reason: str, windowed: bool = False) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .privacy import forbid_core_dumps, install_log_filter
+
+    forbid_core_dumps()  # before any frame is in memory: a crash must not write one to disk
     args = _parser().parse_args(argv)
     from .logging_setup import configure_logging
 
     # Repeated lines collapsed; KIOSK_LOG_FILE (optional) rotates with a size cap.
     configure_logging(os.environ.get("KIOSK_LOG", "WARNING"), os.environ.get("KIOSK_LOG_FILE") or None)
-    from .privacy import install_log_filter
-
     install_log_filter()  # defence in depth: no image payload ever reaches a log
     command = "self-test" if args.self_test else (args.command or "run")
     try:

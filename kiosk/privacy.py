@@ -7,12 +7,16 @@ The kiosk never writes frames or face crops; these are defences in depth and tes
   also sees records propagated from child loggers.
 - `find_image_files(root)`, which finds image/array files by extension or magic bytes, so a
   test can assert that a whole session left none behind.
+- `forbid_core_dumps()`: a crash leaves no copy of the process's memory (camera frames, voice
+  buffers) on disk.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +169,26 @@ def find_image_files(root: str | os.PathLike) -> list[Path]:
             except OSError:
                 continue
     return sorted(found)
+
+
+PR_SET_DUMPABLE = 4  # <linux/prctl.h>
+
+
+def forbid_core_dumps() -> bool:
+    """No core dump of this process, ever: a crash in native code (MediaPipe, OpenCV, Qt) would
+    write the whole memory, camera frames included, to disk. systemd gives services an unlimited
+    core size, and the kernel writes `core` into the working directory (/var/lib/kiosk) or hands it
+    to systemd-coredump or apport, which keep it. A core size of 0 stops file dumps and the
+    handlers that honour it; "not dumpable" stops the kernel from dumping at all. True if both
+    took effect."""
+    ok = True
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (OSError, ValueError):
+        ok = False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        ok = libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 and ok
+    except (OSError, AttributeError):  # not Linux
+        ok = False
+    return ok

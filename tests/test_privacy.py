@@ -2,6 +2,7 @@
 
 import io
 import logging
+import os
 import struct
 from pathlib import Path
 
@@ -285,3 +286,42 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
         suspicious += [str(p) for p in find_image_files(folder)]
     assert suspicious == [], f"voice or image data written: {suspicious}"
     assert any(is_prompt(Path(n)) for n in result["written"]), "the trace saw no file at all: is it on?"
+
+
+def test_a_crash_leaves_no_core_dump_of_the_camera_frames_behind(tmp_path):
+    """A crash in native code (MediaPipe, OpenCV, Qt) dumped the whole process, camera frames
+    included, as a core file: systemd gives services an unlimited core size, and without
+    systemd-coredump the kernel writes `core` into the working directory, /var/lib/kiosk. The
+    kiosk's command line turns core dumps off for itself before anything else."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    child = (
+        "import ctypes, resource, sys\n"
+        "import numpy as np\n"
+        "from kiosk import cli\n"
+        "cli.main(['verify-record', '/dev/null', '--key', '/no/such/key'])\n"
+        "frame = np.full((480, 640, 3), 77, np.uint8)  # what a camera frame leaves in memory\n"
+        "PR_GET_DUMPABLE = 3\n"
+        "dumpable = ctypes.CDLL(None, use_errno=True).prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)\n"
+        "print(dumpable, resource.getrlimit(resource.RLIMIT_CORE), flush=True)\n"
+        "ctypes.string_at(0)  # a segmentation fault, as in native code\n"
+    )
+
+    def unlimited_cores():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+    done = subprocess.run(
+        [sys.executable, "-c", child],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        preexec_fn=unlimited_cores,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGSEGV, done.stderr
+    assert done.stdout.split() == ["0", "(0,", "0)"], "not dumpable, and no core size to write"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("core")], "no core file on disk"
