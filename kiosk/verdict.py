@@ -47,6 +47,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from . import net
 from .files import write_atomically
 
 log = logging.getLogger(__name__)
@@ -730,16 +731,14 @@ class HttpHook(Hook):
         self.timeout_s = float(timeout_s)
 
     def send(self, line: bytes) -> None:
-        # The speech layer's POST: one deadline enforced on the socket itself, no proxy (the host
-        # is local; an environment proxy must not see or divert verdicts), a redirect is returned
-        # as its status (a failed delivery, not a silent GET elsewhere). Imported here: this module
-        # stays stdlib-only for the host side's `verify-record`.
-        from .speech.transport import SpeechTransportError, post
-
-        headers = {"Content-Type": "application/json", "User-Agent": "kiosk-verdict"}
+        # One deadline enforced on the socket itself, no proxy (the host is local; an
+        # environment proxy must not see or divert verdicts), a redirect returned as its status
+        # (a failed delivery, not a silent GET elsewhere).
         try:
-            answer = post(self.url, headers, line, self.timeout_s)
-        except SpeechTransportError as exc:
+            answer = net.post(
+                self.url, {"Content-Type": "application/json"}, line, self.timeout_s, user_agent="kiosk-verdict"
+            )
+        except net.TransportError as exc:
             raise DeliveryError(f"HTTP request failed: {exc}") from None
         if answer.status in REFUSED_STATUSES:
             raise DeliveryRefused(f"HTTP {answer.status}")

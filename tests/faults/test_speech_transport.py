@@ -342,7 +342,7 @@ def test_a_healthy_answer_is_cached_and_keeps_azure_up(server, tmp_path):
 def test_a_stalled_name_lookup_costs_one_deadline_and_one_thread(monkeypatch):
     """getaddrinfo cannot be timed out: lookups run on one resolver thread, and a request
     waits for its lookup only as long as its deadline allows."""
-    from kiosk.speech import transport
+    from kiosk import net
 
     release = threading.Event()
     real = socket.getaddrinfo
@@ -353,14 +353,14 @@ def test_a_stalled_name_lookup_costs_one_deadline_and_one_thread(monkeypatch):
             raise socket.gaierror("stalled lookup")
         return real(host, *args, **kwargs)
 
-    monkeypatch.setattr(transport, "_RESOLVER", transport._Resolver())
+    monkeypatch.setattr(net, "_RESOLVER", net._Resolver())
     monkeypatch.setattr(socket, "getaddrinfo", stalled)
     threads = threading.active_count()
     try:
         for _ in range(5):
             start = time.monotonic()
             with pytest.raises(SpeechTimeout, match="looking up"):
-                transport.post("https://azure.stalled.test/cognitiveservices/v1", {}, b"x", 0.2)
+                net.post("https://azure.stalled.test/cognitiveservices/v1", {}, b"x", 0.2)
             assert time.monotonic() - start < 0.2 + SLACK_S
         assert threading.active_count() == threads + 1  # the one resolver, not one per request
     finally:
