@@ -43,7 +43,7 @@ class VerdictReporter:
             log.error("verdicts cannot be signed, out of service: %s", exc)
         self.hook = hook_from_config({"hook": cfg.verdict.hook, "key_path": str(key_path)})
         for problem in hook_problems(cfg.verdict.hook):
-            log.warning("%s; verdicts wait in the spool until it is fixed", problem)
+            log.warning("%s", problem)
         self.device_id = cfg.verdict.device_id
         self.valid_s = cfg.verdict.valid_s
         self.nonce_file = cfg.path(cfg.verdict.nonce_file) if cfg.verdict.nonce_file else None

@@ -750,6 +750,7 @@ class HttpHook(Hook):
 
 
 HOOK_FORMS = "empty, file:PATH, command:PROGRAM ARGS or an http(s)://HOST/... URL"
+WAITING = "; verdicts wait in the spool until it is fixed"
 
 
 def parse_hook(spec: str) -> tuple[str, str | list[str]]:
@@ -782,31 +783,36 @@ def parse_hook(spec: str) -> tuple[str, str | list[str]]:
 
 def hook_problems(spec: str) -> list[str]:
     """What would keep a valid `verdict.hook` from delivering as things stand (a program that is
-    not there, a file that cannot be written). Not config errors: the program may be installed
-    after the kiosk, and until then verdicts wait in the spool. check-config prints them as notes
-    and `run` logs them, so a typo is not found only when the host misses its verdicts."""
+    not there, a file that cannot be written), or that there is none. Not config errors: the
+    program may be installed after the kiosk, and until then verdicts wait in the spool; no hook
+    suits a demonstration. check-config prints them as notes and `run` logs them, so a typo or a
+    forgotten hook is not found only when the host misses its verdicts."""
     try:
         kind, target = parse_hook(spec)
     except ValueError:
         return []  # the config check reports it
+    if kind == "none":
+        return [
+            f"verdict.hook is empty: verdicts are signed and shown, then dropped, not sent to any host ({HOOK_FORMS})"
+        ]
     if kind == "command":
         program = str(target[0])
         found = shutil.which(program) if os.sep not in program else program
         if not found or not os.path.isfile(found):
-            return [f"verdict.hook: program {program!r} not found"]
+            return [f"verdict.hook: program {program!r} not found{WAITING}"]
         if not os.access(found, os.X_OK):
-            return [f"verdict.hook: {found} is not executable"]
+            return [f"verdict.hook: {found} is not executable{WAITING}"]
     if kind == "file":
         path = Path(str(target)).expanduser()
         if path.exists():
             if not path.is_file():
-                return [f"verdict.hook: {path} is not a regular file"]
+                return [f"verdict.hook: {path} is not a regular file{WAITING}"]
             if not os.access(path, os.W_OK):
-                return [f"verdict.hook: no permission to write {path}"]
+                return [f"verdict.hook: no permission to write {path}{WAITING}"]
         else:
             problem = _creation_problem(path)
             if problem:
-                return [f"verdict.hook: cannot create {path}: {problem}"]
+                return [f"verdict.hook: cannot create {path}: {problem}{WAITING}"]
     return []
 
 

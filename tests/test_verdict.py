@@ -541,4 +541,6 @@ def test_hook_problems_name_a_program_or_file_the_hook_cannot_use(tmp_path):
     assert "not a regular file" in verdict.hook_problems(f"file:{tmp_path}")[0]
     assert verdict.hook_problems(f"file:{tmp_path / 'new' / 'v.jsonl'}") == []  # the hook makes the folder
     assert verdict.hook_problems("http://127.0.0.1:9/verdict") == []  # a host may be down for now
-    assert verdict.hook_problems("") == [] and verdict.hook_problems("ftp://x") == []
+    assert verdict.hook_problems("ftp://x") == []  # not a valid hook: the config check says so
+    # no hook at all is allowed (a demonstration) but said: otherwise every verdict is silently dropped
+    assert "dropped" in verdict.hook_problems("")[0] and "dropped" in verdict.hook_problems("  ")[0]

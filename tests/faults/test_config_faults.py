@@ -107,6 +107,18 @@ def test_a_hook_program_that_is_not_there_is_a_note_not_a_failure(tmp_path, caps
     assert "note: verdict.hook: program" in out and "not found" in out and ": ok (" in out
 
 
+def test_no_hook_is_a_note_that_verdicts_go_nowhere(tmp_path, capsys):
+    # allowed for a demonstration, but a site that forgot the hook must hear it before the host
+    # misses its verdicts: with no hook each one is signed and shown, then dropped
+    f = site(tmp_path, "[challenges]\ncount = 3\n")
+    assert main(["check-config", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "note: verdict.hook is empty" in out and "dropped" in out and ": ok (" in out
+    f = site(tmp_path, f'[verdict]\nkey_path = "{tmp_path}/device.key"\nhook = "file:{tmp_path}/v.jsonl"\n')
+    assert main(["check-config", str(f)]) == 0
+    assert "verdict.hook" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "body, key",
     [
