@@ -354,6 +354,42 @@ def test_keys_and_lock_down(kiosk):
     assert w.caption.text()  # the toggle is also captioned
 
 
+def hold_key(widget, key, text: str, repeats: int = 3) -> None:
+    """A key held down: one press, then the auto-repeated presses the keyboard sends while it is
+    held (a tremor, a slow release), then the release."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+
+    none = Qt.KeyboardModifier.NoModifier
+    QCoreApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyPress, key, none, text, False))
+    for _ in range(repeats):
+        QCoreApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyPress, key, none, text, True))
+    QCoreApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyRelease, key, none, text, False))
+
+
+def test_a_held_key_acts_once(kiosk):
+    """Holding S on the attract screen must open the choices, not also start the check before
+    anyone could choose; holding C must ask, not also answer its own question; holding M must
+    not spend every extension at once."""
+    c, w = kiosk.controller, kiosk.window
+    c.model_problem = ""
+    c.refresh()
+    hold_key(w, Qt.Key.Key_S, "s")
+    assert c.engine.state == State.WELCOME, "the choices, and nothing started"
+    hold_key(w, Qt.Key.Key_S, "s")
+    assert c.engine.state == State.LIVENESS
+    hold_key(w, Qt.Key.Key_C, "c")
+    assert c.engine.state == State.LIVENESS and "Press C again" in w.session.detail.text(), "asked, not cancelled"
+    hold_key(w, Qt.Key.Key_N, "n")
+    clock = c.engine.clock
+    while c.engine.state != State.CHALLENGE or c.engine.view().in_gap:
+        clock.advance(0.04)
+        c.on_observation(face())
+    left = c.engine.view().extensions_left
+    hold_key(w, Qt.Key.Key_M, "m")
+    assert c.engine.view().extensions_left == left - 1
+
+
 def test_admin_pin_and_allow_exit(app, state_dir, pipeline):
     from kiosk.ui.app import build_kiosk
 

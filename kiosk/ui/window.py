@@ -205,6 +205,10 @@ class KioskWindow(QMainWindow):
 
     # ------------------------------------------------------------------- input
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.isAutoRepeat():
+            # A key held a little long (a tremor, a slow release) is one press: its repeats would
+            # act again, and S or C pressed twice skips the choice or answers its own question.
+            return
         key = event.key()
         mods = event.modifiers()
         if self._pin_buffer is not None:  # typing the admin PIN
