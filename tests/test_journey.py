@@ -659,6 +659,44 @@ def test_help_left_open_goes_on_by_itself_after_the_pause_limit(kiosk):
     assert c.transcript[-1].text == S.LIVENESS_TITLE + ". " + S.LIVENESS_DETAIL
 
 
+def test_help_asked_during_the_cancel_question_comes_back_to_the_question(kiosk):
+    """Help opened while "Cancel the session?" is open: closing help must bring the question
+    back, said again, with the countdown still waiting; reading the help must not answer the
+    question for the person either. It used to run the countdown again under the open question
+    and say the instruction instead."""
+    c, w = kiosk.controller, kiosk.window
+    c.handle_command("start")
+    c.handle_command("start")
+    c.on_observation(face())
+    left = c.engine.view().time_left
+    c.handle_command("cancel")
+    c.handle_command("help")
+    assert w.stack.currentWidget() is w.message and c.transcript[-1].text == S.HELP_TEXT
+    c.handle_command("repeat")
+    assert c.transcript[-1].text == S.HELP_TEXT, "r repeats what is on screen"
+    c.engine.clock.advance(c.CONFIRM_TIMEOUT_S + 5)  # the help takes a while to read
+    c._tick()
+    assert w.stack.currentWidget() is w.message and c.transcript[-1].text == S.HELP_TEXT
+    c.handle_command("help")
+    assert w.stack.currentWidget() is w.session and w.session.detail.text() == S.CANCEL_CONFIRM
+    assert c.transcript[-1].text == S.CANCEL_CONFIRM
+    for _ in range(50):
+        c.engine.clock.advance(DT)
+        c.on_observation(face())
+    assert c.engine.state == State.LIVENESS and c.engine.view().time_left == left, "the countdown still waits"
+    c.handle_command("deny")
+    went_on = S.CANCEL_KEPT + " " + S.LIVENESS_TITLE + ". " + S.LIVENESS_DETAIL
+    assert c.transcript[-1].text == went_on
+    assert not c.engine.paused
+    # answered while the help is still on screen: the help closes with the question
+    c.handle_command("cancel")
+    c.handle_command("help")
+    c.handle_command("deny")
+    c._tick()
+    assert w.stack.currentWidget() is w.session and not c.engine.paused
+    assert [e.text for e in c.transcript][-2:] == [S.HELP_TEXT, went_on], "the instruction once, after 'We go on'"
+
+
 def test_choosing_cannot_see_with_voice_off_turns_it_on_and_both_prompts_are_heard(kiosk):
     c = kiosk.controller
     c.handle_command("voice")  # off, by key

@@ -176,11 +176,17 @@ class KioskController(QObject):
         if self._listen_after_speech and not self._speaking():
             self._listen_after_speech = False
             self.handle_command(Command.LISTEN)
-        if self._confirming and self.engine.clock.now() - self._confirm_asked_at > self.CONFIRM_TIMEOUT_S:
+        # help opened over a question is being read: the question waits, it is asked again after
+        if (
+            self._confirming
+            and not self._help_open
+            and self.engine.clock.now() - self._confirm_asked_at > self.CONFIRM_TIMEOUT_S
+        ):
             self.handle_command(Command.DENY)
         self._handle(self.engine.tick())
         if self._help_open and not self.engine.paused:  # the engine's pause ran out: go on
             self._help_open = False
+            self._confirming = None  # a question under the help ran out with it
             self.say(self._instruction)
             self.refresh()
 
@@ -364,10 +370,10 @@ class KioskController(QObject):
         self._hint = self._hint_candidate = None
 
     def _current_prompt(self) -> str:
+        if self._help_open:  # on screen even over an open question
+            return tr(S.HELP_TEXT)
         if self._confirming:
             return tr(S.CANCEL_CONFIRM if self._confirming == Command.CANCEL else S.VOICE_OFF_CONFIRM)
-        if self._help_open:
-            return tr(S.HELP_TEXT)
         if self.engine.state == State.IDLE:
             minutes = self._lockout_minutes()
             return tr(S.ATTRACT_HELP) if minutes is None else tr(S.LOCKED_ATTRACT).format(minutes=minutes)
@@ -382,6 +388,7 @@ class KioskController(QObject):
         if self._confirming and command not in (Command.LISTEN, Command.REPEAT, Command.HELP):
             what, self._confirming = self._confirming, None
             self._listen_after_speech = False
+            self._help_open = False  # help opened over the question closes with its answer
             e.resume()
             if command in (Command.CONFIRM, what) or (what == Command.VOICE_OFF and command == Command.VOICE):
                 if what == Command.CANCEL:
@@ -449,6 +456,12 @@ class KioskController(QObject):
             return
         if self._help_open:
             self._help_open = False
+            if self._confirming:
+                # the question asked before help is still open: the countdown keeps waiting, and
+                # the question is asked again, with its full time to answer
+                self._confirm_asked_at = e.clock.now()
+                self.say(self._current_prompt(), interrupt=True)
+                return
             e.resume()
             self.say(self._instruction, interrupt=True)
         else:
