@@ -580,6 +580,35 @@ def test_voice_off_by_voice_asks_first_and_a_key_does_not(kiosk):
     assert not c.speaker.enabled
 
 
+def test_the_welcome_does_not_start_the_check_while_the_cancel_question_waits(kiosk):
+    """Someone on the welcome screen presses C and is asked "Cancel the session?". While they
+    think, the check must not start by itself (it used to, once the question had been said and
+    the welcome's quiet pause had passed); after "no" the usual pause starts again."""
+    c, w = kiosk.controller, kiosk.window
+    clock = c.engine.clock
+    c.on_observation(face())
+    assert c.engine.state == State.WELCOME
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    QTest.keyClick(w, Qt.Key.Key_C)
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    for _ in range(int((c.CONFIRM_TIMEOUT_S - 1) / DT)):
+        clock.advance(DT)
+        c.on_observation(face())
+    assert c.engine.state == State.WELCOME and w.welcome.detail.text() == S.CANCEL_CONFIRM
+    QTest.keyClick(w, Qt.Key.Key_N)
+    assert c.transcript[-1].text.startswith(S.CANCEL_KEPT) and w.welcome.detail.text() == S.WELCOME_DETAIL
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    pause = c.engine.settings.auto_start_s
+    for _ in range(int(pause / DT) - 3):
+        clock.advance(DT)
+        c.on_observation(face())
+    assert c.engine.state == State.WELCOME, "a quiet pause after the answer first"
+    for _ in range(6):
+        clock.advance(DT)
+        c.on_observation(face())
+    assert c.engine.state == State.LIVENESS
+
+
 def test_after_a_cancel_the_welcome_waits_until_the_person_has_left(kiosk):
     c, w = kiosk.controller, kiosk.window
     c.on_observation(face())

@@ -194,7 +194,9 @@ class KioskController(QObject):
         return bool(getattr(self.speaker, "is_speaking", lambda: False)())
 
     def _sync_speaking(self) -> None:
-        self.engine.set_speaking(self._speaking())
+        # An open question is still the kiosk talking with the person: on the welcome screen
+        # (where nothing pauses) auto-start waits for the answer, then for its quiet pause.
+        self.engine.set_speaking(self._speaking() or self._confirming is not None)
 
     def _handle(self, events: list[Event], by_person: bool = False) -> None:
         """Announce the engine's events. `by_person`: they answer a key, touch or voice
