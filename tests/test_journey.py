@@ -625,6 +625,27 @@ def test_after_a_cancel_the_welcome_waits_until_the_person_has_left(kiosk):
     assert c.engine.state == State.WELCOME
 
 
+def test_the_failure_that_ends_the_session_promises_no_next_step(kiosk):
+    """A failed challenge is followed by "Not this time. Next step coming." only while a next step
+    does come: the one that uses up the last try is followed by the verdict alone."""
+    c = kiosk.controller
+    clock = c.engine.clock
+    c.handle_command("start")
+    c.handle_command("start")
+    for _ in range(c.engine.settings.real_frames):
+        clock.advance(DT)
+        c.on_observation(face())
+    assert c.engine.state == State.CHALLENGE
+    n = len(c.transcript)
+    while c.engine.state == State.CHALLENGE:  # nothing asked is ever done: every try times out
+        clock.advance(0.5)
+        c.on_observation(face())
+    said = [e.text for e in c.transcript][n:]
+    assert c.engine.state == State.DENIED and said[-1] == S.DENIED_DETAIL
+    assert said.count(S.NOT_THIS_TIME) == c.engine.settings.attempts - 1, said
+    assert said[-2] != S.NOT_THIS_TIME, said
+
+
 def test_a_denial_that_locks_says_how_long_to_wait(kiosk):
     c, w = kiosk.controller, kiosk.window
     locked = {"on": False}

@@ -244,7 +244,8 @@ class KioskController(QObject):
                 if e.index < self.engine.settings.challenge_count:  # the last one gets the verdict
                     self.say(tr(S.WELL_DONE))
             case ChallengeFailed():
-                self.say(tr(S.NOT_THIS_TIME))
+                if e.attempts_left > 0:  # the last try's failure gets the verdict, no next step
+                    self.say(tr(S.NOT_THIS_TIME))
             case Extended():
                 self.say(tr(S.EXTENDED))
             case SessionEnded(result="passed" | "denied"):
