@@ -299,6 +299,35 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
             assert s.detail.height() >= s.detail.heightForWidth(s.detail.width()), f"{language} {key} squeezed"
 
 
+@pytest.mark.parametrize("problem", ["out_of_service", "no_camera"])
+def test_a_kiosk_that_cannot_verify_tells_why_and_starts_nothing(kiosk, problem):
+    """Out of service, or no camera: r, h, S, Space and a spoken choice all get the reason the
+    screen shows. They used to get "Step in front of the camera, or press S", and S opened a
+    spoken welcome and a session that could see nobody (the screen still saying out of service),
+    ended as 'We lost sight of your face' and counted toward the lockout."""
+    from kiosk.commands import Command
+
+    c, w = kiosk.controller, kiosk.window
+    if problem == "out_of_service":
+        c.model_problem = "the liveness model is missing"
+        told = S.MODEL_TITLE + ". " + S.MODEL_DETAIL.format(what=c.model_problem)
+    else:
+        c.model_problem = ""
+        c.on_camera_lost("camera 0 is not available")
+        told = S.CAMERA_TITLE + ". " + S.CAMERA_DETAIL
+    c.refresh()
+    n = len(c.transcript)
+    for key in (Qt.Key.Key_R, Qt.Key.Key_H, Qt.Key.Key_S, Qt.Key.Key_S, Qt.Key.Key_Space):
+        QTest.keyClick(w, key)
+    c.handle_command(Command.PROFILE_NO_SIGHT, by_voice=True)
+    c.handle_command(Command.START, by_voice=True)
+    c.engine.clock.advance(c.engine.settings.face_lost_timeout_s + 1)
+    c._tick()
+    assert c.engine.state == State.IDLE and w.stack.currentWidget() is w.message
+    assert [e.text for e in c.transcript][n:] == [told] * 6
+    assert c.engine.last_record is None, "no session was begun, none reported"
+
+
 def test_locked_screen(kiosk, screenshot_dir):
     c = kiosk.controller
     c.model_problem = ""

@@ -372,7 +372,18 @@ class KioskController(QObject):
         self._listen_after_speech = False
         self._hint = self._hint_candidate = None
 
+    def _problem(self) -> tuple[str, str, str] | None:
+        """(icon, title, detail) of the screen shown while the kiosk cannot verify anyone."""
+        if self.model_problem:
+            return "🛠️", tr(S.MODEL_TITLE), tr(S.MODEL_DETAIL).format(what=self.model_problem)
+        if self.camera_problem:
+            return "📷", tr(S.CAMERA_TITLE), tr(S.CAMERA_DETAIL)
+        return None
+
     def _current_prompt(self) -> str:
+        problem = self._problem()
+        if problem is not None:
+            return f"{problem[1]}. {problem[2]}"
         if self._help_open:  # on screen even over an open question
             return tr(S.HELP_TEXT)
         if self._confirming:
@@ -388,6 +399,10 @@ class KioskController(QObject):
         """A key, touch or voice command. Each means one thing on every screen."""
         command = Command(command)  # the window's signal carries the value
         e = self.engine
+        if self._problem() is not None and (command == Command.START or command.profile):
+            # Out of service or no camera: a session could see nobody. Say why instead.
+            self.say(self._current_prompt(), interrupt=True)
+            return
         if self._confirming and command not in (Command.LISTEN, Command.REPEAT, Command.HELP):
             what, self._confirming = self._confirming, None
             self._listen_after_speech = False
@@ -543,11 +558,9 @@ class KioskController(QObject):
     def refresh(self) -> None:
         w = self.window
         v = self.engine.view()
-        if self.model_problem:
-            w.message.show_message("🛠️", tr(S.MODEL_TITLE), tr(S.MODEL_DETAIL).format(what=self.model_problem))
-            w.show_screen(w.message)
-        elif self.camera_problem:
-            w.message.show_message("📷", tr(S.CAMERA_TITLE), tr(S.CAMERA_DETAIL))
+        problem = self._problem()
+        if problem is not None:
+            w.message.show_message(*problem)
             w.show_screen(w.message)
         elif v.state == State.IDLE:
             w.attract.show_lockout(self._lockout_minutes())
