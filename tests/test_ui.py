@@ -340,6 +340,47 @@ def test_locked_screen(kiosk, screenshot_dir):
     shot(kiosk, screenshot_dir, "locked")
 
 
+def test_the_lockout_and_verdict_screens_say_their_own_words_on_r_and_h(kiosk):
+    """r on the lockout screen says the wait as the screen shows it now (it said the minutes of
+    the moment the screen opened); h there and on the verdict says what the screen says, not the
+    in-session help about holding poses and a countdown that waits."""
+    c, w = kiosk.controller, kiosk.window
+    c.model_problem = ""
+    left = {"s": 250.0}
+    c.engine.limiter = type(
+        "L",
+        (),
+        {
+            "locked": lambda s: left["s"] > 0,
+            "remaining_lockout": lambda s: left["s"],
+            "record": lambda s, p: None,
+            "begin": lambda s, session_id: None,
+        },
+    )()
+    c.handle_command("start")
+    assert c.engine.state == State.LOCKED and "5 min" in w.message.detail.text()
+    left["s"] = 70.0
+    c.engine.clock.advance(180)
+    c._tick()
+    now = S.LOCKED_DETAIL.format(minutes=2)
+    assert w.message.detail.text() == now
+    c.handle_command("repeat")
+    c.handle_command("help")
+    assert [e.text for e in c.transcript][-2:] == [now, now]
+
+    left["s"] = 0.0
+    c._tick()
+    assert c.engine.state == State.IDLE
+    c.handle_command("start")
+    c.handle_command("start")
+    for _ in range(c.engine.settings.spoof_frames):
+        c.engine.clock.advance(0.04)
+        c.on_observation(face(live=False))
+    assert c.engine.state == State.DENIED
+    c.handle_command("help")
+    assert c.transcript[-1].text == S.DENIED_DETAIL == w.result.detail.text()
+
+
 def test_lockout_is_shown_and_said_on_the_attract_screen(kiosk, screenshot_dir):
     """Nobody is invited to press Start while the kiosk is locked: the attract screen says how
     long to wait, and says it aloud to whoever steps up, once per visit."""

@@ -391,6 +391,8 @@ class KioskController(QObject):
         if self.engine.state == State.IDLE:
             minutes = self._lockout_minutes()
             return tr(S.ATTRACT_HELP) if minutes is None else tr(S.LOCKED_ATTRACT).format(minutes=minutes)
+        if self.engine.state == State.LOCKED:
+            return self._locked_text()  # the minutes as the screen shows them now
         return self._instruction
 
     # ------------------------------------------------------------------ input
@@ -463,14 +465,13 @@ class KioskController(QObject):
         """Help is read out in full, keys included, and the countdown waits until the person
         closes it (h, or the Help button again)."""
         e = self.engine
-        if e.state == State.IDLE:
-            self.say(self._current_prompt(), interrupt=True)
-            return
         if e.state == State.WELCOME:
             self.say(self._welcome_text(), interrupt=True)
             return
         if e.state not in (State.LIVENESS, State.CHALLENGE):
-            self.say(tr(S.HELP_TEXT), interrupt=True)
+            # attract, lockout, verdict: no countdown to stop and no pose to hold; what the
+            # screen says is the help there
+            self.say(self._current_prompt(), interrupt=True)
             return
         if self._help_open:
             self._help_open = False
