@@ -694,6 +694,31 @@ def test_a_missing_sound_file_costs_neither_the_verdict_nor_its_words(app, state
         assert c.transcript[-1].state == "denied"  # the result was said, and captioned
 
 
+def test_more_time_that_cannot_be_given_is_answered(kiosk):
+    """More time is bounded; once a step's extensions are spent (or on level 1, which has
+    none) the person is told so. It used to be silent: a blind person could not tell it from
+    time given, and the time ran out."""
+    c = kiosk.controller
+    clock = c.engine.clock
+    c.handle_command("start")
+    c.handle_command("start")
+    c.on_observation(face())
+    c.handle_command("more_time")
+    assert c.engine.state == State.LIVENESS and c.transcript[-1].text == S.NO_MORE_TIME
+    for _ in range(c.engine.settings.real_frames):
+        clock.advance(DT)
+        c.on_observation(face())
+    while c.engine.view().in_gap:
+        clock.advance(DT)
+        c.on_observation(face())
+    n = c.engine.settings.max_extensions
+    for _ in range(n):
+        c.handle_command("more_time")
+    assert [e.text for e in c.transcript][-n:] == [S.EXTENDED] * n
+    c.handle_command("more_time")
+    assert c.transcript[-1].text == S.NO_MORE_TIME and c.engine.view().extensions_left == 0
+
+
 def test_help_left_open_goes_on_by_itself_after_the_pause_limit(kiosk):
     from kiosk.session.engine import MAX_PAUSE_S
 

@@ -431,7 +431,11 @@ class KioskController(QObject):
                 self._help_open = False
                 self._ask(Command.CANCEL, by_voice)
         elif command == Command.MORE_TIME:
-            self._handle(e.more_time(), by_person=True)
+            events = e.more_time()
+            if not events and e.state in (State.LIVENESS, State.CHALLENGE):
+                # spent (or level 1, which has none): said, or it sounds like time was given
+                self.say(tr(S.NO_MORE_TIME), interrupt=True)
+            self._handle(events, by_person=True)
         elif command == Command.REPEAT:
             if self._current_prompt():
                 self.say(self._current_prompt(), interrupt=True)

@@ -55,6 +55,7 @@ HELP_TEXT = (
 )
 PAUSED = "Paused"
 EXTENDED = "You have more time."
+NO_MORE_TIME = "No more time can be added for this step."
 NO_MICROPHONE = "No microphone is available. Please use the buttons or the keys."
 NOT_UNDERSTOOD = "Sorry, I did not understand. Say start, repeat, help, more time or cancel."
 VOICE_INPUT_PROBLEM = "Voice commands are not available right now. Please use the buttons or the keys."

@@ -140,6 +140,10 @@
       <translation>Sie haben mehr Zeit.</translation>
     </message>
     <message>
+      <source>No more time can be added for this step.</source>
+      <translation>Für diesen Schritt ist keine weitere Zeit möglich.</translation>
+    </message>
+    <message>
       <source>No microphone is available. Please use the buttons or the keys.</source>
       <translation>Kein Mikrofon verfügbar. Bitte benutzen Sie die Tasten oder Schaltflächen.</translation>
     </message>
