@@ -138,6 +138,40 @@ def test_a_long_caption_is_shown_whole_in_pages_at_a_reading_pace(kiosk):
     assert w.caption.text() == "Look at the camera" and not w._caption_timer.isActive()
 
 
+def test_the_attract_screen_does_not_keep_the_last_persons_words(kiosk):
+    """Back on the attract screen, the caption of the last prompt (a verdict, "Session
+    cancelled", the attract help) goes once it has been said and could be read. It used to stay
+    until the next prompt: the next person walking up read "We could not verify you"."""
+    from kiosk.session.engine import State
+    from kiosk.session.observation import Observation
+
+    from conftest import wait_until
+
+    c, w = kiosk.controller, kiosk.window
+    c.model_problem = ""
+    clock = c.engine.clock
+    c.handle_command("start")
+    c.handle_command("start")
+    live = {"face": True, "faces": 1, "track_id": 1, "head_pose": (0.0, 0.0, 0.0)}
+    for _ in range(c.engine.settings.spoof_frames):
+        clock.advance(0.04)
+        c.on_observation(Observation(**live, live=False))
+    assert c.engine.state == State.DENIED and w.caption.text() == S.DENIED_DETAIL
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    clock.advance(c.engine.settings.result_display_s + 0.1)
+    c._tick()
+    c._tick()
+    assert c.engine.state == State.IDLE and w.caption.text() == ""
+
+    c.handle_command("repeat")  # said on the attract screen: stays while it can be read
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    c._tick()
+    assert w.caption.text() == S.ATTRACT_HELP
+    clock.advance(len(S.ATTRACT_HELP) / w.CAPTION_CHARS_PER_S + 0.1)
+    c._tick()
+    assert w.caption.text() == ""
+
+
 def test_german_translation_is_complete_and_compiled(kiosk):
     table = tomllib.loads((ROOT / "resources/translations/de.toml").read_text(encoding="utf-8"))["strings"]
     sources = S.all_source_strings()

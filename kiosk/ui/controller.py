@@ -129,6 +129,7 @@ class KioskController(QObject):
         self._hint_candidate: str | None = None
         self._hint_since = 0.0
         self._locked_told = False  # the lockout was told to the person now at the kiosk
+        self._caption_read_by: float | None = None  # when the last prompt's caption has been read
         self.language = getattr(cfg.ui, "language", "en")
         self.speaker.caption.connect(window.show_caption)
         if hasattr(self.speaker, "finished"):  # auto-start may go once the speech has ended
@@ -184,6 +185,7 @@ class KioskController(QObject):
         ):
             self.handle_command(Command.DENY)
         self._handle(self.engine.tick())
+        self._clear_read_caption()
         if self._help_open and not self.engine.paused:  # the engine's pause ran out: go on
             self._help_open = False
             self._confirming = None  # a question under the help ran out with it
@@ -272,7 +274,22 @@ class KioskController(QObject):
         transcript_log.info("%s", text)
         utterance = self.speaker.say(text, interrupt=interrupt)
         self.transcript.append(Said(text, self.engine.state.value, utterance))
+        w = self.window
+        reading_s = max(w.CAPTION_MIN_PAGE_S, len(text) / w.CAPTION_CHARS_PER_S)
+        self._caption_read_by = self.engine.clock.now() + reading_s
         self._sync_speaking()
+
+    def _clear_read_caption(self) -> None:
+        """On the attract screen the caption bar keeps a prompt only until it has been said and
+        could be read: the next person walking up must not find the last one's verdict there."""
+        if (
+            self._caption_read_by is not None
+            and self.engine.state == State.IDLE
+            and not self._speaking()
+            and self.engine.clock.now() >= self._caption_read_by
+        ):
+            self._caption_read_by = None
+            self.window.show_caption("")
 
     def _result_text(self, passed: bool, reason: str = "") -> str:
         """The verdict's words; a denial that locked the kiosk says how long to wait instead of
