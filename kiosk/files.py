@@ -1,7 +1,8 @@
-"""Small file helpers for the kiosk's own state (lockout state, verdict spool)."""
+"""Small file helpers for the kiosk's own state (lockout state, verdict spool, device key)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +14,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     The temporary file is new and unpredictable (mkstemp: O_CREAT|O_EXCL, mode 0600, in the same
     folder so the rename stays on one file system): a symlink planted at a fixed `.tmp` name
     cannot redirect the write. On any error the temporary file is removed and the error raised.
+    The folder is fsynced after the rename: until then a power cut can bring the old file back.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -27,3 +29,17 @@ def write_atomically(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make the folder's entries (a rename, a new or removed file) survive a power cut. A file
+    system that cannot fsync a folder (EINVAL) is left as it is; other errors are raised."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+    finally:
+        os.close(fd)

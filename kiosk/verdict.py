@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from . import net
-from .files import write_atomically
+from .files import fsync_dir, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -329,6 +329,13 @@ def _mark_issued(marker: Path) -> None:
         log.warning("cannot write the device key marker %s: %s", marker, exc)
 
 
+def _sync_folder(folder: Path) -> None:
+    try:
+        fsync_dir(folder)
+    except OSError as exc:  # the key works; only its survival of a power cut is in doubt
+        log.warning("cannot fsync %s: %s", folder, exc)
+
+
 def _create_key(path: Path) -> bytes:
     key = secrets.token_bytes(KEY_BYTES)
     try:
@@ -351,7 +358,11 @@ def _create_key(path: Path) -> bytes:
     except OSError as exc:  # disk full: no half-written key is left to be read as a bad one later
         path.unlink(missing_ok=True)
         raise KeyFileError(f"cannot write device key {path}: {exc.strerror or exc}") from None
+    # The key's name must be on disk before the marker's: after a power cut, a marker without its
+    # key puts the kiosk out of service until someone restores a key that never reached the disk.
+    _sync_folder(path.parent)
     _mark_issued(key_marker(path))
+    _sync_folder(path.parent)
     log.info("created device key %s", path)
     return key
 

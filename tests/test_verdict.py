@@ -262,6 +262,47 @@ def test_a_deleted_key_is_not_silently_regenerated(tmp_path):
     assert load_or_create_device_key(path) != key
 
 
+@pytest.fixture
+def disk_log(monkeypatch):
+    """What reaches the disk, in order: ("fsync-dir", folder) and ("fsync-file", path), plus the
+    renames and the files created, so a test can say what a power cut at any point leaves."""
+    import os
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        kind = "fsync-dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync-file"
+        events.append((kind, os.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("rename", str(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return events
+
+
+def test_a_new_key_and_then_its_marker_are_in_the_folder_on_disk(tmp_path, disk_log):
+    # A power cut after creation must not leave the marker without the key (out of service until
+    # a key that never reached the disk is "restored") or lose the key the host was given.
+    folder = tmp_path / "state"
+    load_or_create_device_key(folder / "device.key")
+    dir_syncs = [i for i, (kind, what) in enumerate(disk_log) if kind == "fsync-dir" and what == str(folder)]
+    assert dir_syncs, "the key's folder is never fsynced"
+    assert disk_log.index(("fsync-file", str(folder / "device.key"))) < dir_syncs[0]
+    assert len(dir_syncs) == 2, "once for the key, once for the marker created after it"
+
+
+def test_the_spool_rename_reaches_the_disk_before_the_write_returns(tmp_path, disk_log):
+    from kiosk.files import write_atomically
+
+    write_atomically(tmp_path / "spool.jsonl", b"{}\n")
+    assert disk_log[-2:] == [("rename", str(tmp_path / "spool.jsonl")), ("fsync-dir", str(tmp_path))]
+
+
 def test_an_installer_made_key_is_marked_on_first_load(tmp_path):
     path = tmp_path / "device.key"
     path.write_text(bytes(range(1, 33)).hex() + "\n")
