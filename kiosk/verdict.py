@@ -14,9 +14,11 @@ HMAC library and the same key (the key file holds the key as 64 hex characters).
 `check_record()` (and `kiosk verify-record`) checks signature, expiry and the host's nonce; the
 host still has to refuse a session_id it has seen before (a record is valid until it expires).
 
-Delivery: a hook (append to a file, run a command, POST to a URL). A failed delivery is logged
-and the record goes to a spool file; every later delivery first retries the spool in order, so
-nothing is lost while the host is away; when the spool cannot be written either (disk full)
+Delivery: a hook (append to a file, run a command, POST to a URL). Each record is written to a
+spool file (atomically, fsynced) before it is sent and taken out once delivered, so a crash or
+power cut mid-send cannot lose it (at worst it is sent again at the next start: at least once).
+A failed delivery is logged and the record stays in the spool; every later delivery first
+retries the spool in order, so nothing is lost while the host is away; when the spool cannot be written either (disk full)
 the records stay in memory and are retried with the next delivery. A record the host refuses for
 good (HTTP 400, 409, 410, 422: say, expired while it waited) is set aside in `<spool>.refused`
 instead, so it cannot hold back the records after it. Delivery blocks up to the
@@ -445,7 +447,11 @@ class Hook:
     def deliver(self, signed: dict) -> bool:
         """Deliver the spooled records, then this one, in order. True if this one was delivered.
 
-        On the first failure the rest (this record included) is written back to the spool.
+        Write-ahead: the spool gets this record before anything is sent, so a power cut or a
+        SIGKILL while the hook runs (up to its timeout) cannot lose it; at worst a record
+        delivered just before the cut is sent again at the next start (the host refuses a
+        session_id it has seen). On the first failure the rest (this record included) is written
+        back to the spool; once all are delivered the spool is removed.
         """
         line = to_json_line(signed)
         with self._lock:
@@ -461,6 +467,7 @@ class Hook:
                 )
                 return False
             pending = spooled + self._unsaved + [line]
+            self._save_spool(pending)  # disk full: memory holds them (logged), and they are sent all the same
             delivered = False  # this record, the last one
             for i, line in enumerate(pending):
                 try:

@@ -76,6 +76,37 @@ def test_a_hanging_hook_times_out_is_killed_and_its_record_is_delivered_later(tm
     assert [json.loads(x)["session_id"] for x in (tmp_path / "host2.jsonl").read_text().splitlines()] == ["s0", "s1"]
 
 
+def test_a_kiosk_killed_while_its_hook_runs_delivers_that_record_after_the_restart(tmp_path):
+    # Write-ahead: the record is in the spool while the hook runs (up to its timeout), so a
+    # SIGKILL or a power cut in that window does not lose it.
+    started = tmp_path / "hook.pid"
+    argv = host_script(tmp_path, f"open({str(started)!r}, 'w').write(str(os.getpid())); time.sleep(60)\n")
+    kiosk = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys\n"
+            "from kiosk.verdict import CommandHook\n"
+            "CommandHook(json.loads(sys.argv[1]), 30, sys.argv[2]).deliver(json.loads(sys.argv[3]))\n",
+            json.dumps(argv),
+            str(tmp_path / "spool.jsonl"),
+            json.dumps(signed(0)),
+        ],
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
+    )
+    end = time.monotonic() + 30
+    while not (started.exists() and started.read_text()) and time.monotonic() < end:
+        time.sleep(0.05)
+    kiosk.kill()  # SIGKILL mid-send: nothing of the kiosk's runs after this
+    kiosk.wait()
+    os.kill(int(started.read_text()), signal.SIGKILL)  # the hook: its own session, not killed with the kiosk
+    (tmp_path / "host.jsonl").unlink()  # the host never answered: it did not take the record
+    restarted = FileHook(tmp_path / "host.jsonl", spool_path=tmp_path / "spool.jsonl")
+    assert restarted.deliver(signed(1))
+    assert host_ids(tmp_path) == ["s0", "s1"]
+    assert restarted.pending() == 0 and not (tmp_path / "spool.jsonl").exists()
+
+
 def test_a_host_trickling_its_answer_cannot_hold_a_delivery_past_its_timeout(tmp_path):
     # A host that sends a byte of its answer now and then: every single read is within the
     # socket timeout, so only a deadline on the whole request ends it. Until it ends, the record
