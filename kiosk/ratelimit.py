@@ -13,7 +13,10 @@ count as of the restart); an unreadable or unwritable file is logged and the kio
 
 A session in progress is marked in the same file (`begin`) and unmarked when it is counted. A
 marker found at start belongs to a session cut by a crash, a power cut or a signal: it is logged
-as abandoned and counted as one failure, so killing the kiosk mid-session is no free retry.
+as abandoned and counted as one failure, so killing the kiosk mid-session is no free retry. It
+then stays in the file as unreported (`interrupted`) until `reported` says its "fail" verdict is
+safely in the spool or with the host: a kiosk that dies again first, or cannot sign (no device
+key), reports it at a later start instead of losing it, and counts it only the first time.
 
 `PinGate` applies the same idea to the administrator PIN.
 """
@@ -24,6 +27,7 @@ import hmac
 import json
 import logging
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -60,8 +64,13 @@ class RateLimiter:
         self._wall = wall
         self._state_path = Path(state_path).expanduser() if state_path else None
         self._in_progress: dict | None = None
-        self.interrupted: list[dict] = []  # sessions found cut short at start: {"session_id", "started_at"}
+        # Sessions cut short (counted), whose verdict is not yet in the spool or with the host.
+        self._unreported: list[dict] = []
+        # `reported` comes from the verdict thread: one snapshot-and-write at a time, so an older
+        # snapshot never overwrites a newer one (a session marked in progress meanwhile).
+        self._save_lock = threading.Lock()
         self._load()
+        self.interrupted: list[dict] = list(self._unreported)  # to report now: {"session_id", "started_at"}
 
     def begin(self, session_id: str) -> None:
         """A session started: saved as in progress until `record` counts it."""
@@ -82,6 +91,12 @@ class RateLimiter:
             self._failures.clear()  # after the lockout the count starts afresh
             if self.lockout_s > 0:
                 self._locked_until = now + self.lockout_s
+        self._save()
+
+    def reported(self, session_id: str) -> None:
+        """The verdict of an interrupted session is in the spool or with the host: its marker goes."""
+        with self._save_lock:
+            self._unreported = [c for c in self._unreported if str(c.get("session_id")) != str(session_id)]
         self._save()
 
     def locked(self) -> bool:
@@ -120,18 +135,20 @@ class RateLimiter:
     def _save(self) -> None:
         if self._state_path is None:
             return
-        now, wall = self._clock(), self._wall()
-        state = {
-            "version": 1,
-            "locked_until": None if self._locked_until is None else wall + (self._locked_until - now),
-            "failures": [wall - (now - t) for t in self._failures],
-            "in_progress": self._in_progress,
-        }
-        try:
-            self._state_path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self._state_path, json.dumps(state).encode("utf-8"))
-        except OSError as exc:  # disk full, read-only: the limits still hold in memory
-            log.warning("cannot save the lockout state to %s: %s", self._state_path, exc)
+        with self._save_lock:
+            now, wall = self._clock(), self._wall()
+            state = {
+                "version": 1,
+                "locked_until": None if self._locked_until is None else wall + (self._locked_until - now),
+                "failures": [wall - (now - t) for t in list(self._failures)],
+                "in_progress": self._in_progress,
+                "unreported": list(self._unreported),
+            }
+            try:
+                self._state_path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(self._state_path, json.dumps(state).encode("utf-8"))
+            except OSError as exc:  # disk full, read-only: the limits still hold in memory
+                log.warning("cannot save the lockout state to %s: %s", self._state_path, exc)
 
     def _load(self) -> None:
         if self._state_path is None or not self._state_path.exists():
@@ -146,6 +163,9 @@ class RateLimiter:
             interrupted = state.get("in_progress")
             if interrupted is not None and not isinstance(interrupted, dict):
                 raise ValueError(f"in_progress must be an object, got {interrupted!r}")
+            unreported = state.get("unreported", [])
+            if not isinstance(unreported, list) or not all(isinstance(c, dict) for c in unreported):
+                raise ValueError(f"unreported must be a list of objects, got {unreported!r}")
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             log.warning("ignoring unreadable lockout state %s: %s", self._state_path, exc)
             return
@@ -160,8 +180,14 @@ class RateLimiter:
         for age in sorted((max(0.0, wall - w) for w in failures), reverse=True):
             if age < self.window_s:
                 self._failures.append(now - age)
+        for cut in unreported:  # counted at an earlier start; its verdict never reached the spool
+            self._unreported.append(cut)
+            log.warning(
+                "the verdict of session %s, cut short before an earlier start, was not reported yet: reporting it now",
+                cut.get("session_id", "?"),
+            )
         if interrupted is not None:
-            self.interrupted.append(interrupted)
+            self._unreported.append(interrupted)
             log.warning(
                 "session %s (started at wall time %s) was interrupted by a stop, crash or power "
                 "cut: recorded as abandoned and counted as one failure",
@@ -169,7 +195,7 @@ class RateLimiter:
                 interrupted.get("started_at", "?"),
             )
             self.record(False)  # counted now, whatever the clock did while the kiosk was down
-            self._save()  # the marker is gone from the file even when record() did not count it (locked)
+            self._save()  # in the file as unreported, not in progress, even when record() did not count it (locked)
 
 
 @dataclass(frozen=True)

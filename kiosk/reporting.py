@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -70,10 +71,12 @@ class VerdictReporter:
         """The signed record of a SessionRecord, carrying the host's nonce if one is waiting."""
         return self._sign(self.unsigned_record_for(session))
 
-    def submit_interrupted(self, cut: dict) -> Future | None:
+    def submit_interrupted(self, cut: dict, on_safe: Callable[[], None] | None = None) -> Future | None:
         """A "fail" record for a session found cut short at start (stop, crash, power cut), so the
         host hears of every session that began. `cut` is the rate limiter's marker:
-        {"session_id", "started_at" (wall-clock epoch seconds)}."""
+        {"session_id", "started_at" (wall-clock epoch seconds)}. `on_safe` is called once the
+        record is with the host or in the spool (not when it could not be signed, or only memory
+        holds it), so the marker can go: until then a restart reports it again."""
         try:
             started = float(cut.get("started_at", 0.0))
             record = make_record(
@@ -88,9 +91,11 @@ class VerdictReporter:
                 valid_s=self.valid_s,
             )
         except (VerdictError, TypeError, ValueError, AttributeError) as exc:
-            log.error("interrupted session %r cannot be reported: %s", cut, exc)
+            log.error("interrupted session %r cannot be reported (its marker is dropped): %s", cut, exc)
+            if on_safe is not None:  # no later start could report it either
+                on_safe()
             return None
-        return self._pool.submit(self._sign_and_deliver, record)
+        return self._pool.submit(self._sign_and_deliver, record, on_safe)
 
     def _sign(self, record: dict) -> dict:
         if self.key is None:
@@ -104,17 +109,23 @@ class VerdictReporter:
         record = self.unsigned_record_for(session)  # the finish time is now, not when the worker gets to it
         return self._pool.submit(self._sign_and_deliver, record)
 
-    def _sign_and_deliver(self, record: dict) -> bool:
+    def _sign_and_deliver(self, record: dict, on_safe: Callable[[], None] | None = None) -> bool:
         try:
             signed = self._sign(record)
         except Exception:
             log.exception("verdict for session %s could not be signed", record.get("session_id"))
             return False
         try:
-            return self.hook.deliver(signed)
+            delivered = self.hook.deliver(signed)
         except Exception:  # delivery must never take the kiosk down
             log.exception("verdict delivery failed")
             return False
+        if on_safe is not None and str(record.get("session_id")) not in self.hook.held_in_memory():
+            try:
+                on_safe()
+            except Exception:
+                log.exception("could not clear the marker of session %s", record.get("session_id"))
+        return delivered
 
     def close(self, timeout_s: float = 10.0) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
@@ -135,8 +146,8 @@ class NullReporter:
     def submit(self, session: Any) -> None:
         return None
 
-    def submit_interrupted(self, cut: dict) -> None:
-        return None
+    def submit_interrupted(self, cut: dict, on_safe: Callable[[], None] | None = None) -> None:
+        return None  # on_safe is not called: the marker stays for the kiosk that reports it
 
     def close(self) -> None:
         return None

@@ -229,8 +229,26 @@ def test_a_session_cut_short_is_counted_once_at_the_next_start(tmp_path, caplog)
     assert rl2.failures_in_window() == 1
     assert [i["session_id"] for i in rl2.interrupted] == ["sess-cut"]
     assert "sess-cut" in caplog.text and "abandoned" in caplog.text
+    rl2.reported("sess-cut")  # its "fail" verdict is in the spool or with the host
     rl3, _, _ = restarted(path, 6_000_020.0, max_failures=2, window_s=180, lockout_s=300)
     assert rl3.failures_in_window() == 1 and rl3.interrupted == [], "counted once, not at every start"
+
+
+def test_a_cut_session_stays_to_report_until_its_verdict_is_safe_and_counts_once(tmp_path):
+    # The kiosk dies again (or cannot sign: no device key) before the verdict of a session cut
+    # short reaches the spool: the next start reports it again, without counting it again.
+    path = tmp_path / "lockout.json"
+    rl = RateLimiter(max_failures=3, clock=FakeClock(), wall=FakeClock(6_500_000.0), state_path=path)
+    rl.begin("sess-cut")
+    rl2, _, _ = restarted(path, 6_500_010.0, max_failures=3)
+    assert [i["session_id"] for i in rl2.interrupted] == ["sess-cut"]
+    rl2.begin("sess-next")  # a new session starts before the first verdict is safe: both are kept
+    rl3, _, _ = restarted(path, 6_500_020.0, max_failures=3)
+    assert [i["session_id"] for i in rl3.interrupted] == ["sess-cut", "sess-next"]
+    assert rl3.failures_in_window() == 2, "each cut session counted once"
+    rl3.reported("sess-cut")
+    rl4, _, _ = restarted(path, 6_500_030.0, max_failures=3)
+    assert [i["session_id"] for i in rl4.interrupted] == ["sess-next"] and rl4.failures_in_window() == 2
 
 
 def test_a_finished_session_clears_its_marker(tmp_path):
@@ -250,8 +268,11 @@ def test_a_session_cut_while_locked_does_not_count_again_at_every_start(tmp_path
     assert rl2.locked()
     rl2.begin("b")  # a session cannot start while locked, but a stale marker must not loop either
     rl3, _, _ = restarted(path, 8_000_002.0, max_failures=1, lockout_s=300)
+    assert [i["session_id"] for i in rl3.interrupted] == ["a", "b"]
+    for cut in rl3.interrupted:
+        rl3.reported(cut["session_id"])
     rl4, _, _ = restarted(path, 8_000_003.0, max_failures=1, lockout_s=300)
-    assert rl3.interrupted and not rl4.interrupted
+    assert not rl4.interrupted
 
 
 def test_the_state_file_never_follows_a_planted_symlink(tmp_path):

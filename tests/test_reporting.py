@@ -2,15 +2,16 @@
 
 import json
 import random
+from pathlib import Path
 
 from kiosk.reporting import VerdictReporter
 from kiosk.session.catalogue import HEAD_POSE_CHALLENGES
 from kiosk.session.clock import ManualClock
 from kiosk.session.engine import EngineSettings, SessionEngine, State
 from kiosk.session.observation import Observation
-from kiosk.verdict import verify
+from kiosk.verdict import load_or_create_device_key, verify
 
-from conftest import make_cfg
+from conftest import make_cfg, shown_kiosk
 
 
 def _denied_session():
@@ -50,3 +51,29 @@ def test_a_key_folder_that_cannot_be_made_puts_the_kiosk_out_of_service_with_a_r
         assert "cannot create device key" in reporter.key_error
     finally:
         reporter.close()
+
+
+def test_a_session_cut_short_is_reported_once_the_device_key_is_back(app, pipeline, tmp_path):
+    # The marker of a session cut by a crash used to go at the next start, before its "fail"
+    # verdict was signed: a start that cannot sign (the key missing) or that dies again lost it.
+    from kiosk.ratelimit import RateLimiter
+
+    out = tmp_path / "verdicts.jsonl"
+    cfg = make_cfg(tmp_path, verdict={"hook": f"file:{out}"})
+    key_path, state = tmp_path / "device.key", Path(cfg.security.state_path)
+    load_or_create_device_key(key_path)
+    saved = key_path.read_bytes()
+    RateLimiter(state_path=state).begin("sess-cut")  # the kiosk dies mid-session
+    key_path.unlink()  # and starts again without its key: out of service, nothing can be signed
+    with shown_kiosk(cfg, pipeline) as k:
+        k.reporter.close()
+        assert k.reporter.problem
+    assert not out.exists()
+    key_path.write_bytes(saved)  # the operator restores the key
+    key_path.chmod(0o600)
+    with shown_kiosk(cfg, pipeline) as k:
+        k.reporter.close()  # waits for the delivery
+        assert k.controller.engine.limiter.failures_in_window() == 1, "counted once, not at every start"
+    records = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(r["session_id"], r["verdict"]) for r in records] == [("sess-cut", "fail")]
+    assert RateLimiter(state_path=state).interrupted == [], "reported once, not at every start"

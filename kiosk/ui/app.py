@@ -5,6 +5,7 @@ and ends the process (non-zero) so systemd restarts it."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
@@ -159,12 +160,13 @@ def build_kiosk(
     # Heartbeats age on the monotonic clock: a wall-clock jump neither kills nor hides a stuck part.
     health.beats.expect("engine", health.stale_after_s)
     health.beats.expect("frames", health.stale_after_s + cfg.camera.reconnect_s)
+    limiter = make_limiter(cfg)
     engine = BeatingEngine(
         EngineSettings.from_config(cfg),
         pool,
         clock or MonotonicClock(),
         rng=rng,
-        limiter=make_limiter(cfg),
+        limiter=limiter,
         beat=lambda: health.beat("engine"),
     )
     if reporter is None:
@@ -172,8 +174,9 @@ def build_kiosk(
 
         reporter = VerdictReporter(cfg, {n: s.version for n, s in pipeline.models.items() if s.available})
     problem = problem or getattr(reporter, "problem", "")  # no device key: out of service, no restart loop
-    for cut in getattr(engine.limiter, "interrupted", []):  # sessions a stop or crash cut short
-        reporter.submit_interrupted(cut)
+    for cut in limiter.interrupted:  # sessions a stop or crash cut short
+        # Their markers go only once the record is in the spool or with the host.
+        reporter.submit_interrupted(cut, on_safe=functools.partial(limiter.reported, cut.get("session_id")))
     submit = reporter.submit
 
     def on_result(record) -> None:
