@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import tempfile
 from pathlib import Path
@@ -43,3 +44,32 @@ def fsync_dir(folder: Path) -> None:
             raise
     finally:
         os.close(fd)
+
+
+INSTANCE_LOCK = "kiosk-run.lock"
+
+
+class AlreadyRunning(RuntimeError):
+    """Another process holds the single-instance lock on a state folder."""
+
+
+def lock_instance(folder: Path) -> int:
+    """Take the single-instance lock of `kiosk run` on a state folder: an open file descriptor
+    that holds it until it is closed or the process ends (a crash or SIGKILL frees it too).
+    AlreadyRunning, naming the holder's pid, when another process has it; OSError when the
+    lock file cannot be made."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / INSTANCE_LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise AlreadyRunning(f"another kiosk (pid {holder}) is running on {folder} (lock {path})") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)  # the holder's pid, for the message above and for the operator
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd

@@ -46,6 +46,38 @@ def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
     assert key.is_file() and key.stat().st_mode & 0o077 == 0, "device key created, private"
 
 
+def test_a_second_run_on_the_same_state_is_refused_with_a_clear_error(tmp_path):
+    # A manual `kiosk run` next to the service used to take the service's running session for
+    # one cut by a crash (a "fail" verdict for it, then the real one refused as a repeat) and
+    # rewrite the verdict spool under it.
+    env = kiosk_process_env(tmp_path, KIOSK_LOG="INFO")
+    command = [sys.executable, "-m", "kiosk", "run", "--source", "97"]
+    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(first.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and first.poll() is None and not any("camera lost" in x for x in lines):
+            time.sleep(0.1)
+        assert first.poll() is None, "".join(lines)[-2000:]
+        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+        assert second.returncode == 2, second.stderr[-2000:]
+        assert f"another kiosk (pid {first.pid}) is running on" in second.stderr
+        assert "Traceback" not in second.stderr, second.stderr[-2000:]
+        assert first.poll() is None, "the first kiosk goes on"
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=30)
+        reader.join(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, "".join(lines)[-2000:]
+    from kiosk.files import lock_instance
+
+    os.close(lock_instance(tmp_path / ".local/share/kiosk"))  # freed when the holder ends
+
+
 def test_full_sessions_leave_no_image_files(tmp_path, photos):
     """The real kiosk runs whole sessions on a face photo; afterwards no image file exists in its
     home, temp or working folders, and the verdict log proves sessions finished."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import signal
 import sys
 import threading
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 from .. import metrics
 from ..config import PROJECT_ROOT
+from ..files import AlreadyRunning, lock_instance
 from ..health import Health
 from ..memory import limit_arenas, release_free_heap
 from ..preflight import preflight
@@ -363,10 +365,49 @@ def run_app(cfg, windowed: bool = False) -> int:
     install_qt_message_handler()  # before any Qt part is built: its warnings are rate-limited too
     limit_arenas()  # before the camera, audio and MediaPipe threads start (kiosk.memory)
     try:
-        kiosk = build_kiosk(cfg)
-    except KeyFileError as exc:
-        print(f"kiosk: config key 'verdict.key_path': {exc}", file=sys.stderr)
+        locks = lock_state_folders(cfg)
+    except AlreadyRunning as exc:
+        # Before anything is built: no second window over the first, no camera taken from it.
+        # systemd's restarts get the lock once the other one is gone.
+        log.error("not started: %s", exc)
+        print(f"kiosk: not started: {exc}", file=sys.stderr)
         return 2
+    try:
+        try:
+            kiosk = build_kiosk(cfg)
+        except KeyFileError as exc:
+            print(f"kiosk: config key 'verdict.key_path': {exc}", file=sys.stderr)
+            return 2
+        return _run_kiosk(kiosk, cfg, windowed)
+    finally:
+        for fd in locks:
+            os.close(fd)
+
+
+def lock_state_folders(cfg) -> list[int]:
+    """The single-instance lock on each folder of the kiosk's state (device key and verdict
+    spool; lockout state). A second `run` on them would take the first one's session marker for
+    a crash (a "fail" verdict for a session still running, then the real verdict refused as a
+    repeat) and rewrite the spool under it. A folder where no lock file can be made is logged
+    and left unlocked: the key or state problem it causes is reported as usual."""
+    folders = {cfg.path(cfg.verdict.key_path).parent}
+    if cfg.security.state_path:
+        folders.add(cfg.path(cfg.security.state_path).parent)
+    locks: list[int] = []
+    try:
+        for folder in sorted(folders):
+            try:
+                locks.append(lock_instance(folder))
+            except OSError as exc:
+                log.warning("cannot take the single-instance lock in %s: %s", folder, exc)
+    except AlreadyRunning:
+        for fd in locks:
+            os.close(fd)
+        raise
+    return locks
+
+
+def _run_kiosk(kiosk: Kiosk, cfg, windowed: bool) -> int:
     app, window = kiosk.app, kiosk.window
 
     def stop(*_: Any) -> None:
