@@ -505,6 +505,22 @@ def test_another_face_after_level_1_sends_back_to_level_1():
     assert "track_changed" in names(ev) and eng.state == State.LIVENESS
 
 
+def test_failed_challenges_survive_a_return_to_level_1():
+    """A new face sends the session back to level 1, but its failed challenges stay: a swap of
+    faces (a second clip, a hand over the lens and another face) must not buy fresh tries."""
+    eng, clock = make(time_limit_s=2.0, attempts=3)
+    to_challenges(eng, clock)
+    idle = face(head_pose=(0, 0, 0), gesture="none", emotion="neutral")
+    feed(eng, clock, idle, 2 * (int(2.0 / DT) + 1))  # two challenges time out
+    assert eng.view().attempts_left == 1
+    feed(eng, clock, face(track_id=2))  # another face: back to level 1
+    assert eng.state == State.LIVENESS
+    feed(eng, clock, face(track_id=2), eng.settings.real_frames)
+    assert eng.state == State.CHALLENGE and eng.view().attempts_left == 1
+    feed(eng, clock, dataclasses.replace(idle, track_id=2), int(2.0 / DT) + 1)
+    assert eng.state == State.DENIED and eng.last_record.reason == "attempts_exhausted"
+
+
 def test_head_pose_is_judged_against_the_persons_neutral_pose():
     eng, clock = make(pool=list(HEAD_POSE_CHALLENGES))
     eng.start()

@@ -320,6 +320,9 @@ class SessionEngine:
             self._begin_record()
         if self.limiter:  # marks the session in progress: one cut by a crash or signal still counts
             self.limiter.begin(self._active().session_id)
+        # Failed challenges count for the whole session, not for one pass of level 1: a new face
+        # sends the session back to level 1, and must not bring a fresh set of tries with it.
+        self._failures = 0
         return self._start_liveness()
 
     def welcome(self) -> list[Event]:
@@ -600,8 +603,7 @@ class SessionEngine:
             # The person looked at the screen during level 1: that is their neutral head pose.
             if self._poses:
                 self.baseline = median_pose(self._poses)
-            self._passed_count = 0
-            self._failures = 0
+            self._passed_count = 0  # passes belong to the face that made them; failures stay (start())
             events = self._goto(State.CHALLENGE)
             return events + self._next_challenge(now, gap=False)
         return []
