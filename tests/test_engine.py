@@ -498,6 +498,37 @@ def test_still_frames_neither_hold_nor_break_a_challenge():
     assert "challenge_passed" in names(ev)
 
 
+def test_a_pause_restarts_the_hold_and_the_live_run_but_keeps_the_spoof_run():
+    """Frames under help or a question are not judged, so what the camera saw then is unknown: a
+    hold (or level 1's run of live frames) made of pieces on either side of a pause is no hold. The
+    countdown waited, so starting the hold again costs no time; spoof evidence stays."""
+    eng, clock = make(onset_frames=3)
+    to_challenges(eng, clock)
+    c = eng.view().challenge
+    feed(eng, clock, not_meeting(c), 3)
+    feed(eng, clock, meeting(c), 20)
+    eng.pause()
+    feed(eng, clock, not_meeting(c), 100)  # under the help screen, the asked state was dropped
+    eng.resume()
+    ev = feed(eng, clock, meeting(c), 5)
+    assert "challenge_passed" not in names(ev) and eng.view().streak == 5
+    ev = feed(eng, clock, meeting(c), 20)
+    assert "challenge_passed" in names(ev)
+
+    eng, clock = make(real_frames=100, spoof_frames=25)
+    eng.start()
+    feed(eng, clock, face(), 90)
+    eng.pause()
+    eng.resume()
+    feed(eng, clock, face(), 10)
+    assert eng.state == State.LIVENESS and eng.view().streak == 10
+    feed(eng, clock, face(live=False), 24)
+    eng.pause()
+    eng.resume()
+    feed(eng, clock, face(live=False))
+    assert eng.state == State.DENIED and eng.last_record.reason == "spoof"
+
+
 def test_another_face_after_level_1_sends_back_to_level_1():
     eng, clock = make()
     to_challenges(eng, clock)

@@ -250,6 +250,7 @@ class SessionEngine:
         self._welcome_after_face_gone = False
         self._capture: CaptureProblem | None = None
         self._liveness_deadline = self._liveness_started = 0.0
+        self._deadline = self._gap_until = self._challenge_started = 0.0
         self._face_since: float | None = None
         self._challenge: Challenge | None = None
         self._enter_idle()
@@ -372,13 +373,20 @@ class SessionEngine:
         now = self.clock.now()
         gone = now - self._paused_at
         self._paused_at = None
+        # Frames under the pause were not judged: a run of live frames or a hold must be seen
+        # unbroken, or pieces on either side of a pause (the state dropped, a picture set right
+        # under the help screen) would add up. The countdown waited, so this costs no time; the
+        # spoof run and the onset stay.
         if self._state == State.LIVENESS:
             self._liveness_deadline += gone
             self._liveness_started += gone
+            self._real = 0
         elif self._state == State.CHALLENGE:
             self._deadline += gone
             self._gap_until += gone
             self._challenge_started += gone
+            self._streak = 0
+            self._detected = False
         self._last_face_at = now  # the face-lost check starts again too
         return []
 
