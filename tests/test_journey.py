@@ -495,6 +495,30 @@ def test_cancel_after_a_run_of_spoof_frames_in_level_1_counts():
     assert eng.limiter.results == [False]
 
 
+@pytest.mark.parametrize("reason", ["cancelled", "camera_lost"])
+def test_cancel_after_many_scattered_spoof_frames_counts(reason):
+    """A picture the model calls spoof on most frames, broken by a live-scored frame before each run
+    reaches half the denial: cancelling (or pulling the camera) before the level 1 timeout must not
+    be a free try, or such an attack could be tried again and again without the lockout."""
+    eng, clock = _engine()
+    run = eng.settings.spoof_frames // 2 - 1
+    eng.start()
+    for _ in range(eng.settings.spoof_frames // run + 1):  # as many spoof frames as would deny in a row
+        _feed(eng, clock, face(live=False), run)
+        _feed(eng, clock, face(), 1)
+    eng.cancel(reason)
+    assert eng.limiter.results == [False]
+
+    eng.start()  # a person the model doubted a few times still cancels for free
+    _feed(eng, clock, face(), 30)
+    for _ in range(3):
+        _feed(eng, clock, face(live=False), 3)
+        _feed(eng, clock, face(), 30)
+    assert eng.state == State.LIVENESS
+    eng.cancel(reason)
+    assert eng.limiter.results == [False, True]
+
+
 def test_pause_stops_the_countdown_and_resume_gives_the_time_back():
     eng, clock = _engine()
     eng.start()

@@ -339,9 +339,10 @@ class SessionEngine:
     def cancel(self, reason: str = "cancelled") -> list[Event]:
         """The person's own cancel, or the kiosk cannot go on (KIOSK_ABANDON_REASONS: the camera
         was lost, the vision pipeline failed, the kiosk went out of service). Before any failed
-        challenge (and before level 1 saw a run of spoof frames) it does not count toward the
-        lockout: changing one's mind is no attack, nor is a kiosk fault. After a failure it does,
-        or cancelling (or pulling the camera) would buy a fresh set of tries for free."""
+        challenge (and before level 1 saw spoof frames: a run of them, or many in all) it does not
+        count toward the lockout: changing one's mind is no attack, nor is a kiosk fault. After a
+        failure it does, or cancelling (or pulling the camera) would buy a fresh set of tries for
+        free."""
         self._paused_at = None
         if self._state in (State.LIVENESS, State.CHALLENGE):
             events = self._finish("abandoned", reason)
@@ -506,7 +507,7 @@ class SessionEngine:
         self._face_since = None
         self._paused_at = None
         self._after_failure = False
-        self._spoof_peak = 0
+        self._spoof_peak = self._spoof_total = 0
         self._last_face_at = now
         self._profile = "standard"
         self._reason = ""
@@ -599,6 +600,7 @@ class SessionEngine:
             self._spoof += 1
             self._real = 0
             self._spoof_peak = max(self._spoof_peak, self._spoof)
+            self._spoof_total += 1
         if self._spoof >= s.spoof_frames:
             return self._finish("denied", "spoof")
         if (
@@ -719,7 +721,11 @@ class SessionEngine:
         if result != "abandoned" or reason not in ("cancelled", *KIOSK_ABANDON_REASONS) or self.record is None:
             return False
         failed = any(c.reason for c in self.record.challenges)
-        spoofed = self._spoof_peak >= max(1, self.settings.spoof_frames // 2)
+        # Spoof evidence is a run of half the denial, or as many spoof frames in all as would deny
+        # in a row: a presentation scored spoof on most frames, each run broken by one live-scored
+        # frame, is no change of mind (models/liveness.md: about one live frame in a thousand is scored spoof).
+        m = self.settings.spoof_frames
+        spoofed = self._spoof_peak >= max(1, m // 2) or self._spoof_total >= m
         return not failed and not spoofed
 
     def _finish(self, result: str, reason: str) -> list[Event]:
