@@ -90,7 +90,8 @@ def test_screenshots_of_text_reach_7_to_1_and_32px(kiosk, screenshot_dir):
 
     w = kiosk.window
     render_all(w, screenshot_dir / "gallery")
-    for screen in (w.attract, w.welcome):
+    w.question.show_question("🛑", S.tr(S.CANCEL), S.tr(S.CANCEL_CONFIRM), S.tr(S.YES_CANCEL), S.tr(S.NO_GO_ON))
+    for screen in (w.attract, w.welcome, w.question):
         w.show_screen(screen)
         for widget in screen.findChildren(QLabel) + screen.findChildren(QPushButton):
             if not widget.isVisible() or not widget.text() or widget.objectName() == "icon":

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 
 from kiosk.commands import Command
 from kiosk.session.catalogue import HEAD_POSE_CHALLENGES
@@ -618,9 +619,10 @@ def test_the_welcome_does_not_start_the_check_while_the_cancel_question_waits(ki
     for _ in range(int((c.CONFIRM_TIMEOUT_S - 1) / DT)):
         clock.advance(DT)
         c.on_observation(face())
-    assert c.engine.state == State.WELCOME and w.welcome.detail.text() == S.CANCEL_CONFIRM
+    assert c.engine.state == State.WELCOME and w.stack.currentWidget() is w.question
+    assert w.question.detail.text() == S.CANCEL_CONFIRM
     QTest.keyClick(w, Qt.Key.Key_N)
-    assert c.transcript[-1].text.startswith(S.CANCEL_KEPT) and w.welcome.detail.text() == S.WELCOME_DETAIL
+    assert c.transcript[-1].text.startswith(S.CANCEL_KEPT) and w.stack.currentWidget() is w.welcome
     assert wait_until(lambda: not c.speaker.is_speaking())
     pause = c.engine.settings.auto_start_s
     for _ in range(int(pause / DT) - 3):
@@ -638,7 +640,8 @@ def test_after_a_cancel_the_welcome_waits_until_the_person_has_left(kiosk):
     c.on_observation(face())
     assert c.engine.state == State.WELCOME
     QTest.keyClick(w, Qt.Key.Key_C)
-    assert c.engine.state == State.WELCOME and w.welcome.detail.text() == S.CANCEL_CONFIRM
+    assert c.engine.state == State.WELCOME and w.stack.currentWidget() is w.question
+    assert w.question.detail.text() == S.CANCEL_CONFIRM
     QTest.keyClick(w, Qt.Key.Key_C)
     assert c.engine.state == State.IDLE
     for _ in range(10):
@@ -647,6 +650,77 @@ def test_after_a_cancel_the_welcome_waits_until_the_person_has_left(kiosk):
     c.on_observation(Observation())
     c.on_observation(face())
     assert c.engine.state == State.WELCOME
+
+
+def answer_button(window, words: str):
+    """The button on the screen now shown whose words are `words` (what a person can touch)."""
+    from PySide6.QtWidgets import QPushButton
+
+    shown = [b for b in window.stack.currentWidget().findChildren(QPushButton) if b.isVisible()]
+    found = [b for b in shown if b.text().strip() == words]
+    assert found, f"no {words!r} button on screen, only {[b.text() for b in shown]}"
+    return found[0]
+
+
+def touch(button) -> None:
+    assert button.isVisible(), button.accessibleName()
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_the_cancel_question_on_the_welcome_is_answered_by_touch_and_stops_the_choosing(kiosk, screenshot_dir):
+    """ "Cancel the session?" asked on the welcome screen (C, or a spoken "cancel") shows its
+    two answers as buttons, as it does during a challenge: a person who can only touch had no
+    way to say yes, and "no" only by touching Start, which also started the check. While it is
+    open the choices are not on screen, and neither their buttons nor the keys 1-5 choose a
+    profile under it (they used to, with the question left open)."""
+    c, w = kiosk.controller, kiosk.window
+    c.on_observation(face())
+    assert c.engine.state == State.WELCOME
+    profile = c.engine.view().profile
+    QTest.keyClick(w, Qt.Key.Key_C)
+    no = answer_button(w, S.NO_GO_ON)
+    yes = answer_button(w, S.YES_CANCEL)
+    assert not any(b.isVisible() for b in w.welcome.profile_buttons.values())
+    assert w.welcome.start_button.isHidden() or not w.welcome.start_button.isVisible()
+    assert S.CANCEL_CONFIRM in [lab.text() for lab in w.stack.currentWidget().findChildren(QLabel)]
+    assert w.grab().save(str(screenshot_dir / "welcome_cancel_question.png"))
+    QTest.keyClicks(w, "2")
+    assert c.engine.view().profile == profile and c._confirming == Command.CANCEL
+    touch(no)
+    assert c.engine.state == State.WELCOME and w.stack.currentWidget() is w.welcome
+    assert c._confirming is None and c.transcript[-1].text.startswith(S.CANCEL_KEPT)
+    QTest.keyClick(w, Qt.Key.Key_C)
+    touch(answer_button(w, S.YES_CANCEL))
+    assert c.engine.state == State.IDLE and c._confirming is None
+    assert w.stack.currentWidget() is w.attract
+    assert yes.isHidden() or not yes.isVisible(), "the question has gone"
+
+
+@pytest.mark.parametrize("where", ["attract", "welcome", "session"])
+def test_voice_off_asked_by_voice_is_answered_by_touch_wherever_it_is_asked(kiosk, screenshot_dir, where):
+    """A spoken "voice off" asks first (a misheard word must not silence the kiosk). On the
+    attract and welcome screens the question was only in the caption bar, and during a session
+    the only button beside it was Cancel, which asked another question: a person who can only
+    touch could not answer it. Now it is on screen with a Yes and a No button everywhere."""
+    c, w = kiosk.controller, kiosk.window
+    if where != "attract":
+        c.on_observation(face())
+    if where == "session":
+        QTest.keyClick(w, Qt.Key.Key_Space)
+    screen = w.stack.currentWidget()
+    assert screen is {"attract": w.attract, "welcome": w.welcome, "session": w.session}[where]
+    state = c.engine.state
+    c._voice_command(Command.VOICE_OFF)
+    assert c.speaker.enabled and c._confirming == Command.VOICE_OFF
+    assert S.VOICE_OFF_CONFIRM in [lab.text() for lab in w.stack.currentWidget().findChildren(QLabel)]
+    assert w.grab().save(str(screenshot_dir / f"voice_off_question_{where}.png"))
+    touch(answer_button(w, S.NO_KEEP_VOICE))
+    assert c.speaker.enabled and c._confirming is None
+    assert c.engine.state == state and w.stack.currentWidget() is screen and not c.engine.paused
+    c._voice_command(Command.VOICE_OFF)
+    touch(answer_button(w, S.YES_VOICE_OFF))
+    assert not c.speaker.enabled and c.transcript[-1].text == S.VOICE_OFF
+    assert c.engine.state == state and w.stack.currentWidget() is screen
 
 
 def test_the_failure_that_ends_the_session_promises_no_next_step(kiosk):

@@ -231,6 +231,30 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
             assert w.height() >= w.heightForWidth(w.width()), f"{language}: {w.text()!r} squeezed"
         shot(k, screenshot_dir, f"welcome_{language}")
 
+        # the questions that can be asked here, with their answers as buttons as large as the others
+        from kiosk.commands import Command
+        from kiosk.ui.screens import touch_px
+
+        q = k.window.question
+        for ask, name in (
+            (lambda: QTest.keyClick(k.window, Qt.Key.Key_C), "cancel"),
+            (lambda: k.controller._voice_command(Command.VOICE_OFF), "voice_off"),
+        ):
+            ask()
+            settle(k.window)
+            assert k.window.stack.currentWidget() is q, name
+            assert (k.window.width(), k.window.height()) == (1280, 800), name
+            for w in (q.title, q.detail):
+                assert w.height() >= w.heightForWidth(w.width()), f"{language} {name}?: {w.text()!r} squeezed"
+            for b in (q.no_button, q.yes_button):
+                assert b.isVisible() and b.width() >= b.sizeHint().width(), f"{language}: {b.text()!r} cut"
+                assert b.height() >= b.sizeHint().height(), f"{language}: {b.text()!r} squeezed"
+                assert b.height() >= touch_px(b) and b.height() >= welcome.start_button.height()
+            assert q.icon.glyph_px() >= 64, f"{language} {name}?: icon drawn at {q.icon.glyph_px()} px"
+            shot(k, screenshot_dir, f"{name}_question_welcome_{language}")
+            QTest.keyClick(k.window, Qt.Key.Key_N)
+            assert k.window.stack.currentWidget() is welcome
+
         s = k.window.session
         QTest.keyClick(k.window, Qt.Key.Key_Space)
         assert k.window.stack.currentWidget() is s

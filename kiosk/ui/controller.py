@@ -376,11 +376,23 @@ class KioskController(QObject):
         self._confirming = what
         self._confirm_asked_at = self.engine.clock.now()
         self.engine.pause()
-        self.say(tr(S.CANCEL_CONFIRM if what == Command.CANCEL else S.VOICE_OFF_CONFIRM), interrupt=True)
+        self.say(self._question()[2], interrupt=True)
         self._listen_after_speech = (
             by_voice
             and self.listener is not None
             and bool(getattr(self.listener, "microphone_available", lambda: True)())
+        )
+
+    def _question(self) -> tuple[str, str, str, str, str]:
+        """(icon, title, question, yes, no) of the open question."""
+        if self._confirming == Command.CANCEL:
+            return S.NOTICE_ICONS["cancel"], tr(S.CANCEL), tr(S.CANCEL_CONFIRM), tr(S.YES_CANCEL), tr(S.NO_GO_ON)
+        return (
+            S.NOTICE_ICONS["voice_off"],
+            tr(S.VOICE_OFF),
+            tr(S.VOICE_OFF_CONFIRM),
+            tr(S.YES_VOICE_OFF),
+            tr(S.NO_KEEP_VOICE),
         )
 
     def _close_questions(self) -> None:
@@ -404,7 +416,7 @@ class KioskController(QObject):
         if self._help_open:  # on screen even over an open question
             return tr(S.HELP_TEXT)
         if self._confirming:
-            return tr(S.CANCEL_CONFIRM if self._confirming == Command.CANCEL else S.VOICE_OFF_CONFIRM)
+            return self._question()[2]
         if self.engine.state == State.IDLE:
             minutes = self._lockout_minutes()
             return tr(S.ATTRACT_HELP) if minutes is None else tr(S.LOCKED_ATTRACT).format(minutes=minutes)
@@ -581,7 +593,15 @@ class KioskController(QObject):
         w = self.window
         v = self.engine.view()
         problem = self._problem()
-        if problem is not None:
+        in_session = v.state in (State.LIVENESS, State.CHALLENGE)
+        if self._confirming and not self._help_open and not (in_session and self._confirming == Command.CANCEL):
+            # A question is answered on screen as well as by key and voice, wherever it was
+            # asked (a spoken "voice off" can come on any screen, even out of service); help
+            # opened over it is read first. The session screen asks "Cancel?" beside the
+            # camera view with its own two buttons.
+            w.question.show_question(*self._question())
+            w.show_screen(w.question)
+        elif problem is not None:
             w.message.show_message(*problem)
             w.show_screen(w.message)
         elif v.state == State.IDLE:
@@ -589,13 +609,12 @@ class KioskController(QObject):
             w.show_screen(w.attract)
         elif v.state == State.WELCOME:
             w.welcome.select(v.profile)
-            w.welcome.show_question(tr(S.CANCEL_CONFIRM) if self._confirming == Command.CANCEL else None)
             w.show_screen(w.welcome)
-        elif v.state in (State.LIVENESS, State.CHALLENGE) and self._help_open:
+        elif in_session and self._help_open:
             # the whole width: the help with its keys does not fit beside the camera view
             w.message.show_message(S.NOTICE_ICONS["help"], f"{tr(S.HELP)} · ⏸ {tr(S.PAUSED)}", tr(S.HELP_TEXT))
             w.show_screen(w.message)
-        elif v.state in (State.LIVENESS, State.CHALLENGE):
+        elif in_session:
             w.session.show_view(
                 v,
                 self._notice(v),
@@ -613,9 +632,8 @@ class KioskController(QObject):
 
     def _notice(self, v) -> tuple[str, str, str] | None:
         """What takes the instruction's place on the session screen, most urgent first."""
-        if self._confirming:
-            text = tr(S.CANCEL_CONFIRM if self._confirming == Command.CANCEL else S.VOICE_OFF_CONFIRM)
-            return S.NOTICE_ICONS["cancel"], tr(S.CANCEL if self._confirming == Command.CANCEL else S.VOICE_OFF), text
+        if self._confirming == Command.CANCEL:  # any other question has the question screen
+            return self._question()[:3]
         if self._hint is not None:
             title = tr(v.challenge.text) if v.challenge is not None else tr(S.LIVENESS_TITLE)
             return self._hint_icon(self._hint), title, self._hint_text(self._hint)

@@ -70,7 +70,7 @@ def scenes(window: Any) -> list[Scene]:
 
 def notice_scenes(window: Any) -> list[Scene]:
     """The states laid over the screens above: a locked attract screen, a capture hint, the cancel
-    question, help. Rendered for reviews (render_all); the self-test checks `scenes` only."""
+    question, the question screen (voice off?), help. Rendered for reviews (render_all); the self-test checks `scenes` only."""
     w = window
     ch = HEAD_POSE_CHALLENGES[0]
     locked_title = tr(S.LOCKED_TITLE)
@@ -102,6 +102,21 @@ def notice_scenes(window: Any) -> list[Scene]:
             ),
             w.session,
             tr(S.CANCEL),
+        ),
+        Scene(
+            "voice_off_question",
+            lambda: (
+                w.question.show_question(
+                    S.NOTICE_ICONS["voice_off"],
+                    tr(S.VOICE_OFF),
+                    tr(S.VOICE_OFF_CONFIRM),
+                    tr(S.YES_VOICE_OFF),
+                    tr(S.NO_KEEP_VOICE),
+                ),
+                w.show_screen(w.question),
+            ),
+            w.question,
+            tr(S.VOICE_OFF),
         ),
         Scene(
             "help",

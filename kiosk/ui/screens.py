@@ -269,10 +269,6 @@ class WelcomeScreen(QWidget):
         for n, b in self.profile_buttons.items():
             b.setChecked(n == name)
 
-    def show_question(self, text: str | None) -> None:
-        """A question (cancel?) in place of the instructions, or the instructions again."""
-        self.detail.setText(text or tr(S.WELCOME_DETAIL))
-
     def retranslate(self) -> None:
         self.title.setText(tr(S.WELCOME_TITLE))
         self.detail.setText(tr(S.WELCOME_DETAIL))
@@ -412,6 +408,47 @@ class SessionScreen(QWidget):
             self.cancel_button.setAccessibleName(tr(S.YES_CANCEL))
         else:
             self.retranslate()
+
+
+class QuestionScreen(QWidget):
+    """A yes/no question (cancel? voice off?) with its two answers as buttons, shown in place of
+    the screen it was asked on: whoever can only touch must be able to answer it, like those who
+    press C, Y or N or say "yes". The choices under it are not on screen, so none is made
+    while the question is open."""
+
+    yes = Signal()
+    no = Signal()
+
+    def __init__(self):
+        super().__init__()
+        lay = QVBoxLayout(self)
+        lay.addStretch(1)
+        self.icon = EmojiIcon()
+        self.title = label(name="title")
+        self.detail = label(name="detail")
+        for w in (self.icon, self.title, self.detail):
+            lay.addWidget(w)
+        # "No" first, as on the session screen's question: the same answer in the same place
+        buttons = QHBoxLayout()
+        self.no_button = button("", "no")
+        self.no_button.clicked.connect(self.no)
+        self.yes_button = button("", "yes")
+        self.yes_button.clicked.connect(self.yes)
+        buttons.addWidget(self.no_button)
+        buttons.addWidget(self.yes_button)
+        lay.addLayout(buttons)
+        lay.addStretch(1)
+
+    def show_question(self, icon: str, title: str, text: str, yes: str, no: str) -> None:
+        self.icon.setText(icon)
+        self.icon.setAccessibleName(title)
+        self.title.setText(title)
+        self.detail.setText(text)
+        # no symbol on the answers, as on the session screen: the words are the answer
+        self.yes_button.setText(yes)
+        self.yes_button.setAccessibleName(yes)
+        self.no_button.setText(no)
+        self.no_button.setAccessibleName(no)
 
 
 class ResultScreen(QWidget):

@@ -79,6 +79,8 @@ CANCEL_KEPT = "We go on."
 YES_CANCEL = "Yes, cancel"
 NO_GO_ON = "No, go on"
 VOICE_OFF_CONFIRM = 'Switch the voice off? Press V or say "yes". Press N or say "no" to keep it.'
+YES_VOICE_OFF = "Yes, switch it off"
+NO_KEEP_VOICE = "No, keep it on"
 PROFILE_CHOSEN = 'Chosen: {label}. To start, press Space or say "{word}".'
 CANCELLED = "Session cancelled."
 LOCKED_ATTRACT = "Too many attempts. Please wait {minutes} min, then step in front of the camera again."
@@ -92,7 +94,7 @@ CAPTURE_HINTS = {
     "blurred": ("⏸️", "The picture is blurred. Please hold still for a moment."),
     "out_of_frame": ("🖼️", "Your face is not fully in the picture. Please move to the middle."),
 }
-NOTICE_ICONS = {"two_faces": "👥", "help": "❓", "cancel": "🛑", "locked": "⏳"}
+NOTICE_ICONS = {"two_faces": "👥", "help": "❓", "cancel": "🛑", "voice_off": "🔇", "locked": "⏳"}
 
 PROFILE_LABELS = {
     "standard": "Standard",

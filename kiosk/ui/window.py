@@ -21,6 +21,7 @@ from . import strings as S
 from .screens import (
     AttractScreen,
     MessageScreen,
+    QuestionScreen,
     ResultScreen,
     SessionScreen,
     WelcomeScreen,
@@ -69,7 +70,8 @@ class KioskWindow(QMainWindow):
         self.session = SessionScreen()
         self.result = ResultScreen()
         self.message = MessageScreen()
-        for w in (self.attract, self.welcome, self.session, self.result, self.message):
+        self.question = QuestionScreen()
+        for w in (self.attract, self.welcome, self.session, self.result, self.message, self.question):
             self.stack.addWidget(w)
         outer.addWidget(self.stack, 1)
 
@@ -102,6 +104,8 @@ class KioskWindow(QMainWindow):
         self.session.more_time.connect(lambda: self.command.emit(Command.MORE_TIME))
         self.session.cancel.connect(lambda: self.command.emit(Command.CANCEL))
         self.session.go_on.connect(lambda: self.command.emit(Command.DENY))
+        self.question.yes.connect(lambda: self.command.emit(Command.CONFIRM))
+        self.question.no.connect(lambda: self.command.emit(Command.DENY))
         self._pin_buffer: str | None = None
         self.set_voice(True)
         self.set_listening(False)

@@ -216,6 +216,14 @@
       <translation>Die Sprache ausschalten? Drücken Sie V oder sagen Sie „ja“. Drücken Sie N oder sagen Sie „nein“, um sie anzulassen.</translation>
     </message>
     <message>
+      <source>Yes, switch it off</source>
+      <translation>Ja, ausschalten</translation>
+    </message>
+    <message>
+      <source>No, keep it on</source>
+      <translation>Nein, anlassen</translation>
+    </message>
+    <message>
       <source>Chosen: {label}. To start, press Space or say "{word}".</source>
       <translation>Gewählt: {label}. Zum Starten drücken Sie die Leertaste oder sagen Sie „{word}“.</translation>
     </message>
