@@ -109,6 +109,12 @@ def _has_audio_output() -> bool:
     return not QMediaDevices.defaultAudioOutput().isNull()
 
 
+def _socket_identity(st: os.stat_result) -> tuple[int, int, int]:
+    """Which socket file this is: a restarted server's new socket often gets the inode number
+    of the old one back (seen on ext4), so the time it was made is part of it."""
+    return (st.st_dev, st.st_ino, st.st_mtime_ns)
+
+
 class _AudioServer:
     """Whether a new audio stream may be started in this process.
 
@@ -117,11 +123,22 @@ class _AudioServer:
     when a new server has come up since; its device list still shows the old device. So before
     each stream the server's socket is checked (still there, still the same file, accepting),
     and once the server was lost no stream is started again: voice and earcons stay off, the
-    captions go on, and ``lost`` says why (a restart of the kiosk brings the audio back)."""
+    captions go on, and ``lost`` says why. A new process brings the audio back: the kiosk
+    restarts itself for it on the attract screen once a server is back (``AudioComeback``)."""
 
     def __init__(self) -> None:
         self.lost: str | None = None
-        self._identity: tuple[int, int] | None = None
+        self._identity: tuple[int, int, int] | None = None
+        # Whether no server answered just before Qt made its one connection attempt (None: not
+        # looked yet). AudioComeback needs it: a server that comes up between Qt's failed attempt
+        # and the first look of the watch would otherwise pass for one that was always there.
+        self.down_at_start: bool | None = None
+
+    def note_start(self) -> None:
+        """Looks once, before Qt's audio is first used (Speaker and Listener call this when
+        they are made, before any QMediaDevices call), whether a server answers."""
+        if self.down_at_start is None:
+            self.down_at_start = self.reachable() is None
 
     @staticmethod
     def socket_path() -> Path | None:
@@ -149,12 +166,32 @@ class _AudioServer:
         except OSError as exc:
             self.lose(f"the audio server does not answer ({exc})")
             return False
-        identity = (st.st_dev, st.st_ino)
+        identity = _socket_identity(st)
         if self._identity is None:
             self._identity = identity
         elif identity != self._identity:
             self.lose("the audio server was restarted")
         return self.lost is None
+
+    def reachable(self) -> tuple[int, int, int] | None:
+        """The identity of a server that accepts connections on the socket now, else None.
+        No side effects: the watch for a returning server asks this every few seconds."""
+        path = self.socket_path()
+        if path is None:
+            return None
+        try:
+            st = path.stat()
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(0.2)
+                probe.connect(str(path))
+        except OSError:
+            return None
+        return _socket_identity(st)
+
+    @property
+    def identity(self) -> tuple[int, int, int] | None:
+        """The socket file of the server this process first played through (None: not yet)."""
+        return self._identity
 
     def still_there(self) -> bool:
         """A cheap check while a sound plays (no connection): the socket file is unchanged."""
@@ -167,17 +204,73 @@ class _AudioServer:
             st = path.stat() if path is not None else None
         except OSError:
             st = None
-        if st is None or (st.st_dev, st.st_ino) != self._identity:
+        if st is None or _socket_identity(st) != self._identity:
             self.lose("the audio server went away")
         return self.lost is None
 
     def lose(self, reason: str) -> None:
         if self.lost is None:
             self.lost = reason
-            log.warning("audio lost: %s; voice and earcons stay off until the kiosk restarts, captions go on", reason)
+            log.warning(
+                "audio lost: %s; voice and earcons stay off until the kiosk restarts (by itself, on the "
+                "attract screen, once a sound server is back), captions go on",
+                reason,
+            )
 
 
 AUDIO_SERVER = _AudioServer()
+
+
+class AudioComeback:
+    """Tells when a kiosk without audio should restart to get its voice back.
+
+    Qt's PulseAudio backend connects once per process (seen with Qt 6.11): a kiosk started
+    before its sound server (a boot race) has no audio output for good, even once the server is
+    up, and a new QMediaDevices or QAudioSink does not connect again; a server that died is
+    never used again either (``_AudioServer``). Only a new process gets the audio back.
+
+    ``check()`` is called every few seconds while the kiosk runs. It is True once, in this
+    process, the server was seen unreachable (just before Qt's one connection attempt, or by a
+    later check) or a lost server was replaced by a new one, and a server now accepts
+    connections on ``settle_checks`` checks in a row (the settle skips a server still starting
+    or crashing in a loop), while the kiosk has no usable audio. A kiosk that started with its
+    server reachable and still has no audio never gets True: a restart would find the same, so
+    there is no restart loop."""
+
+    def __init__(
+        self,
+        server: _AudioServer | None = None,
+        has_output: Callable[[], bool] = _has_audio_output,
+        settle_checks: int = 2,
+    ):
+        self._server = server or AUDIO_SERVER
+        self._has_output = has_output
+        self._settle = max(1, settle_checks)
+        self._server.note_start()  # a no-op when the Speaker has looked already (it should have)
+        self._down_seen = bool(self._server.down_at_start)
+        self._up_checks = 0
+
+    def audio_missing(self) -> bool:
+        return self._server.lost is not None or not self._has_output()
+
+    def check(self) -> bool:
+        # A server that died or was replaced while nothing played is noticed now (a stat), not
+        # by the next person's first prompt: Qt still lists the dead server's device.
+        self._server.still_there()
+        if not self.audio_missing():
+            self._down_seen, self._up_checks = False, 0
+            return False
+        identity = self._server.reachable()
+        if identity is None:
+            self._down_seen, self._up_checks = True, 0
+            return False
+        # A lost server whose socket is another file now: a new server, even if the old one's
+        # absence fell between two checks. The same socket file is the old server.
+        replaced = self._server.lost is not None and identity != self._server.identity
+        if not (self._down_seen or replaced):
+            return False
+        self._up_checks += 1
+        return self._up_checks >= self._settle
 
 
 _SAMPLE_FORMATS = {
@@ -309,6 +402,7 @@ class Speaker(QObject):
         # bounded: a kiosk runs for months
         self.utterances: deque[Utterance] = deque(maxlen=HISTORY)
         self.earcons_played: deque[str] = deque(maxlen=HISTORY)
+        AUDIO_SERVER.note_start()  # before this process's first QMediaDevices call
         self._owner = _OwnerThread(self)
         self._generation = 0
         self._play_queue: deque[Utterance] = deque()
@@ -567,6 +661,7 @@ class Listener(QObject):
         super().__init__(parent)
         self._recognizer = recognizer
         self.language = language
+        AUDIO_SERVER.note_start()  # before this process's first QMediaDevices call
         self._owner = _OwnerThread(self)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
@@ -726,6 +821,7 @@ __all__ = [
     "PLAYBACK_FAILED",
     "RECOGNITION_FAILED",
     "SYNTHESIS_FAILED",
+    "AudioComeback",
     "Listener",
     "Speaker",
     "Utterance",

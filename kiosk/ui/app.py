@@ -40,6 +40,13 @@ RESOURCES = PROJECT_ROOT / "resources"
 
 # Exit status after an error storm (EX_SOFTWARE): systemd's Restart=always starts a fresh kiosk.
 EXIT_ERROR_STORM = 70
+# Exit status for a restart that brings the audio back (EX_TEMPFAIL): a sound server came up
+# after the kiosk started, and Qt connects to one only when the process starts. systemd's
+# Restart=always starts a fresh kiosk, which connects.
+EXIT_AUDIO_RETURNED = 75
+# How often the kiosk without audio looks for a sound server: a stat and a connect on a local
+# socket, only while the audio is missing.
+AUDIO_WATCH_MS = 3000
 # How long the out-of-service screen (and its spoken message) stays before the process exits.
 OUT_OF_SERVICE_GRACE_S = 8.0
 OUT_OF_SERVICE_WHAT = "a fault was found, staff have been notified and the kiosk restarts by itself"
@@ -288,15 +295,48 @@ def _watch_audio_output() -> QObject | None:
     return devices
 
 
+def _watch_audio_return(kiosk: Kiosk, restart: Callable[[], None], interval_ms: int = AUDIO_WATCH_MS) -> QTimer | None:
+    """While the kiosk has no usable audio, looks for a sound server every interval_ms; once
+    one is back (kiosk.speech.qt_audio.AudioComeback) and the audio would be used (voice or
+    earcons on), calls restart() at the next moment nobody is being served (the attract
+    screen), never during a session. kiosk_audio_up is kept at 0 while the audio is lost, even
+    where Qt still lists the dead server's device."""
+    try:
+        from ..speech.qt_audio import AudioComeback
+    except ImportError:
+        return None
+    comeback = AudioComeback()
+    controller = kiosk.controller
+    speaker = controller.speaker
+    ready = False
+
+    def tick() -> None:
+        nonlocal ready
+        if comeback.audio_missing():
+            metrics.audio_up.set(0)
+        ready = ready or comeback.check()
+        wanted = getattr(speaker, "enabled", False) or getattr(speaker, "earcons_enabled", False)
+        if ready and wanted and controller.at_rest():
+            timer.stop()  # once: the process is on its way out
+            restart()
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(interval_ms)
+    return timer
+
+
 def serve(
     kiosk: Kiosk,
     watchdog=None,
     metrics_port: int = 0,
     grace_s: float = OUT_OF_SERVICE_GRACE_S,
     health_interval_ms: int = 500,
+    audio_watch_ms: int = AUDIO_WATCH_MS,
 ) -> int:
-    """Runs the Qt loop with the watchdog, the error-storm exit and the metrics server; returns
-    the exit status (0 after a stop, EXIT_ERROR_STORM after a storm)."""
+    """Runs the Qt loop with the watchdog, the error-storm exit, the watch for a returning
+    sound server and the metrics server; returns the exit status (0 after a stop,
+    EXIT_ERROR_STORM after a storm, EXIT_AUDIO_RETURNED to get the audio back)."""
     from ..logging_setup import install_qt_message_handler, quiet_ffmpeg
     from ..watchdog import Watchdog
 
@@ -336,6 +376,19 @@ def serve(
     beat.timeout.connect(health_tick)
     beat.start(health_interval_ms)
     audio = _watch_audio_output()
+
+    def audio_restart() -> None:
+        if exit_timer.isActive():  # out of service already, exiting anyway
+            return
+        log.warning(
+            "a sound server is reachable now but this process has no audio (Qt connects only at "
+            "start): exiting with status %d on the attract screen so systemd restarts the kiosk with its voice",
+            EXIT_AUDIO_RETURNED,
+        )
+        watchdog.status("restarting to connect to the sound server that came up")
+        quit_app(EXIT_AUDIO_RETURNED)
+
+    audio_return = _watch_audio_return(kiosk, audio_restart, audio_watch_ms)
     quiet_ffmpeg()  # after Qt's media backend started: it sets FFmpeg's log level when it does
     server = metrics.serve(metrics_port, health)
     watchdog.ready()
@@ -347,6 +400,8 @@ def serve(
     finally:
         beat.stop()
         exit_timer.stop()
+        if audio_return is not None:
+            audio_return.stop()
         watchdog.stopping()
         if server is not None:
             server.stop()

@@ -192,6 +192,18 @@ class KioskController(QObject):
             self.say(self._instruction)
             self.refresh()
 
+    def at_rest(self) -> bool:
+        """Nobody is being served: the attract screen with no face in view, nothing being said,
+        no question or help open. A restart now (to get the audio back) cuts no one off: not
+        even someone still standing there after their verdict, who would be welcomed again."""
+        return (
+            self.engine.state == State.IDLE
+            and not self.engine.view().face
+            and not self._speaking()
+            and self._confirming is None
+            and not self._help_open
+        )
+
     def _speaking(self) -> bool:
         return bool(getattr(self.speaker, "is_speaking", lambda: False)())
 
