@@ -180,10 +180,15 @@ def forbid_core_dumps() -> bool:
     core size, and the kernel writes `core` into the working directory (/var/lib/kiosk) or hands it
     to systemd-coredump or apport, which keep it. A core size of 0 stops file dumps and the
     handlers that honour it; "not dumpable" stops the kernel from dumping at all. True if both
-    took effect."""
+    took effect.
+
+    Only the soft limit is lowered: the hard one stays, so this process's children (a verdict
+    hook program) keep their own choice. Not dumpable is not inherited across exec either: it
+    guards the memory that holds frames, this process's."""
     ok = True
     try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
     except (OSError, ValueError):
         ok = False
     try:
