@@ -49,3 +49,24 @@ def test_a_screen_showing_the_attract_page_is_reported(cfg, pipeline, tmp_path, 
     assert problems and all(p.startswith("screen camera:") for p in problems)
     assert any("AttractScreen shown instead of MessageScreen" in p for p in problems)
     assert any("the same picture as attract" in p for p in problems)
+
+
+def test_the_self_test_leaves_the_kiosks_lockout_state_alone(tmp_path, capsys):
+    """An operator runs the installed kiosk's self-test beside the running service: it must not
+    read the service's running session as one cut by a crash (a failure counted, a "fail"
+    verdict owed for a session that is still going) nor write to its lockout state at all."""
+    import json
+    import time
+
+    from kiosk.selftest import self_test
+
+    from conftest import make_cfg
+
+    cfg = make_cfg(tmp_path)
+    state = cfg.path(cfg.security.state_path)
+    running = {"session_id": "s-running", "started_at": time.time() - 5}
+    state.write_text(json.dumps({"version": 1, "locked_until": None, "failures": [], "in_progress": running}))
+    before = state.read_bytes()
+    self_test(cfg, str(tmp_path / "screens"))
+    capsys.readouterr()
+    assert state.read_bytes() == before
