@@ -137,7 +137,7 @@ class _Resolver:
                 future = self._pending[key] = concurrent.futures.Future()
                 self._queue.put((key, future))
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="speech-resolver", daemon=True)
+                    self._thread = threading.Thread(target=self._run, name="net-resolver", daemon=True)
                     self._thread.start()
         try:
             return future.result(timeout=deadline.left())
