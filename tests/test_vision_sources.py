@@ -119,6 +119,27 @@ def test_frozen_feed_detector_needs_identical_bytes_for_the_whole_window():
     assert not d.update(img), "a changed frame starts the window again"
 
 
+def test_frozen_feed_detector_says_whether_the_picture_moved_since_the_last_frame():
+    """One frame alone proves no live camera: the first after a reset has not changed, even when
+    it differs from the bytes before the reset (a reopened wedged driver may hand out one new
+    buffer)."""
+    from kiosk.vision.sources import FrozenFeedDetector
+
+    d = FrozenFeedDetector(after_s=2.0)
+    img = np.full((48, 64, 3), 7, np.uint8)
+    d.update(img)
+    assert not d.changed, "nothing to compare the first frame with"
+    d.update(img.copy())
+    assert not d.changed
+    noisy = img.copy()
+    noisy[5, 5, 0] = 8
+    d.update(noisy)
+    assert d.changed
+    d.reset()
+    d.update(img)
+    assert not d.changed, "a reset starts over"
+
+
 def test_frames_larger_than_the_camera_mode_are_scaled_to_fit_it():
     big = np.zeros((720, 1280, 3), np.uint8)
     assert fit_within(big, 640, 480).shape == (360, 640, 3)

@@ -5,7 +5,7 @@ The GUI thread owns the session engine; it tells the worker what to run through 
 
 Faults: a source that raises, gives no frame, or (a live camera) repeats byte-identical frames
 is a lost camera: closed, shown as such, reopened every `reconnect_s`, and the camera is only
-"ok" again once a frame arrives. A pipeline error is reported to kiosk.health (logged once,
+"ok" again once a frame arrives (a live camera: once its picture moves between two frames). A pipeline error is reported to kiosk.health (logged once,
 counted; the same error repeating is an error storm there). Progress beats the "frames" heartbeat.
 """
 
@@ -150,9 +150,16 @@ class CameraWorker(QObject):
             # Unplugged, busy, the end of a file or nothing readable: close, show the camera screen, retry.
             self._lose_camera("no frame from the camera")
             return
-        if getattr(self._source, "live", False) and self._frozen.update(frame.image):
-            self._lose_camera(f"frozen feed: identical frames for {self._frozen.after_s:.0f} s", "frozen")
-            return
+        if getattr(self._source, "live", False):
+            if self._frozen.update(frame.image):
+                self._lose_camera(f"frozen feed: identical frames for {self._frozen.after_s:.0f} s", "frozen")
+                return
+            if self._camera_up is False and not self._frozen.changed:
+                # A live camera is back only once its picture moves: a wedged driver can survive
+                # the reopen and repeat the buffer it froze on. Its frames are not analysed (a
+                # face in a frozen picture is nobody there); the worker still beats, it retries.
+                self.health.beat("frames")
+                return
         self._camera_is_up()
         metrics.frames_read.inc()
         with self._lock:

@@ -230,11 +230,15 @@ class FrozenFeedDetector:
         self._clock = clock
         self._digest: int | None = None
         self._since = 0.0
+        # This frame differs from the one before it. The first frame after a reset has nothing
+        # to differ from: one picture alone cannot tell a live camera from a wedged one.
+        self.changed = False
 
     def update(self, image: np.ndarray) -> bool:
         """True once the same bytes have been seen for `after_s` seconds."""
         digest = zlib.crc32(np.ascontiguousarray(image).data)
         now = self._clock()
+        self.changed = self._digest is not None and digest != self._digest
         if digest != self._digest:
             self._digest, self._since = digest, now
             return False
@@ -242,6 +246,7 @@ class FrozenFeedDetector:
 
     def reset(self) -> None:
         self._digest = None
+        self.changed = False
 
 
 def open_source(spec: str, width: int = 640, height: int = 480, fps: int = 25, hold: int = 1, loop: bool = False):

@@ -222,6 +222,65 @@ def test_a_frozen_live_feed_is_a_camera_problem_and_is_reopened(app, state_dir):
     assert len(opened) >= 2
 
 
+def test_a_camera_still_frozen_after_a_reopen_stays_a_camera_problem(app, state_dir):
+    """A wedged driver that survives the reopen repeats the buffer it froze on. Taking its first
+    frame for a camera back made the kiosk flap: the attract screen over the frozen picture (its
+    frames analysed, a face in it welcomed) for frozen_after_s, then the camera screen for
+    reconnect_s, again and again; kiosk_camera_state went back to "ok" every cycle and each
+    cycle counted one more loss. It stays "frozen", counted once, until the picture moves."""
+    from kiosk import metrics
+    from kiosk.ui.worker import CameraWorker, WorkerThread
+
+    cfg = session_cfg(state_dir)
+    driver = {"wedged": True}
+    opened: list[FrozenCamera] = []
+
+    class WedgedDriverCamera(FrozenCamera):
+        @property  # the driver's state, not the stream's: every reopen gets the same buffer
+        def frozen(self):
+            return driver["wedged"]
+
+        @frozen.setter
+        def frozen(self, _value):
+            pass
+
+    def factory():
+        cam = WedgedDriverCamera(frozen=True)
+        opened.append(cam)
+        return cam
+
+    def losses() -> float:
+        return metrics.REGISTRY.get_sample_value("kiosk_camera_losses_total", {"reason": "frozen"}) or 0.0
+
+    before = losses()
+    health = Health()
+    worker = CameraWorker(
+        factory, lambda: VisionPipeline(cfg), fps=25, reconnect_s=0.1, health=health, frozen_after_s=0.3
+    )
+    events = []
+    worker.camera_lost.connect(lambda r: events.append("lost"))
+    worker.camera_ok.connect(lambda: events.append("ok"))
+    worker.observed.connect(lambda _obs: events.append("observed"))
+    thread = WorkerThread(worker)
+    thread.start()
+    try:
+        assert wait_until(lambda: len(opened) >= 4), "reopened again and again while frozen"
+        frozen_state = (
+            health.camera,
+            metrics.REGISTRY.get_sample_value("kiosk_camera_state", {"kiosk_camera_state": "frozen"}),
+        )
+        while_frozen = list(events)
+        driver["wedged"] = False  # the driver recovers: sensor noise again
+        assert wait_until(lambda: events[-1:] == ["observed"] and "ok" in events[len(while_frozen) :])
+    finally:
+        assert thread.shutdown()
+    lost_at = while_frozen.index("lost")
+    assert while_frozen[:1] == ["ok"] and while_frozen[lost_at:] == ["lost"], while_frozen
+    assert frozen_state == ("frozen", 1.0), "still frozen for /health and /metrics"
+    assert losses() == before + 1, "one frozen camera is one loss, not one per reopen"
+    assert health.camera == "ok"
+
+
 def test_a_still_recording_is_not_a_frozen_camera(app, state_dir, tmp_path):
     """Files and folders repeat frames by design (a photo held up): only live cameras are checked."""
     from kiosk.ui.worker import CameraWorker, WorkerThread
