@@ -107,6 +107,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
+            if self.server.health is not None:
+                # Judged now, as /health is: the GUI loop that also sets it may be the part that
+                # is stuck, and would leave the last "1" standing until systemd kills the process.
+                healthy.set(1 if self.server.health.healthy() else 0)
             self._send(200, render(), CONTENT_TYPE_LATEST)
         elif path == "/health":
             status: dict[str, Any] = self.server.health.status() if self.server.health else {"healthy": True}

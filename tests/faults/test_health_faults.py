@@ -190,6 +190,50 @@ def test_watchdog_not_fed_while_the_camera_worker_is_wedged(app, state_dir, tmp_
         notify.close()
 
 
+def test_a_blocked_gui_loop_stops_the_watchdog_and_metrics_say_unhealthy(app, state_dir, tmp_path, photos):
+    """A slot that never returns (a deadlock in the GUI thread): no WATCHDOG=1 goes out, so
+    systemd kills and restarts the kiosk. Until then /metrics said kiosk_healthy 1 while
+    /health answered 503: the gauge was only written by the GUI loop that was stuck."""
+    cfg = session_cfg(state_dir)
+    health = Health(stale_after_s=1.0)
+    kiosk = _build(cfg, face_folder(tmp_path, photos), VisionPipeline(cfg), health)
+    notify = NotifySocket(tmp_path)
+    port = free_port()
+    seen: dict = {}
+
+    def scrape_healthy() -> str:
+        text = http_get(port, "/metrics")[1].decode()
+        return next(line for line in text.splitlines() if line.startswith("kiosk_healthy "))
+
+    def step(quit):
+        notify.drain()
+        if notify.pings() < 3 or not health.healthy():
+            return
+        seen["before"] = scrape_healthy()
+        # The GUI thread is held here, as by a slot that blocks; the metrics server answers
+        # from its own thread. Held until /health says unhealthy (or 10 s: the test fails).
+        blocked_at = time.monotonic()
+        deadline = blocked_at + 10.0
+        while time.monotonic() < deadline and health_json(port)[0] != 503:
+            threading.Event().wait(0.05)
+        seen["health"] = health_json(port)
+        seen["metrics"] = scrape_healthy()
+        seen["pings_while_blocked"] = notify.pings(since=blocked_at + 0.01)
+        quit(0)
+
+    try:
+        code = serve_with(
+            kiosk, step, timeout_s=60, watchdog=Watchdog(env=notify.env), metrics_port=port, health_interval_ms=50
+        )
+    finally:
+        notify.close()
+    assert code == 0, seen
+    assert seen["before"] == "kiosk_healthy 1.0"
+    assert seen["health"][0] == 503 and "engine" in seen["health"][1]["stale"], "the engine ticks on the GUI loop"
+    assert seen["pings_while_blocked"] == 0, "the pings ride the GUI loop: none while it is blocked"
+    assert seen["metrics"] == "kiosk_healthy 0.0", "the scrape agrees with /health"
+
+
 def test_metrics_and_health_over_http_on_loopback(app, state_dir, tmp_path, photos):
     cfg = session_cfg(state_dir)
     health = Health()
