@@ -67,6 +67,15 @@ speech_fallbacks = Counter(
     "kiosk_speech_fallbacks", "Speech requests served by a fallback engine", ["engine", "reason"], registry=REGISTRY
 )
 speech_errors = Counter("kiosk_speech_errors", "Speech engine failures", ["engine", "kind"], registry=REGISTRY)
+# For the verdict reporter: what became of each signed record at its delivery, and how many wait
+# for the host (spooled or, with the disk full, in memory): an operator alerts on these.
+verdicts = Counter(
+    "kiosk_verdicts",
+    "Verdict records at delivery: delivered, not_delivered (waiting, or set aside as refused), unsigned",
+    ["result"],
+    registry=REGISTRY,
+)
+verdicts_waiting = Gauge("kiosk_verdicts_waiting", "Verdict records waiting for the host", registry=REGISTRY)
 errors = Counter("kiosk_errors", "Unexpected exceptions, by where they were caught", ["where"], registry=REGISTRY)
 error_storms = Counter(
     "kiosk_error_storms",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from . import metrics
 from .verdict import (
     KeyFileError,
     VerdictError,
@@ -45,6 +46,7 @@ class VerdictReporter:
         self.hook = hook_from_config({"hook": cfg.verdict.hook, "key_path": str(key_path)})
         for problem in hook_problems(cfg.verdict.hook):
             log.warning("%s", problem)
+        self._count_waiting()  # records a stop or an outage left in the spool
         self.device_id = cfg.verdict.device_id
         self.valid_s = cfg.verdict.valid_s
         self.nonce_file = cfg.path(cfg.verdict.nonce_file) if cfg.verdict.nonce_file else None
@@ -114,18 +116,29 @@ class VerdictReporter:
             signed = self._sign(record)
         except Exception:
             log.exception("verdict for session %s could not be signed", record.get("session_id"))
+            metrics.verdicts.labels(result="unsigned").inc()
             return False
         try:
             delivered = self.hook.deliver(signed)
         except Exception:  # delivery must never take the kiosk down
             log.exception("verdict delivery failed")
+            metrics.verdicts.labels(result="not_delivered").inc()
             return False
+        finally:
+            self._count_waiting()
+        metrics.verdicts.labels(result="delivered" if delivered else "not_delivered").inc()
         if on_safe is not None and str(record.get("session_id")) not in self.hook.held_in_memory():
             try:
                 on_safe()
             except Exception:
                 log.exception("could not clear the marker of session %s", record.get("session_id"))
         return delivered
+
+    def _count_waiting(self) -> None:
+        try:
+            metrics.verdicts_waiting.set(self.hook.pending())
+        except OSError as exc:  # an unreadable spool: its own error is logged by the delivery
+            log.debug("cannot count the waiting verdicts: %s", exc)
 
     def close(self, timeout_s: float = 10.0) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)

@@ -77,3 +77,34 @@ def test_a_session_cut_short_is_reported_once_the_device_key_is_back(app, pipeli
     records = [json.loads(x) for x in out.read_text().splitlines()]
     assert [(r["session_id"], r["verdict"]) for r in records] == [("sess-cut", "fail")]
     assert RateLimiter(state_path=state).interrupted == [], "reported once, not at every start"
+
+
+def test_verdicts_the_host_has_not_got_are_in_the_metrics(tmp_path):
+    """An operator alerts on verdicts waiting for the host: the log alone says it to nobody."""
+    from kiosk import metrics
+
+    def sample(name, **labels):
+        return metrics.REGISTRY.get_sample_value(name, labels or None) or 0.0
+
+    out = tmp_path / "verdicts.jsonl"
+    # the host's end cannot be written for now (a folder where the file should be)
+    out.mkdir()
+    cfg = make_cfg(tmp_path, verdict={"hook": f"file:{out}"})
+    reporter = VerdictReporter(cfg, {})
+    not_delivered = sample("kiosk_verdicts_total", result="not_delivered")
+    delivered = sample("kiosk_verdicts_total", result="delivered")
+    try:
+        assert reporter.submit(_denied_session()).result(timeout=10) is False
+        assert reporter.submit(_denied_session()).result(timeout=10) is False
+        assert sample("kiosk_verdicts_waiting") == 2
+        assert sample("kiosk_verdicts_total", result="not_delivered") == not_delivered + 2
+        metrics.verdicts_waiting.set(0)
+        VerdictReporter(cfg, {}).close()  # a restart: the spool's records are counted at once
+        assert sample("kiosk_verdicts_waiting") == 2
+        out.rmdir()  # the host's end is back: the next verdict takes the waiting ones with it
+        assert reporter.submit(_denied_session()).result(timeout=10) is True
+        assert sample("kiosk_verdicts_waiting") == 0
+        assert sample("kiosk_verdicts_total", result="delivered") == delivered + 1
+    finally:
+        reporter.close()
+    assert len(out.read_text().splitlines()) == 3
