@@ -267,10 +267,11 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
     assert len(result["heard"]) >= 3, f"the microphone was not used: {result}"
     assert "Traceback" not in proc.stderr
 
-    speech_out = (home / ".cache" / "kiosk" / "tts", tmp / "kiosk-tts")  # synthesized prompts
-
-    def is_prompt(path: Path) -> bool:
-        return any(path.is_relative_to(d) for d in speech_out)
+    def is_prompt(path: Path) -> bool:  # synthesized prompts: the cache, the engines' folder
+        if path.is_relative_to(home / ".cache" / "kiosk" / "tts"):
+            return True
+        parts = path.relative_to(tmp).parts if path.is_relative_to(tmp) else ()
+        return bool(parts) and parts[0].startswith("kiosk-tts-")
 
     suspicious = []
     for name in result["written"]:  # deleted or not: judged by name, and by content if still there

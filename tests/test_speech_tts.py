@@ -8,11 +8,13 @@ Only loopback addresses are used.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -422,6 +424,37 @@ def test_offline_engine_uses_espeak_cli_when_pyttsx3_fails(tmp_path, monkeypatch
     path = OfflineTTS(out_dir=tmp_path).synthesize("-starts with a dash", "en")
     frames, rate = wav_info(path)
     assert frames > 0 and rate == ESPEAK_RATE
+
+
+@needs_espeak
+def test_engines_put_fresh_prompts_into_a_private_folder_of_their_own(tmp_path):
+    """The engines' default folder was one fixed name under /tmp for every user: after root ran a
+    self-test there, the kiosk user's offline speech failed ("Permission denied"), and whoever
+    made it first could read or swap the prompts. Now each process makes its own (0700) and
+    removes it at exit; the old name being taken changes nothing."""
+    (tmp_path / "kiosk-tts").write_text("made by someone else")
+    script = (
+        "import json, os, stat\n"
+        "from kiosk.speech.tts import AzureTTS, OfflineTTS\n"
+        "wav = OfflineTTS().synthesize('Look at the camera.', 'en')\n"
+        "st = os.stat(wav.parent)\n"
+        "print(json.dumps({'wav': str(wav), 'azure': str(AzureTTS('k', 'westeurope').out_dir),\n"
+        "                  'mode': stat.S_IMODE(st.st_mode), 'uid': st.st_uid}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    folder = Path(out["wav"]).parent
+    assert folder.parent == tmp_path and folder.name.startswith("kiosk-tts-"), folder
+    assert out["azure"] == str(folder)  # one folder per process, whichever engine
+    assert out["mode"] == 0o700 and out["uid"] == os.getuid()
+    assert not folder.exists(), "the folder (and the prompt in it) should be gone at exit"
 
 
 # --- credentials ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ No Qt here: ``kiosk.speech.qt_audio`` plays the files.
 
 from __future__ import annotations
 
+import atexit
 import configparser
 import contextlib
 import hashlib
@@ -79,6 +80,24 @@ class TTSEngine(Protocol):
 def base_language(language: str) -> str:
     """'de-DE' -> 'de', 'EN' -> 'en'."""
     return language.replace("_", "-").split("-")[0].lower()
+
+
+_own_out_dir: Path | None = None
+_own_out_dir_lock = threading.Lock()
+
+
+def own_out_dir() -> Path:
+    """This process's folder for fresh WAVs, the engines' default: made once, mode 0700 (mkdtemp),
+    removed at exit. A fixed name under /tmp was one folder for every user of the machine: whoever
+    made it first (root running a self-test) owned it, every other user's offline speech then
+    failed with "Permission denied", and a local user who made it first could read or swap the
+    prompts before they were played."""
+    global _own_out_dir
+    with _own_out_dir_lock:
+        if _own_out_dir is None:
+            _own_out_dir = Path(tempfile.mkdtemp(prefix="kiosk-tts-"))
+            atexit.register(shutil.rmtree, _own_out_dir, True)
+        return _own_out_dir
 
 
 def _unique_wav(out_dir: Path, prefix: str) -> Path:
@@ -286,7 +305,7 @@ class AzureTTS:
         self.voices = dict(voices or AZURE_VOICES)
         self.endpoint = endpoint or f"https://{region}.tts.speech.microsoft.com/cognitiveservices/v1"
         self.timeout_s = timeout_s
-        self.out_dir = Path(out_dir) if out_dir else Path(tempfile.gettempdir()) / "kiosk-tts"
+        self.out_dir = Path(out_dir) if out_dir else own_out_dir()
 
     def voice_for(self, language: str) -> str:
         lang = base_language(language)
@@ -345,7 +364,7 @@ class OfflineTTS:
     ):
         self.voices = dict(voices or ESPEAK_VOICES)
         self.rate_wpm = rate_wpm
-        self.out_dir = Path(out_dir) if out_dir else Path(tempfile.gettempdir()) / "kiosk-tts"
+        self.out_dir = Path(out_dir) if out_dir else own_out_dir()
         self.use_pyttsx3 = use_pyttsx3
 
     def voice_for(self, language: str) -> str:
