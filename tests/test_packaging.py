@@ -101,12 +101,15 @@ def run_scenario(tmp_path: Path, scenario: str) -> list[dict]:
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
-def test_first_install_without_a_running_systemd_enables_the_service(tmp_path):
+def test_first_install_without_a_running_systemd_enables_the_service_and_protects_the_secrets(tmp_path):
     """A kiosk image is built by installing the .deb in a chroot, where systemd does not run:
-    the service was enabled only under a running systemd, so such a kiosk booted into nothing."""
+    the service was enabled only under a running systemd, so such a kiosk booted into nothing.
+    kiosk.env, where the service's KIOSK_AZURE_SPEECH_KEY goes, was made 0644: every local user
+    could read the key."""
     (first,) = run_scenario(tmp_path, 'maint postinst configure ""\nstate install\n')
     assert first["enabled"] is True, first
     assert first["user"] is True
+    assert first["env"] == "600 root:root", first
     assert first["config"] == "640 root:kiosk"
     assert first["state"] == "700 kiosk:kiosk"
     assert first["key"] == "600 kiosk:kiosk"
