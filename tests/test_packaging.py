@@ -153,3 +153,27 @@ state purged
     assert by["reinstalled"]["enabled"] is True and by["reinstalled"]["user"] is True
     purged = by["purged"]
     assert (purged["etc"], purged["state"], purged["user"], purged["enabled"]) == ("absent", "absent", False, False)
+
+
+def test_a_kiosk_user_that_was_there_before_without_a_kiosk_group_gets_one(tmp_path):
+    """A "kiosk" account made before the package with another primary group (useradd -N):
+    postinst stopped at `install: invalid group 'kiosk'`, the package left half-configured, and
+    the unit (Group=kiosk) could not have started either."""
+    steps = run_scenario(
+        tmp_path,
+        r"""
+useradd --system --no-user-group --gid users --home-dir /var/lib/kiosk --no-create-home kiosk
+maint postinst configure ""
+state install
+id -nG kiosk | tr ' ' '\n' | grep -qx kiosk && echo '{"step": "member"}'
+maint postrm remove
+maint postrm purge
+state purged
+getent group kiosk >/dev/null || echo '{"step": "group-gone"}'
+""",
+    )
+    by = {s["step"]: s for s in steps}
+    assert by["install"]["state"] == "700 kiosk:kiosk" and by["install"]["key"] == "600 kiosk:kiosk"
+    assert by["install"]["config"] == "640 root:kiosk"
+    assert "member" in by, "the user should be in the kiosk group (its primary group is another)"
+    assert by["purged"]["user"] is False and "group-gone" in by
