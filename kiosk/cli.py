@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("self-test", help="load every model, render every screen offscreen, synthesize a prompt")
     chk = sub.add_parser("check-config", help="validate a config file, its device key, models and challenge pool")
-    chk.add_argument("path")
+    # Optional: `kiosk --config FILE check-config`, the form of every other command and of the
+    # unit's ExecStart, stopped at "the following arguments are required: path".
+    chk.add_argument("path", nargs="?", help="config file (default: --config)")
 
     rec = sub.add_parser("verify-record", help="check signed verdict records (host side): signature, expiry, nonce")
     rec.add_argument("file", help="file of JSON records, one per line, or - for standard input")
@@ -189,7 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     command = "self-test" if args.self_test else (args.command or "run")
     try:
         if command == "check-config":
-            return check_config(args.path)
+            if args.path and args.config and Path(args.path).resolve() != Path(args.config).resolve():
+                print(f"kiosk: check-config: two config files given ({args.config} and {args.path})", file=sys.stderr)
+                return 2
+            path = args.path or args.config
+            if not path:
+                print("kiosk: check-config: which config file? (kiosk check-config FILE)", file=sys.stderr)
+                return 2
+            return check_config(path)
         if command == "verify-record" and args.key:
             return verify_records(args.file, args.key, args.nonce, args.now)
         overrides: dict = {}

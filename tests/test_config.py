@@ -134,6 +134,24 @@ def test_cli_check_config_names_the_key(tmp_path, capsys):
     assert "liveness.spoof_frames" in capsys.readouterr().err
 
 
+def test_cli_check_config_takes_the_config_as_every_other_command_does(tmp_path, capsys):
+    """`kiosk --config /etc/kiosk/config.toml check-config` (ExecStart's form) was a usage error
+    ("the following arguments are required: path"); a second, different file is refused rather
+    than one of the two checked silently."""
+    from kiosk.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[liveness]\nspoof_frames = 0\n")
+    assert main(["--config", str(bad), "check-config"]) == 2
+    assert "liveness.spoof_frames" in capsys.readouterr().err
+    other = tmp_path / "other.toml"
+    other.write_text("")
+    assert main(["--config", str(other), "check-config", str(bad)]) == 2
+    assert "two config files" in capsys.readouterr().err
+    assert main(["check-config"]) == 2
+    assert "which config file" in capsys.readouterr().err
+
+
 def test_every_problem_is_reported_at_once():
     with pytest.raises(ConfigError) as err:
         config_from_dict(
