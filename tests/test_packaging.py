@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEBIAN = ROOT / "packaging" / "debian"
-NEEDED = ("unshare", "mount", "adduser", "deluser", "deb-systemd-helper", "getent", "find")
+NEEDED = ("unshare", "mount", "findmnt", "adduser", "deluser", "useradd", "deb-systemd-helper", "getent", "find")
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or any(shutil.which(c) is None for c in NEEDED),
