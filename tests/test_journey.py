@@ -605,6 +605,47 @@ def test_voice_off_by_voice_asks_first_and_a_key_does_not(kiosk):
     assert not c.speaker.enabled
 
 
+def test_a_microphone_that_cannot_be_used_is_said_not_only_captioned(kiosk, monkeypatch):
+    """Someone presses L where the microphone cannot be opened (here: the sound server it came
+    from is gone; the same when a microphone pulled out is still listed) or the recogniser
+    fails: they heard the listening sound and then nothing, the problem was only put in the
+    caption bar. It is said, once per try, and the caption shows what is said."""
+    import numpy as np
+
+    from kiosk.speech.qt_audio import AUDIO_SERVER
+
+    c, w = kiosk.controller, kiosk.window
+    monkeypatch.setattr(AUDIO_SERVER, "lost", "the audio server went away")
+    start = len(c.transcript)
+    QTest.keyClick(w, Qt.Key.Key_L)
+    said = [e.text for e in list(c.transcript)[start:]]
+    assert said == [S.VOICE_INPUT_PROBLEM], said
+    assert w.caption.accessibleDescription() == S.VOICE_INPUT_PROBLEM
+    monkeypatch.undo()
+
+    class BrokenRecogniser:
+        def transcribe(self, audio, language):
+            from kiosk.speech.commands import RecognitionError
+
+            raise RecognitionError("the decoder failed")
+
+    c.listener._recognizer = BrokenRecogniser()
+    start = len(c.transcript)
+    c.listener.recognize(np.zeros(16000, np.int16))  # what the microphone gave
+    assert wait_until(lambda: len(c.transcript) > start, 10), "the failure was never said"
+    assert [e.text for e in list(c.transcript)[start:]] == [S.VOICE_INPUT_PROBLEM]
+
+
+def test_a_missing_microphone_is_said_once_and_the_caption_says_the_same(kiosk):
+    c, w = kiosk.controller, kiosk.window
+    if c.listener.microphone_available():
+        pytest.skip("this machine has a microphone")
+    start = len(c.transcript)
+    QTest.keyClick(w, Qt.Key.Key_L)
+    assert [e.text for e in list(c.transcript)[start:]] == [S.NO_MICROPHONE]
+    assert w.caption.accessibleDescription() == S.NO_MICROPHONE
+
+
 def test_the_welcome_does_not_start_the_check_while_the_cancel_question_waits(kiosk):
     """Someone on the welcome screen presses C and is asked "Cancel the session?". While they
     think, the check must not start by itself (it used to, once the question had been said and

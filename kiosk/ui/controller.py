@@ -27,7 +27,7 @@ from ..session.events import (
     StateChanged,
 )
 from ..session.observation import Observation
-from ..speech.qt_audio import HISTORY
+from ..speech.qt_audio import HISTORY, NO_MICROPHONE
 from . import strings as S
 from .strings import tr
 
@@ -145,7 +145,7 @@ class KioskController(QObject):
         if listener is not None:
             listener.command.connect(self._voice_command)
             listener.listening_changed.connect(window.set_listening)
-            listener.error.connect(lambda text: window.show_caption(tr(S.VOICE_INPUT_PROBLEM)))
+            listener.error.connect(self._voice_input_failed)
             listener.no_microphone.connect(lambda: self.say(tr(S.NO_MICROPHONE)))
             listener.not_understood.connect(self._not_understood)
         if worker_thread is not None:
@@ -536,6 +536,14 @@ class KioskController(QObject):
     @Slot(object)
     def _voice_command(self, command: Command) -> None:
         self.handle_command(command, by_voice=True)
+
+    @Slot(str)
+    def _voice_input_failed(self, reason: str) -> None:
+        # Said, not only captioned: a blind person who pressed L heard the listening sound and
+        # would otherwise hear nothing more. A missing microphone has been said already
+        # (no_microphone), and a second caption would cover what was said.
+        if reason != NO_MICROPHONE:
+            self.say(tr(S.VOICE_INPUT_PROBLEM), interrupt=True)
 
     @Slot(str)
     def _not_understood(self, heard: str) -> None:
