@@ -636,6 +636,24 @@ def test_a_microphone_that_cannot_be_used_is_said_not_only_captioned(kiosk, monk
     assert [e.text for e in list(c.transcript)[start:]] == [S.VOICE_INPUT_PROBLEM]
 
 
+def test_nothing_is_said_into_the_open_microphone(kiosk):
+    """R pressed while the microphone is open for a command: the instruction was played into
+    it, recorded over the person and could be taken for a command. It is captioned at once and
+    said once the microphone has closed."""
+    c, w = kiosk.controller, kiosk.window
+    c.on_observation(face())
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    c.listener.listening_changed.emit(True)  # what the Listener says when its microphone opens
+    QTest.keyClick(w, Qt.Key.Key_R)
+    said = c.transcript[-1]
+    assert said.text == c._welcome_text() and w.caption.accessibleDescription() == said.text
+    assert wait_until(lambda: said.utterance.wav is not None), "never synthesized"
+    assert not said.utterance.played and c.speaker.is_speaking(), "played into the open microphone"
+    c.listener.listening_changed.emit(False)
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    assert not said.utterance.interrupted
+
+
 def test_a_missing_microphone_is_said_once_and_the_caption_says_the_same(kiosk):
     c, w = kiosk.controller, kiosk.window
     if c.listener.microphone_available():

@@ -419,6 +419,22 @@ def test_is_speaking_covers_synthesis_and_finished_comes_once(app, tmp_path):
     sp.shutdown()
 
 
+def test_held_prompts_wait_until_released_and_finished_comes_after(app, tmp_path):
+    """While held (the microphone is open) synthesized prompts wait: the speech is not over
+    (auto-start and a question's listen wait for it); once released they are all said."""
+    sp = Speaker(FakeTTS(tmp_path))
+    done = record(sp.finished)
+    sp.hold(True)
+    prompts = [sp.say("one", interrupt=False), sp.say("two", interrupt=False)]
+    assert wait_until(lambda: all(u.wav is not None for u in prompts)), "never synthesized"
+    QCoreApplication.processEvents()
+    assert sp.is_speaking() and done == [] and not any(u.played or u.interrupted for u in prompts)
+    sp.hold(False)
+    assert wait_until(lambda: done) and not sp.is_speaking()
+    assert not any(u.interrupted for u in prompts) and len(done) == 1
+    sp.shutdown()
+
+
 # --- a real audio server that dies mid-prompt ------------------------------------------------
 
 AUDIO_SERVER_DIES = r"""
@@ -516,6 +532,90 @@ def test_the_kiosk_goes_on_when_the_audio_server_dies_mid_prompt(tmp_path):
     lines = err.splitlines()
     assert "Traceback" not in err and "QSocketNotifier" not in err, err[-3000:]
     assert len(lines) < 40, f"{len(lines)} log lines:\n" + "\n".join(lines[:60])
+
+
+SPEECH_WHILE_LISTENING = r"""
+import faulthandler, json, os, sys, tempfile, time
+faulthandler.dump_traceback_later(100, exit=True)
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+import numpy as np
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+from kiosk.speech.commands import CommandRecognizer, KeywordSpotter
+from kiosk.speech.qt_audio import Listener, Speaker
+from kiosk.speech.tts import OfflineTTS, TTSChain
+from kiosk.ui import strings as S
+
+app = QApplication([])
+work = tempfile.mkdtemp()
+speaker = Speaker(TTSChain([OfflineTTS(out_dir=work)], os.path.join(work, "cache")))
+spotter = KeywordSpotter()
+recogniser = CommandRecognizer([spotter])
+recogniser.transcribe(np.zeros(1600, np.int16))  # the decoder is built before the clock runs
+listener = Listener(recogniser)
+listener.listening_changed.connect(speaker.hold)  # as the kiosk wires them
+heard, events = [], []
+listener.command.connect(lambda c: heard.append(c.value))
+listener.not_understood.connect(lambda t: heard.append("not understood: " + t))
+listener.error.connect(lambda t: heard.append("error: " + t))
+speaker.speaking_changed.connect(lambda on: events.append(("speaking", on, "microphone open" if listener.listening else "")))
+
+def pump_until(predicate, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not predicate():
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    return predicate()
+
+assert listener.listen(seconds=4.0), "the microphone did not open"
+prompt = speaker.say(S.NOT_UNDERSTOOD, interrupt=False)  # the session says something meanwhile
+done = pump_until(lambda: heard and (prompt.played or prompt.error) and not speaker.is_speaking(), 60)
+speaker.shutdown()
+listener.shutdown()
+print("RESULT " + json.dumps({"done": done, "heard": heard, "played": prompt.played,
+                              "interrupted": prompt.interrupted, "events": events,
+                              "speech_frames": spotter.last.frames}), flush=True)
+"""
+
+
+@needs_espeak
+@pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("pulseaudio", "pactl")),
+    reason="pulseaudio and pactl are needed (scripts/bootstrap.sh)",
+)
+def test_the_kiosk_does_not_speak_into_its_own_open_microphone(tmp_path):
+    """The microphone hears the kiosk's loudspeaker (here it is the private null sink's monitor:
+    it hears exactly what is played). While it was open for a command, a prompt the session had
+    to say ("Sorry, I did not understand. Say start, repeat, help, more time or cancel.") was
+    played into it: recorded over the person, and taken for a command ("repeat") now and then.
+    Prompts now wait until the microphone is closed, then are played; the recording holds no
+    speech at all."""
+    root = Path(__file__).resolve().parent.parent
+    audio_dir = tmp_path / "audio"
+    env = with_private_audio_sink(dict(os.environ), audio_dir)
+    try:
+        for args in (
+            ["load-module", "module-remap-source", "master=kiosk_null.monitor", "source_name=kiosk_mic"],
+            ["set-default-source", "kiosk_mic"],
+        ):
+            subprocess.run(["pactl", *args], env=env, check=True, capture_output=True, timeout=10)
+        child = subprocess.run(
+            [sys.executable, "-c", SPEECH_WHILE_LISTENING],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        subprocess.run(["pkill", "-9", "-F", str(audio_dir / "pulse" / "pid")], capture_output=True)
+    assert child.returncode == 0 and "RESULT " in child.stdout, child.stderr[-3000:]
+    result = json.loads(child.stdout.split("RESULT ", 1)[1])
+    assert result["done"], result
+    assert result["heard"] == ["not understood: "], result
+    assert result["speech_frames"] == 0, "the kiosk's own prompt was recorded"
+    assert result["played"] and not result["interrupted"], result  # held back, not dropped
+    assert result["events"][0] == ["speaking", True, ""], result["events"]  # only once it was closed
 
 
 # --- threads and memory ---------------------------------------------------------------------

@@ -410,6 +410,7 @@ class Speaker(QObject):
         self._speaking = False
         self._pending = 0  # utterances handed to synthesis, not answered yet
         self._busy = False  # finished is owed once everything has been said
+        self._held = False  # the microphone is open: nothing starts playing (hold)
         self._warned_no_device = False
         self._audio_failing = False  # log an audio outage once, not once per prompt
         self._synthesis_failing = False  # the same for an outage of every speech engine
@@ -440,6 +441,20 @@ class Speaker(QObject):
         if not enabled:
             self.stop()
         self.enabled_changed.emit(enabled)
+
+    @Slot(bool)
+    def hold(self, held: bool) -> None:
+        """While held (the kiosk's microphone is open), no prompt starts playing: the microphone
+        would record the kiosk's own words over the person's ("Say start, repeat, help ..."),
+        and the kiosk would act on them. Prompts said meanwhile are captioned at once and
+        played in order once released; ``is_speaking`` stays true for them, so whoever waits
+        for the end of the speech waits for them too. Connect to Listener.listening_changed."""
+        if not self._owner.is_current():
+            self._owner.post(lambda: self.hold(held))
+            return
+        self._held = bool(held)
+        if not self._held and self._current is None:
+            self._play_next()
 
     def toggle_enabled(self) -> bool:
         self.set_enabled(not self._enabled)
@@ -550,10 +565,10 @@ class Speaker(QObject):
             self._play_next()
 
     def _play_next(self) -> None:
-        if not self._play_queue:
+        if not self._play_queue or self._held:
             self._current = None
             self._set_speaking(False)
-            self._check_finished()
+            self._check_finished()  # with prompts held back, is_speaking() keeps it owed
             return
         utterance = self._play_queue.popleft()
         if not _has_audio_output():

@@ -144,7 +144,7 @@ class KioskController(QObject):
         window.welcome.set_available(engine.available_profiles())
         if listener is not None:
             listener.command.connect(self._voice_command)
-            listener.listening_changed.connect(window.set_listening)
+            listener.listening_changed.connect(self._listening_changed)
             listener.error.connect(self._voice_input_failed)
             listener.no_microphone.connect(lambda: self.say(tr(S.NO_MICROPHONE)))
             listener.not_understood.connect(self._not_understood)
@@ -536,6 +536,15 @@ class KioskController(QObject):
     @Slot(object)
     def _voice_command(self, command: Command) -> None:
         self.handle_command(command, by_voice=True)
+
+    @Slot(bool)
+    def _listening_changed(self, listening: bool) -> None:
+        self.window.set_listening(listening)
+        # Nothing is said into the open microphone: it would be recorded over the person and
+        # could be taken for their command. What is said meanwhile is captioned now, said after.
+        hold = getattr(self.speaker, "hold", None)
+        if hold is not None:
+            hold(listening)
 
     @Slot(str)
     def _voice_input_failed(self, reason: str) -> None:
