@@ -654,6 +654,38 @@ def test_nothing_is_said_into_the_open_microphone(kiosk):
     assert not said.utterance.interrupted
 
 
+@pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is needed to speak to the kiosk")
+def test_the_welcome_does_not_start_the_check_while_the_person_speaks_their_choice(kiosk, tmp_path):
+    """Someone who cannot see presses L on the welcome screen near the end of its quiet pause
+    and says "blind". The check started by itself while the microphone was open ("Starting
+    now" into the microphone), and the choice, recognised a moment later, was dropped: a profile
+    is only chosen on the welcome screen. The pause waits for the microphone, then for the
+    answer."""
+    c = kiosk.controller
+    clock = c.engine.clock
+    c.on_observation(face())
+    assert c.engine.state == State.WELCOME
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    pause = c.engine.settings.auto_start_s
+    for _ in range(int((pause - 0.5) / DT)):
+        clock.advance(DT)
+        c.on_observation(face())
+    c.listener.listening_changed.emit(True)  # L: the microphone opens for three seconds
+    for _ in range(int(3.0 / DT)):
+        clock.advance(DT)
+        c.on_observation(face())
+    assert c.engine.state == State.WELCOME, "the check started while the person was speaking"
+    c.listener.listening_changed.emit(False)
+    heard = []
+    c.listener.command.connect(heard.append)
+    wav = tmp_path / "blind.wav"
+    subprocess.run([ESPEAK, "-v", "en-us", "-w", str(wav), "blind"], check=True, capture_output=True)
+    clock.advance(1.0)  # what the recogniser takes
+    c.listener.recognize_file(wav)  # what the microphone recorded
+    assert wait_until(lambda: heard, 20) and heard == [Command.PROFILE_NO_SIGHT]
+    assert c.engine.state == State.WELCOME and c.engine.view().profile == "no_sight"
+
+
 def test_a_missing_microphone_is_said_once_and_the_caption_says_the_same(kiosk):
     c, w = kiosk.controller, kiosk.window
     if c.listener.microphone_available():

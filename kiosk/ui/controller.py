@@ -124,6 +124,7 @@ class KioskController(QObject):
         self._confirming: Command | None = None  # CANCEL or VOICE_OFF while the question is open
         self._confirm_asked_at = 0.0
         self._listen_after_speech = False
+        self._microphone_open = False  # the listener records a command
         self._help_open = False
         self._hint: str | None = None  # the capture problem / two faces being told
         self._hint_candidate: str | None = None
@@ -209,8 +210,9 @@ class KioskController(QObject):
 
     def _sync_speaking(self) -> None:
         # An open question is still the kiosk talking with the person: on the welcome screen
-        # (where nothing pauses) auto-start waits for the answer, then for its quiet pause.
-        self.engine.set_speaking(self._speaking() or self._confirming is not None)
+        # (where nothing pauses) auto-start waits for the answer, then for its quiet pause. So
+        # does an open microphone: a choice said into it must find the welcome still there.
+        self.engine.set_speaking(self._speaking() or self._confirming is not None or self._microphone_open)
 
     def _handle(self, events: list[Event], by_person: bool = False) -> None:
         """Announce the engine's events. `by_person`: they answer a key, touch or voice
@@ -540,6 +542,8 @@ class KioskController(QObject):
     @Slot(bool)
     def _listening_changed(self, listening: bool) -> None:
         self.window.set_listening(listening)
+        self._microphone_open = listening
+        self._sync_speaking()
         # Nothing is said into the open microphone: it would be recorded over the person and
         # could be taken for their command. What is said meanwhile is captioned now, said after.
         hold = getattr(self.speaker, "hold", None)
