@@ -686,6 +686,26 @@ def test_the_welcome_does_not_start_the_check_while_the_person_speaks_their_choi
     assert c.engine.state == State.WELCOME and c.engine.view().profile == "no_sight"
 
 
+@pytest.mark.parametrize("asked", [Command.CANCEL, Command.VOICE_OFF])
+def test_nothing_understood_as_the_answer_to_a_question_asks_it_again(kiosk, asked):
+    """'Cancel the session?' (or 'Switch the voice off?') asked by voice, and the kiosk listens
+    for the answer: silence, or words it does not understand, were answered with 'Say start,
+    repeat, help, more time or cancel.', which leaves out yes and no, and 'cancel' there
+    cancels. The question is asked again, and stays open."""
+    import numpy as np
+
+    c = kiosk.controller
+    c.on_observation(face())
+    c._voice_command(asked)
+    question = c._question()[2]
+    assert c.transcript[-1].text == question
+    start = len(c.transcript)
+    c.listener.recognize(np.zeros(3 * 16000, np.int16))  # the microphone heard nothing
+    assert wait_until(lambda: len(c.transcript) > start, 10), "nothing was said"
+    assert [e.text for e in list(c.transcript)[start:]] == [question]
+    assert c._confirming == asked and kiosk.window.stack.currentWidget() is kiosk.window.question
+
+
 def test_a_missing_microphone_is_said_once_and_the_caption_says_the_same(kiosk):
     c, w = kiosk.controller, kiosk.window
     if c.listener.microphone_available():

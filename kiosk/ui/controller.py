@@ -560,6 +560,11 @@ class KioskController(QObject):
 
     @Slot(str)
     def _not_understood(self, heard: str) -> None:
+        if self._confirming and not self._help_open:
+            # a yes/no question waits: the list of commands leaves out yes and no (and "cancel"
+            # would answer it), the question itself says how to answer
+            self.say(self._question()[2], interrupt=True)
+            return
         self.say(tr(S.NOT_UNDERSTOOD), interrupt=True)
 
     @Slot(str)
