@@ -654,6 +654,24 @@ def test_nothing_is_said_into_the_open_microphone(kiosk):
     assert not said.utterance.interrupted
 
 
+def test_listen_pressed_again_while_the_microphone_is_open_changes_nothing(kiosk):
+    """L pressed twice quickly: the second press played the listening sound into the recording,
+    over the person's first word, and cut off what was waiting to be said. The microphone is
+    already open: the press does nothing."""
+    c, w = kiosk.controller, kiosk.window
+    c.on_observation(face())
+    assert wait_until(lambda: not c.speaker.is_speaking())
+    c.listener.listening_changed.emit(True)  # the first L: the microphone is open
+    QTest.keyClick(w, Qt.Key.Key_R)  # waits until the microphone closes
+    waiting = c.transcript[-1].utterance
+    earcons, said = len(c.speaker.earcons_played), len(c.transcript)
+    QTest.keyClick(w, Qt.Key.Key_L)
+    assert len(c.speaker.earcons_played) == earcons, "the listening sound went into the recording"
+    assert len(c.transcript) == said and not waiting.interrupted
+    c.listener.listening_changed.emit(False)
+    assert wait_until(lambda: not c.speaker.is_speaking()) and not waiting.interrupted
+
+
 @pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is needed to speak to the kiosk")
 def test_the_welcome_does_not_start_the_check_while_the_person_speaks_their_choice(kiosk, tmp_path):
     """Someone who cannot see presses L on the welcome screen near the end of its quiet pause

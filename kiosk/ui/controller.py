@@ -493,7 +493,9 @@ class KioskController(QObject):
         elif command == Command.LISTEN:
             if self.listener is None:
                 self.say(tr(S.NO_MICROPHONE), interrupt=True)
-            else:
+            elif not self._microphone_open:
+                # (pressed again while it records: the listening sound would go into the
+                # recording, and the stop would cut off what waits to be said after it)
                 self.speaker.stop()  # do not record our own voice
                 self.speaker.play_earcon("listening")
                 self.listener.listen()
