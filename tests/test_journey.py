@@ -704,6 +704,19 @@ def test_the_welcome_does_not_start_the_check_while_the_person_speaks_their_choi
     assert c.engine.state == State.WELCOME and c.engine.view().profile == "no_sight"
 
 
+def test_a_cancel_confirmed_on_the_welcome_is_said(kiosk):
+    """Someone who cannot see says "cancel" on the welcome screen, is asked, and says "yes":
+    the kiosk went back to its attract screen without a word (during a check it says "Session
+    cancelled."), so they could not know whether they had been heard."""
+    c = kiosk.controller
+    c.on_observation(face())
+    c._voice_command(Command.CANCEL)
+    assert c.transcript[-1].text == S.CANCEL_CONFIRM
+    c._voice_command(Command.CONFIRM)
+    assert c.engine.state == State.IDLE
+    assert c.transcript[-1].text == S.CANCELLED
+
+
 @pytest.mark.parametrize("asked", [Command.CANCEL, Command.VOICE_OFF])
 def test_nothing_understood_as_the_answer_to_a_question_asks_it_again(kiosk, asked):
     """'Cancel the session?' (or 'Switch the voice off?') asked by voice, and the kiosk listens

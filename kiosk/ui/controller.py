@@ -455,7 +455,12 @@ class KioskController(QObject):
             e.resume()
             if command in (Command.CONFIRM, what) or (what == Command.VOICE_OFF and command == Command.VOICE):
                 if what == Command.CANCEL:
-                    self._handle(e.cancel(), by_person=True)
+                    events = e.cancel()
+                    self._handle(events, by_person=True)
+                    if not any(isinstance(ev, SessionEnded) for ev in events):
+                        # no check had begun (the welcome): no verdict prompt tells the person
+                        # that their cancel was done
+                        self.say(tr(S.CANCELLED), interrupt=True)
                 else:
                     self._set_voice(False)
             else:
