@@ -1,7 +1,8 @@
 """Qt side of speech under QT_QPA_PLATFORM=offscreen: captions with voice off, synthesis off
 the GUI thread, interruption, earcons, playback without an audio device, the Listener
-(no microphone here; recognition from files), and a spoken flow of a whole session that
-records every utterance."""
+(recognition from files; one test records the kiosk's own speaker through a private PulseAudio
+sink's monitor), prompts held while the microphone is open, and a spoken flow of a whole session
+that records every utterance."""
 
 from __future__ import annotations
 
