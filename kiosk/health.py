@@ -8,7 +8,9 @@ Heartbeats
     "frames": the camera worker made progress: a frame analysed, a frame read on the attract
         screen (where only every n-th frame is analysed), or a reconnect attempt while the camera is
         lost. A lost camera is a kiosk still doing its job (it shows the camera screen and retries),
-        so it stays healthy; a worker wedged inside the pipeline stops beating.
+        so it stays healthy; a worker wedged inside the pipeline stops beating. It says nothing
+        of the GUI thread: a frame analysed while that thread stalls still beats (its result
+        waits, kiosk.ui.worker's Handover), and the stall is the "engine" beat's to tell.
     "engine": the session engine judged an observation or a timer tick without raising.
 The systemd watchdog is fed only while every beat is fresh; the pings themselves ride the GUI
 loop, so a wedged GUI thread stops them too.

@@ -46,6 +46,11 @@ frames = Counter(
 frames_read = Counter(
     "kiosk_frames_read", "Camera frames read, analysed or not (idle screens skip some)", registry=REGISTRY
 )
+observations_dropped = Counter(
+    "kiosk_observations_dropped",
+    "Analysed frames the session engine never judged: the GUI thread was behind (stalled) and newer ones took their place",
+    registry=REGISTRY,
+)
 stage_seconds = Histogram(
     "kiosk_stage_seconds",
     "Vision pipeline stage latency",

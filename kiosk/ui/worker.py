@@ -7,18 +7,23 @@ Faults: a source that raises, gives no frame, or (a live camera) repeats byte-id
 is a lost camera: closed, shown as such, reopened every `reconnect_s`, and the camera is only
 "ok" again once a frame arrives (a live camera: once its picture moves between two frames). A pipeline error is reported to kiosk.health (logged once,
 counted; the same error repeating is an error storm there). Progress beats the "frames" heartbeat.
+
+Results reach the GUI thread through a `Handover`, not through a queued signal each: a GUI thread
+that stalls (a slow slot, a long layout) while the worker goes on is handed the newest results
+once it runs again, and the results waiting for it meanwhile take constant memory.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage
 
 from .. import metrics
@@ -37,9 +42,58 @@ def to_qimage(frame_bgr: np.ndarray, mirror: bool = True) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+# How many observations wait for the GUI thread at most: a quarter second of frames. A GUI thread
+# that is only briefly late (a screen change, a busy moment on a loaded machine) loses none, so
+# the session engine counts every frame as before; one stalled longer judges these newest ones,
+# at most a quarter second old, instead of a burst of frames seconds old.
+HELD_OBSERVATIONS_S = 0.25
+
+
+class Handover(QObject):
+    """Hands values from the worker's thread to the thread this object lives in (the GUI thread)
+    and emits `delivered` there with each, in order. At most `size` values wait: a
+    newer one pushes out the oldest (`on_drop` is called), and only one delivery event is in Qt's
+    queue at a time. A queued signal per value kept every one, with its preview image, for as
+    long as the GUI thread stalled (about 12 MB a second at 25 fps), and delivered them all at
+    once when it ran again."""
+
+    delivered = Signal(object)
+    _wake = Signal()
+
+    def __init__(self, size: int, on_drop: Callable[[], None] | None = None):
+        super().__init__()
+        self._waiting: deque[Any] = deque(maxlen=size)
+        self._lock = threading.Lock()  # put() runs in the worker's thread, _deliver() in this one
+        self._wake_queued = False
+        self._on_drop = on_drop
+        self._wake.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    def put(self, value: Any) -> None:
+        """Called from the worker's thread."""
+        with self._lock:
+            full = len(self._waiting) == self._waiting.maxlen
+            self._waiting.append(value)
+            wake = not self._wake_queued
+            self._wake_queued = True
+        if full and self._on_drop is not None:
+            self._on_drop()
+        if wake:
+            self._wake.emit()
+
+    @Slot()
+    def _deliver(self) -> None:
+        # All that waits, in the one event: results then keep their place among the worker's
+        # other signals (a lost camera comes after the frames before it). What the worker puts
+        # meanwhile queues the next event, so a slow receiver cannot hold the GUI thread here.
+        with self._lock:
+            values = list(self._waiting)
+            self._waiting.clear()
+            self._wake_queued = False
+        for value in values:
+            self.delivered.emit(value)
+
+
 class CameraWorker(QObject):
-    frame = Signal(QImage)  # mirrored preview
-    observed = Signal(object)  # kiosk.session.observation.Observation
     camera_lost = Signal(str)
     camera_ok = Signal()
     crashed = Signal(str)  # an unexpected exception in the pipeline (reported, session restarts)
@@ -79,6 +133,14 @@ class CameraWorker(QObject):
         self._frozen = FrozenFeedDetector(frozen_after_s)
         self._stopped = False
         self._reset_pending = False
+        # Made here, in the thread that makes the worker (the GUI thread), and given no parent:
+        # they stay in that thread when the worker moves to its own, and deliver there.
+        self._observations = Handover(
+            max(2, round(fps * HELD_OBSERVATIONS_S)), on_drop=metrics.observations_dropped.inc
+        )
+        self._previews = Handover(1)  # only the newest picture is worth painting
+        self.observed: SignalInstance = self._observations.delivered  # Observation, in the GUI thread
+        self.frame: SignalInstance = self._previews.delivered  # mirrored preview QImage, in the GUI thread
 
     # called from the GUI thread
     def set_needs(self, needs: frozenset[Need]) -> None:
@@ -185,8 +247,8 @@ class CameraWorker(QObject):
         metrics.frames.inc()
         self.health.beat("frames")
         if self._preview:
-            self.frame.emit(to_qimage(frame.image))
-        self.observed.emit(obs)
+            self._previews.put(to_qimage(frame.image))
+        self._observations.put(obs)
 
     def _reset_pipeline(self) -> None:
         try:

@@ -7,12 +7,15 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
 import time
 
 import cv2
 import numpy as np
 import pytest
 from fault_harness import ListReporter, NotifySocket, face_folder, serve_with, session_cfg
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtGui import QImage
 
 from kiosk.health import Health
 from kiosk.session.engine import State
@@ -306,6 +309,123 @@ def test_a_still_recording_is_not_a_frozen_camera(app, state_dir, tmp_path):
     finally:
         assert thread.shutdown()
     assert events == []
+
+
+class CountingPipeline:
+    """A fast stand-in for the pipeline: its observation is the number of the frame analysed.
+    With `hold_after`, it stops inside the next frame until released (the worker then sends
+    nothing more), so what waits for the GUI thread can be counted."""
+
+    timings = None
+
+    def __init__(self, hold_after: int | None = None):
+        self.analysed = 0
+        self.hold_after = hold_after
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def process(self, image, needs):
+        if self.hold_after is not None and self.analysed >= self.hold_after:
+            self.holding.set()
+            self.release.wait(timeout=30)
+        self.analysed += 1
+        return self.analysed
+
+    def reset(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class NumberedCamera:
+    """A recording (not live): frame n is a plain grey picture of value n % 256."""
+
+    live = False
+
+    def __init__(self):
+        self.n = 0
+
+    def read(self):
+        self.n += 1
+        return Frame(np.full((48, 64, 3), self.n % 256, np.uint8), time.monotonic(), self.n)
+
+    def close(self):
+        pass
+
+
+class GuiSide(QObject):
+    """Slots in the GUI thread, as the controller's and the preview's are."""
+
+    def __init__(self):
+        super().__init__()
+        self.observations: list = []
+        self.previews: list = []
+
+    @Slot(object)
+    def on_observation(self, obs) -> None:
+        self.observations.append(obs)
+
+    @Slot(QImage)
+    def show_frame(self, image) -> None:
+        self.previews.append(image)
+
+
+def test_a_stalled_gui_thread_is_handed_the_newest_frames_not_a_backlog(app):
+    """The GUI thread stalled (a slow slot, a long layout; the watchdog kills only after
+    WatchdogSec) while the worker went on: each analysed frame waited in Qt's event queue with
+    its preview image (the kiosk grew by about 12 MB a second), and once the GUI thread ran
+    again the session engine judged a burst of frames seconds old as if they were now. What the
+    GUI thread has not taken yet is now replaced by newer results: it is handed the newest
+    preview and the last quarter second of observations, and a GUI thread that keeps up loses none."""
+    from PySide6.QtCore import QCoreApplication
+
+    from kiosk import metrics
+    from kiosk.session.events import Need
+    from kiosk.ui.worker import CameraWorker, WorkerThread
+
+    fps, stall_frames = 25, 50
+    pipeline = CountingPipeline()
+    worker = CameraWorker(NumberedCamera, lambda: pipeline, fps=fps, reconnect_s=0.2, health=Health())
+    worker.set_needs(frozenset({Need.FACE, Need.HEAD_POSE}))  # a session: every frame analysed
+    gui = GuiSide()  # like the controller and the preview: a receiver in the GUI thread
+    got, previews = gui.observations, gui.previews
+    worker.observed.connect(gui.on_observation)
+    worker.frame.connect(gui.show_frame)
+    thread = WorkerThread(worker)
+    dropped_before = metrics.REGISTRY.get_sample_value("kiosk_observations_dropped_total") or 0.0
+    thread.start()
+    try:
+        assert wait_until(lambda: len(got) >= 10)
+        assert got == list(range(1, len(got) + 1)), "a GUI thread that keeps up is handed every frame"
+        # The GUI thread stalls: nothing lets Qt deliver while the worker analyses 50 more
+        # frames (two seconds), then stops inside the next one.
+        delivered, shown = len(got), len(previews)
+        pipeline.hold_after = pipeline.analysed + stall_frames
+        deadline = time.monotonic() + 30
+        while not pipeline.holding.is_set() and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert pipeline.holding.is_set(), "the worker went on while the GUI thread stalled"
+        assert len(got) == delivered, "nothing was delivered during the stall"
+        newest = pipeline.analysed
+        for _ in range(20):  # the GUI thread catches up with everything waiting for it
+            QCoreApplication.processEvents()
+        burst, shown_after = got[delivered:], previews[shown:]
+        dropped = (metrics.REGISTRY.get_sample_value("kiosk_observations_dropped_total") or 0.0) - dropped_before
+        pipeline.release.set()
+        # Running freely again, a GUI thread that keeps up is handed every frame again.
+        assert wait_until(lambda: len(got) >= delivered + len(burst) + 10)
+        resumed = got[delivered + len(burst) :]
+    finally:
+        pipeline.release.set()
+        assert thread.shutdown()
+    assert newest - delivered >= stall_frames
+    assert 1 <= len(burst) <= fps // 4 + 1, f"{len(burst)} observations judged at once after the stall"
+    assert burst == list(range(newest - len(burst) + 1, newest + 1)), "the newest, in order"
+    assert dropped == newest - delivered - len(burst), "the frames never judged are counted for the operator"
+    assert len(shown_after) == 1, f"{len(shown_after)} previews painted at once after the stall"
+    assert shown_after[0].pixelColor(0, 0).red() == newest % 256, "the newest preview"
+    assert resumed == list(range(newest + 1, newest + 1 + len(resumed)))
 
 
 def _bench(*args):
