@@ -110,6 +110,18 @@ def restarted(path, wall_t, **kw):
     return RateLimiter(clock=clock, wall=wall, state_path=path, **kw), clock, wall
 
 
+def four_failures_saved(tmp_path, wall_t):
+    """The state file of a kiosk that saw four failures, 10 s apart, from wall time wall_t."""
+    path = tmp_path / "lockout.json"
+    clock, wall = FakeClock(), FakeClock(wall_t)
+    rl = RateLimiter(max_failures=5, window_s=180, lockout_s=300, clock=clock, wall=wall, state_path=path)
+    for _ in range(4):
+        rl.record(False)
+        clock.advance(10)
+        wall.advance(10)
+    return path
+
+
 def test_a_lockout_survives_a_restart_and_still_ends_on_time(tmp_path):
     path = tmp_path / "state" / "lockout.json"
     clock, wall = FakeClock(), FakeClock(1_000_000.0)
@@ -126,13 +138,7 @@ def test_a_lockout_survives_a_restart_and_still_ends_on_time(tmp_path):
 
 
 def test_failures_in_the_window_survive_a_restart(tmp_path):
-    path = tmp_path / "lockout.json"
-    clock, wall = FakeClock(), FakeClock(2_000_000.0)
-    rl = RateLimiter(max_failures=5, window_s=180, lockout_s=300, clock=clock, wall=wall, state_path=path)
-    for _ in range(4):
-        rl.record(False)
-        clock.advance(10)
-        wall.advance(10)
+    path = four_failures_saved(tmp_path, 2_000_000.0)
     rl2, _, _ = restarted(path, 2_000_050.0, max_failures=5, window_s=180, lockout_s=300)
     assert rl2.failures_in_window() == 4 and not rl2.locked()
     rl2.record(False)  # the 5th within 180 s, across the restart
@@ -164,13 +170,7 @@ def test_a_clock_set_back_across_a_restart_does_not_forget_the_failures(tmp_path
     """A kiosk without a battery-backed clock boots with the time it last saved (fake-hwclock),
     minutes behind, until NTP answers: the saved failures then lay "in the future" and were
     dropped, so pulling the plug after four failures gave four more tries."""
-    path = tmp_path / "lockout.json"
-    clock, wall = FakeClock(), FakeClock(3_000_000.0)
-    rl = RateLimiter(max_failures=5, window_s=180, lockout_s=300, clock=clock, wall=wall, state_path=path)
-    for _ in range(4):
-        rl.record(False)
-        clock.advance(10)
-        wall.advance(10)
+    path = four_failures_saved(tmp_path, 3_000_000.0)
     saved = path.read_bytes()
     rl2, _, _ = restarted(path, 3_000_000.0 - 600, max_failures=5, window_s=180, lockout_s=300)
     assert rl2.failures_in_window() == 4

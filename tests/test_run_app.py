@@ -11,6 +11,19 @@ import time
 from conftest import ROOT, camera_like_frames, kiosk_process_env, short_session_kiosk
 
 
+def read_until_camera_lost(proc: subprocess.Popen) -> tuple[list[str], threading.Thread]:
+    """Collects the kiosk's stderr lines (on, in a thread) and waits until it is up and in its
+    retry loop, having said the camera is lost (the Qt loop runs, so the SIGTERM handler is in
+    place; a busy machine may take long to get there), or has ended."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not any("camera lost" in x for x in lines):
+        time.sleep(0.1)
+    return lines, reader
+
+
 def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
     # HOME in a temp folder: the device key and caches are created there, not in the real home.
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KIOSK_LOG="INFO", HOME=str(tmp_path))
@@ -22,15 +35,8 @@ def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
-    reader.start()
+    lines, reader = read_until_camera_lost(proc)
     try:
-        # Up and in its retry loop once it has said the camera is lost (the Qt loop runs, so the
-        # SIGTERM handler is in place); a busy machine may take long to get there.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and not any("camera lost" in x for x in lines):
-            time.sleep(0.1)
         assert proc.poll() is None, "the kiosk must keep running without a camera"
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -53,13 +59,8 @@ def test_a_second_run_on_the_same_state_is_refused_with_a_clear_error(tmp_path):
     env = kiosk_process_env(tmp_path, KIOSK_LOG="INFO")
     command = [sys.executable, "-m", "kiosk", "run", "--source", "97"]
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(first.stderr), daemon=True)
-    reader.start()
+    lines, reader = read_until_camera_lost(first)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and first.poll() is None and not any("camera lost" in x for x in lines):
-            time.sleep(0.1)
         assert first.poll() is None, "".join(lines)[-2000:]
         second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
         assert second.returncode == 2, second.stderr[-2000:]

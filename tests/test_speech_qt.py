@@ -438,6 +438,20 @@ def test_held_prompts_wait_until_released_and_finished_comes_after(app, tmp_path
 
 # --- a real audio server that dies mid-prompt ------------------------------------------------
 
+# Both child scripts below run the Qt loop until something has happened (or time is up).
+PUMP_UNTIL = r"""
+import time
+from PySide6.QtCore import QCoreApplication
+
+
+def pump_until(predicate, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not predicate():
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    return predicate()
+"""
+
 AUDIO_SERVER_DIES = r"""
 import faulthandler, json, os, sys, tempfile, time
 faulthandler.enable()                             # a crash prints where it happened
@@ -457,12 +471,6 @@ captions, errors = [], []
 speaker.caption.connect(captions.append)
 speaker.error.connect(errors.append)
 
-def pump_until(predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not predicate():
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
-    return predicate()
 
 first = speaker.say("Welcome. Please look at the camera and keep your head still for a moment.")
 assert pump_until(lambda: first.played, 20), "the first prompt never started playing"
@@ -496,7 +504,7 @@ def test_the_kiosk_goes_on_when_the_audio_server_dies_mid_prompt(tmp_path):
     audio_dir = tmp_path / "audio"
     env = with_private_audio_sink(dict(os.environ), audio_dir)
     child = subprocess.Popen(
-        [sys.executable, "-c", AUDIO_SERVER_DIES],
+        [sys.executable, "-c", PUMP_UNTIL + AUDIO_SERVER_DIES],
         cwd=root,
         env=env,
         stdin=subprocess.PIPE,
@@ -561,12 +569,6 @@ listener.not_understood.connect(lambda t: heard.append("not understood: " + t))
 listener.error.connect(lambda t: heard.append("error: " + t))
 speaker.speaking_changed.connect(lambda on: events.append(("speaking", on, "microphone open" if listener.listening else "")))
 
-def pump_until(predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not predicate():
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
-    return predicate()
 
 assert listener.listen(seconds=4.0), "the microphone did not open"
 prompt = speaker.say(S.NOT_UNDERSTOOD, interrupt=False)  # the session says something meanwhile
@@ -601,7 +603,7 @@ def test_the_kiosk_does_not_speak_into_its_own_open_microphone(tmp_path):
         ):
             subprocess.run(["pactl", *args], env=env, check=True, capture_output=True, timeout=10)
         child = subprocess.run(
-            [sys.executable, "-c", SPEECH_WHILE_LISTENING],
+            [sys.executable, "-c", PUMP_UNTIL + SPEECH_WHILE_LISTENING],
             cwd=root,
             env=env,
             capture_output=True,

@@ -410,6 +410,16 @@ class SessionScreen(QWidget):
             self.retranslate()
 
 
+def headline(lay: QVBoxLayout, title_name: str) -> tuple[EmojiIcon, QLabel, QLabel]:
+    """The full-width screens' top: space, a large icon, a title (styled by `title_name`) and the
+    detail under it."""
+    lay.addStretch(1)
+    icon, title, detail = EmojiIcon(), label(name=title_name), label(name="detail")
+    for w in (icon, title, detail):
+        lay.addWidget(w)
+    return icon, title, detail
+
+
 class QuestionScreen(QWidget):
     """A yes/no question (cancel? voice off?) with its two answers as buttons, shown in place of
     the screen it was asked on: whoever can only touch must be able to answer it, like those who
@@ -422,12 +432,7 @@ class QuestionScreen(QWidget):
     def __init__(self):
         super().__init__()
         lay = QVBoxLayout(self)
-        lay.addStretch(1)
-        self.icon = EmojiIcon()
-        self.title = label(name="title")
-        self.detail = label(name="detail")
-        for w in (self.icon, self.title, self.detail):
-            lay.addWidget(w)
+        self.icon, self.title, self.detail = headline(lay, "title")
         # "No" first, as on the session screen's question: the same answer in the same place
         buttons = QHBoxLayout()
         self.no_button = button("", "no")
@@ -455,12 +460,7 @@ class ResultScreen(QWidget):
     def __init__(self):
         super().__init__()
         lay = QVBoxLayout(self)
-        lay.addStretch(1)
-        self.icon = EmojiIcon()
-        self.title = label(name="result_pass")
-        self.detail = label(name="detail")
-        for w in (self.icon, self.title, self.detail):
-            lay.addWidget(w)
+        self.icon, self.title, self.detail = headline(lay, "result_pass")
         lay.addStretch(1)
 
     def show_result(self, passed: bool, detail: str | None = None) -> None:
@@ -479,12 +479,7 @@ class MessageScreen(QWidget):
     def __init__(self):
         super().__init__()
         lay = QVBoxLayout(self)
-        lay.addStretch(1)
-        self.icon = EmojiIcon()
-        self.title = label(name="title")
-        self.detail = label(name="detail")
-        for w in (self.icon, self.title, self.detail):
-            lay.addWidget(w)
+        self.icon, self.title, self.detail = headline(lay, "title")
         lay.addStretch(1)
 
     def show_message(self, icon: str, title: str, detail: str) -> None:
