@@ -99,6 +99,33 @@ def with_private_audio_sink(env: dict, audio_dir: Path) -> dict:
     return env
 
 
+def stop_private_audio_sink(audio_dir: Path) -> None:
+    """Ends the sink with_private_audio_sink started (SIGKILL: nothing of it needs to be kept)."""
+    import subprocess
+
+    subprocess.run(["pkill", "-9", "-F", str(audio_dir / "pulse" / "pid")], capture_output=True)
+
+
+def use_microphone(env: dict, module: str, *arguments: str) -> None:
+    """Loads a PulseAudio source module as "kiosk_mic" on the server `env` names and makes it the
+    default microphone (module-pipe-source: a file the test writes; module-remap-source: what the
+    sink plays)."""
+    import subprocess
+
+    for args in (["load-module", module, "source_name=kiosk_mic", *arguments], ["set-default-source", "kiosk_mic"]):
+        subprocess.run(["pactl", *args], env=env, check=True, capture_output=True, timeout=10)
+
+
+def stop_on_sigterm(proc, reader, timeout_s: float = 30.0) -> None:
+    """systemd's stop: SIGTERM, then the process must end by itself within timeout_s; the thread
+    reading its output is given a moment to finish."""
+    import signal
+
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=timeout_s)
+    reader.join(10)
+
+
 def short_session_kiosk(tmp_path: Path, photos: Path, with_audio: bool = False) -> KioskProcessSetup:
     """Whole sessions in seconds (15 live frames, 1 s challenges, no pause), verdicts to a file,
     HOME/TMPDIR/cache in tmp_path; with_audio starts a private PulseAudio null sink and

@@ -212,7 +212,7 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
 
     from kiosk.privacy import find_image_files
 
-    from conftest import short_session_kiosk
+    from conftest import short_session_kiosk, stop_private_audio_sink, use_microphone
 
     for tool in ("pulseaudio", "pactl", "espeak-ng"):
         if shutil.which(tool) is None:
@@ -234,23 +234,7 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
         subprocess.run(["espeak-ng", "-v", "en-us", "--stdout", "help"], check=True, capture_output=True).stdout[44:]
     )
     try:
-        subprocess.run(
-            [
-                "pactl",
-                "load-module",
-                "module-pipe-source",
-                "source_name=kiosk_mic",
-                f"file={mic}",
-                "format=s16le",
-                "rate=22050",
-                "channels=1",
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=10,
-        )
-        subprocess.run(["pactl", "set-default-source", "kiosk_mic"], env=env, check=True, timeout=10)
+        use_microphone(env, "module-pipe-source", f"file={mic}", "format=s16le", "rate=22050", "channels=1")
         proc = subprocess.run(
             [sys.executable, "-c", VOICE_SESSIONS, str(site), str(faces), str(mic), str(verdicts), str(speech)],
             cwd=work,
@@ -260,7 +244,7 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
             timeout=200,
         )
     finally:
-        subprocess.run(["pkill", "-9", "-F", str(audio / "pulse" / "pid")], capture_output=True)
+        stop_private_audio_sink(audio)
     assert proc.returncode == 0 and "RESULT " in proc.stdout, proc.stderr[-3000:]
     result = json.loads(proc.stdout.split("RESULT ", 1)[1])
     assert result["sessions"] >= 2, "two whole sessions should have finished"

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from conftest import ROOT, camera_like_frames, kiosk_process_env, short_session_kiosk
+from conftest import ROOT, camera_like_frames, kiosk_process_env, short_session_kiosk, stop_on_sigterm
 
 
 def read_until_camera_lost(proc: subprocess.Popen) -> tuple[list[str], threading.Thread]:
@@ -38,9 +38,7 @@ def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
     lines, reader = read_until_camera_lost(proc)
     try:
         assert proc.poll() is None, "the kiosk must keep running without a camera"
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-        reader.join(10)
+        stop_on_sigterm(proc, reader)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -67,9 +65,7 @@ def test_a_second_run_on_the_same_state_is_refused_with_a_clear_error(tmp_path):
         assert f"another kiosk (pid {first.pid}) is running on" in second.stderr
         assert "Traceback" not in second.stderr, second.stderr[-2000:]
         assert first.poll() is None, "the first kiosk goes on"
-        first.send_signal(signal.SIGTERM)
-        first.wait(timeout=30)
-        reader.join(10)
+        stop_on_sigterm(first, reader)
     finally:
         if first.poll() is None:
             first.kill()

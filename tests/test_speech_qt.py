@@ -32,7 +32,7 @@ from kiosk.speech.earcons import EARCONS  # noqa: E402
 from kiosk.speech.qt_audio import Listener, Speaker, _has_audio_output  # noqa: E402
 from kiosk.speech.tts import AzureTTS, OfflineTTS, TTSChain, wav_info  # noqa: E402
 
-from conftest import with_private_audio_sink  # noqa: E402
+from conftest import stop_private_audio_sink, use_microphone, with_private_audio_sink  # noqa: E402
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng binary not installed (apt install espeak-ng)")
@@ -529,7 +529,7 @@ def test_the_kiosk_goes_on_when_the_audio_server_dies_mid_prompt(tmp_path):
     finally:
         if child.poll() is None:
             child.kill()
-        subprocess.run(["pkill", "-9", "-F", str(audio_dir / "pulse" / "pid")], capture_output=True)
+        stop_private_audio_sink(audio_dir)
     assert child.returncode == 0, f"the process died ({child.returncode}): {err[-3000:]}"
     result = json.loads(out.split("RESULT ", 1)[1])
     assert result["done"], result
@@ -597,11 +597,7 @@ def test_the_kiosk_does_not_speak_into_its_own_open_microphone(tmp_path):
     audio_dir = tmp_path / "audio"
     env = with_private_audio_sink(dict(os.environ), audio_dir)
     try:
-        for args in (
-            ["load-module", "module-remap-source", "master=kiosk_null.monitor", "source_name=kiosk_mic"],
-            ["set-default-source", "kiosk_mic"],
-        ):
-            subprocess.run(["pactl", *args], env=env, check=True, capture_output=True, timeout=10)
+        use_microphone(env, "module-remap-source", "master=kiosk_null.monitor")
         child = subprocess.run(
             [sys.executable, "-c", PUMP_UNTIL + SPEECH_WHILE_LISTENING],
             cwd=root,
@@ -611,7 +607,7 @@ def test_the_kiosk_does_not_speak_into_its_own_open_microphone(tmp_path):
             timeout=120,
         )
     finally:
-        subprocess.run(["pkill", "-9", "-F", str(audio_dir / "pulse" / "pid")], capture_output=True)
+        stop_private_audio_sink(audio_dir)
     assert child.returncode == 0 and "RESULT " in child.stdout, child.stderr[-3000:]
     result = json.loads(child.stdout.split("RESULT ", 1)[1])
     assert result["done"], result

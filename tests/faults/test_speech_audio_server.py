@@ -27,7 +27,13 @@ from fault_harness import free_port
 from kiosk.speech.qt_audio import AudioComeback, _AudioServer
 from kiosk.ui.app import EXIT_AUDIO_RETURNED
 
-from conftest import kiosk_process_env, short_session_kiosk, with_private_audio_sink
+from conftest import (
+    kiosk_process_env,
+    short_session_kiosk,
+    stop_on_sigterm,
+    stop_private_audio_sink,
+    with_private_audio_sink,
+)
 
 
 def playing(env: dict) -> bool:
@@ -78,13 +84,11 @@ def test_the_kiosk_goes_on_when_the_audio_server_is_killed(tmp_path, photos):
             time.sleep(0.2)
         assert proc.poll() is None, "the kiosk died with its audio server"
         assert verdict_count(verdicts) >= before + 2, "sessions stopped after the audio server died"
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-        reader.join(5)
+        stop_on_sigterm(proc, reader)
     finally:
         if proc.poll() is None:
             proc.kill()
-        subprocess.run(["pkill", "-9", "-F", str(pid_file)], capture_output=True)
+        stop_private_audio_sink(audio)
     log = "".join(line for _, line in lines)
     # The transcript (one INFO line per prompt, by design) is not noise; everything else is.
     after = [line for t, line in lines if t >= killed_at and "kiosk.transcript" not in line]
@@ -106,10 +110,6 @@ def start_sink(audio: Path) -> dict:
     return with_private_audio_sink(dict(os.environ), audio)
 
 
-def stop_sink(audio: Path) -> None:
-    subprocess.run(["pkill", "-9", "-F", str(audio / "pulse" / "pid")], capture_output=True)
-
-
 def checks_until(comeback, limit: int = 10) -> int | None:
     """How many checks it took to say "restart now" (None: not within `limit`). The private
     server is answering when start_sink returns, so no check waits on it."""
@@ -127,7 +127,7 @@ def private_socket(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(audio))
     monkeypatch.setenv("PULSE_SERVER", f"unix:{audio}/pulse/native")
     yield audio
-    stop_sink(audio)
+    stop_private_audio_sink(audio)
 
 
 @needs_pulseaudio
@@ -255,7 +255,7 @@ def test_a_kiosk_started_before_its_sound_server_restarts_itself_once_and_speaks
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
                 proc.kill()
-        stop_sink(audio)
+        stop_private_audio_sink(audio)
     assert second.returncode == 0, "".join(second_log)[-3000:]  # stopped by SIGTERM, not for audio
     log = "".join(first_log)
     assert "Traceback" not in log
