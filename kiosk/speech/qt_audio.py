@@ -159,14 +159,10 @@ class _AudioServer:
                 self.lose("the audio server's socket is gone")
             return self.lost is None
         try:
-            st = path.stat()
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-                probe.settimeout(0.2)
-                probe.connect(str(path))
+            identity = self._answering(path)
         except OSError as exc:
             self.lose(f"the audio server does not answer ({exc})")
             return False
-        identity = _socket_identity(st)
         if self._identity is None:
             self._identity = identity
         elif identity != self._identity:
@@ -180,12 +176,18 @@ class _AudioServer:
         if path is None:
             return None
         try:
-            st = path.stat()
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-                probe.settimeout(0.2)
-                probe.connect(str(path))
+            return self._answering(path)
         except OSError:
             return None
+
+    @staticmethod
+    def _answering(path: Path) -> tuple[int, int, int]:
+        """The identity of the socket file at `path` once a connection to it was accepted;
+        OSError when it is gone or nothing accepts."""
+        st = path.stat()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.2)
+            probe.connect(str(path))
         return _socket_identity(st)
 
     @property

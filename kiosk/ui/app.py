@@ -280,15 +280,20 @@ def go_out_of_service(kiosk: Kiosk, summary: str, exit_later: Callable[[int], No
 
 
 def _watch_audio_output() -> QObject | None:
-    """kiosk_audio_up follows the system's default audio output."""
+    """kiosk_audio_up follows the system's default audio output, and stays 0 once the server
+    behind it is lost (Qt may still list, or list again, the dead server's device; the watch
+    for a returning server, _watch_audio_return, holds the same meaning between changes)."""
     try:
         from PySide6.QtMultimedia import QMediaDevices
+
+        from ..speech.qt_audio import AUDIO_SERVER
     except ImportError:
         return None
     devices = QMediaDevices()
 
     def update() -> None:
-        metrics.audio_up.set(0 if QMediaDevices.defaultAudioOutput().isNull() else 1)
+        usable = AUDIO_SERVER.lost is None and not QMediaDevices.defaultAudioOutput().isNull()
+        metrics.audio_up.set(1 if usable else 0)
 
     devices.audioOutputsChanged.connect(update)
     update()
