@@ -167,7 +167,9 @@ kiosk.controller.listener.heard.connect(heard.append)
 kiosk.controller.listener.not_understood.connect(lambda text: heard.append(text or "(nothing)"))
 listens = QTimer()
 listens.timeout.connect(lambda: kiosk.controller.handle_command("listen"))  # the microphone button
-listens.start(3000)
+# Every 6 s: the microphone stays open 3 s, and nothing is said or started while it is open
+# (the kiosk must not hear itself), so the presses leave the session room to go on between them.
+listens.start(6000)
 deadline = time.monotonic() + 150
 def sessions():
     return len(open(verdicts).read().splitlines()) if os.path.exists(verdicts) else 0
