@@ -147,36 +147,51 @@ def trace(event, args):
 
 sys.addaudithook(trace)
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication
 from kiosk.config import load_config
 from kiosk.ui.app import build_kiosk
 
 site, source, mic, verdicts = sys.argv[1:5]
-speech = open(sys.argv[5], "rb").read()
+start, repeat = (open(path, "rb").read() for path in sys.argv[5:7])  # what the person says
 
-def feed_microphone():  # a person saying "help" now and then, as the pipe source's input
-    silence = bytes(32000)
+def feed_microphone():  # a person, at a real microphone's pace: silence, and a word when asked
+    chunk = 2205 * 2  # 0.1 s of 22050 Hz 16-bit mono
     with open(mic, "wb", buffering=0) as fifo:
+        due = time.monotonic()
         while True:
-            fifo.write(speech + silence)
+            sound = words.pop(0) if words else bytes(chunk)
+            for i in range(0, len(sound), chunk):
+                fifo.write(sound[i : i + chunk])
+                due += len(sound[i : i + chunk]) / 44100
+                time.sleep(max(0.0, due - time.monotonic()))
 
+words = []
 threading.Thread(target=feed_microphone, daemon=True).start()
 kiosk = build_kiosk(load_config(site), source=source)
 heard = []
 kiosk.controller.listener.heard.connect(heard.append)
 kiosk.controller.listener.not_understood.connect(lambda text: heard.append(text or "(nothing)"))
-listens = QTimer()
-listens.timeout.connect(lambda: kiosk.controller.handle_command("listen"))  # the microphone button
-# Every 6 s: the microphone stays open 3 s, and nothing is said or started while it is open
-# (the kiosk must not hear itself), so the presses leave the session room to go on between them.
-listens.start(6000)
+c = kiosk.controller
+# The person presses the microphone button once in each step of a session and says a command a
+# moment later ("start" on the welcome screen, "repeat" during the check; recognised or not, the
+# recording is their voice). On the welcome screen at once, cutting its long spoken list short;
+# during the check only when the kiosk is quiet, as a person waits for a prompt to end. (Nothing
+# is said or started while the microphone is open, and what was heard is answered before the
+# session goes on: presses on a timer could hold a session up for good.)
+pressed = set()
 deadline = time.monotonic() + 150
 def sessions():
     return len(open(verdicts).read().splitlines()) if os.path.exists(verdicts) else 0
 while time.monotonic() < deadline and (sessions() < 2 or len(heard) < 3):
     QCoreApplication.processEvents()
     time.sleep(0.02)
-listens.stop()
+    state = c.engine.state.value
+    step = (sessions(), state)
+    free = not (c._microphone_open or c._confirming or c._help_open)
+    if free and step not in pressed and (state == "welcome" or (state in ("liveness", "challenge") and not c._speaking())):
+        pressed.add(step)
+        c.handle_command("listen")  # the microphone button
+        words.append(bytes(22050) + (start if state == "welcome" else repeat))
 kiosk.shutdown()
 print("RESULT " + json.dumps({"sessions": sessions(), "heard": heard, "written": sorted(set(written))}), flush=True)
 """
@@ -203,8 +218,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".webp", ".ti
 
 def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_path, photos):
     """The real kiosk runs whole sessions on a face photo while a person's voice comes in
-    through a microphone (a PulseAudio pipe source) and the microphone button is pressed every
-    3 s. Every file its Python code opens for writing is traced (an audit hook), even files
+    through a microphone (a PulseAudio pipe source): the microphone button is pressed in each
+    step, and "start" or "repeat" said. Every file its Python code opens for writing is traced (an audit hook), even files
     deleted at once, and its folders are scanned at the end (files written by C code). Only
     synthesized prompts (the TTS cache and temp folder) may be audio; no image anywhere."""
     import json
@@ -231,14 +246,16 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
         k.env,
     )
     mic = audio / "mic"
-    speech = tmp_path / "help.raw"  # outside the kiosk's folders: the person, not the kiosk
-    speech.write_bytes(
-        subprocess.run(["espeak-ng", "-v", "en-us", "--stdout", "help"], check=True, capture_output=True).stdout[44:]
-    )
+    said = []  # outside the kiosk's folders: the person, not the kiosk
+    for word in ("start", "repeat"):
+        said.append(tmp_path / f"{word}.raw")
+        said[-1].write_bytes(
+            subprocess.run(["espeak-ng", "-v", "en-us", "--stdout", word], check=True, capture_output=True).stdout[44:]
+        )
     try:
         use_microphone(env, "module-pipe-source", f"file={mic}", "format=s16le", "rate=22050", "channels=1")
         proc = subprocess.run(
-            [sys.executable, "-c", VOICE_SESSIONS, str(site), str(faces), str(mic), str(verdicts), str(speech)],
+            [sys.executable, "-c", VOICE_SESSIONS, str(site), str(faces), str(mic), str(verdicts), *map(str, said)],
             cwd=work,
             env=env,
             capture_output=True,
@@ -249,7 +266,7 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
         stop_private_audio_sink(audio)
     assert proc.returncode == 0 and "RESULT " in proc.stdout, proc.stderr[-3000:]
     result = json.loads(proc.stdout.split("RESULT ", 1)[1])
-    assert result["sessions"] >= 2, "two whole sessions should have finished"
+    assert result["sessions"] >= 2, f"two whole sessions should have finished: {result}"
     assert len(result["heard"]) >= 3, f"the microphone was not used: {result}"
     assert "Traceback" not in proc.stderr
 
