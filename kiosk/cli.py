@@ -178,6 +178,23 @@ def out_of_service(reason: str, windowed: bool = False) -> int:
     return 0
 
 
+def _screen_or_exit_code() -> int | None:
+    """`run` draws a window: with no screen for it, one clear line and NO_SCREEN_EXIT instead of
+    Qt's abort. Under systemd (NOTIFY_SOCKET) it first waits a while for the screen to come."""
+    from .display import NO_SCREEN_EXIT, SCREEN_WAIT_S, wait_for_screen
+    from .watchdog import Watchdog
+
+    watchdog = Watchdog()
+    problem = wait_for_screen(wait_s=SCREEN_WAIT_S if watchdog.enabled else 0.0, status=watchdog.status)
+    if problem is None:
+        return None
+    import logging
+
+    logging.getLogger("kiosk").error("not started: %s", problem)
+    print(f"kiosk: not started: {problem}", file=sys.stderr)
+    return NO_SCREEN_EXIT
+
+
 def main(argv: list[str] | None = None) -> int:
     from .privacy import forbid_core_dumps, install_log_filter
 
@@ -189,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(os.environ.get("KIOSK_LOG", "WARNING"), os.environ.get("KIOSK_LOG_FILE") or None)
     install_log_filter()  # defence in depth: no image payload ever reaches a log
     command = "self-test" if args.self_test else (args.command or "run")
+    if command == "run" and (code := _screen_or_exit_code()) is not None:
+        return code
     try:
         if command == "check-config":
             if args.path and args.config and Path(args.path).resolve() != Path(args.config).resolve():

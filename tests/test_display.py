@@ -1,0 +1,121 @@
+"""`kiosk run` with no screen to draw on (no X11 or Wayland session, no GPU device for eglfs):
+one line that names the missing screen and what to set, and exit code 69, instead of Qt's abort
+("no Qt platform plugin could be initialized", SIGABRT) that systemd would restart every 3 s."""
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from kiosk.display import NO_SCREEN_EXIT, screen_problem, wait_for_screen
+
+from conftest import ROOT, kiosk_process_env
+
+
+def _dev(tmp_path, *files: str):
+    dev = tmp_path / "dev"
+    (dev / "dri").mkdir(parents=True)
+    for name in files:
+        (dev / name).touch()
+    return dev
+
+
+def test_each_platform_looks_for_its_own_screen(tmp_path):
+    bare, kms, fb = _dev(tmp_path / "a"), _dev(tmp_path / "b", "dri/card0"), _dev(tmp_path / "c", "fb0")
+    x11 = {"DISPLAY": ":0"}
+    assert screen_problem({}, bare) is not None  # Qt's default, xcb, needs a display
+    assert screen_problem(x11, bare) is None
+    assert "DISPLAY is not set" in screen_problem({"QT_QPA_PLATFORM": "xcb"}, kms)
+    assert screen_problem({"QT_QPA_PLATFORM": "eglfs"}, kms) is None
+    assert "GPU driver" in screen_problem({"QT_QPA_PLATFORM": "eglfs"}, bare)
+    assert screen_problem({"QT_QPA_PLATFORM": "linuxfb:fb=/dev/fb0"}, fb) is None
+    assert screen_problem({"QT_QPA_PLATFORM": "linuxfb"}, bare) is not None
+    assert screen_problem({"QT_QPA_PLATFORM": "wayland"}, bare) is not None
+    assert screen_problem({"QT_QPA_PLATFORM": "wayland", "WAYLAND_DISPLAY": "wayland-0"}, bare) is None
+    # a list is tried in order: one usable entry is enough
+    assert screen_problem({"QT_QPA_PLATFORM": "wayland;xcb", "DISPLAY": ":1"}, bare) is None
+    both = screen_problem({"QT_QPA_PLATFORM": "wayland;eglfs"}, bare)
+    assert "Wayland" in both and "graphics device" in both
+    # in a Wayland session Qt tries Wayland before xcb
+    assert screen_problem({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0"}, bare) is None
+    for nothing_outside in ("offscreen", "minimal", "vnc"):
+        assert screen_problem({"QT_QPA_PLATFORM": nothing_outside}, bare) is None
+
+
+def test_under_systemd_it_waits_for_a_screen_that_is_still_coming(tmp_path):
+    """A GPU driver or display server still starting at boot: the service's status says what it
+    waits for, and the kiosk goes on once the screen is there (no restart needed)."""
+    dev = _dev(tmp_path)
+    now = [0.0]
+    statuses: list[str] = []
+
+    def sleep(s: float) -> None:
+        now[0] += s
+        if now[0] >= 5:
+            (dev / "dri" / "card0").touch()  # the driver is loaded
+
+    env = {"QT_QPA_PLATFORM": "eglfs"}
+    assert wait_for_screen(env, dev, wait_s=30, status=statuses.append, clock=lambda: now[0], sleep=sleep) is None
+    assert now[0] == 5 and len(statuses) == 1 and "graphics device" in statuses[0]
+    (dev / "dri" / "card0").unlink()
+    now[0] = 0.0
+    gone = wait_for_screen(env, dev, wait_s=3, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert gone is not None and now[0] == 3  # it gives up after wait_s
+
+
+def _bare_env(tmp_path, **extra: str) -> dict:
+    env = kiosk_process_env(tmp_path, KIOSK_LOG="INFO")
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE", "NOTIFY_SOCKET"):
+        env.pop(name, None)
+    env.update(extra)
+    return env
+
+
+def test_run_by_hand_with_no_screen_says_so_and_exits(tmp_path):
+    """What `bash scripts/run-kiosk.sh` met on a machine with no desktop session: Qt's abort."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "run"],
+        cwd=ROOT,
+        env=_bare_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == NO_SCREEN_EXIT, done.stderr[-2000:]
+    assert "kiosk: not started: no screen to draw on: no X11 display (DISPLAY is not set)" in done.stderr
+    assert "QT_QPA_PLATFORM=eglfs" in done.stderr  # what to set
+    assert "platform plugin" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_service_says_what_it_waits_for(tmp_path):
+    """Under systemd (NOTIFY_SOCKET) the wait shows in `systemctl status kiosk`; systemd's stop
+    ends the wait at once."""
+    address = str(tmp_path / "notify")
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(address)
+    receiver.settimeout(60)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run"],
+        cwd=ROOT,
+        env=_bare_env(tmp_path, QT_QPA_PLATFORM="wayland", NOTIFY_SOCKET=address),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+    try:
+        message = receiver.recv(4096).decode()
+        assert message.startswith("STATUS=waiting for a screen: no screen to draw on: no Wayland display")
+        time.sleep(0.5)  # it is waiting, not gone
+        assert proc.poll() is None
+        proc.terminate()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        receiver.close()
+    reader.join(10)
+    assert not any("Traceback" in line for line in err), "".join(err)[-2000:]
