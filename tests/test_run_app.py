@@ -164,3 +164,46 @@ def test_kiosk_tells_systemd_it_is_ready_feeds_the_watchdog_and_serves_metrics(t
     frames = [line for line in text.splitlines() if line.startswith("kiosk_frames_total ")]
     assert frames and float(frames[0].split()[1]) > 0
     assert proc.returncode == 0 and "Traceback" not in err
+
+
+def test_a_stop_mid_session_reports_it_at_once_and_costs_no_try(tmp_path, photos):
+    """systemctl stop (or restart, or an upgrade) while a person is being checked: the session
+    ends as abandoned and its signed "fail" record is delivered before the process ends, not at
+    the next start, which may be hours later. A stop is nothing the person did, so with no failed
+    challenge and no spoof evidence it does not count toward the lockout, and the next start
+    finds no session cut short."""
+    import json
+
+    from kiosk.ratelimit import RateLimiter
+
+    k = short_session_kiosk(tmp_path, photos)
+    # level 1 takes 900 frames (36 s at 25 fps): the stop comes while it runs
+    k.site.write_text(k.site.read_text().replace("real_frames = 15", "real_frames = 900"))
+    proc = subprocess.Popen(
+        k.command(),
+        cwd=k.work,
+        env=dict(k.env, KIOSK_LOG="INFO"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not any("Look at the camera" in x for x in lines):
+            time.sleep(0.1)
+        assert proc.poll() is None and any("Look at the camera" in x for x in lines), "".join(lines)[-3000:]
+        assert not k.verdicts.exists()
+        stop_on_sigterm(proc, reader)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = "".join(lines)
+    assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]
+    assert k.verdicts.exists(), err[-3000:]
+    records = [json.loads(line) for line in k.verdicts.read_text().splitlines()]
+    assert [(r["verdict"], r["levels_passed"]) for r in records] == [("fail", 0)]
+    after = RateLimiter(state_path=k.home / ".local/share/kiosk/lockout.json")
+    assert after.interrupted == [] and after.failures_in_window() == 0

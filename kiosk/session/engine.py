@@ -43,7 +43,9 @@ def median_pose(pairs: list[tuple[float, float]]) -> tuple[float, float]:
 
 
 # Sessions the kiosk itself ends (engine.cancel(reason)): reported as abandoned with the reason.
-KIOSK_ABANDON_REASONS = ("camera_lost", "vision_error", "out_of_service")
+# "stopped": the service was stopped or restarted (systemd stop, shutdown, an upgrade), which the
+# person in front of it cannot do.
+KIOSK_ABANDON_REASONS = ("camera_lost", "vision_error", "out_of_service", "stopped")
 
 
 class State(str, enum.Enum):

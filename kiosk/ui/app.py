@@ -412,6 +412,10 @@ def serve(
             server.stop()
         sys.excepthook, threading.excepthook = old_hooks
         health.errors.on_storm = None
+        # A session cut by a stop is reported now, while the reporter is still open: left to the
+        # next start, its verdict would reach the host only then (hours later after a stop for
+        # maintenance), and it would count as a failure like a session cut by a crash.
+        abandon_session(kiosk, "stopped")
         kiosk.shutdown()
     log.info("kiosk stopped after %.0f s with status %d", time.monotonic() - started, code)
     del audio, relay
