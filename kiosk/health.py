@@ -141,15 +141,20 @@ class ErrorStorm:
                 self.on_storm(self.storm)
         return started
 
-    def excepthook(self, where: str) -> Callable[[type[BaseException], BaseException, TracebackType | None], None]:
-        """For sys.excepthook: exceptions escaping Qt slots arrive here (PySide prints them otherwise)."""
+    def excepthook(
+        self, where: str | None = None
+    ) -> Callable[[type[BaseException], BaseException, TracebackType | None], None]:
+        """For sys.excepthook: exceptions escaping Qt slots arrive here (PySide prints them otherwise).
+        With no `where`, the thread the slot ran on says it: "gui" on the main thread, "worker" on
+        a QThread (the camera worker's slots end up here too)."""
 
         def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
             if issubclass(exc_type, KeyboardInterrupt):
                 return
             if exc.__traceback__ is None:
                 exc = exc.with_traceback(tb)
-            self.report(where, exc)
+            on_main = threading.current_thread() is threading.main_thread()
+            self.report(where or ("gui" if on_main else "worker"), exc)
 
         return hook
 

@@ -111,6 +111,52 @@ def test_an_error_storm_is_declared_at_the_configured_count():
     assert started == [False, False, True] and not health.healthy()
 
 
+def test_an_exception_escaping_a_slot_is_counted_where_the_slot_ran(app, monkeypatch):
+    """sys.excepthook (kiosk.ui.app.serve) gets exceptions escaping any Qt slot; one of the camera
+    worker's, on its QThread, used to be counted as "gui" in kiosk_errors."""
+    import sys
+
+    from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+    from kiosk import metrics
+    from kiosk.health import Health
+
+    from conftest import wait_until
+
+    health = Health()
+    monkeypatch.setattr(sys, "excepthook", health.errors.excepthook())
+
+    class Broken(QObject):
+        poke = Signal()
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.poke.connect(self.fail)
+
+        @Slot()
+        def fail(self) -> None:
+            raise RuntimeError("a slot failed")
+
+    def count(where: str) -> float:
+        return metrics.REGISTRY.get_sample_value("kiosk_errors_total", {"where": where}) or 0.0
+
+    before = count("gui"), count("worker")
+    on_gui = Broken()
+    QTimer.singleShot(0, on_gui.fail)
+    assert wait_until(lambda: count("gui") == before[0] + 1, 10)
+    thread = QThread()
+    on_worker = Broken()
+    on_worker.moveToThread(thread)
+    thread.start()
+    try:
+        on_worker.poke.emit()  # queued: runs on the worker's thread
+        assert wait_until(lambda: count("worker") == before[1] + 1, 10)
+    finally:
+        thread.quit()
+        thread.wait()
+    assert count("gui") == before[0] + 1 and health.errors.total == 2
+
+
 def test_site_file_overrides_a_subset(tmp_path):
     f = tmp_path / "site.toml"
     f.write_text("[camera]\nsource = 2\n[challenges]\ncount = 3\n")

@@ -364,7 +364,7 @@ def serve(
     health.errors.on_storm = relay.storm.emit
     install_qt_message_handler()
     old_hooks = sys.excepthook, threading.excepthook
-    sys.excepthook = health.errors.excepthook("gui")  # exceptions escaping Qt slots
+    sys.excepthook = health.errors.excepthook()  # exceptions escaping Qt slots, "gui" or "worker"
     gui_hook = health.errors.excepthook("thread")
     threading.excepthook = lambda a: gui_hook(a.exc_type, a.exc_value or a.exc_type(), a.exc_traceback)
     kiosk.controller.quit_requested.connect(lambda: quit_app(0))
