@@ -206,8 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(os.environ.get("KIOSK_LOG", "WARNING"), os.environ.get("KIOSK_LOG_FILE") or None)
     install_log_filter()  # defence in depth: no image payload ever reaches a log
     command = "self-test" if args.self_test else (args.command or "run")
-    if command == "run" and (code := _screen_or_exit_code()) is not None:
-        return code
+    if command == "run":
+        if (code := _screen_or_exit_code()) is not None:
+            return code
+        from .display import fit_layout_to_screen
+
+        fit_layout_to_screen()  # on a small screen: starts again, drawn smaller
     try:
         if command == "check-config":
             if args.path and args.config and Path(args.path).resolve() != Path(args.config).resolve():

@@ -1,15 +1,25 @@
-"""Is there a screen Qt can draw on? Asked before the first window is made: without one, Qt
-aborts the process (SIGABRT) with "no Qt platform plugin could be initialized", a message that
-names neither the cause nor the fix, and systemd would restart it into the same abort every few
-seconds. The kiosk says instead which screen it looked for, why it is not there and what to
-set, and under systemd waits a while for it (a display server or GPU driver still starting)."""
+"""The screen the kiosk draws on, looked at before the first window is made.
+
+Is there one? Without one, Qt aborts the process (SIGABRT) with "no Qt platform plugin could be
+initialized", a message that names neither the cause nor the fix, and systemd would restart it
+into the same abort every few seconds. The kiosk says instead which screen it looked for, why it
+is not there and what to set, and under systemd waits a while for it (a display server or GPU
+driver still starting).
+
+Is it large enough? Every screen is laid out for 1280x800 and checked there (tests/test_ui.py);
+on a smaller panel (1024x600 and 800x480 are common kiosk sizes) titles and instructions were cut
+off. There the whole interface is drawn smaller by Qt's own scale factor (QT_SCALE_FACTOR, set
+before Qt starts, so the process starts itself again once), so the layout has its 1280x800 and
+touch targets keep their physical size."""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -85,3 +95,59 @@ def wait_for_screen(
             log.info("the screen is there")
             return None
     return problem
+
+
+LAYOUT_SIZE = (1280, 800)  # what every screen is laid out for and checked at
+MIN_SCALE = 0.5  # below this the text would be too small to read: the layout is cut instead
+
+
+def scale_for(width: int, height: int) -> float | None:
+    """The scale factor that gives a width x height screen (device-independent pixels) at least
+    LAYOUT_SIZE of room; None when it has that already. Rounded down to a hundredth, so the
+    room is never short by a rounding."""
+    fit = min(width / LAYOUT_SIZE[0], height / LAYOUT_SIZE[1])
+    if fit >= 1:
+        return None
+    return max(MIN_SCALE, math.floor(fit * 100) / 100)
+
+
+def fit_layout_to_screen(
+    env: MutableMapping[str, str] | None = None, execv: Callable[[str, list[str]], object] = os.execv
+) -> float | None:
+    """Called before anything else is built: when the primary screen is smaller than the layout
+    and the site has not chosen a QT_SCALE_FACTOR itself, starts this process again (same pid,
+    same arguments: nothing is open yet) with the factor that fits. Returns the factor in use, or
+    None (and nothing else happens) on a large enough screen or without a physical one."""
+    from PySide6.QtWidgets import QApplication
+
+    from .logging_setup import install_qt_message_handler
+
+    environ: MutableMapping[str, str] = os.environ if env is None else env
+    chosen = environ.get("QT_SCALE_FACTOR", "")
+    if chosen:
+        return float(chosen) if chosen.replace(".", "", 1).isdigit() else None
+    install_qt_message_handler()
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    screen = app.primaryScreen()
+    if app.platformName() in ("offscreen", "minimal") or screen is None:
+        return None
+    size = screen.size()
+    factor = scale_for(size.width(), size.height())
+    if factor is None:
+        return None
+    log.warning(
+        "the screen (%dx%d) is smaller than the layout (%dx%d): drawn at scale %g (QT_SCALE_FACTOR); "
+        "set QT_SCALE_FACTOR in the environment to choose another",
+        size.width(),
+        size.height(),
+        *LAYOUT_SIZE,
+        factor,
+    )
+    environ["QT_SCALE_FACTOR"] = f"{factor:g}"
+    # Qt reads the factor only when it starts. The frozen bundle is started by its own path.
+    argv = [sys.executable, *sys.argv[1:]] if getattr(sys, "frozen", False) else list(sys.orig_argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    execv(sys.executable, argv)
+    return factor  # only when execv is a test's stand-in

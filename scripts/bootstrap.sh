@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libx11-xcb1   # Qt on X11
   libpulse0 libasound2      # QtMultimedia audio
   pulseaudio pulseaudio-utils   # a null audio sink for CI and soak tests (scripts/start-audio-sink.sh)
+  xvfb                      # an X screen of a chosen size for the tests (small kiosk panels)
 )
 
 missing=()

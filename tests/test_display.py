@@ -2,6 +2,7 @@
 one line that names the missing screen and what to set, and exit code 69, instead of Qt's abort
 ("no Qt platform plugin could be initialized", SIGABRT) that systemd would restart every 3 s."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -119,3 +120,89 @@ def test_the_service_says_what_it_waits_for(tmp_path):
         receiver.close()
     reader.join(10)
     assert not any("Traceback" in line for line in err), "".join(err)[-2000:]
+
+
+def test_a_smaller_screen_is_given_the_scale_that_fits_the_layout():
+    from kiosk.display import scale_for
+
+    assert scale_for(1280, 800) is None and scale_for(1920, 1080) is None and scale_for(2560, 1600) is None
+    assert scale_for(1024, 600) == 0.75  # the common 7" and 10" kiosk panels
+    assert scale_for(800, 480) == 0.6
+    assert scale_for(1366, 768) == 0.96  # a laptop: the height is short
+    assert scale_for(1280, 720) == 0.9
+    for w, h in ((1024, 600), (800, 480), (1366, 768), (1280, 720), (1023, 599)):
+        s = scale_for(w, h)
+        assert w / s >= 1280 and h / s >= 800, (w, h, s)  # never short of room by a rounding
+    assert scale_for(320, 240) == 0.5  # the floor: smaller text would not be read
+
+
+def _xvfb(tmp_path, size: str):
+    """A private X server with one screen of `size` (scripts/bootstrap.sh installs xvfb)."""
+    import shutil
+
+    import pytest
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb not installed (scripts/bootstrap.sh)")
+    for n in range(90, 140):
+        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
+            break
+    server = subprocess.Popen(
+        ["Xvfb", f":{n}", "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while not os.path.exists(f"/tmp/.X11-unix/X{n}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server, f":{n}"
+
+
+def _run_on_screen(tmp_path, size: str, **extra: str) -> tuple[int, str]:
+    """`kiosk run` without a camera on an X screen of `size`, until it is up (its camera screen),
+    then stopped as systemd stops it: (exit status, its log)."""
+    server, display = _xvfb(tmp_path, size)
+    env = _bare_env(tmp_path, DISPLAY=display, QT_QPA_PLATFORM="xcb", **extra)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--source", "97"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not any("camera lost" in x for x in lines):
+            time.sleep(0.1)
+        assert proc.poll() is None, "".join(lines)[-3000:]
+        proc.terminate()
+        proc.wait(timeout=30)
+        reader.join(10)
+    finally:
+        for p in (proc, server):
+            if p.poll() is None:
+                p.kill()
+        server.wait()
+    return proc.returncode, "".join(lines)
+
+
+def test_on_a_1024x600_panel_the_kiosk_draws_itself_to_fit(tmp_path):
+    """On a 1024x600 panel titles and instructions were cut off ("Look at the" without "camera"):
+    the layout needs 1280x800. The kiosk now starts itself again, once, at the scale that gives
+    it that room (Qt's own scale factor: text, icons and spacing alike)."""
+    code, log = _run_on_screen(tmp_path, "1024x600")
+    assert code == 0 and "Traceback" not in log, log[-3000:]
+    assert log.count("the screen (1024x600) is smaller than the layout (1280x800): drawn at scale 0.75") == 1, log[
+        -3000:
+    ]
+    assert log.count("created device key") == 1, "the start before the scale built nothing"
+
+
+def test_a_scale_the_site_chose_is_kept(tmp_path):
+    code, log = _run_on_screen(tmp_path, "1024x600", QT_SCALE_FACTOR="0.7")
+    assert code == 0 and "Traceback" not in log, log[-3000:]
+    assert "drawn at scale" not in log
