@@ -617,6 +617,74 @@ def test_the_kiosk_does_not_speak_into_its_own_open_microphone(tmp_path):
     assert result["events"][0] == ["speaking", True, ""], result["events"]  # only once it was closed
 
 
+SPOKEN_AFTER_THE_SOUND = r"""
+import faulthandler, json, os, subprocess, sys, time
+faulthandler.dump_traceback_later(100, exit=True)
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from kiosk.speech.commands import CommandRecognizer, KeywordSpotter
+from kiosk.speech.qt_audio import Listener
+
+app = QApplication([])
+recogniser = CommandRecognizer([KeywordSpotter()])
+recogniser.transcribe(np.zeros(1600, np.int16))  # the decoder is built before the clock runs
+listener = Listener(recogniser)
+heard, opened, hearing = [], [], []
+listener.command.connect(lambda c: heard.append(c.value))
+listener.not_understood.connect(lambda t: heard.append("not understood: " + t))
+listener.error.connect(lambda t: heard.append("error: " + t))
+
+def cue():  # the listening sound: the person answers 0.3 s later
+    hearing.append(time.monotonic() - opened[-1])
+    QTimer.singleShot(300, lambda: subprocess.Popen(["paplay", sys.argv[1]]))
+
+listener.recording.connect(cue)
+for _ in range(3):
+    n = len(heard)
+    opened.append(time.monotonic())
+    assert listener.listen(), "the microphone did not open"
+    pump_until(lambda: len(heard) > n, 30)
+    pump_until(lambda: False, 1.0)  # a quiet moment between two people
+listener.shutdown()
+print("RESULT " + json.dumps({"heard": heard, "hearing_after_s": hearing}), flush=True)
+"""
+
+
+@needs_espeak
+@pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("pulseaudio", "pactl", "paplay")),
+    reason="pulseaudio, pactl and paplay are needed (scripts/bootstrap.sh)",
+)
+def test_a_command_said_right_after_the_listening_sound_is_heard(tmp_path):
+    """A microphone can take a while to give its first sound (PulseAudio resuming a suspended
+    source, a USB microphone starting; here up to 2 s, the private null sink's). The listening
+    sound used to be played when the microphone was asked to open and the 3 s counted from then:
+    "help" said 0.3 s after the sound was heard 0 times in 10 on this audio server. The sound
+    now plays when the first sound arrives (`recording`), and the 3 s count from there."""
+    root = Path(__file__).resolve().parent.parent
+    audio_dir = tmp_path / "audio"
+    wav = tmp_path / "help.wav"
+    subprocess.run([ESPEAK, "-v", "en-us", "-w", str(wav), "help"], check=True)
+    env = with_private_audio_sink(dict(os.environ), audio_dir)
+    try:
+        use_microphone(env, "module-remap-source", "master=kiosk_null.monitor")
+        child = subprocess.run(
+            [sys.executable, "-c", PUMP_UNTIL + SPOKEN_AFTER_THE_SOUND, str(wav)],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        stop_private_audio_sink(audio_dir)
+    assert child.returncode == 0 and "RESULT " in child.stdout, child.stderr[-3000:]
+    result = json.loads(child.stdout.split("RESULT ", 1)[1])
+    assert result["heard"] == ["help"] * 3, result
+
+
 # --- threads and memory ---------------------------------------------------------------------
 
 

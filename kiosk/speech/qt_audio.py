@@ -666,6 +666,10 @@ class Listener(QObject):
     """
 
     listening_changed = Signal(bool)
+    # The microphone hears: its first sound arrived, and the listening time counts from now. A
+    # source can take a while to start (PulseAudio resuming a suspended one, a USB microphone):
+    # the "listening" earcon is played on this, so the person speaks when they are heard.
+    recording = Signal()
     command = Signal(object)  # a Command
     heard = Signal(str)  # what was recognised (for a caption "I heard ...")
     not_understood = Signal(str)  # speech that is no command ('' when nothing was heard)
@@ -690,6 +694,8 @@ class Listener(QObject):
         self._skip_ms = 0
         self._buffer = bytearray()
         self._listening = False
+        self._seconds = 0.0
+        self._hearing = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._finish_recording)
@@ -702,11 +708,16 @@ class Listener(QObject):
     def microphone_available() -> bool:
         return not QMediaDevices.defaultAudioInput().isNull()
 
-    def listen(self, seconds: float = 3.0, skip_ms: int = 250) -> bool:
-        """Open the microphone for ``seconds``, then recognise. False if it could not start.
+    # A microphone that has given no sound this long after it was opened is not going to: what
+    # there is (nothing) is recognised, and the person hears that they were not understood.
+    START_WAIT_S = 2.0
 
-        The first ``skip_ms`` are dropped: they hold the "listening" earcon if the caller
-        played it just before (people start speaking later than that)."""
+    def listen(self, seconds: float = 3.0, skip_ms: int = 250) -> bool:
+        """Open the microphone, record ``seconds`` from its first sound (``recording``), then
+        recognise. False if it could not start.
+
+        The first ``skip_ms`` of the recording are dropped: they hold the "listening" earcon,
+        played on ``recording`` (people start speaking later than that)."""
         if not self._owner.is_current():
             self._owner.post(lambda: self.listen(seconds, skip_ms))
             return True
@@ -737,8 +748,9 @@ class Listener(QObject):
             self._source = None
             return False
         self._io.readyRead.connect(self._read_available)
+        self._seconds, self._hearing = seconds, False
         self._set_listening(True)
-        self._timer.start(int(seconds * 1000))
+        self._timer.start(int((seconds + self.START_WAIT_S) * 1000))  # until it hears (or not)
         return True
 
     def cancel(self) -> None:
@@ -753,6 +765,10 @@ class Listener(QObject):
     def _read_available(self) -> None:
         if self._io is not None:
             self._buffer += bytes(self._io.readAll().data())
+            if self._buffer and not self._hearing and self._timer.isActive():
+                self._hearing = True
+                self._timer.start(int(self._seconds * 1000))
+                self.recording.emit()
 
     def _stop_source(self) -> None:
         if self._source is not None:

@@ -146,6 +146,7 @@ class KioskController(QObject):
         if listener is not None:
             listener.command.connect(self._voice_command)
             listener.listening_changed.connect(self._listening_changed)
+            listener.recording.connect(self._microphone_hears)
             listener.error.connect(self._voice_input_failed)
             listener.no_microphone.connect(lambda: self.say(tr(S.NO_MICROPHONE)))
             listener.not_understood.connect(self._not_understood)
@@ -502,8 +503,7 @@ class KioskController(QObject):
                 # (pressed again while it records: the listening sound would go into the
                 # recording, and the stop would cut off what waits to be said after it)
                 self.speaker.stop()  # do not record our own voice
-                self.speaker.play_earcon("listening")
-                self.listener.listen()
+                self.listener.listen()  # the listening earcon sounds once the microphone hears
         elif command.profile and e.state in (State.IDLE, State.WELCOME):
             self.choose_profile(command.profile)
         self.refresh()
@@ -556,6 +556,11 @@ class KioskController(QObject):
         hold = getattr(self.speaker, "hold", None)
         if hold is not None:
             hold(listening)
+
+    @Slot()
+    def _microphone_hears(self) -> None:
+        # the cue to speak: only now is what the person says recorded
+        self.speaker.play_earcon("listening")
 
     @Slot(str)
     def _voice_input_failed(self, reason: str) -> None:
