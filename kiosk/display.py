@@ -19,7 +19,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -111,31 +111,27 @@ def scale_for(width: int, height: int) -> float | None:
     return max(MIN_SCALE, math.floor(fit * 100) / 100)
 
 
-def fit_layout_to_screen(
-    env: MutableMapping[str, str] | None = None, execv: Callable[[str, list[str]], object] = os.execv
-) -> float | None:
+def fit_layout_to_screen() -> None:
     """Called before anything else is built: when the primary screen is smaller than the layout
-    and the site has not chosen a QT_SCALE_FACTOR itself, starts this process again (same pid,
-    same arguments: nothing is open yet) with the factor that fits. Returns the factor in use, or
-    None (and nothing else happens) on a large enough screen or without a physical one."""
+    and no QT_SCALE_FACTOR is set (the site's choice, or this process's after its new start),
+    starts this process again (same pid, same arguments: nothing is open yet) with the factor
+    that fits. Does nothing on a large enough screen or without a physical one."""
     from PySide6.QtWidgets import QApplication
 
     from .logging_setup import install_qt_message_handler
 
-    environ: MutableMapping[str, str] = os.environ if env is None else env
-    chosen = environ.get("QT_SCALE_FACTOR", "")
-    if chosen:
-        return float(chosen) if chosen.replace(".", "", 1).isdigit() else None
+    if os.environ.get("QT_SCALE_FACTOR"):
+        return
     install_qt_message_handler()
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     screen = app.primaryScreen()
     if app.platformName() in ("offscreen", "minimal") or screen is None:
-        return None
+        return
     size = screen.size()
     factor = scale_for(size.width(), size.height())
     if factor is None:
-        return None
+        return
     log.warning(
         "the screen (%dx%d) is smaller than the layout (%dx%d): drawn at scale %g (QT_SCALE_FACTOR); "
         "set QT_SCALE_FACTOR in the environment to choose another",
@@ -144,10 +140,9 @@ def fit_layout_to_screen(
         *LAYOUT_SIZE,
         factor,
     )
-    environ["QT_SCALE_FACTOR"] = f"{factor:g}"
+    os.environ["QT_SCALE_FACTOR"] = f"{factor:g}"
     # Qt reads the factor only when it starts. The frozen bundle is started by its own path.
     argv = [sys.executable, *sys.argv[1:]] if getattr(sys, "frozen", False) else list(sys.orig_argv)
     sys.stdout.flush()
     sys.stderr.flush()
-    execv(sys.executable, argv)
-    return factor  # only when execv is a test's stand-in
+    os.execv(sys.executable, argv)
