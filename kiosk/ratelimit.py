@@ -12,8 +12,9 @@ clock did meanwhile, and saved failures are not forgotten because the clock was 
 count as of the restart); an unreadable or unwritable file is logged and the kiosk goes on without it.
 
 A session in progress is marked in the same file (`begin`) and unmarked when it is counted. A
-marker found at start belongs to a session cut by a crash, a power cut or a signal: it is logged
-as abandoned and counted as one failure, so killing the kiosk mid-session is no free retry. It
+marker found at start belongs to a session cut by a crash, a power cut or a kill (a stop ends and
+reports its session itself): it is logged as abandoned and counted as one failure, so killing
+the kiosk mid-session is no free retry. It
 then stays in the file as unreported (`interrupted`) until `reported` says its "fail" verdict is
 safely in the spool or with the host: a kiosk that dies again first, or cannot sign (no device
 key), reports it at a later start instead of losing it, and counts it only the first time.
@@ -189,7 +190,7 @@ class RateLimiter:
         if interrupted is not None:
             self._unreported.append(interrupted)
             log.warning(
-                "session %s (started at wall time %s) was interrupted by a stop, crash or power "
+                "session %s (started at wall time %s) was interrupted by a kill, crash or power "
                 "cut: recorded as abandoned and counted as one failure",
                 interrupted.get("session_id", "?"),
                 interrupted.get("started_at", "?"),

@@ -183,7 +183,7 @@ def build_kiosk(
 
         reporter = VerdictReporter(cfg, {n: s.version for n, s in pipeline.models.items() if s.available})
     problem = problem or getattr(reporter, "problem", "")  # no device key: out of service, no restart loop
-    for cut in limiter.interrupted:  # sessions a stop or crash cut short
+    for cut in limiter.interrupted:  # sessions a kill, crash or power cut cut short
         # Their markers go only once the record is in the spool or with the host.
         reporter.submit_interrupted(cut, on_safe=functools.partial(limiter.reported, cut.get("session_id")))
     submit = reporter.submit
