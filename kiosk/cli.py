@@ -210,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         if (code := _screen_or_exit_code()) is not None:
             return code
         from .display import fit_layout_to_screen
+        from .memory import limit_arenas
 
+        limit_arenas()  # before any thread starts, Qt's first ones included (kiosk.memory)
         fit_layout_to_screen()  # on a small screen: starts again, drawn smaller
     try:
         if command == "check-config":

@@ -24,7 +24,7 @@ from .. import metrics
 from ..config import PROJECT_ROOT
 from ..files import AlreadyRunning, lock_instance
 from ..health import Health
-from ..memory import limit_arenas, release_free_heap
+from ..memory import release_free_heap
 from ..preflight import preflight
 from ..session.clock import MonotonicClock
 from ..session.engine import EngineSettings, Event, SessionEngine, State
@@ -427,7 +427,6 @@ def run_app(cfg, windowed: bool = False) -> int:
     from ..verdict import KeyFileError
 
     install_qt_message_handler()  # before any Qt part is built: its warnings are rate-limited too
-    limit_arenas()  # before the camera, audio and MediaPipe threads start (kiosk.memory)
     try:
         locks = lock_state_folders(cfg)
     except AlreadyRunning as exc:
