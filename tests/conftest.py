@@ -2,7 +2,10 @@ import contextlib
 import dataclasses
 import itertools
 import os
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -114,6 +117,32 @@ def use_microphone(env: dict, module: str, *arguments: str) -> None:
 
     for args in (["load-module", module, "source_name=kiosk_mic", *arguments], ["set-default-source", "kiosk_mic"]):
         subprocess.run(["pactl", *args], env=env, check=True, capture_output=True, timeout=10)
+
+
+def start_kiosk_without_a_camera(env: dict) -> "subprocess.Popen[str]":
+    """`python -m kiosk run` from this checkout with camera 97 (none: its camera screen and retry
+    loop), stderr piped as text for read_until_camera_lost."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--source", "97"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def read_until_camera_lost(proc) -> tuple[list[str], threading.Thread]:
+    """Collects the kiosk's stderr lines (on, in a thread) and waits until it is up and in its
+    retry loop, having said the camera is lost (the Qt loop runs, so the SIGTERM handler is in
+    place; a busy machine may take long to get there), or has ended."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not any("camera lost" in x for x in lines):
+        time.sleep(0.1)
+    return lines, reader
 
 
 def stop_on_sigterm(proc, reader, timeout_s: float = 30.0) -> None:

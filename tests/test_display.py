@@ -11,7 +11,7 @@ import time
 
 from kiosk.display import NO_SCREEN_EXIT, screen_problem, wait_for_screen
 
-from conftest import ROOT, kiosk_process_env
+from conftest import ROOT, kiosk_process_env, read_until_camera_lost, start_kiosk_without_a_camera, stop_on_sigterm
 
 
 def _dev(tmp_path, *files: str):
@@ -162,26 +162,11 @@ def _run_on_screen(tmp_path, size: str, **extra: str) -> tuple[int, str]:
     """`kiosk run` without a camera on an X screen of `size`, until it is up (its camera screen),
     then stopped as systemd stops it: (exit status, its log)."""
     server, display = _xvfb(tmp_path, size)
-    env = _bare_env(tmp_path, DISPLAY=display, QT_QPA_PLATFORM="xcb", **extra)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "run", "--source", "97"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
-    reader.start()
+    proc = start_kiosk_without_a_camera(_bare_env(tmp_path, DISPLAY=display, QT_QPA_PLATFORM="xcb", **extra))
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and not any("camera lost" in x for x in lines):
-            time.sleep(0.1)
+        lines, reader = read_until_camera_lost(proc)
         assert proc.poll() is None, "".join(lines)[-3000:]
-        proc.terminate()
-        proc.wait(timeout=30)
-        reader.join(10)
+        stop_on_sigterm(proc, reader)
     finally:
         for p in (proc, server):
             if p.poll() is None:

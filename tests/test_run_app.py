@@ -5,35 +5,23 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
-from conftest import ROOT, camera_like_frames, kiosk_process_env, short_session_kiosk, stop_on_sigterm
-
-
-def read_until_camera_lost(proc: subprocess.Popen) -> tuple[list[str], threading.Thread]:
-    """Collects the kiosk's stderr lines (on, in a thread) and waits until it is up and in its
-    retry loop, having said the camera is lost (the Qt loop runs, so the SIGTERM handler is in
-    place; a busy machine may take long to get there), or has ended."""
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
-    reader.start()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None and not any("camera lost" in x for x in lines):
-        time.sleep(0.1)
-    return lines, reader
+from conftest import (
+    ROOT,
+    camera_like_frames,
+    kiosk_process_env,
+    read_until_camera_lost,
+    short_session_kiosk,
+    start_kiosk_without_a_camera,
+    stop_on_sigterm,
+)
 
 
 def test_kiosk_without_a_camera_runs_and_stops_cleanly_on_sigterm(tmp_path):
     # HOME in a temp folder: the device key and caches are created there, not in the real home.
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KIOSK_LOG="INFO", HOME=str(tmp_path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "run", "--source", "97"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_kiosk_without_a_camera(
+        dict(os.environ, QT_QPA_PLATFORM="offscreen", KIOSK_LOG="INFO", HOME=str(tmp_path))
     )
     lines, reader = read_until_camera_lost(proc)
     try:

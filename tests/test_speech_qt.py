@@ -543,6 +543,27 @@ def test_the_kiosk_goes_on_when_the_audio_server_dies_mid_prompt(tmp_path):
     assert len(lines) < 40, f"{len(lines)} log lines:\n" + "\n".join(lines[:60])
 
 
+def _on_a_loopback_microphone(tmp_path, script: str, *args: str) -> dict:
+    """Runs `script` (with pump_until) in a child process whose microphone hears exactly what is
+    played: a private null sink, its monitor remapped as the default source. Its RESULT line."""
+    audio_dir = tmp_path / "audio"
+    env = with_private_audio_sink(dict(os.environ), audio_dir)
+    try:
+        use_microphone(env, "module-remap-source", "master=kiosk_null.monitor")
+        child = subprocess.run(
+            [sys.executable, "-c", PUMP_UNTIL + script, *args],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        stop_private_audio_sink(audio_dir)
+    assert child.returncode == 0 and "RESULT " in child.stdout, child.stderr[-3000:]
+    return json.loads(child.stdout.split("RESULT ", 1)[1])
+
+
 SPEECH_WHILE_LISTENING = r"""
 import faulthandler, json, os, sys, tempfile, time
 faulthandler.dump_traceback_later(100, exit=True)
@@ -593,23 +614,7 @@ def test_the_kiosk_does_not_speak_into_its_own_open_microphone(tmp_path):
     played into it: recorded over the person, and taken for a command ("repeat") now and then.
     Prompts now wait until the microphone is closed, then are played; the recording holds no
     speech at all."""
-    root = Path(__file__).resolve().parent.parent
-    audio_dir = tmp_path / "audio"
-    env = with_private_audio_sink(dict(os.environ), audio_dir)
-    try:
-        use_microphone(env, "module-remap-source", "master=kiosk_null.monitor")
-        child = subprocess.run(
-            [sys.executable, "-c", PUMP_UNTIL + SPEECH_WHILE_LISTENING],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        stop_private_audio_sink(audio_dir)
-    assert child.returncode == 0 and "RESULT " in child.stdout, child.stderr[-3000:]
-    result = json.loads(child.stdout.split("RESULT ", 1)[1])
+    result = _on_a_loopback_microphone(tmp_path, SPEECH_WHILE_LISTENING)
     assert result["done"], result
     assert result["heard"] == ["not understood: "], result
     assert result["speech_frames"] == 0, "the kiosk's own prompt was recorded"
@@ -663,25 +668,9 @@ def test_a_command_said_right_after_the_listening_sound_is_heard(tmp_path):
     sound used to be played when the microphone was asked to open and the 3 s counted from then:
     "help" said 0.3 s after the sound was heard 0 times in 10 on this audio server. The sound
     now plays when the first sound arrives (`recording`), and the 3 s count from there."""
-    root = Path(__file__).resolve().parent.parent
-    audio_dir = tmp_path / "audio"
     wav = tmp_path / "help.wav"
     subprocess.run([ESPEAK, "-v", "en-us", "-w", str(wav), "help"], check=True)
-    env = with_private_audio_sink(dict(os.environ), audio_dir)
-    try:
-        use_microphone(env, "module-remap-source", "master=kiosk_null.monitor")
-        child = subprocess.run(
-            [sys.executable, "-c", PUMP_UNTIL + SPOKEN_AFTER_THE_SOUND, str(wav)],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        stop_private_audio_sink(audio_dir)
-    assert child.returncode == 0 and "RESULT " in child.stdout, child.stderr[-3000:]
-    result = json.loads(child.stdout.split("RESULT ", 1)[1])
+    result = _on_a_loopback_microphone(tmp_path, SPOKEN_AFTER_THE_SOUND, str(wav))
     assert result["heard"] == ["help"] * 3, result
 
 
