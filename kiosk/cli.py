@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -188,8 +189,6 @@ def _screen_or_exit_code() -> int | None:
     problem = wait_for_screen(wait_s=SCREEN_WAIT_S if watchdog.enabled else 0.0, status=watchdog.status)
     if problem is None:
         return None
-    import logging
-
     logging.getLogger("kiosk").error("not started: %s", problem)
     print(f"kiosk: not started: {problem}", file=sys.stderr)
     return NO_SCREEN_EXIT

@@ -14,10 +14,10 @@ count as of the restart); an unreadable or unwritable file is logged and the kio
 A session in progress is marked in the same file (`begin`) and unmarked when it is counted. A
 marker found at start belongs to a session cut by a crash, a power cut or a kill (a stop ends and
 reports its session itself): it is logged as abandoned and counted as one failure, so killing
-the kiosk mid-session is no free retry. It
-then stays in the file as unreported (`interrupted`) until `reported` says its "fail" verdict is
-safely in the spool or with the host: a kiosk that dies again first, or cannot sign (no device
-key), reports it at a later start instead of losing it, and counts it only the first time.
+the kiosk mid-session is no free retry. It then stays in the file as unreported (`interrupted`)
+until `reported` says its "fail" verdict is safely in the spool or with the host: a kiosk that
+dies again first, or cannot sign (no device key), reports it at a later start instead of losing
+it, and counts it only the first time.
 
 `PinGate` applies the same idea to the administrator PIN.
 """
