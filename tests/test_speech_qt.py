@@ -674,6 +674,35 @@ def test_a_command_said_right_after_the_listening_sound_is_heard(tmp_path):
     assert result["heard"] == ["help"] * 3, result
 
 
+@needs_espeak
+def test_the_listening_sound_is_not_left_in_the_recording(tmp_path):
+    """The microphone hears the listening sound (played once it starts hearing), and the
+    Listener drops the first skip_ms of every recording for it. Any of the sound left after that
+    costs the command: the last 50 ms of the earlier 220 ms sound before "help" left nothing
+    recognised. The sound is now short enough to leave 150 ms for the loudspeaker's latency,
+    and played that late it is still all dropped."""
+    import inspect
+
+    from kiosk.speech.commands import read_wav_mono16k
+    from kiosk.speech.earcons import earcon_path
+
+    skip_ms = inspect.signature(Listener.listen).parameters["skip_ms"].default
+    sound = read_wav_mono16k(earcon_path("listening")).astype(np.int16)
+    latency_ms = 150
+    assert len(sound) / 16 + latency_ms <= skip_ms, f"{len(sound) / 16:.0f} ms of sound, {skip_ms} ms dropped"
+    wav = tmp_path / "help.wav"
+    subprocess.run([ESPEAK, "-v", "en-us", "-w", str(wav), "help"], check=True)
+    word = read_wav_mono16k(wav).astype(np.int16)
+    recogniser = CommandRecognizer([KeywordSpotter()])
+    noise = np.random.default_rng(0)
+    for late_ms in (0, latency_ms):
+        recording = np.concatenate(
+            [np.zeros(16 * late_ms, np.int16), sound, np.zeros(16 * 300, np.int16), word, np.zeros(16000, np.int16)]
+        )
+        recording = (recording + noise.normal(0, 30, len(recording))).clip(-32768, 32767).astype(np.int16)
+        assert recogniser.transcribe(recording[16 * skip_ms :], "en")[0] == "help", late_ms
+
+
 # --- threads and memory ---------------------------------------------------------------------
 
 

@@ -49,8 +49,11 @@ EARCONS = {
     "detected": lambda: tone(1046.5, 0.06, (1, 0.2), vol=0.35),
     # a challenge step is complete: two bright notes a fifth apart
     "step": lambda: seq(tone(1046.5, 0.07, (1, 0.4)), tone(1567.98, 0.14, (1, 0.4))),
-    # microphone open: a smooth upward sweep (no discrete notes: unlike every other earcon)
-    "listening": lambda: sweep(450.0, 1100.0, 0.22),
+    # microphone open: a smooth upward sweep (no discrete notes: unlike every other earcon).
+    # Short: the microphone hears it, and any of it left in the recording after the Listener's
+    # skip (250 ms) costs the command (a 50 ms tail turned "help" into nothing); 100 ms leaves
+    # 150 ms for the loudspeaker's latency.
+    "listening": lambda: sweep(450.0, 1100.0, 0.10),
     # attention: three equal mid beeps
     "attention": lambda: seq(*(p for _ in range(3) for p in (tone(880.0, 0.07, (1, 0.5)), silence(0.06)))),
 }
