@@ -180,11 +180,15 @@ def out_of_service(reason: str, windowed: bool = False) -> int:
 
 
 def _screen_or_exit_code() -> int | None:
-    """`run` draws a window: with no screen for it, one clear line and NO_SCREEN_EXIT instead of
-    Qt's abort. Under systemd (NOTIFY_SOCKET) it first waits a while for the screen to come."""
-    from .display import NO_SCREEN_EXIT, SCREEN_WAIT_S, wait_for_screen
+    """`run` draws a window: at a text console with a GPU it draws straight to the screen, as
+    the service does; with no screen at all, one clear line and NO_SCREEN_EXIT instead of Qt's
+    abort. Under systemd (NOTIFY_SOCKET) it first waits a while for the screen to come."""
+    from .display import NO_SCREEN_EXIT, SCREEN_WAIT_S, console_platform, wait_for_screen
     from .watchdog import Watchdog
 
+    if platform := console_platform():
+        os.environ["QT_QPA_PLATFORM"] = platform
+        logging.getLogger("kiosk").info("no desktop session: drawing straight to the screen (%s)", platform)
     watchdog = Watchdog()
     problem = wait_for_screen(wait_s=SCREEN_WAIT_S if watchdog.enabled else 0.0, status=watchdog.status)
     if problem is None:

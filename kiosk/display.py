@@ -30,7 +30,8 @@ NO_SCREEN_EXIT = 69  # EX_UNAVAILABLE: systemd restarts it (Restart=always) and 
 _KMS = ("eglfs", "eglfs_kms", "vkkhrdisplay", "minimalegl")  # draw through DRM/KMS: /dev/dri
 _FIX = (
     "start it from a desktop session, put DISPLAY=:0 and QT_QPA_PLATFORM=xcb into "
-    "/etc/kiosk/kiosk.env for an X11 session, or QT_QPA_PLATFORM=eglfs on a machine without one"
+    "/etc/kiosk/kiosk.env for an X11 session, or, at a text console, load the GPU driver "
+    "(eglfs draws through /dev/dri/card*)"
 )
 
 
@@ -58,6 +59,17 @@ def _problem(platform: str, env: Mapping[str, str], dev: Path) -> str | None:
     if platform == "linuxfb":
         return None if any(dev.glob("fb[0-9]*")) else f"no framebuffer for linuxfb ({dev}/fb0 is missing)"
     return None  # offscreen, minimal, vnc, ...: nothing outside the process to find
+
+
+def console_platform(env: Mapping[str, str] | None = None, dev: Path = Path("/dev")) -> str | None:
+    """ "eglfs" when nothing chose a platform and there is no desktop session to draw in, but a
+    GPU device: a machine at its text console, as a kiosk usually is. Qt would try xcb there and
+    abort; the service draws through DRM/KMS the same way (packaging/kiosk.service). None when a
+    platform is chosen, a desktop session is there, or there is no GPU device."""
+    env = os.environ if env is None else env
+    if env.get("QT_QPA_PLATFORM") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return "eglfs" if any((dev / "dri").glob("card*")) else None
 
 
 def screen_problem(env: Mapping[str, str] | None = None, dev: Path = Path("/dev")) -> str | None:
