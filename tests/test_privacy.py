@@ -219,9 +219,10 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".webp", ".ti
 def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_path, photos):
     """The real kiosk runs whole sessions on a face photo while a person's voice comes in
     through a microphone (a PulseAudio pipe source): the microphone button is pressed in each
-    step, and "start" or "repeat" said. Every file its Python code opens for writing is traced (an audit hook), even files
-    deleted at once, and its folders are scanned at the end (files written by C code). Only
-    synthesized prompts (the TTS cache and temp folder) may be audio; no image anywhere."""
+    step, and "start" or "repeat" said. Every file its Python code opens for writing is traced
+    (an audit hook), even files deleted at once, and its folders are scanned at the end (files
+    written by C code). Only synthesized prompts (the TTS cache and temp folder) may be audio;
+    no image anywhere."""
     import json
     import shutil
     import subprocess
