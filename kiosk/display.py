@@ -45,6 +45,11 @@ def _candidates(env: Mapping[str, str]) -> list[str]:
     return ["wayland", "xcb"] if env.get("XDG_SESSION_TYPE") == "wayland" else ["xcb"]
 
 
+def _has_gpu(dev: Path) -> bool:
+    """A DRM card to draw through (eglfs and its kin)."""
+    return any((dev / "dri").glob("card*"))
+
+
 def _problem(platform: str, env: Mapping[str, str], dev: Path) -> str | None:
     if platform == "xcb":
         # Not the socket file: under systemd's PrivateTmp /tmp/.X11-unix is empty, and the X
@@ -53,7 +58,7 @@ def _problem(platform: str, env: Mapping[str, str], dev: Path) -> str | None:
     if platform.startswith("wayland"):
         return None if env.get("WAYLAND_DISPLAY") else "no Wayland display (WAYLAND_DISPLAY is not set)"
     if platform in _KMS:
-        if any((dev / "dri").glob("card*")):
+        if _has_gpu(dev):
             return None
         return f"no graphics device for {platform} ({dev / 'dri'} has no card: is the GPU driver loaded?)"
     if platform == "linuxfb":
@@ -69,7 +74,7 @@ def console_platform(env: Mapping[str, str] | None = None, dev: Path = Path("/de
     env = os.environ if env is None else env
     if env.get("QT_QPA_PLATFORM") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
         return None
-    return "eglfs" if any((dev / "dri").glob("card*")) else None
+    return "eglfs" if _has_gpu(dev) else None
 
 
 def screen_problem(env: Mapping[str, str] | None = None, dev: Path = Path("/dev")) -> str | None:

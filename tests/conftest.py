@@ -85,8 +85,6 @@ def kiosk_process_env(home: Path, **extra: str) -> dict:
 def with_private_audio_sink(env: dict, audio_dir: Path) -> dict:
     """`env` plus the address of a private PulseAudio null sink and microphone started in
     audio_dir (scripts/start-audio-sink.sh); its pid file is audio_dir/pulse/pid."""
-    import subprocess
-
     env = dict(env, KIOSK_AUDIO_DIR=str(audio_dir))
     exports = subprocess.run(
         ["bash", str(ROOT / "scripts" / "start-audio-sink.sh")],
@@ -104,8 +102,6 @@ def with_private_audio_sink(env: dict, audio_dir: Path) -> dict:
 
 def stop_private_audio_sink(audio_dir: Path) -> None:
     """Ends the sink with_private_audio_sink started (SIGKILL: nothing of it needs to be kept)."""
-    import subprocess
-
     subprocess.run(["pkill", "-9", "-F", str(audio_dir / "pulse" / "pid")], capture_output=True)
 
 
@@ -113,8 +109,6 @@ def use_microphone(env: dict, module: str, *arguments: str) -> None:
     """Loads a PulseAudio source module as "kiosk_mic" on the server `env` names and makes it the
     default microphone (module-pipe-source: a file the test writes; module-remap-source: what the
     sink plays)."""
-    import subprocess
-
     for args in (["load-module", module, "source_name=kiosk_mic", *arguments], ["set-default-source", "kiosk_mic"]):
         subprocess.run(["pactl", *args], env=env, check=True, capture_output=True, timeout=10)
 

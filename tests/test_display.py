@@ -154,7 +154,7 @@ def test_a_smaller_screen_is_given_the_scale_that_fits_the_layout():
     assert scale_for(320, 240) == 0.5  # the floor: smaller text would not be read
 
 
-def _xvfb(tmp_path, size: str):
+def _xvfb(size: str):
     """A private X server with one screen of `size` (scripts/bootstrap.sh installs xvfb)."""
     import shutil
 
@@ -177,7 +177,7 @@ def _xvfb(tmp_path, size: str):
 def _run_on_screen(tmp_path, size: str, **extra: str) -> tuple[int, str]:
     """`kiosk run` without a camera on an X screen of `size`, until it is up (its camera screen),
     then stopped as systemd stops it: (exit status, its log)."""
-    server, display = _xvfb(tmp_path, size)
+    server, display = _xvfb(size)
     proc = start_kiosk_without_a_camera(_bare_env(tmp_path, DISPLAY=display, QT_QPA_PLATFORM="xcb", **extra))
     try:
         lines, reader = read_until_camera_lost(proc)

@@ -44,7 +44,7 @@ def test_a_second_run_on_the_same_state_is_refused_with_a_clear_error(tmp_path):
     # rewrite the verdict spool under it.
     env = kiosk_process_env(tmp_path, KIOSK_LOG="INFO")
     command = [sys.executable, "-m", "kiosk", "run", "--source", "97"]
-    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = start_kiosk_without_a_camera(env)
     lines, reader = read_until_camera_lost(first)
     try:
         assert first.poll() is None, "".join(lines)[-2000:]

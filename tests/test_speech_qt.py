@@ -471,7 +471,6 @@ captions, errors = [], []
 speaker.caption.connect(captions.append)
 speaker.error.connect(errors.append)
 
-
 first = speaker.say("Welcome. Please look at the camera and keep your head still for a moment.")
 assert pump_until(lambda: first.played, 20), "the first prompt never started playing"
 print("PLAYING", flush=True)
@@ -589,7 +588,6 @@ listener.command.connect(lambda c: heard.append(c.value))
 listener.not_understood.connect(lambda t: heard.append("not understood: " + t))
 listener.error.connect(lambda t: heard.append("error: " + t))
 speaker.speaking_changed.connect(lambda on: events.append(("speaking", on, "microphone open" if listener.listening else "")))
-
 
 assert listener.listen(seconds=4.0), "the microphone did not open"
 prompt = speaker.say(S.NOT_UNDERSTOOD, interrupt=False)  # the session says something meanwhile
