@@ -77,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         "(v1.1.0's recipe: --cnn-epochs 18 --cnn-restart-minutes 63); 0 = one cycle",
     )
     ap.add_argument(
+        "--cnn-restart-epochs",
+        type=int,
+        default=0,
+        help="the second cycle by epochs instead of minutes (v1.1.0's 63 minutes were 15 epochs: "
+        "--cnn-epochs 18 --cnn-restart-epochs 15 is its recipe on any machine); 0 = by minutes or none",
+    )
+    ap.add_argument(
         "--cnn-limit",
         type=int,
         default=0,
@@ -97,16 +104,25 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.cnn_epochs == 1 or args.cnn_epochs < 0:
         ap.error("--cnn-epochs: at least 2 (one warm-up epoch, then the cosine), or 0 for --cnn-minutes")
+    if args.cnn_restart_epochs and args.cnn_restart_minutes:
+        ap.error("--cnn-restart-epochs and --cnn-restart-minutes: one or the other")
+    if args.cnn_restart_epochs == 1 or args.cnn_restart_epochs < 0:
+        ap.error("--cnn-restart-epochs: at least 2, or 0")
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     # one thread per step (the machine is shared); the CNN step's intra-op threads: --cnn-threads
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_NUM_INTEROP_THREADS="1")
     cnn_dir, restart_dir = work / "cnn", work / "cnn_restart"
-    two_cycles = args.cnn_restart_minutes > 0
+    two_cycles = args.cnn_restart_minutes > 0 or args.cnn_restart_epochs > 0
     first_cycle = (
         ["--epochs", args.cnn_epochs]
         if args.cnn_epochs > 0
         else ["--epochs", "1000", "--time-budget-min", args.cnn_minutes]  # 1000: a bound; the budget ends it
+    )
+    second_cycle = (
+        ["--epochs", args.cnn_restart_epochs]
+        if args.cnn_restart_epochs > 0
+        else ["--epochs", "1000", "--time-budget-min", args.cnn_restart_minutes]
     )
 
     def train(out: Path, *schedule: object) -> list[object]:
@@ -143,10 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         "export_first_cycle": export(cnn_dir / "best.keras", first_cycle_model),
         "cnn_restart": train(
             restart_dir,
-            "--epochs",
-            "1000",
-            "--time-budget-min",
-            args.cnn_restart_minutes,
+            *second_cycle,
             "--warmup-frac",
             "0.05",
             "--lr",

@@ -116,7 +116,12 @@ def main() -> None:
         default=0.0,
         help="wall-clock training budget; LR schedule over elapsed time (see above)",
     )
-    ap.add_argument("--warmup-frac", type=float, default=0.03, help="warm-up share of the time budget")
+    ap.add_argument(
+        "--warmup-frac",
+        type=float,
+        default=None,
+        help="warm-up share of the schedule (default: 0.03 of a time budget; one epoch of an epoch schedule)",
+    )
     ap.add_argument("--init-tflite", default="", help="warm-start from this int8 model (same vgg shape)")
     ap.add_argument(
         "--teacher-keras",
@@ -190,15 +195,18 @@ def main() -> None:
     callbacks = []
     if budget_s > 0:
         schedule = args.lr * 0.1
-        callbacks.append(WallClockSchedule(args.lr, budget_s, args.warmup_frac))
+        callbacks.append(WallClockSchedule(args.lr, budget_s, 0.03 if args.warmup_frac is None else args.warmup_frac))
     else:
         steps = args.epochs * len(train_seq)
+        # one epoch of warm-up unless a share is asked for (the same share as a time budget's, so a
+        # warm restart by epochs follows the schedule that a restart by minutes did)
+        warmup = len(train_seq) if args.warmup_frac is None else max(1, round(args.warmup_frac * steps))
         schedule = keras.optimizers.schedules.CosineDecay(
             args.lr * 0.1,
-            decay_steps=steps - len(train_seq),
+            decay_steps=steps - warmup,
             alpha=0.01,
             warmup_target=args.lr,
-            warmup_steps=len(train_seq),
+            warmup_steps=warmup,
         )
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay),
