@@ -348,6 +348,45 @@ def test_seven_challenges_of_25_frames_pass_the_session():
     assert eng.limiter.results == [True]
 
 
+def pass_every_challenge(eng, clock):
+    for _ in range(7):
+        feed(eng, clock, meeting(eng.view().challenge), eng.settings.frames_to_pass)
+    assert eng.state == State.PASSED
+
+
+def test_a_verified_person_who_lingers_is_not_checked_again_until_they_have_left():
+    eng, clock = make(auto_start_s=1.0, result_display_s=2.0)
+    to_challenges(eng, clock)
+    pass_every_challenge(eng, clock)
+    feed(eng, clock, face(), int(2.0 / DT) + 2)
+    assert eng.state == State.IDLE
+    feed(eng, clock, face(), int(60 / DT))
+    assert eng.state == State.IDLE, "a second, unasked-for session for the person still reading their verdict"
+    assert eng.limiter.results == [True]
+    feed(eng, clock, NO_FACE)
+    feed(eng, clock, face())
+    assert eng.state == State.WELCOME, "whoever steps in after they left is welcomed"
+
+
+def test_a_verified_person_who_lingers_can_still_start_again_by_choice():
+    eng, clock = make(result_display_s=2.0)
+    to_challenges(eng, clock)
+    pass_every_challenge(eng, clock)
+    feed(eng, clock, face(), int(2.0 / DT) + 2)
+    assert eng.state == State.IDLE
+    eng.welcome()  # Start pressed on the attract screen
+    assert eng.state == State.WELCOME
+
+
+def test_after_a_denial_the_person_still_in_view_is_welcomed_to_try_again():
+    eng, clock = make(result_display_s=2.0, attempts=1, time_limit_s=1.0)
+    to_challenges(eng, clock)
+    feed(eng, clock, face(), int(1.5 / DT))
+    assert eng.state == State.DENIED
+    feed(eng, clock, face(), int(2.0 / DT) + 2)
+    assert eng.state == State.WELCOME
+
+
 def test_needs_follow_the_challenge_kind():
     eng, clock = make(pool=[GESTURE, EMOTION], seed=3)
     to_challenges(eng, clock)

@@ -319,6 +319,7 @@ class SessionEngine:
             return []
         if self.limiter and self.limiter.locked():
             return self._goto(State.LOCKED)
+        self._welcome_after_face_gone = False  # they chose to go on: no earlier wait stands
         if self.record is None:
             self._begin_record()
         if self.limiter:  # marks the session in progress: one cut by a crash or signal still counts
@@ -486,6 +487,12 @@ class SessionEngine:
         if st == State.CHALLENGE and now >= self._gap_until and now >= self._deadline:
             return self._fail_challenge("timeout")
         if st in (State.PASSED, State.DENIED) and now - self._entered_at >= s.result_display_s:
+            # A verified person who lingers (reading the verdict, packing up) is not welcomed and
+            # auto-started again: that second, unasked-for session could only end in a verdict the
+            # host did not ask for, or a denial counted toward the lockout of the next person.
+            # After a denial the welcome comes back: the person may want to try again by the same
+            # channels they used (a person who cannot use their hands has no other way).
+            self._welcome_after_face_gone = st == State.PASSED
             return self._enter_idle()
         if st == State.LOCKED and not (self.limiter and self.limiter.locked()):
             return self._enter_idle()
