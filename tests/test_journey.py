@@ -202,6 +202,19 @@ class Journey:
                 assert self.w.session.detail.text() == S.WELL_DONE  # the pause before the next one
         self.verdict_passed()
 
+    def linger_after_being_verified(self) -> None:
+        """The verified person stays in view (reading, packing up): the verdict gives way to the
+        attract screen and nothing more is asked of them, however long they stay; the next person
+        is welcomed once they have left."""
+        self.said()
+        self.frames(face(), int((self.engine.settings.result_display_s + 60.0) / DT))
+        assert self.engine.state == State.IDLE and self.w.stack.currentWidget() is self.w.attract
+        assert S.WELCOME_SPOKEN not in " ".join(self.said()), "welcomed again while still reading the verdict"
+        self.shot("lingering")
+        self.frames(Observation())
+        self.frames(face())
+        assert self.engine.state == State.WELCOME
+
     def nothing_cut_off(self) -> None:
         """No prompt was cut off by the next one: the person waited for every prompt before
         acting, and prompts the session makes queue behind each other."""
@@ -289,6 +302,7 @@ def test_standard_nobody_chooses_then_help_repeat_and_capture_hints_by_keys(jour
     j.shot("repeat")
     j.pass_remaining()
     j.nothing_cut_off()
+    j.linger_after_being_verified()
 
 
 @pytest.mark.parametrize("journey", ["no_sight"], indirect=True)
