@@ -207,3 +207,86 @@ def test_a_scale_the_site_chose_is_kept(tmp_path):
     code, log = _run_on_screen(tmp_path, "1024x600", QT_SCALE_FACTOR="0.7")
     assert code == 0 and "Traceback" not in log, log[-3000:]
     assert "drawn at scale" not in log
+
+
+SEVEN_INCH_PANEL = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtTest import QTest
+from conftest import make_cfg
+from kiosk.reporting import NullReporter
+from kiosk.session.clock import ManualClock
+from kiosk.session.observation import Observation
+from kiosk.ui.app import build_kiosk, qt_app
+from kiosk.vision.pipeline import VisionPipeline
+
+cfg = make_cfg(Path(sys.argv[2]), ui={"language": "de"})
+k = build_kiosk(cfg, pipeline=VisionPipeline(cfg), start_worker=False, clock=ManualClock(), reporter=NullReporter())
+w, c = k.window, k.controller
+w.setGeometry(qt_app().primaryScreen().geometry())
+w.showFullScreen()
+
+def settle():
+    for _ in range(40):
+        QCoreApplication.processEvents()
+
+def measure(name, label):
+    settle()
+    w.grab().save(str(Path(sys.argv[3]) / f"seven_inch_de_{name}.png"))
+    px = label.text_px()
+    return {"what": name, "height": label.height(), "needs": label.needed_height(px), "px": px,
+            "styled": label.font().pixelSize(), "text": label.text()}
+
+c.model_problem = ""
+c.refresh()
+c.on_observation(Observation(face=True, faces=1, track_id=1, live=True, head_pose=(0.0, 0.0, 0.0)))
+found = [measure("welcome", w.welcome.detail)]
+QTest.keyClick(w, Qt.Key.Key_Space)
+c.handle_command("help")
+found.append(measure("help", w.message.detail))
+c.handle_command("help")
+c.handle_command("cancel")
+found.append(measure("cancel_question", w.session.detail))
+print("RESULT " + json.dumps({"window": [w.width(), w.height()], "labels": found}), flush=True)
+c.shutdown()
+"""
+
+
+def test_on_a_7_inch_800x480_panel_the_longest_german_texts_are_drawn_whole(tmp_path):
+    """The common 7-inch 800x480 touch panel at the scale the kiosk gives it (0.6): its 2 cm touch
+    targets take more of the height, and German help and the cancel question lost their first and
+    last lines. Such text is now drawn a little smaller, never under the kiosk's 32 px minimum."""
+    import json
+
+    from kiosk.display import scale_for
+    from kiosk.ui.theme import MIN_TEXT_PX
+
+    from conftest import SCREENSHOTS
+
+    server, display = _xvfb("800x480")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    state = tmp_path / "state"
+    state.mkdir()
+    try:
+        env = _bare_env(tmp_path, DISPLAY=display, QT_QPA_PLATFORM="xcb", QT_SCALE_FACTOR=str(scale_for(800, 480)))
+        done = subprocess.run(
+            [sys.executable, "-c", SEVEN_INCH_PANEL, str(ROOT / "tests"), str(state), str(SCREENSHOTS)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        server.kill()
+        server.wait()
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stdout[-2000:] + done.stderr[-3000:]
+    result = json.loads(lines[-1][len("RESULT ") :])
+    assert result["window"] == [1333, 800], result["window"]  # 800x480 at 0.6: the layout's room
+    for found in result["labels"]:
+        assert found["needs"] <= found["height"], f"{found['what']}: cut ({found})"
+        assert found["px"] >= MIN_TEXT_PX, found
+    assert any(f["px"] < f["styled"] for f in result["labels"]), "nothing needed to be drawn smaller here"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from ..session.engine import PROFILES, SessionView, State
 from . import strings as S
 from .strings import tr
-from .theme import COLOURS, MIN_TOUCH_MM
+from .theme import COLOURS, MIN_TEXT_PX, MIN_TOUCH_MM
 
 # Profile icons are drawn at twice the button text size (36 px): they are what a person with
 # low vision or reading difficulties recognises first.
@@ -35,12 +35,55 @@ def touch_px(widget: QWidget, mm: float = MIN_TOUCH_MM) -> int:
 
 
 def label(text: str = "", name: str = "", align=Qt.AlignmentFlag.AlignCenter) -> QLabel:
-    w = QLabel(text)
+    w = FittingLabel(text)
     w.setObjectName(name)
     w.setAlignment(align)
     w.setWordWrap(True)
     w.setAccessibleName(name or "text")
     return w
+
+
+class FittingLabel(QLabel):
+    """Wrapped text that, given less height than it needs at its styled size (a 7-inch panel,
+    whose 2 cm touch targets take more of the height; a long translation), is drawn a little
+    smaller instead of losing its first and last lines; never below MIN_TEXT_PX, the smallest
+    text the kiosk shows anywhere."""
+
+    def _styled_px(self) -> int:
+        return self.font().pixelSize() if self.font().pixelSize() > 0 else QFontMetrics(self.font()).height()
+
+    def _font_at(self, px: int) -> QFont:
+        font = QFont(self.font())
+        font.setPixelSize(px)
+        return font
+
+    def needed_height(self, px: int) -> int:
+        """Height the text takes at `px` in this label's width."""
+        flags = int(self.alignment()) | (int(Qt.TextFlag.TextWordWrap) if self.wordWrap() else 0)
+        box = QRect(0, 0, max(1, self.contentsRect().width()), 1 << 20)
+        return QFontMetrics(self._font_at(px)).boundingRect(box, flags, self.text()).height()
+
+    def text_px(self) -> int:
+        """Pixel size the text is drawn at: the styled size, or the largest smaller one (down to
+        MIN_TEXT_PX) at which it fits the label's height."""
+        styled = self._styled_px()
+        room = self.contentsRect().height()
+        px = styled
+        while px > MIN_TEXT_PX and self.needed_height(px) > room:
+            px -= 1
+        return px
+
+    def paintEvent(self, event) -> None:
+        px = self.text_px()
+        if px == self._styled_px():
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        painter.setFont(self._font_at(px))
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        flags = int(self.alignment()) | (int(Qt.TextFlag.TextWordWrap) if self.wordWrap() else 0)
+        painter.drawText(self.contentsRect(), flags, self.text())
+        painter.end()
 
 
 class EmojiIcon(QLabel):
