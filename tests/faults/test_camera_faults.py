@@ -260,10 +260,13 @@ def test_a_camera_still_frozen_after_a_reopen_stays_a_camera_problem(app, state_
     worker = CameraWorker(
         factory, lambda: VisionPipeline(cfg), fps=25, reconnect_s=0.1, health=health, frozen_after_s=0.3
     )
-    events = []
-    worker.camera_lost.connect(lambda r: events.append("lost"))
-    worker.camera_ok.connect(lambda: events.append("ok"))
-    worker.observed.connect(lambda _obs: events.append("observed"))
+    # In the order the controller sees them: slots of an object in the GUI thread. A bare lambda
+    # runs in the worker's thread at once, ahead of observations still on their way.
+    gui = CameraEventsInGuiThread()
+    events = gui.events
+    worker.camera_lost.connect(gui.on_camera_lost)
+    worker.camera_ok.connect(gui.on_camera_ok)
+    worker.observed.connect(gui.on_observation)
     thread = WorkerThread(worker)
     thread.start()
     try:
@@ -352,6 +355,26 @@ class NumberedCamera:
 
     def close(self):
         pass
+
+
+class CameraEventsInGuiThread(QObject):
+    """The worker's camera signals and observations, received as the controller receives them."""
+
+    def __init__(self):
+        super().__init__()
+        self.events: list[str] = []
+
+    @Slot(str)
+    def on_camera_lost(self, _reason: str) -> None:
+        self.events.append("lost")
+
+    @Slot()
+    def on_camera_ok(self) -> None:
+        self.events.append("ok")
+
+    @Slot(object)
+    def on_observation(self, _obs) -> None:
+        self.events.append("observed")
 
 
 class GuiSide(QObject):

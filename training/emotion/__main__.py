@@ -3,8 +3,9 @@
 Steps (each also runs alone: `python -m training.emotion STEP ...`):
   cnn       train.py from scratch for --cnn-minutes of wall time (or --cnn-epochs), then
             export.py: the int8 CNN models/emotion.tflite          (training venv, --cnn-minutes);
-            with --cnn-restart-minutes a second cycle first: a warm restart from the first
-            cycle's int8 export (train.py --init-tflite), as v1.1.0 was made by hand
+            with --cnn-restart-epochs (or --cnn-restart-minutes) a second cycle first: a warm
+            restart from the first cycle's int8 export (train.py --init-tflite), as v1.1.0 was
+            made by hand
   split     dedup.py: exact + near-duplicate groups, held-out split          (runtime venv, ~2-5 min)
   features  features.py: CNN logits + Face Landmarker blendshapes per image  (runtime venv, ~20 ms/image)
   head      head.py: 5 fold heads + the final head, int8 export               (training venv, ~2-5 min)
@@ -13,7 +14,7 @@ Steps (each also runs alone: `python -m training.emotion STEP ...`):
   all       split .. evaluate on the shipped CNN; with --retrain-cnn the CNN first (all six)
 
     python -m training.emotion all --retrain-cnn --cnn-minutes 128 --cnn-threads 2 --datasets ../shared/datasets
-    python -m training.emotion all --retrain-cnn --cnn-epochs 18 --cnn-restart-minutes 63 --cnn-threads 2 --datasets ../shared/datasets
+    python -m training.emotion all --retrain-cnn --cnn-epochs 18 --cnn-restart-epochs 15 --cnn-threads 2 --datasets ../shared/datasets
 
 rebuild everything from the dataset (the first run end to end twice: 80 min of CNN training on one
 core gave 17 epochs and 60.7 % on the validation split; 128 min on two threads gave 28 epochs and
