@@ -2,7 +2,8 @@
 
 Steps (each also runs alone: `python -m training.emotion STEP ...`):
   cnn       train.py from scratch for --cnn-minutes of wall time (or --cnn-epochs), then
-            export.py: the int8 CNN models/emotion.tflite          (training venv, --cnn-minutes);
+            export.py: the int8 CNN models/emotion.tflite          (training venv, --cnn-minutes),
+            then tune_cnn.py: mirror-averaging and temperature on split.py's val (runtime venv, ~1 min);
             with --cnn-restart-epochs (or --cnn-restart-minutes) a second cycle first: a warm
             restart from the first cycle's int8 export (train.py --init-tflite), as v1.1.0 was
             made by hand
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             first_cycle_model,
         ),
         "export": export((restart_dir if two_cycles else cnn_dir) / "best.keras", ROOT / "models" / "emotion.tflite"),
+        # mirror-averaging and temperature on split.py's val part, as v1.1.0's were chosen
+        "tune_cnn": [args.runtime_python, HERE / "tune_cnn.py", args.datasets],
         "split": [
             args.runtime_python,
             HERE / "dedup.py",
@@ -189,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         steps.remove("cnn")
     if "cnn" in steps:  # training (one or two cycles), then the int8 export the later steps read
         after = ["export_first_cycle", "cnn_restart", "export"] if two_cycles else ["export"]
+        after.append("tune_cnn")
         at = steps.index("cnn") + 1
         steps[at:at] = after
     for step in steps:

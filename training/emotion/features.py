@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> None:
         logits, shapes, done = old["cnn_logits"], old["blendshapes"], old["done"]
         print(f"resuming: {int(done.sum())} done", flush=True)
         made_with = str(old["model_sha256"]) if "model_sha256" in old else ""
-        if made_with != digest:
-            # another CNN since: its logits are stale, the blendshapes (the slow part) are not
+        mirrored = bool(old["flip_average"]) if "flip_average" in old else None
+        if made_with != digest or mirrored != clf.flip_average:
+            # another CNN (or mirror-averaging) since: its logits are stale, the blendshapes (the slow part) are not
             print("the CNN changed since: recomputing its logits, keeping the blendshapes", flush=True)
             for i in np.flatnonzero(done):
                 logits[i] = clf.logits(images[i])
