@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         "--cnn-epochs 18 --cnn-restart-epochs 15 is its recipe on any machine); 0 = by minutes or none",
     )
     ap.add_argument(
+        "--cnn-channels",
+        default="",
+        help="the CNN's channels per stage (train.py --channels), e.g. 24,48,96,192; default 16,32,64,128",
+    )
+    ap.add_argument(
         "--cnn-limit",
         type=int,
         default=0,
@@ -139,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             args.cnn_threads,
             "--limit",
             args.cnn_limit,
+            *(["--channels", args.cnn_channels] if args.cnn_channels else []),
         ]
 
     def export(keras: Path, out: Path) -> list[object]:
