@@ -14,17 +14,15 @@ Steps (each also runs alone: `python -m training.emotion STEP ...`):
   evaluate  evaluate.py: validation figures, report/, models/emotion.json    (runtime venv)
   all       split .. evaluate on the shipped CNN; with --retrain-cnn the CNN first (all six)
 
-    python -m training.emotion all --retrain-cnn --cnn-minutes 128 --cnn-threads 2 --datasets ../shared/datasets
+    python -m training.emotion all --retrain-cnn --cnn-epochs 40 --cnn-channels 24,48,96,192 --cnn-threads 2 --datasets ../shared/datasets
     python -m training.emotion all --retrain-cnn --cnn-epochs 18 --cnn-restart-epochs 15 --cnn-threads 2 --datasets ../shared/datasets
 
-rebuild everything from the dataset (the first run end to end twice: 80 min of CNN training on one
-core gave 17 epochs and 60.7 % on the validation split; 128 min on two threads gave 28 epochs and
-63.3 %, against 64.2 % for the shipped v1.1.0 after 33 epochs over two cosine cycles; so the shipped
-CNN stays v1.1.0: README.md). The second is v1.1.0's own two-cycle recipe, checked on a smoke run
-only (about 130 min of two cores for the real one; its first cycle alone: 65 min, 0.620 on split.py's
-val part, the one that picks the epoch, vs v1.0.0's 0.626).
-The CNN's schedule runs over elapsed wall time (train.py --time-budget-min): a faster machine
-trains more epochs in the same minutes; the json records epochs and minutes.
+rebuild everything from the dataset: the first is the shipped v2.0.0 (a wider CNN, 40 epochs, one
+cosine cycle), the second v1.1.0's two-cycle recipe (run twice on 2026-12-02: the same CNN both
+times, 0.5 points above v1.1.0 on the validation split). Every run and the rules that chose between
+them: README.md. Schedules by epochs are the same on any machine; --cnn-minutes and
+--cnn-restart-minutes run over elapsed wall time instead (a faster machine trains more epochs in
+them; the json records epochs and minutes).
 
 Two interpreters: the runtime venv (mediapipe, ai-edge-litert: the kiosk's own classes) and the
 training venv (TensorFlow, training/requirements-train.txt). Defaults: .venv/bin/python and
@@ -76,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=0.0,
         help="a second cycle: a warm restart from the first cycle's int8 export for this many minutes "
-        "(v1.1.0's recipe: --cnn-epochs 18 --cnn-restart-minutes 63); 0 = one cycle",
+        "(v1.1.0's 63 minutes; the same on any machine: --cnn-restart-epochs 15); 0 = one cycle",
     )
     ap.add_argument(
         "--cnn-restart-epochs",
