@@ -43,46 +43,49 @@ def label(text: str = "", name: str = "", align=Qt.AlignmentFlag.AlignCenter) ->
     return w
 
 
+def styled_px(label: QLabel) -> int:
+    """The pixel size the style sheet gives a label's font."""
+    font = label.font()
+    return font.pixelSize() if font.pixelSize() > 0 else QFontMetrics(font).height()
+
+
 class FittingLabel(QLabel):
     """Wrapped text that, given less height than it needs at its styled size (a 7-inch panel,
     whose 2 cm touch targets take more of the height; a long translation), is drawn a little
     smaller instead of losing its first and last lines; never below MIN_TEXT_PX, the smallest
     text the kiosk shows anywhere."""
 
-    def _styled_px(self) -> int:
-        return self.font().pixelSize() if self.font().pixelSize() > 0 else QFontMetrics(self.font()).height()
-
     def _font_at(self, px: int) -> QFont:
         font = QFont(self.font())
         font.setPixelSize(px)
         return font
 
+    def _flags(self) -> int:
+        return int(self.alignment()) | (int(Qt.TextFlag.TextWordWrap) if self.wordWrap() else 0)
+
     def needed_height(self, px: int) -> int:
         """Height the text takes at `px` in this label's width."""
-        flags = int(self.alignment()) | (int(Qt.TextFlag.TextWordWrap) if self.wordWrap() else 0)
         box = QRect(0, 0, max(1, self.contentsRect().width()), 1 << 20)
-        return QFontMetrics(self._font_at(px)).boundingRect(box, flags, self.text()).height()
+        return QFontMetrics(self._font_at(px)).boundingRect(box, self._flags(), self.text()).height()
 
     def text_px(self) -> int:
         """Pixel size the text is drawn at: the styled size, or the largest smaller one (down to
         MIN_TEXT_PX) at which it fits the label's height."""
-        styled = self._styled_px()
         room = self.contentsRect().height()
-        px = styled
+        px = styled_px(self)
         while px > MIN_TEXT_PX and self.needed_height(px) > room:
             px -= 1
         return px
 
     def paintEvent(self, event) -> None:
         px = self.text_px()
-        if px == self._styled_px():
+        if px == styled_px(self):
             super().paintEvent(event)
             return
         painter = QPainter(self)
         painter.setFont(self._font_at(px))
         painter.setPen(self.palette().color(self.foregroundRole()))
-        flags = int(self.alignment()) | (int(Qt.TextFlag.TextWordWrap) if self.wordWrap() else 0)
-        painter.drawText(self.contentsRect(), flags, self.text())
+        painter.drawText(self.contentsRect(), self._flags(), self.text())
         painter.end()
 
 
@@ -99,12 +102,9 @@ class EmojiIcon(QLabel):
         self.setAccessibleName("icon")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
-    def _styled_px(self) -> int:
-        return self.font().pixelSize() if self.font().pixelSize() > 0 else QFontMetrics(self.font()).height()
-
     def glyph_px(self) -> int:
         """Pixel size the emoji is drawn at: the styled size, or less if the widget is shorter."""
-        styled = self._styled_px()
+        styled = styled_px(self)
         line_per_px = QFontMetrics(self.font()).height() / styled
         return max(1, min(styled, int(self.height() / line_per_px)))
 
