@@ -69,6 +69,17 @@ class KioskProcessSetup:
         return [sys.executable, "-m", "kiosk", "--config", str(self.site), "run", "--source", str(self.faces)]
 
 
+def child_result(argv: list[str], cwd: Path, env: dict, timeout_s: float) -> tuple[dict, str]:
+    """Runs a child process that prints one `RESULT {json}` line: (that JSON, its stderr). A
+    child that fails or prints no result fails the test with the end of its output."""
+    import json
+
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout_s)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stdout[-2000:] + done.stderr[-3000:]
+    return json.loads(lines[-1][len("RESULT ") :]), done.stderr
+
+
 def kiosk_process_env(home: Path, **extra: str) -> dict:
     """The environment for a `python -m kiosk` child process: this checkout's code, Qt offscreen,
     HOME and the speech cache inside the test's own folder, plus `extra`."""

@@ -14,7 +14,14 @@ import pytest
 
 from kiosk.display import NO_SCREEN_EXIT, screen_problem, wait_for_screen
 
-from conftest import ROOT, kiosk_process_env, read_until_camera_lost, start_kiosk_without_a_camera, stop_on_sigterm
+from conftest import (
+    ROOT,
+    child_result,
+    kiosk_process_env,
+    read_until_camera_lost,
+    start_kiosk_without_a_camera,
+    stop_on_sigterm,
+)
 
 
 def _dev(tmp_path, *files: str):
@@ -258,8 +265,6 @@ def test_on_a_7_inch_800x480_panel_the_longest_german_texts_are_drawn_whole(tmp_
     """The common 7-inch 800x480 touch panel at the scale the kiosk gives it (0.6): its 2 cm touch
     targets take more of the height, and German help and the cancel question lost their first and
     last lines. Such text is now drawn a little smaller, never under the kiosk's 32 px minimum."""
-    import json
-
     from kiosk.display import scale_for
     from kiosk.ui.theme import MIN_TEXT_PX
 
@@ -271,20 +276,11 @@ def test_on_a_7_inch_800x480_panel_the_longest_german_texts_are_drawn_whole(tmp_
     state.mkdir()
     try:
         env = _bare_env(tmp_path, DISPLAY=display, QT_QPA_PLATFORM="xcb", QT_SCALE_FACTOR=str(scale_for(800, 480)))
-        done = subprocess.run(
-            [sys.executable, "-c", SEVEN_INCH_PANEL, str(ROOT / "tests"), str(state), str(SCREENSHOTS)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        argv = [sys.executable, "-c", SEVEN_INCH_PANEL, str(ROOT / "tests"), str(state), str(SCREENSHOTS)]
+        result, _ = child_result(argv, ROOT, env, timeout_s=120)
     finally:
         server.kill()
         server.wait()
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert done.returncode == 0 and lines, done.stdout[-2000:] + done.stderr[-3000:]
-    result = json.loads(lines[-1][len("RESULT ") :])
     assert result["window"] == [1333, 800], result["window"]  # 800x480 at 0.6: the layout's room
     for found in result["labels"]:
         assert found["needs"] <= found["height"], f"{found['what']}: cut ({found})"

@@ -223,14 +223,13 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
     (an audit hook), even files deleted at once, and its folders are scanned at the end (files
     written by C code). Only synthesized prompts (the TTS cache and temp folder) may be audio;
     no image anywhere."""
-    import json
     import shutil
     import subprocess
     import sys
 
     from kiosk.privacy import find_image_files
 
-    from conftest import short_session_kiosk, stop_private_audio_sink, use_microphone
+    from conftest import child_result, short_session_kiosk, stop_private_audio_sink, use_microphone
 
     for tool in ("pulseaudio", "pactl", "espeak-ng"):
         if shutil.which(tool) is None:
@@ -255,21 +254,13 @@ def test_whole_sessions_with_voice_commands_write_no_voice_or_image_file(tmp_pat
         )
     try:
         use_microphone(env, "module-pipe-source", f"file={mic}", "format=s16le", "rate=22050", "channels=1")
-        proc = subprocess.run(
-            [sys.executable, "-c", VOICE_SESSIONS, str(site), str(faces), str(mic), str(verdicts), *map(str, said)],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=200,
-        )
+        argv = [sys.executable, "-c", VOICE_SESSIONS, str(site), str(faces), str(mic), str(verdicts), *map(str, said)]
+        result, stderr = child_result(argv, work, env, timeout_s=200)
     finally:
         stop_private_audio_sink(audio)
-    assert proc.returncode == 0 and "RESULT " in proc.stdout, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.split("RESULT ", 1)[1])
     assert result["sessions"] >= 2, f"two whole sessions should have finished: {result}"
     assert len(result["heard"]) >= 3, f"the microphone was not used: {result}"
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in stderr
 
     def is_prompt(path: Path) -> bool:  # synthesized prompts: the cache, the engines' folder
         if path.is_relative_to(home / ".cache" / "kiosk" / "tts"):

@@ -32,7 +32,7 @@ from kiosk.speech.earcons import EARCONS  # noqa: E402
 from kiosk.speech.qt_audio import Listener, Speaker, _has_audio_output  # noqa: E402
 from kiosk.speech.tts import AzureTTS, OfflineTTS, TTSChain, wav_info  # noqa: E402
 
-from conftest import stop_private_audio_sink, use_microphone, with_private_audio_sink  # noqa: E402
+from conftest import child_result, stop_private_audio_sink, use_microphone, with_private_audio_sink  # noqa: E402
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng binary not installed (apt install espeak-ng)")
@@ -549,18 +549,10 @@ def _on_a_loopback_microphone(tmp_path, script: str, *args: str) -> dict:
     env = with_private_audio_sink(dict(os.environ), audio_dir)
     try:
         use_microphone(env, "module-remap-source", "master=kiosk_null.monitor")
-        child = subprocess.run(
-            [sys.executable, "-c", PUMP_UNTIL + script, *args],
-            cwd=Path(__file__).resolve().parent.parent,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        argv = [sys.executable, "-c", PUMP_UNTIL + script, *args]
+        return child_result(argv, Path(__file__).resolve().parent.parent, env, timeout_s=120)[0]
     finally:
         stop_private_audio_sink(audio_dir)
-    assert child.returncode == 0 and "RESULT " in child.stdout, child.stderr[-3000:]
-    return json.loads(child.stdout.split("RESULT ", 1)[1])
 
 
 SPEECH_WHILE_LISTENING = r"""
