@@ -374,3 +374,47 @@ def test_a_real_recording_still_passes_level_1(model, tmp_path):
         shutil.copy(f, tmp_path / f"frame_{i:04d}.jpg")
     out = _verify(tmp_path)
     assert out["session"]["levels_passed"] >= 1, out.get("reason")
+
+
+# --- the training recipe's leave-subjects-out folds ---------------------------------------------
+
+
+def test_a_leave_subjects_out_fold_runs_the_shipped_recipe_and_writes_only_into_its_folder():
+    """crossval.py retrains the recipe per held-out group: its steps must take the shipped steps'
+    arguments (one recipe) and never write the shipped model, its JSON, DET picture or logs."""
+    from training.liveness.__main__ import commands
+
+    shipped = commands("D", "W")
+    fold = commands("D", "W/fold_A", fold=True)
+    assert "signals" not in fold and "--update-meta" not in fold["evaluate"][1]
+    for step, (which, args) in fold.items():
+        assert which == shipped[step][0]
+        base = [a.replace("W/fold_A", "W") for a in args]
+        assert base[: len(shipped[step][1])] == shipped[step][1] or step == "evaluate"
+        for flag in ("--out", "--report", "--det", "--model", "--teacher", "--keras"):
+            # a bare file name is one in the work folder (train.py --out)
+            if flag in args and "/" in (value := args[args.index(flag) + 1]):
+                assert value.startswith("W/fold_A/"), (step, flag)
+    assert "--update-meta" in shipped["evaluate"][1]  # only the shipped run writes the card's figures
+
+
+def test_the_held_out_subjects_follow_LIVENESS_VAL_SUBJECTS_and_unknown_ones_are_refused():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; sys.path.insert(0, 'training/liveness'); import data;"
+        "idx = {'subject': np.array(['0001', '0002', '0003', '0006', '0008'])};"
+        "print(data.split_mask(idx).tolist())"
+    )
+
+    def run(value):
+        env = {k: v for k, v in os.environ.items() if k != "LIVENESS_VAL_SUBJECTS"}
+        if value is not None:
+            env["LIVENESS_VAL_SUBJECTS"] = value
+        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+
+    assert run(None).stdout.strip() == "[False, False, True, True, True]"  # the shipped split: 0003 0006 0008
+    assert run("0001,0002").stdout.strip() == "[True, True, False, False, False]"
+    bad = run("0001,0042")
+    assert bad.returncode != 0 and "0042" in bad.stderr

@@ -33,10 +33,11 @@ ROOT = HERE.parents[1]
 STEPS = ("extract", "port", "teacher", "export-teacher", "train", "export", "signals", "evaluate")
 
 
-def commands(datasets: str, work: str) -> dict[str, tuple[str, list[str]]]:
-    """step -> (which interpreter, script arguments)."""
+def commands(datasets: str, work: str, fold: bool = False) -> dict[str, tuple[str, list[str]]]:
+    """step -> (which interpreter, script arguments). fold: a leave-subjects-out run (crossval.py):
+    the same recipe, but its model, logs and report stay in `work` and nothing shipped is touched."""
     teacher = f"{work}/liveness_prelu.tflite"
-    return {
+    table = {
         "extract": ("runtime", ["extract_faces.py", datasets, work]),
         "port": ("train", ["port_minifasnet.py", datasets, work]),
         # the teacher keeps v1.0.0's recipe (no bad-light copies): it only ever judges the well-lit
@@ -61,6 +62,17 @@ def commands(datasets: str, work: str) -> dict[str, tuple[str, list[str]]]:
         "signals": ("runtime", ["study_runtime_signals.py", datasets, work]),
         "evaluate": ("runtime", ["evaluate.py", datasets, work, "--update-meta"]),
     }
+    if fold:
+        report, model = f"{work}/report", f"{work}/liveness.tflite"
+        for step in ("teacher", "export-teacher", "train"):
+            table[step][1].extend(["--report", report])
+        table["export"][1].extend(["--out", model, "--report", report, "--version", "fold"])
+        table["evaluate"] = (
+            "runtime",
+            ["evaluate.py", datasets, work, "--model", model, "--out", report, "--det", f"{report}/liveness_det.png"],
+        )
+        del table["signals"]  # the runtime signals keep the shipped thresholds (the kiosk's config)
+    return table
 
 
 def run_sharded(cmd: list[str], jobs: int, env: dict[str, str]) -> int:

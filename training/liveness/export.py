@@ -42,9 +42,9 @@ def representative_crops(datasets, work, n=300, seed=7):
     return data.make_crops(frames, sub, SCALE).astype(np.float32)
 
 
-def log_of(keras_path: Path) -> dict:
-    """The training log train.py wrote beside the report for this model, or {}."""
-    for f in sorted((Path(__file__).resolve().parent / "report").glob("train_log*.json")):
+def log_of(keras_path: Path, report: Path) -> dict:
+    """The training log train.py wrote into `report` for this model, or {}."""
+    for f in sorted(report.glob("train_log*.json")):
         log = json.loads(f.read_text())
         if log.get("out") == Path(keras_path).name:
             return log
@@ -59,14 +59,21 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--version", default="1.1.0")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "liveness.tflite")
+    ap.add_argument(
+        "--report", type=Path, default=Path(__file__).resolve().parent / "report", help="where train.py put its log"
+    )
     args = ap.parse_args()
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+    import data
     import keras
     import minifasnet
     from train import live_prob_model, tflite_live_scores
+
+    index = data.load_index(args.work)
+    train_subjects = ",".join(sorted(set(index["subject"][~data.split_mask(index)].tolist())))
 
     if args.keras == "pretrained":
         model = live_prob_model(minifasnet.build(minifasnet.load_state_npz(args.work / "MiniFASNetV2.npz")))
@@ -76,9 +83,9 @@ def main() -> None:
         model = keras.models.load_model(path, safe_mode=False)
         source = (
             "MiniFASNetV2 (minivision, Apache-2.0) ported to Keras, fine-tuned on NUAA train-list "
-            "subjects 0001,0002,0004,0005,0007,0009 + synthetic screen replays + capture augmentation"
+            f"subjects {train_subjects} + synthetic screen replays + capture augmentation"
         )
-        if log_of(path).get("light_copies", 0) > 0:
+        if log_of(path, args.report).get("light_copies", 0) > 0:
             source += " + bad-light augmentation (dark room, backlight, side light; train.py --light-copies)"
         if any(isinstance(layer, keras.layers.ReLU) for layer in model.layers):
             source += (

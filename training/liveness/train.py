@@ -134,6 +134,7 @@ def main() -> None:
         "0.6 was tried and made screen replays pass far more often (models/liveness.md)",
     )
     ap.add_argument("--distill", type=float, default=0.7, help="weight of the teacher in the targets")
+    ap.add_argument("--report", type=Path, default=HERE / "report", help="where the training log goes")
     args = ap.parse_args()
     import tensorflow as tf
 
@@ -224,9 +225,9 @@ def main() -> None:
     print("fine-tuned", log["finetuned_val@0.5"], flush=True)
     model.save(args.work / args.out)
     log["seconds"] = round(time.time() - t0, 1)
-    (HERE / "report").mkdir(exist_ok=True)
+    args.report.mkdir(parents=True, exist_ok=True)
     (
-        HERE / "report" / ("train_log.json" if args.activation == "prelu" else f"train_log_{args.activation}.json")
+        args.report / ("train_log.json" if args.activation == "prelu" else f"train_log_{args.activation}.json")
     ).write_text(json.dumps(log, indent=2))
 
 

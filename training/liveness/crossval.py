@@ -1,0 +1,203 @@
+"""Leave-subjects-out rotation of the whole liveness recipe, evaluated through the kiosk.
+
+The shipped model is validated on 3 of the 9 NUAA subjects (data.SHIPPED_VAL_SUBJECTS); a worst
+subject among 3 says little about the next person. Here the same recipe (teacher, student, int8
+export: the steps of `python -m training.liveness`, with the same arguments) is run again with each
+other group of 3 subjects held out, and each fold's model is evaluated on its held-out subjects by
+evaluate.py (VisionPipeline + SessionEngine, default config). With the shipped model's own report
+that gives every one of the 9 subjects a figure from a model that never saw them.
+
+    PYTHONPATH=. .venv/bin/python training/liveness/crossval.py --datasets ../shared/datasets [--folds A,B] [--parallel 2]
+    PYTHONPATH=. .venv/bin/python training/liveness/crossval.py --summary-only    # only re-merge the reports
+
+Needs the `extract` and `port` steps' outputs in --work (`python -m training.liveness extract port`).
+Each fold works in <work>/fold_<name>/ (links to those outputs) and runs its steps in one child
+process chain with LIVENESS_VAL_SUBJECTS set; folds run side by side (one core each: TensorFlow and
+the evaluation are single-threaded). The merge goes to report/crossval_liveness.json and prints
+the card's tables. The runtime signals' thresholds (identity, capture quality, frozen feeds) stay
+the shipped ones: they were measured on the shipped split's training subjects, so for folds A and
+B they are not blind (said in the card).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+from training.liveness.__main__ import commands  # noqa: E402  (one recipe: the steps' own arguments)
+
+SHIPPED = ("0003", "0006", "0008")  # data.SHIPPED_VAL_SUBJECTS (data.py needs cv2; this stays light)
+# every other subject once; each group mixes sessions with and without glasses where there are any
+FOLDS = {"A": ("0001", "0004", "0007"), "B": ("0002", "0005", "0009")}
+STEPS = ("teacher", "export-teacher", "train", "export", "evaluate")
+SHARED_FILES = ("nuaa_faces.npz", "MiniFASNetV2.npz", "MiniFASNetV1SE.npz")
+SHIPPED_REPORT = HERE / "report" / "runtime_eval_liveness.json"
+
+
+def run_fold(name: str, args, python: dict[str, str]) -> subprocess.Popen:
+    work = Path(args.work) / f"fold_{name}"
+    (work / "report").mkdir(parents=True, exist_ok=True)
+    for f in SHARED_FILES:
+        src, dst = (Path(args.work) / f).resolve(), work / f
+        if src.exists() and not dst.exists():
+            dst.symlink_to(src)
+    table = commands(args.datasets, str(work), fold=True)
+    chain = " && ".join(
+        f"echo '== {step}' && " + " ".join([python[table[step][0]], str(HERE / table[step][1][0]), *table[step][1][1:]])
+        for step in STEPS
+    )
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        OMP_NUM_THREADS="1",
+        LIVENESS_VAL_SUBJECTS=",".join(FOLDS[name]),
+    )
+    log = open(work / "crossval.log", "w")  # noqa: SIM115  (closed when the process is reaped)
+    print(f"fold {name} (held out {', '.join(FOLDS[name])}): log {work / 'crossval.log'}", flush=True)
+    return subprocess.Popen(["bash", "-c", chain], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def fold_reports(work: Path) -> dict[str, dict]:
+    """fold name -> its runtime evaluation report (the shipped model's own for its split)."""
+    out = {"shipped": json.loads(SHIPPED_REPORT.read_text())}
+    for name in FOLDS:
+        f = work / f"fold_{name}" / "report" / "runtime_eval_liveness.json"
+        if f.exists():
+            out[name] = json.loads(f.read_text())
+    return out
+
+
+def summarise(reports: dict[str, dict]) -> dict:
+    per_subject, attacks, sessions = {}, {}, {}
+    for fold, r in reports.items():
+        fl = r["frame_level"]
+        for subj, v in fl["per_subject_all_conditions"].items():
+            rec = fl["per_subject_as_recorded"].get(subj, {})
+            per_subject[subj] = {
+                "fold": fold,
+                "judged": v["judged"],
+                "frames": v["frames"],
+                "BPCER_runtime": v["BPCER_runtime"],
+                "BPCER_raw": v["BPCER_raw"],
+                "BPCER_runtime_as_recorded": rec.get("BPCER_runtime"),
+            }
+        attacks[fold] = {
+            k: {"judged": a["judged"], "APCER_runtime": a["APCER_runtime"]} for k, a in fl["attacks"].items()
+        }
+        sessions[fold] = {k: {"sessions": s["sessions"], "accepted": s["accepted"]} for k, s in r["sessions"].items()}
+    genuine = Counter()
+    attack = Counter()
+    for per_kind in sessions.values():
+        for kind, s in per_kind.items():
+            c = genuine if kind.startswith("live/") else attack
+            c["sessions"] += s["sessions"]
+            c["accepted"] += s["accepted"]
+    pooled_live = Counter()
+    for v in per_subject.values():
+        if v["BPCER_runtime"] is not None:
+            pooled_live["judged"] += v["judged"]
+            pooled_live["wrong"] += round(v["BPCER_runtime"] * v["judged"])
+    worst = max(per_subject, key=lambda p: per_subject[p]["BPCER_runtime"] or 0.0)
+    return {
+        "folds": {"shipped": list(SHIPPED), **{k: list(v) for k, v in FOLDS.items()}},
+        "per_subject": dict(sorted(per_subject.items())),
+        "worst_subject": worst,
+        "BPCER_runtime_pooled": pooled_live["wrong"] / max(pooled_live["judged"], 1),
+        "attacks": attacks,
+        "sessions": sessions,
+        "genuine_sessions": dict(genuine),
+        "attack_sessions": dict(attack),
+    }
+
+
+def tables(s: dict) -> str:
+    pct = lambda v: "-" if v is None else f"{100 * v:.1f} %"  # noqa: E731
+    lines = [
+        "| subject | fold (held out with) | judged / frames | BPCER runtime | raw | as recorded |",
+        "|---|---|---|---|---|---|",
+    ]
+    for subj, v in s["per_subject"].items():
+        mates = ", ".join(x for x in s["folds"][v["fold"]] if x != subj)
+        lines.append(
+            f"| {subj}{' (worst)' if subj == s['worst_subject'] else ''} | {v['fold']} ({mates}) | "
+            f"{v['judged']} / {v['frames']} | {pct(v['BPCER_runtime'])} | {pct(v['BPCER_raw'])} | "
+            f"{pct(v['BPCER_runtime_as_recorded'])} |"
+        )
+    lines += ["", f"pooled judged live frames wrong: {pct(s['BPCER_runtime_pooled'])}", ""]
+    kinds = sorted({k for a in s["attacks"].values() for k in a})
+    folds = list(s["attacks"])
+    lines += ["| attack (APCER runtime, judged frames) | " + " | ".join(folds) + " |", "|---|" + "---|" * len(folds)]
+    for k in kinds:
+        cells = [s["attacks"][f].get(k) for f in folds]
+        lines.append(
+            f"| {k} | "
+            + " | ".join("-" if c is None else f"{pct(c['APCER_runtime'])} ({c['judged']})" for c in cells)
+            + " |"
+        )
+    lines += ["", "| sessions accepted / played | " + " | ".join(folds) + " |", "|---|" + "---|" * len(folds)]
+    for k in sorted({k for a in s["sessions"].values() for k in a}):
+        cells = [s["sessions"][f].get(k) for f in folds]
+        lines.append(
+            f"| {k} | " + " | ".join("-" if c is None else f"{c['accepted']} / {c['sessions']}" for c in cells) + " |"
+        )
+    g, a = s["genuine_sessions"], s["attack_sessions"]
+    lines += [
+        "",
+        f"genuine sessions accepted {g.get('accepted', 0)} / {g.get('sessions', 0)}; "
+        f"attack sessions accepted {a.get('accepted', 0)} / {a.get('sessions', 0)}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default="../shared/datasets")
+    ap.add_argument("--work", default="artifacts/liveness")
+    ap.add_argument("--folds", default=",".join(FOLDS), help=f"which of {', '.join(FOLDS)} to train and evaluate")
+    ap.add_argument("--parallel", type=int, default=2, help="folds run side by side")
+    ap.add_argument("--runtime-python", default=str(ROOT / ".venv" / "bin" / "python"))
+    ap.add_argument("--train-python", default="/work/venvs/train/bin/python")
+    ap.add_argument("--summary-only", action="store_true")
+    ap.add_argument("--out", type=Path, default=HERE / "report" / "crossval_liveness.json")
+    args = ap.parse_args(argv)
+    work = Path(args.work)
+    if not args.summary_only:
+        names = [f.strip() for f in args.folds.split(",") if f.strip()]
+        if unknown := [n for n in names if n not in FOLDS]:
+            ap.error(f"--folds: unknown {unknown}; known {list(FOLDS)}")
+        if missing := [f for f in SHARED_FILES[:2] if not (work / f).exists()]:
+            ap.error(f"{work}: {missing} missing: run `python -m training.liveness extract port` first")
+        python = {"runtime": args.runtime_python, "train": args.train_python}
+        t0, pending, running, failed = time.time(), list(names), {}, []
+        while pending or running:
+            while pending and len(running) < max(args.parallel, 1):
+                name = pending.pop(0)
+                running[name] = run_fold(name, args, python)
+            for name, p in list(running.items()):
+                if p.poll() is not None:
+                    del running[name]
+                    if p.returncode:
+                        failed.append(name)
+            time.sleep(2)
+        print(f"folds done in {time.time() - t0:.0f} s", flush=True)
+        if failed:
+            print(f"folds failed: {failed} (see their crossval.log)", file=sys.stderr)
+            return 1
+    summary = summarise(fold_reports(work))
+    summary["command"] = "PYTHONPATH=. .venv/bin/python training/liveness/crossval.py " + " ".join(argv or sys.argv[1:])
+    args.out.write_text(json.dumps(summary, indent=1) + "\n")
+    print(tables(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
