@@ -93,6 +93,7 @@ class SessionConfig:
     auto_start_s: float = field(metadata=_between(0, 600, "seconds"))
     result_display_s: float = field(metadata=_between(0.5, 600, "seconds"))
     face_lost_timeout_s: float = field(metadata=_between(0.5, 600, "seconds"))
+    bystander_face_share: float = field(metadata=_between(0, 1, "of the largest face's area"))
 
 
 @dataclass(frozen=True)

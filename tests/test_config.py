@@ -260,4 +260,4 @@ def test_the_readme_threshold_table_shows_the_shipped_defaults():
             section, field = name.split(".")
             assert float(default) == getattr(getattr(shipped, section), field), name
             checked += 1
-    assert checked == 6
+    assert checked == 7

@@ -77,6 +77,38 @@ def test_with_another_face_in_view_the_classifiers_do_not_run(pipeline, photos):
     assert {"liveness", "hands", "emotion"} <= set(pipeline.timings)
 
 
+def test_a_bystander_further_back_does_not_stop_the_person_in_front_from_being_judged(cfg, datasets):
+    """A NUAA recording with a colleague at a desk behind the person (face box ~1/6 of the person's
+    area): the person is judged. Two people side by side (the two-faces photo) still count as two,
+    and with bystander_face_share 0 (every face counts) so does the colleague."""
+    from kiosk.config import config_from_dict
+    from kiosk.session.events import Need
+
+    from conftest import need_data
+
+    frames = sorted(
+        need_data(datasets / "nuaa_train" / "real" / "0001").glob("0001_00_00_02_*.jpg"),
+        key=lambda f: int(f.stem.split("_")[-1]),
+    )[:12]
+    pair = cv2.imread(str(datasets / "photos" / "two_faces.jpg"))
+    needs = frozenset({Need.FACE, Need.LIVENESS})  # level 1 (the face mesh)
+    seen = {}
+    for share in (0.25, 0.0):
+        p = VisionPipeline(config_from_dict({"session": {"bystander_face_share": share}}))
+        try:
+            obs = [p.process(cv2.imread(str(f)), needs) for f in frames]
+            seen[share] = [(o.faces, o.live is not None) for o in obs[4:]]
+        finally:
+            p.close()
+        p = VisionPipeline(config_from_dict({"session": {"bystander_face_share": share}}))
+        try:
+            assert p.process(pair, needs).faces == 2
+        finally:
+            p.close()
+    assert seen[0.0] == [(2, False)] * 8  # the colleague is found in every one of these frames
+    assert seen[0.25] == [(1, True)] * 8
+
+
 def test_no_face_gives_an_empty_observation(pipeline):
     import numpy as np
 

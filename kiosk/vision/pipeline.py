@@ -44,6 +44,16 @@ def _load(name: str, module: str, cls: str, path, **kwargs):
     return obj, ModelStatus(name, str(path), True, "", str(meta.get("version", "")))
 
 
+def people_in_front(faces: list[Face], bystander_share: float) -> list[Face]:
+    """The faces (largest first) of the people in front of the kiosk: a face smaller than
+    `bystander_share` of the largest one's box area is someone further back, e.g. at a desk behind
+    the person, who should neither stop the person from being judged nor be judged."""
+    if len(faces) < 2 or bystander_share <= 0:
+        return faces
+    largest = faces[0].bbox[2] * faces[0].bbox[3]
+    return [f for f in faces if f.bbox[2] * f.bbox[3] >= bystander_share * largest]
+
+
 class VisionPipeline:
     def __init__(self, cfg, static_image_mode: bool = False):
         self.cfg = cfg
@@ -129,6 +139,7 @@ class VisionPipeline:
         if not needs:
             return Observation()
         faces: list[Face] = self._timed("face_mesh", self._face_model(needs).detect, image)
+        faces = people_in_front(faces, self.cfg.session.bystander_face_share)
         if not faces:
             self.tracker.update(None)
             return Observation()
