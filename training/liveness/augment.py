@@ -116,8 +116,15 @@ def screen_replay(frame, bbox, rng, background=None, fine=False):
     return out, (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
 
 
-def capture(img, rng, strength=1.0):
+def capture(img, rng, strength=1.0, hard=False):
+    """hard: also what a far or moving person and a cheap camera give (train.py --hard-capture):
+    fewer pixels on the face (the frame sampled down and back up), longer motion blur, stronger JPEG."""
     out = img.astype(np.float32)
+    if hard and rng.random() < 0.3 * strength:  # far from the camera: fewer pixels on the face
+        h, w = out.shape[:2]
+        f = rng.uniform(0.35, 0.75)
+        small = cv2.resize(out, (max(int(w * f), 8), max(int(h * f), 8)), interpolation=cv2.INTER_AREA)
+        out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     if rng.random() < 0.5 * strength:  # exposure: bright light / dark room / dark skin under-exposed
         gain = np.exp(rng.uniform(-0.9, 0.6))
         out = 255 * (np.clip(out / 255 * gain, 0, 1) ** rng.uniform(0.8, 1.25))
@@ -127,7 +134,7 @@ def capture(img, rng, strength=1.0):
         if rng.random() < 0.5:
             out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 2.0))
         else:
-            k = int(rng.integers(3, 9))
+            k = int(rng.integers(3, 14 if hard else 9))
             kern = np.zeros((k, k), np.float32)
             kern[k // 2] = 1.0 / k
             rot = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), rng.uniform(0, 180), 1.0)
@@ -137,7 +144,7 @@ def capture(img, rng, strength=1.0):
         out = out + rng.normal(0, rng.uniform(2, 8), out.shape)
     out = np.clip(out, 0, 255).astype(np.uint8)
     if rng.random() < 0.5 * strength:
-        out = _jpeg(out, rng.integers(40, 95))
+        out = _jpeg(out, rng.integers(30 if hard else 40, 95))
     return out
 
 

@@ -57,7 +57,15 @@ def tflite_live_scores(path, x):
 
 
 def build_train_set(
-    frames, index, rng, screens_per_real=2, aug_copies=1, light_copies=1, screen_light=0.3, with_clean=False
+    frames,
+    index,
+    rng,
+    screens_per_real=2,
+    aug_copies=1,
+    light_copies=1,
+    screen_light=0.3,
+    with_clean=False,
+    hard_capture=False,
 ):
     """Crops for training and, with_clean, row for row the same crops before bad light was added
     (`x_clean`, else None): a teacher that never learnt dark rooms judges the well-lit version, so
@@ -82,7 +90,7 @@ def build_train_set(
         y, kind = index["label"][i], ("real" if index["label"][i] else "print")
         add(frames[i], frames[i], index["bbox"][i], y, kind)
         for _ in range(aug_copies):
-            add(augment.capture(frames[i], rng), frames[i], index["bbox"][i], y, kind)
+            add(augment.capture(frames[i], rng, hard=hard_capture), frames[i], index["bbox"][i], y, kind)
         for _ in range(light_copies):
             lit = augment.light(frames[i], index["bbox"][i], rng)
             add(augment.capture(lit, rng, strength=0.5), frames[i], index["bbox"][i], y, kind)
@@ -91,7 +99,10 @@ def build_train_set(
             bg = frames[int(rng.choice(tr))]
             img, box = augment.screen_replay(frames[i], index["bbox"][i], rng, background=bg)
             lit = light_copies > 0 and rng.random() < screen_light  # a replay in a dark room or against a window
-            add(augment.light(img, box, rng) if lit else img, img, box, 0, "screen")
+            shot = augment.light(img, box, rng) if lit else img
+            if hard_capture and rng.random() < 0.5:  # a far, moving or cheap camera films the screen too
+                shot = augment.capture(shot, rng, strength=0.5 if lit else 1.0, hard=True)
+            add(shot, img, box, 0, "screen")
     crop_rng = copy.deepcopy(rng)  # the same box jitter for a crop and its clean twin
     x = data.make_crops(imgs, {"bbox": np.array(boxes)}, SCALE, jitter=(0.06, 0.12), rng=rng)
     x_clean = (
@@ -134,6 +145,12 @@ def main() -> None:
         "0.6 was tried and made screen replays pass far more often (models/liveness.md)",
     )
     ap.add_argument("--distill", type=float, default=0.7, help="weight of the teacher in the targets")
+    ap.add_argument(
+        "--hard-capture",
+        action="store_true",
+        help="capture augmentation also of far faces (fewer pixels), longer motion blur and stronger JPEG, "
+        "and on the synthetic screen replays too (augment.capture hard=True)",
+    )
     ap.add_argument("--report", type=Path, default=HERE / "report", help="where the training log goes")
     args = ap.parse_args()
     import tensorflow as tf
@@ -158,6 +175,7 @@ def main() -> None:
         light_copies=args.light_copies,
         screen_light=args.screen_light,
         with_clean=bool(args.teacher),
+        hard_capture=args.hard_capture,
     )
     val = valset.build(frames, index, SCALE)
     print(
@@ -184,6 +202,7 @@ def main() -> None:
         "activation": args.activation,
         "light_copies": args.light_copies,
         "screen_light": args.screen_light,
+        "hard_capture": args.hard_capture,
         "out": args.out,
         "train_counts": {k: int(n) for k, n in zip(*np.unique(kinds, return_counts=True), strict=False)},
         "val_subjects": list(data.VAL_SUBJECTS),
