@@ -83,9 +83,9 @@ def run_fold(name: str, args, python: dict[str, str]) -> subprocess.Popen:
         OMP_NUM_THREADS="1",
         LIVENESS_VAL_SUBJECTS=",".join(FOLDS[name]),
     )
-    log = open(work / "crossval.log", "w")  # noqa: SIM115  (closed when the process is reaped)
     print(f"fold {name} (held out {', '.join(FOLDS[name])}): log {work / 'crossval.log'}", flush=True)
-    return subprocess.Popen(["bash", "-c", chain], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(work / "crossval.log", "w") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(["bash", "-c", chain], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def fold_reports(work: Path, variant: str = "") -> dict[str, dict]:
@@ -123,6 +123,8 @@ def summarise(reports: dict[str, dict]) -> dict:
             c = genuine if kind.startswith("live/") else attack
             c["sessions"] += s["sessions"]
             c["accepted"] += s["accepted"]
+    # wrong frames back from each subject's rate (4 decimals x at most a few thousand judged
+    # frames: exact after rounding)
     pooled_live = Counter()
     for v in per_subject.values():
         if v["BPCER_runtime"] is not None:
