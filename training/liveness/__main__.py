@@ -31,12 +31,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 STEPS = ("extract", "port", "teacher", "export-teacher", "train", "export", "signals", "evaluate")
+SHARED_STEPS = ("extract", "port")  # outputs every leave-subjects-out fold links to (crossval.py)
+TEACHER_FILE = "liveness_prelu.tflite"  # the distillation teacher, in the work folder
 
 
 def commands(datasets: str, work: str, fold: bool = False) -> dict[str, tuple[str, list[str]]]:
     """step -> (which interpreter, script arguments). fold: a leave-subjects-out run (crossval.py):
     the same recipe, but its model, logs and report stay in `work` and nothing shipped is touched."""
-    teacher = f"{work}/liveness_prelu.tflite"
+    teacher = f"{work}/{TEACHER_FILE}"
     table = {
         "extract": ("runtime", ["extract_faces.py", datasets, work]),
         "port": ("train", ["port_minifasnet.py", datasets, work]),

@@ -36,18 +36,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
-from training.liveness.__main__ import commands  # noqa: E402  (one recipe: the steps' own arguments)
+# one recipe: the steps, their order and their arguments are those of `python -m training.liveness`
+from training.liveness.__main__ import SHARED_STEPS, TEACHER_FILE, commands  # noqa: E402
+from training.liveness.__main__ import STEPS as RECIPE_STEPS  # noqa: E402
+from training.liveness.data import SHIPPED_VAL_SUBJECTS  # noqa: E402
 
-SHIPPED = ("0003", "0006", "0008")  # data.SHIPPED_VAL_SUBJECTS (data.py needs cv2; this stays light)
 # every other subject once; each group mixes sessions with and without glasses where there are any.
 # C is the shipped split: its baseline figures are the shipped model's own report; a --variant
 # retrains it like the others.
-FOLDS = {"A": ("0001", "0004", "0007"), "B": ("0002", "0005", "0009"), "C": SHIPPED}
+FOLDS = {"A": ("0001", "0004", "0007"), "B": ("0002", "0005", "0009"), "C": SHIPPED_VAL_SUBJECTS}
 BASELINE_FOLDS = ("A", "B")
-STEPS = ("teacher", "export-teacher", "train", "export", "evaluate")
-TEACHER_STEPS = STEPS[:2]
+# a fold runs the recipe's steps but those whose outputs it shares, and those commands(fold=True) drops
+STEPS = tuple(s for s in RECIPE_STEPS if s not in SHARED_STEPS and s in commands("", "", fold=True))
+TEACHER_STEPS = ("teacher", "export-teacher")
 SHARED_FILES = ("nuaa_faces.npz", "MiniFASNetV2.npz", "MiniFASNetV1SE.npz")
-TEACHER = "liveness_prelu.tflite"
 SHIPPED_REPORT = HERE / "report" / "runtime_eval_liveness.json"
 
 
@@ -62,7 +64,7 @@ def run_fold(name: str, args, python: dict[str, str]) -> subprocess.Popen:
     work = fold_dir(Path(args.work), name, args.variant)
     (work / "report").mkdir(parents=True, exist_ok=True)
     links = [Path(args.work) / f for f in SHARED_FILES]
-    base_teacher = fold_dir(Path(args.work), name) / TEACHER
+    base_teacher = fold_dir(Path(args.work), name) / TEACHER_FILE
     steps = [s for s in STEPS if s in args.steps.split(",")]
     if args.variant and base_teacher.exists():
         links.append(base_teacher)
