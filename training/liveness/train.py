@@ -146,10 +146,23 @@ def main() -> None:
     )
     ap.add_argument("--distill", type=float, default=0.7, help="weight of the teacher in the targets")
     ap.add_argument(
+        "--screen-share",
+        type=float,
+        default=0.5,
+        help="share of the attack crops' total weight given to the synthetic screen replays (the rest to "
+        "prints); the attacks together weigh as much as the live crops",
+    )
+    ap.add_argument(
         "--hard-capture",
         action="store_true",
         help="capture augmentation also of far faces (fewer pixels), longer motion blur and stronger JPEG, "
         "and on the synthetic screen replays too (augment.capture hard=True)",
+    )
+    ap.add_argument(
+        "--train-from",
+        default="",
+        help="freeze every layer before the first whose name starts with this (e.g. conv_34): the "
+        "published early features stay as they are, only the later layers learn from the 6 subjects",
     )
     ap.add_argument("--report", type=Path, default=HERE / "report", help="where the training log goes")
     args = ap.parse_args()
@@ -190,6 +203,13 @@ def main() -> None:
     for layer in base.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
+    if args.train_from:
+        names = [layer.name for layer in base.layers]
+        first = next((i for i, n in enumerate(names) if n.startswith(args.train_from)), None)
+        if first is None:
+            ap.error(f"--train-from {args.train_from}: no layer name starts with it")
+        for layer in base.layers[:first]:
+            layer.trainable = False
     model = live_prob_model(base)
 
     def val_scores():
@@ -203,6 +223,8 @@ def main() -> None:
         "light_copies": args.light_copies,
         "screen_light": args.screen_light,
         "hard_capture": args.hard_capture,
+        "train_from": args.train_from,
+        "screen_share": args.screen_share,
         "out": args.out,
         "train_counts": {k: int(n) for k, n in zip(*np.unique(kinds, return_counts=True), strict=False)},
         "val_subjects": list(data.VAL_SUBJECTS),
@@ -211,10 +233,12 @@ def main() -> None:
     log["pretrained_val@0.5"] = data.frame_metrics(before, 0.5)
     print("pretrained", log["pretrained_val@0.5"], flush=True)
 
-    # balance live against all attacks together, and print against screen
+    # balance live against all attacks together, and print against screen (--screen-share)
+    if not 0.0 < args.screen_share < 1.0:
+        ap.error(f"--screen-share {args.screen_share}: must be between 0 and 1")
     w = np.where(y == 1, 1.0, 0.0)
-    for k in ("print", "screen"):
-        w[kinds == k] = 0.5 * (y == 1).sum() / (kinds == k).sum()
+    for k, share in (("print", 1.0 - args.screen_share), ("screen", args.screen_share)):
+        w[kinds == k] = share * (y == 1).sum() / (kinds == k).sum()
     target = y
     if args.teacher:
         t = tflite_live_scores(args.teacher, x_clean)
