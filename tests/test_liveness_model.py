@@ -398,6 +398,25 @@ def test_a_leave_subjects_out_fold_runs_the_shipped_recipe_and_writes_only_into_
     assert "--update-meta" in shipped["evaluate"][1]  # only the shipped run writes the card's figures
 
 
+def test_a_baseline_merge_with_a_fold_missing_leaves_the_report_as_it_is(tmp_path, capsys):
+    """On a machine holding only some folds' evaluations, merging the baseline must not replace the
+    all-subjects report (and the card's figure) with fewer subjects; a variant's merge may be partial."""
+    import json
+
+    from training.liveness import crossval
+
+    out = tmp_path / "crossval.json"
+    out.write_text("{}")
+    assert crossval.main(["--summary-only", "--work", str(tmp_path), "--out", str(out)]) == 1
+    assert out.read_text() == "{}"
+    assert "fold_A" in capsys.readouterr().err
+    shipped = json.loads(crossval.SHIPPED_REPORT.read_text())
+    (tmp_path / "fold_B-v" / "report").mkdir(parents=True)
+    (tmp_path / "fold_B-v" / "report" / "runtime_eval_liveness.json").write_text(json.dumps(shipped))
+    assert crossval.main(["--summary-only", "--work", str(tmp_path), "--variant", "v", "--out", str(out)]) == 0
+    assert list(json.loads(out.read_text())["attacks"]) == ["B"]  # the folds it merged
+
+
 def test_the_held_out_subjects_follow_LIVENESS_VAL_SUBJECTS_and_unknown_ones_are_refused():
     import subprocess
     import sys

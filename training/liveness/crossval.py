@@ -232,7 +232,15 @@ def main(argv: list[str] | None = None) -> int:
         if failed:
             print(f"folds failed: {failed} (see their crossval.log)", file=sys.stderr)
             return 1
-    summary = summarise(fold_reports(work, args.variant))
+    reports = fold_reports(work, args.variant)
+    # the baseline's merge is the card's figure for all 9 subjects: one made from the folds a fresh
+    # machine happens to hold would silently replace it with fewer subjects (a variant's merge says
+    # which folds it has, and may have fewer)
+    if not args.variant and (absent := [f for f in FOLDS if f not in reports]):
+        where = ", ".join(str(fold_dir(work, f) / "report" / "runtime_eval_liveness.json") for f in absent)
+        print(f"folds {absent} have no report ({where}): {out} left as it is", file=sys.stderr)
+        return 1
+    summary = summarise(reports)
     summary["variant"] = {"name": args.variant, "train_args": args.train_args} if args.variant else None
     summary["command"] = "PYTHONPATH=. .venv/bin/python training/liveness/crossval.py " + " ".join(argv or sys.argv[1:])
     out.write_text(json.dumps(summary, indent=1) + "\n")
