@@ -166,6 +166,8 @@ def main() -> None:
     )
     ap.add_argument("--report", type=Path, default=HERE / "report", help="where the training log goes")
     args = ap.parse_args()
+    if not 0.0 < args.screen_share < 1.0:
+        ap.error(f"--screen-share {args.screen_share}: must be between 0 and 1")
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -234,8 +236,6 @@ def main() -> None:
     print("pretrained", log["pretrained_val@0.5"], flush=True)
 
     # balance live against all attacks together, and print against screen (--screen-share)
-    if not 0.0 < args.screen_share < 1.0:
-        ap.error(f"--screen-share {args.screen_share}: must be between 0 and 1")
     w = np.where(y == 1, 1.0, 0.0)
     for k, share in (("print", 1.0 - args.screen_share), ("screen", args.screen_share)):
         w[kinds == k] = share * (y == 1).sum() / (kinds == k).sum()
