@@ -41,6 +41,13 @@ def _face_mask(shape, bbox, feather: float) -> np.ndarray:
     return cv2.GaussianBlur(mask, (k, k), 0)[..., None]
 
 
+def far_points(xy: np.ndarray, shape: tuple, scale: float) -> np.ndarray:
+    """Where points (x, y) of a frame land in its `far` version: scaled by the far transform's
+    `scale` about the frame centre, as that transform places the shrunken frame."""
+    h, w = shape[:2]
+    return xy * scale + [(w - int(w * scale)) // 2, (h - int(h * scale)) // 2]
+
+
 def make(condition: str, key: str, seed: int = 2024) -> Callable[[np.ndarray, tuple], np.ndarray]:
     """The transform for one recording (`key` fixes its random setting): f(frame_bgr, face_bbox)."""
     if condition not in CONDITIONS:
@@ -92,7 +99,7 @@ def make(condition: str, key: str, seed: int = 2024) -> Callable[[np.ndarray, tu
                 small, top, h - small.shape[0] - top, left, w - small.shape[1] - left, cv2.BORDER_REPLICATE
             )
 
-        far.scale = f  # type: ignore[attr-defined]  # read by the studies to move cached landmarks
+        far.scale = f  # type: ignore[attr-defined]  # read by the studies to move cached landmarks (far_points)
         return far
     # jpeg_noise
     sigma, q = rng.uniform(5, 8), int(rng.integers(25, 41))

@@ -52,18 +52,18 @@ def scorer(spec: str, work: Path):
 
 
 def condition_frames(frames, index, rows):
-    """condition -> (frames, boxes) of the given rows, each recording in one fixed setting."""
+    """condition -> (frames, boxes) of the given rows, each recording in the one setting the
+    runtime evaluation gives it (conditions.make keyed by <subject>_<session>, as evaluate.py)."""
     out = {}
     for cond in conditions.CONDITIONS:
-        imgs, boxes = [], []
+        imgs, boxes, fns = [], [], {}
         for i in rows:
-            f = conditions.make(cond, index["path"][i].rsplit("/", 1)[0])
+            key = f"{index['subject'][i]}_{index['session'][i]}"
+            fn = fns.setdefault(key, conditions.make(cond, key))
             box = np.array(index["bbox"][i], float)
-            imgs.append(f(frames[i], box))
+            imgs.append(fn(frames[i], box))
             if cond == "far":  # the frame shrank about its centre: so did the face box
-                s, (h, w) = f.scale, frames[i].shape[:2]
-                top, left = (h - int(h * s)) // 2, (w - int(w * s)) // 2
-                box = np.array([box[0] * s + left, box[1] * s + top, box[2] * s, box[3] * s])
+                box = np.concatenate([conditions.far_points(box[:2], frames[i].shape, fn.scale), box[2:] * fn.scale])
             boxes.append(box)
         out[cond] = (imgs, np.array(boxes))
     return out

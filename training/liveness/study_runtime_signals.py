@@ -94,11 +94,9 @@ def capture_study(datasets, index, frames, model) -> dict:
             fn = fns.setdefault(key, conditions.make(cond, key))
             img = fn(frames[i], index["bbox"][i])
             lm = index["landmarks"][i].astype(np.float32).copy()
-            if cond == "far":  # same geometry as conditions.far: scaled about the frame centre
-                h, w = img.shape[:2]
-                f = fn.scale
-                lm[:, :2] = lm[:, :2] * f + [(w - int(w * f)) // 2, (h - int(h * f)) // 2]
-                lm[:, 2] *= f
+            if cond == "far":
+                lm[:, :2] = conditions.far_points(lm[:, :2], img.shape, fn.scale)
+                lm[:, 2] *= fn.scale
             x0, y0 = np.floor(lm[:, :2].min(axis=0)).astype(int)
             x1, y1 = np.ceil(lm[:, :2].max(axis=0)).astype(int)
             face = Face(lm, (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), (img.shape[1], img.shape[0]))
