@@ -16,7 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # training/ is not an installed package
 
 from kiosk.session.catalogue import GESTURES, drawable  # noqa: E402
-from kiosk.vision.gestures import SHAPE_FEATURES, GestureClassifier, GestureResult, hand_features, hand_shape  # noqa: E402
+from kiosk.vision.gestures import (  # noqa: E402
+    FINGER_MEASURES,
+    SHAPE_FEATURES,
+    GestureClassifier,
+    GestureResult,
+    finger_measures,
+    hand_features,
+    hand_shape,
+)
 from training.gestures.synth import posed_hand  # noqa: E402
 
 from conftest import need_data  # noqa: E402
@@ -372,11 +380,106 @@ def test_a_bad_shape_envelope_is_a_model_error_that_says_why(tmp_path, envelope,
         GestureClassifier(MODEL, _meta_with(tmp_path, shape_envelope=envelope))
 
 
+def test_finger_measures_tell_fingers_out_from_folded_and_a_palm_from_its_edge():
+    one = hand_features(posed_hand((0.0, 0.9, 0.9, 0.9), FOLDED_THUMB), "Right")
+    m = dict(zip(FINGER_MEASURES, finger_measures(one), strict=True))
+    assert m["index_out"] > 1.6 and max(m["middle_out"], m["ring_out"], m["little_out"]) < 1.2
+    palm = posed_hand((0.0, 0.0, 0.0, 0.0), OUT_THUMB, (-8, -4, 4, 8))
+    facing = finger_measures(hand_features(palm, "Right"))[FINGER_MEASURES.index("palm_width")]
+    edge_on = finger_measures(hand_features(palm * [0.25, 1.0], "Right"))[FINGER_MEASURES.index("palm_width")]
+    assert facing > 0.6 and edge_on < facing / 2
+    # rows at once give the same as one at a time; moved, scaled and mirrored hands the same values
+    both = finger_measures(np.stack([one, one]))
+    assert both.shape == (2, len(FINGER_MEASURES)) and both[1] == pytest.approx(finger_measures(one))
+    moved = hand_features(_rotated(posed_hand((0.0, 0.9, 0.9, 0.9), FOLDED_THUMB), 30.0) * 2 + 50, "Right")
+    assert finger_measures(moved) == pytest.approx(finger_measures(one), abs=1e-6)
+
+
+def test_a_label_whose_instruction_the_fingers_contradict_is_none(tmp_path):
+    """ "Hold up your index finger" with a rule that wants the middle finger out too: none, "fingers"."""
+    feats = hand_features(posed_hand((0.0, 0.9, 0.9, 0.9), FOLDED_THUMB), "Right")
+    assert GestureClassifier(MODEL, _meta_with(tmp_path, finger_rule=None)).classify_features(feats).label == "one"
+    free = [None] * len(FINGER_MEASURES)
+    low = list(free)
+    low[FINGER_MEASURES.index("middle_out")] = 1.5
+    rule = {"measures": list(FINGER_MEASURES), "bounds": {"one": {"low": low, "high": free}}}
+    result = GestureClassifier(MODEL, _meta_with(tmp_path, finger_rule=rule)).classify_features(feats)
+    assert (result.label, result.rejected) == ("none", "fingers")
+    # the same hand with a rule that leaves the middle finger free: "one"
+    loose = {"measures": list(FINGER_MEASURES), "bounds": {"one": {"low": free, "high": free}}}
+    assert GestureClassifier(MODEL, _meta_with(tmp_path, finger_rule=loose)).classify_features(feats).label == "one"
+
+
+@pytest.mark.parametrize(
+    "rule, reason",
+    [
+        ({"measures": ["index_out"], "bounds": {}}, "measures"),
+        ({"measures": list(FINGER_MEASURES), "bounds": {"shaka": {"low": [None] * 5, "high": [None] * 5}}}, "shaka"),
+        ({"measures": list(FINGER_MEASURES), "bounds": {"one": {"low": [2] * 5, "high": [1] * 5}}}, "low <= high"),
+        ({"measures": list(FINGER_MEASURES), "bounds": {"one": {"low": [None] * 4, "high": [None] * 5}}}, "one per"),
+    ],
+)
+def test_a_bad_finger_rule_is_a_model_error_that_says_why(tmp_path, rule, reason):
+    from kiosk.vision.tflite import ModelError
+
+    with pytest.raises(ModelError, match=reason):
+        GestureClassifier(MODEL, _meta_with(tmp_path, finger_rule=rule))
+
+
+def test_finger_rule_bounds_follow_the_instruction_keep_recall_and_other_people_and_skip_one_dataset_labels():
+    """finger_rule.choose: a label two datasets hold gets a lower bound on the fingers its
+    instruction holds out and an upper bound on those it folds, no tighter than its recall budget
+    and each dataset's hands allow, moved back out by the margin; a label one dataset holds gets none."""
+    from training.gestures import finger_rule
+    from training.gestures.labels import INSTRUCTION_SHAPE, LABELS
+
+    rng = np.random.default_rng(1)
+    n = 400
+    rows, labels, sources = [], [], []
+    for label, source, centre in (
+        ("one", "a", [1.9, 0.8, 0.8, 0.8, 0.8]),
+        ("one", "b", [1.7, 0.9, 0.7, 0.8, 0.8]),  # other people hold the index a little lower
+        ("rock", "a", [1.9, 0.8, 0.8, 1.9, 0.8]),
+    ):
+        rows.append(rng.normal(centre, 0.08, (n, len(FINGER_MEASURES))))
+        labels += [LABELS.index(label)] * n
+        sources += [source] * n
+    M, y, src = np.concatenate(rows), np.array(labels), np.array(sources)
+    low, high = finger_rule.choose(y, y.copy(), M, src)  # every row classified right
+    assert "rock" not in low and "one" in low
+    shape = INSTRUCTION_SHAPE["one"]
+    for f, kind in enumerate(shape):
+        bounded = np.isfinite(low["one"][f]) or np.isfinite(high["one"][f])
+        assert bounded == (kind is not None), (FINGER_MEASURES[f], kind)
+    assert 1.2 < low["one"][0] < 1.7 and 0.9 < high["one"][1] < 1.5  # between folded and out
+    one = y == LABELS.index("one")
+    kept = finger_rule.admitted(M[one], low["one"], high["one"]).mean()
+    assert kept >= 1 - finger_rule.MAX_RECALL_COST
+    for s in ("a", "b"):
+        assert (
+            finger_rule.admitted(M[one & (src == s)], low["one"], high["one"]).mean() >= 1 - finger_rule.MAX_CROSS_LOSS
+        )
+    # the margin: the search's own bound was one that still kept the budget
+    tight_low, tight_high = low["one"] + finger_rule.MARGIN, high["one"] - finger_rule.MARGIN
+    assert finger_rule.admitted(M[one], tight_low, tight_high).mean() >= 1 - finger_rule.MAX_RECALL_COST - 1e-9
+    # and the JSON form the kiosk reads: null where there is no bound
+    meta = finger_rule.rule_meta((low, high))
+    assert meta["bounds"]["one"]["low"][1] is None and meta["bounds"]["one"]["high"][0] is None
+    from kiosk.vision.gestures import FingerRule
+
+    parsed = FingerRule.from_meta(meta, LABELS, "test")
+    assert parsed.admits("one", np.array([1.9, 0.8, 0.8, 0.8, 0.8]))
+    assert not parsed.admits("one", np.array([0.8, 0.8, 0.8, 0.8, 0.8]))  # the index folded
+
+
 def test_the_shipped_json_checks_shape_and_orientation():
     """The evaluation wrote the checks it measured into the shipped JSON (models/gesture_classifier.md)."""
     clf = GestureClassifier(MODEL)
     assert clf.fingers_up and clf.max_up_degrees == pytest.approx(70.0)
     assert clf.envelope.low, "no shape envelope in models/gesture_classifier.json"
+    # the finger rule for the labels two datasets hold: an open hand's palm faces the camera
+    assert set(clf.finger_rule.low) == {"hi_five", "perfect", "fist", "one"}
+    assert clf.finger_rule.low["hi_five"][FINGER_MEASURES.index("palm_width")] > 0
 
 
 def test_shape_margins_are_widened_per_measure_for_other_datasets_and_dropped_where_none_fits():

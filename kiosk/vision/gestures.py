@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar, Self
 
 import numpy as np
 
@@ -79,6 +80,30 @@ def hand_shape(features) -> np.ndarray:
     return np.array(out)
 
 
+# What a gesture's instruction says of the hand, per measure (the model JSON's `finger_rule` names
+# them): how far each finger reaches out, and whether the palm faces the camera.
+FINGER_MEASURES = ("index_out", "middle_out", "ring_out", "little_out", "palm_width")
+_FINGER_BASE_TIP = ((5, 8), (9, 12), (13, 16), (17, 20))
+
+
+def finger_measures(features) -> np.ndarray:
+    """(.., 42) kiosk features -> (.., 5) FINGER_MEASURES, float64.
+
+    <finger>_out: fingertip distance from the wrist over that finger's knuckle distance from the
+    wrist (about 1.9 for a finger held out, under 1 for one folded into the palm).
+    palm_width: index to little knuckle over wrist to middle knuckle (about 0.8 for a palm facing
+    the camera, near 0 for a flat hand seen edge-on)."""
+    p = np.asarray(features, dtype=np.float64).reshape(-1, 21, 2)
+
+    def length(v: np.ndarray) -> np.ndarray:
+        return np.hypot(v[..., 0], v[..., 1])
+
+    cols = [length(p[:, tip]) / np.maximum(length(p[:, base]), 1e-9) for base, tip in _FINGER_BASE_TIP]
+    cols.append(length(p[:, 5] - p[:, 17]) / np.maximum(length(p[:, 9]), 1e-9))
+    out = np.stack(cols, axis=1)
+    return out if np.ndim(features) > 1 else out[0]
+
+
 def upright_degrees(features) -> np.ndarray:
     """Degrees between "up" in the image and the wrist -> middle-knuckle direction, per (.., 42) row."""
     xy = np.asarray(features, dtype=np.float64).reshape(-1, 21, 2)
@@ -87,40 +112,67 @@ def upright_degrees(features) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ShapeEnvelope:
+class LabelBounds:
+    """Per label, a lower and an upper bound on each of a fixed list of hand measures; a hand the
+    classifier gives a label whose bounds it breaks is "none". A label without bounds is admitted.
+    The JSON form: {<names key>: [measures], "bounds": {label: {"low": [...], "high": [...]}}}, null
+    for no bound (JSON has no infinity)."""
+
+    low: dict[str, np.ndarray]
+    high: dict[str, np.ndarray]
+
+    MEASURES: ClassVar[tuple[str, ...]] = ()
+    NAMES_KEY: ClassVar[str] = "measures"
+    JSON_KEY: ClassVar[str] = ""
+
+    @classmethod
+    def from_meta(cls, meta: dict | None, labels: list[str], source: str) -> Self:
+        from kiosk.vision.tflite import ModelError
+
+        if not meta:
+            return cls({}, {})
+        names = tuple(meta.get(cls.NAMES_KEY, ()))
+        if names != cls.MEASURES:
+            raise ModelError(f"{source}: {cls.JSON_KEY} measures {list(names)}, this kiosk knows {list(cls.MEASURES)}")
+        low, high = {}, {}
+        for label, bounds in (meta.get("bounds") or {}).items():
+            if label not in labels:
+                raise ModelError(f"{source}: {cls.JSON_KEY} names unknown label {label!r}")
+            lo = np.array([-np.inf if v is None else v for v in bounds.get("low", ())], float)
+            hi = np.array([np.inf if v is None else v for v in bounds.get("high", ())], float)
+            if lo.shape != (len(names),) or hi.shape != (len(names),) or not (lo <= hi).all():
+                raise ModelError(
+                    f"{source}: {cls.JSON_KEY} of {label!r} needs low <= high (null: no bound), one per measure"
+                )
+            low[label], high[label] = lo, hi
+        return cls(low, high)
+
+    def admits(self, label: str, measures: np.ndarray) -> bool:
+        if label not in self.low:
+            return True
+        return bool(((measures >= self.low[label]) & (measures <= self.high[label])).all())
+
+
+class ShapeEnvelope(LabelBounds):
     """Per label, the range of every SHAPE_FEATURES measure that the label's real hands showed
     (widened by a margin chosen on held-out folds and across datasets). A hand the classifier calls that label but
     whose shape lies outside the range, e.g. three fingers called "victory", is not that gesture:
     a check of what the classifier never saw, which its softmax cannot give."""
 
-    low: dict[str, np.ndarray]
-    high: dict[str, np.ndarray]
+    MEASURES = SHAPE_FEATURES
+    NAMES_KEY = "features"
+    JSON_KEY = "shape_envelope"
 
-    @classmethod
-    def from_meta(cls, meta: dict | None, labels: list[str], source: str) -> ShapeEnvelope:
-        from kiosk.vision.tflite import ModelError
 
-        if not meta:
-            return cls({}, {})
-        names = tuple(meta.get("features", ()))
-        if names != SHAPE_FEATURES:
-            raise ModelError(
-                f"{source}: shape_envelope measures {list(names)}, this kiosk knows {list(SHAPE_FEATURES)}"
-            )
-        low, high = {}, {}
-        for label, bounds in (meta.get("bounds") or {}).items():
-            if label not in labels:
-                raise ModelError(f"{source}: shape_envelope names unknown label {label!r}")
-            lo, hi = np.asarray(bounds.get("low", ()), float), np.asarray(bounds.get("high", ()), float)
-            if lo.shape != (len(names),) or hi.shape != (len(names),) or not (lo <= hi).all():
-                raise ModelError(f"{source}: shape_envelope of {label!r} needs low <= high, one per measure")
-            low[label], high[label] = lo, hi
-        return cls(low, high)
+class FingerRule(LabelBounds):
+    """Per label, what its instruction says of the hand, as bounds on FINGER_MEASURES: a finger the
+    instruction holds out has a lower bound ("Hold up your index and little finger"), one it folds
+    has an upper bound ("fold the others"), "palm to the camera" bounds the palm's width. The bounds
+    come from the label's real hands; a measure the instruction leaves free has none. A little
+    finger alone called "rock" has no index finger held out: none."""
 
-    def admits(self, label: str, shape: np.ndarray) -> bool:
-        if label not in self.low:
-            return True
-        return bool(((shape >= self.low[label]) & (shape <= self.high[label])).all())
+    MEASURES = FINGER_MEASURES
+    JSON_KEY = "finger_rule"
 
 
 @dataclass(frozen=True)
@@ -128,7 +180,7 @@ class GestureResult:
     label: str  # NONE_LABEL when unknown
     confidence: float
     probs: dict[str, float] = field(default_factory=dict)
-    # why the classifier's top label was not given: "confidence", "not upright", "shape"
+    # why the classifier's top label was not given: "confidence", "not upright", "shape", "fingers"
     rejected: str = ""
 
 
@@ -139,7 +191,8 @@ class GestureClassifier:
     `min_confidence_by_label` (classes that look-alike hands reach easily get a higher one), never
     lower than `min_confidence` (the JSON's, or the caller's, e.g. the kiosk config); if the label is
     one the model defines with the fingers up (`fingers_up`), only with the hand no more than
-    `max_degrees` from up; and only if the hand's shape lies in that label's `shape_envelope`."""
+    `max_degrees` from up; only if the hand's shape lies in that label's `shape_envelope`; and only
+    if its fingers and palm are as the label's instruction says (`finger_rule`)."""
 
     def __init__(
         self,
@@ -177,6 +230,7 @@ class GestureClassifier:
                 f"{meta_path.name}: fingers_up names unknown labels {sorted(self.fingers_up - set(self.labels))}"
             )
         self.envelope = ShapeEnvelope.from_meta(self.meta.get("shape_envelope"), self.labels, meta_path.name)
+        self.finger_rule = FingerRule.from_meta(self.meta.get("finger_rule"), self.labels, meta_path.name)
         # What the draw may trust: recall at the configured confidence, real or synthetic per class.
         self.card = ModelCard.from_meta(self.meta, self.validated_recall, reject_labels=frozenset({NONE_LABEL}))
 
@@ -216,6 +270,8 @@ class GestureClassifier:
             rejected = "not upright"
         elif not self.envelope.admits(label, hand_shape(x)):
             rejected = "shape"
+        elif not self.finger_rule.admits(label, finger_measures(x[0])):
+            rejected = "fingers"
         return GestureResult(
             NONE_LABEL if rejected else label, confidence, dict(zip(self.labels, p, strict=True)), rejected
         )

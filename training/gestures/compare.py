@@ -48,8 +48,8 @@ def score(work: Path, real, families_X, min_conf: float | None, without_checks: 
     if len(real) != manifest["rows"]:
         sys.exit(f"{work}: trained on {manifest['rows']} real rows, the datasets now hold {len(real)}")
     meta = json.loads((work / "gesture_classifier.json").read_text())
-    if without_checks:  # the classifier alone: no orientation rule, no shape envelope
-        meta = {**meta, "fingers_up": None, "shape_envelope": None}
+    if without_checks:  # the classifier alone: no orientation rule, no shape envelope, no finger rule
+        meta = {**meta, "fingers_up": None, "shape_envelope": None, "finger_rule": None}
     runs = read_runs(work)
     try:
         fold_y, fold_pred, _, _ = blocked_fold_predictions(work, runs, real, meta, min_conf)
@@ -61,11 +61,13 @@ def score(work: Path, real, families_X, min_conf: float | None, without_checks: 
         if run["kind"] == "cross_dataset":
             idx = np.load(work / run["val_indices"])
             a, b = run["name"].removeprefix("cross_").split("_to_")
-            # the shape envelope from the training dataset's rows only, as evaluate.py measures it
+            # the shape envelope from the training dataset's rows only, as evaluate.py measures it; no
+            # finger rule (one dataset gives it no bounds: training/gestures/finger_rule.py)
             own = real.source == a
             run_meta = {
                 **meta,
                 "shape_envelope": shape_check.refit(meta.get("shape_envelope"), shapes[own], real.y[own]),
+                "finger_rule": None,
             }
             pred, _ = classify(runtime_classifier(work / run["model"], run_meta, min_conf), real.X[idx])
             out[f"{a}>{b}"] = macro_recall(per_class(real.y[idx], pred))

@@ -27,8 +27,8 @@ if str(ROOT) not in sys.path:
 
 from kiosk.modelcard import ModelCard  # noqa: E402
 from kiosk.session.catalogue import drawable  # noqa: E402
-from kiosk.vision.gestures import NONE_LABEL, GestureClassifier  # noqa: E402
-from training.gestures import shape_check  # noqa: E402
+from kiosk.vision.gestures import NONE_LABEL, GestureClassifier, finger_measures  # noqa: E402
+from training.gestures import finger_rule, shape_check  # noqa: E402
 from training.gestures.labels import LABELS, NONE, REAL_NONE_FAMILY, SIDEWAYS_DEG, SYNTHETIC_ONLY, UPRIGHT  # noqa: E402
 from training.gestures.loaders import load_all, load_not_upright, upright_mask  # noqa: E402
 from training.gestures.splits import blocked_folds  # noqa: E402
@@ -97,18 +97,28 @@ def fold_splits(work: Path, runs: list[dict], real) -> list[tuple[dict, np.ndarr
     return out
 
 
-def blocked_fold_predictions(work: Path, runs: list[dict], real, meta: dict, min_conf: float | None = None):
+def blocked_fold_predictions(
+    work: Path,
+    runs: list[dict],
+    real,
+    meta: dict,
+    min_conf: float | None = None,
+    fold_changes: list[dict] | None = None,
+):
     """The blocked-fold runs of train.py pooled: every real row predicted once, through the runtime
     classifier, by the fold model that did not train on it, with the shape check's envelope (if the
-    JSON has one) rebuilt from that fold's training rows. Returns true labels, predictions, sources
-    and groups (the subject of collect.py rows)."""
+    JSON has one) rebuilt from that fold's training rows, and fold_changes[k] (JSON keys, e.g. the
+    finger rule chosen without fold k's rows) applied to fold k. Returns true labels, predictions,
+    sources and groups (the subject of collect.py rows), fold by fold in fold_splits' row order."""
     parts = []
     envelope = meta.get("shape_envelope")
     shapes = shape_check.shapes(real.X) if envelope else None
-    for r, train, idx in fold_splits(work, runs, real):
+    for k, (r, train, idx) in enumerate(fold_splits(work, runs, real)):
         fold_meta = meta
         if shapes is not None:
             fold_meta = {**meta, "shape_envelope": shape_check.refit(envelope, shapes[train], real.y[train])}
+        if fold_changes:
+            fold_meta = {**fold_meta, **fold_changes[k]}
         pred, _ = classify(runtime_classifier(work / r["model"], fold_meta, min_conf), real.X[idx])
         parts.append((real.y[idx], pred, real.source[idx], real.group[idx]))
     if not parts:
@@ -312,6 +322,7 @@ def main(argv=None):
     # the labels the kiosk asks for with the fingers up, and how far from up a hand may turn
     # (labels.UPRIGHT: the rule that also made the real sideways rows "none" in training)
     meta["fingers_up"] = {"labels": [k for k in LABELS if k in UPRIGHT], "max_degrees": SIDEWAYS_DEG}
+    meta.pop("finger_rule", None)  # chosen again below, after the thresholds and the envelope it follows
     report_dir.mkdir(parents=True, exist_ok=True)
     metrics = {
         "min_confidence": min_conf,
@@ -354,8 +365,40 @@ def main(argv=None):
         "cross_dataset_admitted": cross_admitted,
     }
 
+    # 0c. the finger rule's bounds, from the real gestures' out-of-fold predictions only: once on every
+    #     row (shipped), and once per fold without that fold's rows (the recall reported below)
+    splits = fold_splits(work, runs, real)
+    fold_of = np.concatenate([np.full(len(val), k) for k, (_, _, val) in enumerate(splits)])
+    fold_rows = np.concatenate([val for _, _, val in splits])
+    y0, pred0, src0, _ = blocked_fold_predictions(work, runs, real, meta)
+    measures0 = finger_measures(real.X[fold_rows])
+    rule = finger_rule.choose(y0, pred0, measures0, src0)
+    meta["finger_rule"] = finger_rule.rule_meta(rule)
+    fold_rules = []
+    for k in range(len(splits)):
+        out = fold_of != k
+        fold_rules.append(
+            {"finger_rule": finger_rule.rule_meta(finger_rule.choose(y0[out], pred0[out], measures0[out], src0[out]))}
+        )
+    unruled = per_class(y0, pred0)
+    metrics["finger_rule"] = {
+        "rule": f"per label two datasets hold, what its instruction says (training/gestures/labels.py "
+        f"INSTRUCTION_SHAPE) as bounds on {list(finger_rule.FINGER_MEASURES)}, each moved inwards in steps of "
+        f"{finger_rule.GRID[1] - finger_rule.GRID[0]:.2f} while the label keeps within {finger_rule.MAX_RECALL_COST} "
+        f"of its out-of-fold recall and each dataset's hands are admitted >= {1 - finger_rule.MAX_CROSS_LOSS:.2f}, "
+        f"then moved back out by {finger_rule.MARGIN}; the recall 'with' has each fold's bounds chosen without "
+        "that fold's rows",
+        "instruction_shape": {k: list(v) for k, v in finger_rule.INSTRUCTION_SHAPE.items()},
+        "bounds": meta["finger_rule"]["bounds"],
+        "blocked_fold_recall_without": {k: round(v["recall"], 4) for k, v in unruled.items()},
+        "admitted_per_dataset": finger_rule.admitted_per_source(rule, y0, measures0, src0),
+    }
+
     # 1. blocked folds, pooled: every real row is predicted once by the fold model that did not train on it
-    fold_y, fold_pred, fold_src, fold_group = blocked_fold_predictions(work, runs, real, meta)
+    fold_y, fold_pred, fold_src, fold_group = blocked_fold_predictions(work, runs, real, meta, fold_changes=fold_rules)
+    metrics["finger_rule"]["blocked_fold_recall_with"] = {
+        k: round(v["recall"], 4) for k, v in per_class(fold_y, fold_pred).items()
+    }
     blocked = per_class(fold_y, fold_pred)
     metrics["blocked_folds"] = {
         "per_class": blocked,
@@ -443,6 +486,11 @@ def main(argv=None):
         # the envelope from the training dataset's rows only (none for the synthetic-only model)
         own = real.source == train_src
         run_meta = {**meta, "shape_envelope": shape_check.refit(meta["shape_envelope"], shapes[own], real.y[own])}
+        # the finger rule from the training dataset's rows only (none for the synthetic-only model)
+        mine = src0 == train_src
+        run_meta["finger_rule"] = finger_rule.rule_meta(
+            finger_rule.choose(y0[mine], pred0[mine], measures0[mine], src0[mine])
+        )
         pred, _ = classify(runtime_classifier(work / r["model"], run_meta), real.X[idx])
         stats = per_class(real.y[idx], pred)
         # classes the training source had real rows of (others were learnt from synthetic poses only)
@@ -481,7 +529,7 @@ def main(argv=None):
     #    the held-out families accepted
     sweep = {}
     for t in SWEEP:
-        y, p, _, _ = blocked_fold_predictions(work, runs, real, meta, t)
+        y, p, _, _ = blocked_fold_predictions(work, runs, real, meta, t, fold_changes=fold_rules)
         stats = per_class(y, p)
         lo = leave_one_shape_out(work, runs, meta, families_X, drawn, t)
         sweep[f"{t:.1f}"] = {
@@ -669,6 +717,25 @@ def render(m) -> str:
             for k, r in env["blocked_fold_recall"].items()
             if k in env["pads"]
         ]
+    if "finger_rule" in m:
+        fr = m["finger_rule"]
+        lines += [
+            "",
+            "### Finger rule",
+            f"Rule: {fr['rule']}.",
+            "",
+            "| class | instruction (" + ", ".join(finger_rule.FINGER_MEASURES) + ") | low | high "
+            "| blocked-fold recall without | with | admitted per dataset |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for k, b in fr["bounds"].items():
+            shape = " ".join(v or "-" for v in fr["instruction_shape"][k])
+            bounds = [" ".join("-" if v is None else f"{v:g}" for v in b[side]) for side in ("low", "high")]
+            admitted = ", ".join(f"{d} {v:.3f}" for d, v in fr["admitted_per_dataset"].get(k, {}).items())
+            lines.append(
+                f"| {k} | {shape} | {bounds[0]} | {bounds[1]} | {fr['blocked_fold_recall_without'].get(k, 0):.3f} "
+                f"| {fr['blocked_fold_recall_with'].get(k, 0):.3f} | {admitted} |"
+            )
     lines += [
         "",
         "![leave-one-shape-out](leave_one_shape_out.png)",

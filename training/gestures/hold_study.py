@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # genuine: blocked-fold predictions, back in file order per kinivi class; as recorded, and with
     # a simulated tremor (every frame its own small turn, shear and landmark jitter)
-    # each fold's shape envelope from that fold's training rows, as evaluate.py measures recall
+    # each fold's shape envelope from that fold's training rows, as evaluate.py measures recall (the
+    # finger rule is the JSON's, chosen on every row: evaluate.py reports its cost per fold)
     shapes = shape_check.shapes(real.X)
     fold_models = [
         (

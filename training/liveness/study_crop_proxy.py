@@ -38,7 +38,13 @@ STRIDE = 3
 
 
 def scorer(spec: str, work: Path):
-    """(P(live) of float crops, the crop scale it needs) for a model spec."""
+    """(P(live) of float crops, the crop scale it needs) for a model spec; `a.tflite+b.tflite`
+    averages the models' P(live) (each at the runtime's crop)."""
+    if "+" in spec:
+        parts = [scorer(part, work) for part in spec.split("+")]
+        if {scale for _, scale in parts} != {RUNTIME_SCALE}:
+            raise SystemExit(f"{spec}: an average needs models at the runtime's crop")
+        return (lambda x: np.mean([score(x) for score, _ in parts], axis=0)), RUNTIME_SCALE
     if spec.startswith("published:"):
         import minifasnet
         from train import live_prob_model
