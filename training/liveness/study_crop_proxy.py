@@ -39,7 +39,11 @@ STRIDE = 3
 
 def scorer(spec: str, work: Path):
     """(P(live) of float crops, the crop scale it needs) for a model spec; `a.tflite+b.tflite`
-    averages the models' P(live) (each at the runtime's crop)."""
+    averages the models' P(live) (each at the runtime's crop); `mirror:<spec>` averages a model's
+    P(live) on each crop and on its mirror image."""
+    if spec.startswith("mirror:"):
+        score, scale = scorer(spec.removeprefix("mirror:"), work)
+        return (lambda x: (score(x) + score(x[:, :, ::-1])) / 2), scale
     if "+" in spec:
         parts = [scorer(part, work) for part in spec.split("+")]
         if {scale for _, scale in parts} != {RUNTIME_SCALE}:
