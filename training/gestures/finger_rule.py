@@ -4,8 +4,9 @@ Each gesture's instruction says which fingers are held out and which are folded,
 hand that the palm faces the camera (`labels.INSTRUCTION_SHAPE`). The rule turns that into bounds
 on `FINGER_MEASURES`, per label: a lower bound on a finger held out, an upper bound on a folded
 one, a lower bound on the palm's width. A hand the classifier gives a label whose instruction it
-contradicts is "none": a little finger alone is not "rock" (no index finger out), three fingers are
-not "victory" (the ring finger is out), a flat hand seen edge-on is not an open palm to the camera.
+contradicts is "none": a flat hand seen edge-on is not an open palm to the camera, three fingers up
+with the index folded into the palm are not the OK sign (its index bends into a ring), three fingers
+with the little one folded are not an open hand.
 
 Only labels that two datasets hold (MIN_CROSS_ROWS rows each) get bounds: for a label only HaGRID
 holds (125 rows) the bounds cost up to 3.2 points of recall on rows they were not chosen on, even
@@ -20,8 +21,9 @@ per label and measure, is moved one step of GRID inwards while the label
   gets right: out-of-fold predictions of the blocked folds), and
 - where two datasets hold the label, each dataset's hands of it are still admitted >= 1 -
   MAX_CROSS_LOSS (other people, other cameras).
-It stops when no bound can move; then every bound is moved back out by MARGIN. `evaluate.py` also chooses the bounds once per blocked fold without
-that fold's rows, so the recall it reports with the rule was not measured on the rows that set it.
+It stops when no bound can move; then every bound is moved back out by MARGIN. `evaluate.py` also
+chooses the bounds once per blocked fold without that fold's rows, so the recall it reports with the
+rule was not measured on the rows that set it.
 Runs in the runtime venv (numpy and the kiosk only).
 """
 
