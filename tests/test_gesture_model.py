@@ -426,10 +426,11 @@ def test_a_bad_finger_rule_is_a_model_error_that_says_why(tmp_path, rule, reason
         GestureClassifier(MODEL, _meta_with(tmp_path, finger_rule=rule))
 
 
-def test_finger_rule_bounds_follow_the_instruction_keep_recall_and_other_people_and_skip_one_dataset_labels():
+def test_finger_rule_bounds_follow_the_instruction_keep_recall_and_other_people_and_trust_one_dataset_less():
     """finger_rule.choose: a label two datasets hold gets a lower bound on the fingers its
     instruction holds out and an upper bound on those it folds, no tighter than its recall budget
-    and each dataset's hands allow, moved back out by the margin; a label one dataset holds gets none."""
+    and each dataset's hands allow, moved back out by the margin; a label one dataset holds gets only
+    what the words give: the fingers held out reach farther from the wrist than their knuckles."""
     from training.gestures import finger_rule
     from training.gestures.labels import INSTRUCTION_SHAPE, LABELS
 
@@ -446,7 +447,13 @@ def test_finger_rule_bounds_follow_the_instruction_keep_recall_and_other_people_
         sources += [source] * n
     M, y, src = np.concatenate(rows), np.array(labels), np.array(sources)
     low, high = finger_rule.choose(y, y.copy(), M, src)  # every row classified right
-    assert "rock" not in low and "one" in low
+    # rock (one dataset): "Hold up your index and little finger": those two held out, nothing else
+    held_out = [FINGER_MEASURES.index("index_out"), FINGER_MEASURES.index("little_out")]
+    assert (low["rock"][held_out] == finger_rule.HELD_OUT).all()
+    assert np.isinf(np.delete(low["rock"], held_out)).all() and np.isinf(high["rock"]).all()
+    # the same for a label with no rows at all; a label whose words hold no finger out gets nothing
+    assert low["victory"][FINGER_MEASURES.index("middle_out")] == finger_rule.HELD_OUT
+    assert "like" not in low
     shape = INSTRUCTION_SHAPE["one"]
     for f, kind in enumerate(shape):
         bounded = np.isfinite(low["one"][f]) or np.isfinite(high["one"][f])
@@ -477,9 +484,10 @@ def test_the_shipped_json_checks_shape_and_orientation():
     clf = GestureClassifier(MODEL)
     assert clf.fingers_up and clf.max_up_degrees == pytest.approx(70.0)
     assert clf.envelope.low, "no shape envelope in models/gesture_classifier.json"
-    # the finger rule for the labels two datasets hold: an open hand's palm faces the camera
-    assert set(clf.finger_rule.low) == {"hi_five", "perfect", "fist", "one"}
+    # the finger rule: an open hand's palm faces the camera; rock's index finger is held out
+    assert {"hi_five", "perfect", "fist", "one", "rock", "victory", "call_me"} <= set(clf.finger_rule.low)
     assert clf.finger_rule.low["hi_five"][FINGER_MEASURES.index("palm_width")] > 0
+    assert clf.finger_rule.low["rock"][FINGER_MEASURES.index("index_out")] >= 1.0
 
 
 def test_shape_margins_are_widened_per_measure_for_other_datasets_and_dropped_where_none_fits():

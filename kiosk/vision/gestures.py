@@ -168,8 +168,9 @@ class FingerRule(LabelBounds):
     """Per label, what its instruction says of the hand, as bounds on FINGER_MEASURES: a finger the
     instruction holds out has a lower bound ("Hold up your index and little finger"), one it folds
     has an upper bound ("fold the others"), "palm to the camera" bounds the palm's width. The bounds
-    come from the label's real hands; a measure the instruction leaves free has none. A flat hand
-    seen edge-on called "hi_five" has no palm to the camera: none."""
+    come from the label's real hands, or where those cannot set them from the words alone (a finger
+    held out reaches beyond its knuckle); a measure the instruction leaves free has none. A flat
+    hand seen edge-on called "hi_five" has no palm to the camera: none."""
 
     MEASURES = FINGER_MEASURES
     JSON_KEY = "finger_rule"

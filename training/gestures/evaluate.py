@@ -386,8 +386,9 @@ def main(argv=None):
         f"INSTRUCTION_SHAPE) as bounds on {list(finger_rule.FINGER_MEASURES)}, each moved inwards in steps of "
         f"{finger_rule.GRID[1] - finger_rule.GRID[0]:.2f} while the label keeps within {finger_rule.MAX_RECALL_COST} "
         f"of its out-of-fold recall and each dataset's hands are admitted >= {1 - finger_rule.MAX_CROSS_LOSS:.2f}, "
-        f"then moved back out by {finger_rule.MARGIN}; the recall 'with' has each fold's bounds chosen without "
-        "that fold's rows",
+        f"then moved back out by {finger_rule.MARGIN}; labels one dataset holds get only the bound the words "
+        f"give (a finger held out: <finger>_out >= {finger_rule.HELD_OUT}); the recall 'with' has each fold's "
+        "bounds chosen without that fold's rows",
         "instruction_shape": {k: list(v) for k, v in finger_rule.INSTRUCTION_SHAPE.items()},
         "bounds": meta["finger_rule"]["bounds"],
         "blocked_fold_recall_without": {k: round(v["recall"], 4) for k, v in unruled.items()},

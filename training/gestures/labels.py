@@ -56,10 +56,11 @@ REAL_NONE_FAMILY = "real_not_upright"
 # kiosk.vision.gestures.FINGER_MEASURES (index, middle, ring, little, palm): OUT a finger held out
 # (a lower bound on how far it reaches), FOLDED a finger folded into the palm (an upper bound),
 # FACING the palm turned to the camera (a lower bound on its width), None: the instruction leaves it
-# free. The OK sign's index finger bends into the ring but is not folded into the palm: a lower
-# bound too. "In a V" holds up two fingers only, so the ring and little fingers are folded. The
-# bounds themselves come from real hands (training/gestures/finger_rule.py).
-OUT, FOLDED, FACING = "out", "folded", "facing"
+# free. RING: the OK sign's index finger, bent into the ring but not folded into the palm (a lower
+# bound from data, but not "held out"). "In a V" holds up two fingers only, so the ring and little
+# fingers are folded. The bounds themselves come from real hands or, where one dataset cannot show
+# how people differ, from the words alone (training/gestures/finger_rule.py).
+OUT, FOLDED, FACING, RING = "out", "folded", "facing", "ring"
 INSTRUCTION_SHAPE: dict[str, tuple[str | None, ...]] = {
     "like": (FOLDED, FOLDED, FOLDED, FOLDED, None),  # "Make a fist and point your thumb up."
     "dislike": (FOLDED, FOLDED, FOLDED, FOLDED, None),
@@ -67,7 +68,7 @@ INSTRUCTION_SHAPE: dict[str, tuple[str | None, ...]] = {
     "four": (OUT, OUT, OUT, OUT, FACING),
     "hi_five": (OUT, OUT, OUT, OUT, FACING),  # "open hand, fingers up, palm to the camera"
     "victory": (OUT, OUT, FOLDED, FOLDED, None),
-    "perfect": (OUT, OUT, OUT, OUT, None),  # "thumb and index in a ring, other fingers up"
+    "perfect": (RING, OUT, OUT, OUT, None),  # "thumb and index in a ring, other fingers up"
     "fist": (FOLDED, FOLDED, FOLDED, FOLDED, None),
     "one": (OUT, FOLDED, FOLDED, FOLDED, None),  # "Hold up your index finger."
     "rock": (OUT, FOLDED, FOLDED, OUT, None),  # "index and little finger up, fold the others"
