@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from training.gestures import shape_check, synth  # noqa: E402
+from training.gestures import finger_rule, shape_check, synth  # noqa: E402
 from training.gestures.evaluate import (  # noqa: E402
     LOSO_PER_FAMILY,
     blocked_fold_predictions,
@@ -61,13 +61,13 @@ def score(work: Path, real, families_X, min_conf: float | None, without_checks: 
         if run["kind"] == "cross_dataset":
             idx = np.load(work / run["val_indices"])
             a, b = run["name"].removeprefix("cross_").split("_to_")
-            # the shape envelope from the training dataset's rows only, as evaluate.py measures it; no
-            # finger rule (one dataset gives it no bounds: training/gestures/finger_rule.py)
+            # the shape envelope from the training dataset's rows only and the finger rule one dataset
+            # gives (the words' bounds only), as evaluate.py measures it
             own = real.source == a
             run_meta = {
                 **meta,
                 "shape_envelope": shape_check.refit(meta.get("shape_envelope"), shapes[own], real.y[own]),
-                "finger_rule": None,
+                "finger_rule": None if without_checks else finger_rule.rule_meta(finger_rule.words_only()),
             }
             pred, _ = classify(runtime_classifier(work / run["model"], run_meta, min_conf), real.X[idx])
             out[f"{a}>{b}"] = macro_recall(per_class(real.y[idx], pred))

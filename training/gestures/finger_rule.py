@@ -93,9 +93,19 @@ def choose(y: np.ndarray, pred: np.ndarray, M: np.ndarray, source: np.ndarray) -
                     moved = True
     low = {k: v - MARGIN for k, v in low.items()}
     high = {k: v + MARGIN for k, v in high.items()}
-    for label, shape in INSTRUCTION_SHAPE.items():  # no bounds from data: the definition's own
+    words_low, words_high = words_only()
+    for label in words_low.keys() - low.keys():  # no bounds from data: the words' own
+        low[label], high[label] = words_low[label], words_high[label]
+    return low, high
+
+
+def words_only() -> Bounds:
+    """The bounds the instructions' words alone give, with no data: per label whose instruction
+    holds a finger out, that finger reaches at least HELD_OUT (what a label gets from one dataset)."""
+    low, high = {}, {}
+    for label, shape in INSTRUCTION_SHAPE.items():
         held_out = [f for f, kind in enumerate(shape) if kind == OUT and FINGER_MEASURES[f] in FINGERS]
-        if label not in low and held_out:
+        if held_out:
             low[label] = np.full(len(FINGER_MEASURES), -np.inf)
             low[label][held_out] = HELD_OUT
             high[label] = np.full(len(FINGER_MEASURES), np.inf)
