@@ -222,8 +222,10 @@ def test_bad_metadata_raises_model_error(tmp_path):
         EmotionClassifier(MODEL, meta)
 
 
-def _load_split_module():
-    spec = importlib.util.spec_from_file_location("emotion_split", ROOT / "training" / "emotion" / "split.py")
+def _load_training_module(name: str):
+    """training/emotion/<name>.py (a script folder, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"emotion_{name}", ROOT / "training" / "emotion" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -233,7 +235,7 @@ def test_recall_on_held_out_fer_faces(classifier, landmarker, datasets):
     """On validation faces (no duplicate in any training data): a broken model, wrong preprocessing,
     a label-order mix-up or blendshapes in the wrong order fail these floors."""
     need_data(datasets / "fer2013_train.npz")
-    split = _load_split_module()
+    split = _load_training_module("split")
     images, labels, classes = split.load_fer(datasets)
     val = np.array((ROOT / "training" / "emotion" / "report" / "validation_index.txt").read_text().split(), int)
     sample = np.random.default_rng(0).choice(val, 240, replace=False)
@@ -261,24 +263,19 @@ def test_people_not_making_a_face_do_not_pass_emotion_challenges(classifier, dat
     here: a model or threshold that fires on resting faces fails, whatever person it fires on."""
     real = datasets / "nuaa_train" / "real"
     need_data(real)
-    spec = importlib.util.spec_from_file_location("neutral_faces", ROOT / "training" / "emotion" / "neutral_faces.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _load_training_module("neutral_faces")
     judge = mod.runtime_judge()
     frames = [p for recording in mod.recordings(real).values() for p in recording][::8]
     passed = {c: 0 for c in mod.DRAWN}
     faces = 0
     with FaceLandmarkerDetector(max_faces=1, static_image_mode=True) as det:
         for path in frames:
-            frame = cv2.imread(str(path))
-            found = det.detect(frame)
-            if not found:
+            judged = mod.judge_frame(det, classifier, judge, path)
+            if judged is None:
                 continue
             faces += 1
-            result = classifier.classify(frame, found[0])
             for c in mod.DRAWN:
-                passed[c] += result.label == c and mod.passes(judge, c, result)
+                passed[c] += judged[1][c]
     assert faces >= 0.95 * len(frames) >= 200
     assert passed["angry"] == passed["sad"] == 0, passed
     # happy: one person smiles openly on 15 of the 1,743 frames (a real smile, which should pass)

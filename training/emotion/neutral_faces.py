@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 import cv2  # noqa: E402
 from runtime_eval import DRAWN, passes, runtime_judge  # noqa: E402
 
+from kiosk.session.challenges import Judge  # noqa: E402
 from kiosk.vision.emotion import EmotionClassifier  # noqa: E402
 from kiosk.vision.face import FaceLandmarkerDetector  # noqa: E402
 
@@ -56,6 +57,19 @@ def longest_run(flags: list[bool]) -> int:
     return best
 
 
+def judge_frame(
+    detector: FaceLandmarkerDetector, clf: EmotionClassifier, judge: Judge, path: Path
+) -> tuple[str, dict[str, bool]] | None:
+    """One frame through the kiosk's emotion path: (its label or "none", whether it passes each
+    DRAWN challenge), or None when the landmarker finds no face."""
+    frame = cv2.imread(str(path))
+    faces = detector.detect(frame) if frame is not None else []
+    if not faces:
+        return None
+    result = clf.classify(frame, faces[0])
+    return result.label or "none", {c: result.label == c and passes(judge, c, result) for c in DRAWN}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("datasets")
@@ -75,26 +89,26 @@ def main(argv: list[str] | None = None) -> None:
             tops: Counter[str] = Counter()
             found = 0
             for path in frames:
-                frame = cv2.imread(str(path))
-                faces = det.detect(frame) if frame is not None else []
-                if not faces:
+                judged = judge_frame(det, clf, judge, path)
+                if judged is None:
                     continue
                 found += 1
-                result = clf.classify(frame, faces[0])
-                tops[result.label or "none"] += 1
+                label, passed = judged
+                tops[label] += 1
                 for c in DRAWN:
-                    flags[c].append(result.label == c and passes(judge, c, result))
+                    flags[c].append(passed[c])
+            passes_per_challenge = {c: sum(f) for c, f in flags.items()}
             per_recording[rec] = {
                 "frames": len(frames),
                 "with_face": found,
-                "passes": {c: sum(f) for c, f in flags.items()},
+                "passes": passes_per_challenge,
                 "longest_run": {c: longest_run(f) for c, f in flags.items()},
                 "labels": dict(tops.most_common()),
             }
             s = per_subject.setdefault(subject, {"frames": 0, "with_face": 0, "passes": Counter(), "labels": Counter()})
             s["frames"] += len(frames)
             s["with_face"] += found
-            s["passes"].update({c: sum(f) for c, f in flags.items()})
+            s["passes"].update(passes_per_challenge)
             s["labels"].update(tops)
             print(f"{rec}: {found}/{len(frames)} faces, passes {per_recording[rec]['passes']}", flush=True)
     total_faces = sum(s["with_face"] for s in per_subject.values())
