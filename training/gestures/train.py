@@ -50,7 +50,7 @@ ROTATE_DEG = {"like": 30.0, "dislike": 30.0}
 ROTATE_DEG_DEFAULT = 90.0
 
 
-def build_model(n_classes: int, seed: int):
+def build_model(n_classes: int, seed: int, n_inputs: int = 42):
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -58,7 +58,7 @@ def build_model(n_classes: int, seed: int):
     # fist recall and accepted fewer relaxed hands over 3 seeds (model card); 38.6 KB int8, +1 us
     m = keras.Sequential(
         [
-            keras.Input((42,)),
+            keras.Input((n_inputs,)),
             keras.layers.Dense(192, activation="relu"),
             keras.layers.Dropout(0.2),
             keras.layers.Dense(96, activation="relu"),
