@@ -162,23 +162,35 @@ def test_a_smaller_screen_is_given_the_scale_that_fits_the_layout():
 
 
 def _xvfb(size: str):
-    """A private X server with one screen of `size` (scripts/bootstrap.sh installs xvfb)."""
+    """A private X server with one screen of `size` (scripts/bootstrap.sh installs xvfb). Xvfb picks
+    a free display itself (-displayfd) and says so once it listens: a number chosen here by looking
+    for lock files ran out on a machine where killed servers had left 50 of them behind."""
     import shutil
 
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb not installed (scripts/bootstrap.sh)")
-    for n in range(90, 140):
-        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
-            break
+    read_end, write_end = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 20
-    while not os.path.exists(f"/tmp/.X11-unix/X{n}") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return server, f":{n}"
+    os.close(write_end)
+    with os.fdopen(read_end) as announced:
+        number = announced.readline().strip()  # empty if the server exited without a display
+    assert number, f"Xvfb did not start (exit status {server.wait()})"
+    return server, f":{number}"
+
+
+def _stop_xvfb(server: subprocess.Popen) -> None:
+    """Stopped, not killed: a terminated X server removes its lock file, a killed one leaves it."""
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def _run_on_screen(tmp_path, size: str, **extra: str) -> tuple[int, str]:
@@ -191,10 +203,9 @@ def _run_on_screen(tmp_path, size: str, **extra: str) -> tuple[int, str]:
         assert proc.poll() is None, "".join(lines)[-3000:]
         stop_on_sigterm(proc, reader)
     finally:
-        for p in (proc, server):
-            if p.poll() is None:
-                p.kill()
-        server.wait()
+        if proc.poll() is None:
+            proc.kill()
+        _stop_xvfb(server)
     return proc.returncode, "".join(lines)
 
 
@@ -279,8 +290,7 @@ def test_on_a_7_inch_800x480_panel_the_longest_german_texts_are_drawn_whole(tmp_
         argv = [sys.executable, "-c", SEVEN_INCH_PANEL, str(ROOT / "tests"), str(state), str(SCREENSHOTS)]
         result, _ = child_result(argv, ROOT, env, timeout_s=120)
     finally:
-        server.kill()
-        server.wait()
+        _stop_xvfb(server)
     assert result["window"] == [1333, 800], result["window"]  # 800x480 at 0.6: the layout's room
     for found in result["labels"]:
         assert found["needs"] <= found["height"], f"{found['what']}: cut ({found})"
