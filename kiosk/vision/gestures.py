@@ -57,7 +57,7 @@ SHAPE_FEATURES = (
     "thumb_index_tips",
 )
 # landmark chains, base to tip: thumb CMC..tip, then each finger's knuckle (MCP)..tip
-_FINGER_CHAINS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
+FINGER_CHAINS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
 
 
 def hand_shape(features) -> np.ndarray:
@@ -71,7 +71,7 @@ def hand_shape(features) -> np.ndarray:
     p = np.asarray(features, dtype=np.float64).reshape(21, 2)
     palm = float(np.hypot(*p[9])) or 1e-9
     out = []
-    for chain in _FINGER_CHAINS:
+    for chain in FINGER_CHAINS:
         path = sum(float(np.hypot(*(p[b] - p[a]))) for a, b in zip(chain, chain[1:], strict=False))
         out.append(float(np.hypot(*(p[chain[3]] - p[chain[0]]))) / (path or 1e-9))
         out.append(float(np.hypot(*p[chain[3]])) / palm)

@@ -1,7 +1,7 @@
 """Study (not part of the recipe): would inputs that a turn or a bigger hand do not change carry the
 classifier over to other people better than the 42 coordinates alone?
 
-Two arms, the same training sets, seeds and network (train.training_set, train.build_model): the
+Two arms, the same training rows, seeds and network (train.training_data, train.fit): the
 42 coordinates as shipped, and the same plus 36 measures of how the fingers bend (cosine and sine
 of each joint's bend, the spread between neighbouring fingers, `finger_measures`, `hand_shape`).
 Each arm trains the 5 blocked folds, both cross-dataset directions and 4 leave-one-shape-out models,
@@ -26,17 +26,16 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kiosk.vision.gestures import finger_measures, hand_shape  # noqa: E402
+from kiosk.vision.gestures import FINGER_CHAINS, finger_measures, hand_shape  # noqa: E402
 from training.gestures import train  # noqa: E402
-from training.gestures.labels import LABELS, NONE, REAL_NONE_FAMILY  # noqa: E402
-from training.gestures.loaders import load_all, load_not_upright  # noqa: E402
+from training.gestures.labels import LABELS, NONE  # noqa: E402
 from training.gestures.splits import blocked_folds, cross_dataset  # noqa: E402
-from training.gestures.synth import SYNTH_NONE_FAMILIES, generate, generate_none  # noqa: E402
+from training.gestures.synth import SYNTH_NONE_FAMILIES, generate_none  # noqa: E402
 
 # wrist, then each finger's joints base to tip: a bend is measured at every inner point
-_CHAINS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16), (0, 17, 18, 19, 20))
+_CHAINS = tuple((0, *chain) for chain in FINGER_CHAINS)
 FAMILIES = ("flat_edge", "pinkie", "heart_half", "partial_fist")  # the most accepted held-out families
-DRAWN = ("like", "dislike", "call_me", "hi_five", "victory", "perfect", "one", "rock")
+EPOCHS = 30  # train.py's default
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -74,11 +73,7 @@ def main(argv=None) -> None:
         return X if args.arm == "coordinates" else np.concatenate([X, bend_measures(X)], 1)
 
     def fit(rX, ry, nX, nfam, seed):
-        X, y, w = train.training_set(rX, ry, syn_X, syn_y, np.random.default_rng(seed), nX, nfam)
-        X = inputs(X)
-        model = train.build_model(len(LABELS), seed, n_inputs=X.shape[1])
-        model.fit(X, y, sample_weight=w, epochs=30, batch_size=256, shuffle=True, verbose=0)
-        return model
+        return train.fit(rX, ry, syn_X, syn_y, nX, nfam, EPOCHS, seed, inputs=inputs)[0]
 
     def predict(model, X):
         p = model.predict(inputs(X), verbose=0, batch_size=4096)
@@ -89,14 +84,9 @@ def main(argv=None) -> None:
     def recall(y, pred):
         return {LABELS[c]: round(float((pred[y == c] == c).mean()), 4) for c in np.unique(y)}
 
-    real = load_all(args.datasets)
-    not_upright = load_not_upright(args.datasets)
-    gestures = [g for g in LABELS if g != NONE]
-    syn_X, names = generate(gestures, 1500, train.SYNTH_TRAIN_SEED)
-    syn_y = np.array([LABELS.index(g) for g in names])
-    neg_X, neg_fam = generate_none(SYNTH_NONE_FAMILIES, train.NONE_PER_FAMILY, train.SYNTH_NONE_SEED)
-    neg_X = np.concatenate([neg_X, not_upright.X])
-    neg_fam = np.concatenate([neg_fam, np.full(len(not_upright), REAL_NONE_FAMILY)])
+    real, _, syn_X, syn_y, neg_X, neg_fam = train.training_data(args.datasets)
+    # what a default kiosk draws, as the shipped JSON says (hold_study.py reads it the same way)
+    drawn = json.loads((ROOT / "models" / "gesture_classifier.json").read_text())["open_set"]["drawn_labels"]
     result: dict = {"arm": args.arm}
     pred = np.full(len(real), -1)
     for k, (tr, val) in enumerate(blocked_folds(real, 5)):
@@ -111,7 +101,7 @@ def main(argv=None) -> None:
         keep = neg_fam != family
         model = fit(real.X, real.y, neg_X[keep], neg_fam[keep], 100 + SYNTH_NONE_FAMILIES.index(family))
         fresh, _ = generate_none([family], 400, train.SYNTH_VAL_SEED)
-        result[f"held_out_{family}"] = round(float(np.isin(np.array(LABELS)[predict(model, fresh)], DRAWN).mean()), 4)
+        result[f"held_out_{family}"] = round(float(np.isin(np.array(LABELS)[predict(model, fresh)], drawn).mean()), 4)
     for key, value in result.items():
         if isinstance(value, dict):
             value = {**value, "macro": round(float(np.mean(list(value.values()))), 4)}

@@ -122,12 +122,30 @@ def training_set(real_X, real_y, syn_X, syn_y, rng, neg_X=None, neg_fam=None, no
     return X, y, w
 
 
-def fit(real_X, real_y, syn_X, syn_y, neg_X, neg_fam, epochs, seed, none_weight=NONE_WEIGHT):
+def fit(real_X, real_y, syn_X, syn_y, neg_X, neg_fam, epochs, seed, none_weight=NONE_WEIGHT, inputs=None):
+    """The model trained on training_set's rows, and those rows as it saw them (for the int8
+    calibration). `inputs` maps the 42 features to the network's input (a study's; default: as is)."""
     rng = np.random.default_rng(seed)
     X, y, w = training_set(real_X, real_y, syn_X, syn_y, rng, neg_X, neg_fam, none_weight)
-    model = build_model(len(LABELS), seed)
+    if inputs is not None:
+        X = inputs(X)
+    model = build_model(len(LABELS), seed, n_inputs=X.shape[1])
     model.fit(X, y, sample_weight=w, epochs=epochs, batch_size=256, shuffle=True, verbose=0)
     return model, X
+
+
+def training_data(datasets, collected=(), synthetic_per_class=1500, none_per_family=NONE_PER_FAMILY):
+    """Every row the recipe trains on: the real rows (upright), the real sideways / hanging rows, the
+    synthetic gestures and the "none" rows (synthetic families + those real rows) with their family."""
+    real = load_all(datasets, collected)
+    not_upright = load_not_upright(datasets, collected)
+    gestures = [g for g in LABELS if g != NONE]
+    syn_X, syn_names = generate(gestures, synthetic_per_class, SYNTH_TRAIN_SEED)
+    syn_y = np.array([LABELS.index(g) for g in syn_names])
+    neg_X, neg_fam = generate_none(SYNTH_NONE_FAMILIES, none_per_family, SYNTH_NONE_SEED)
+    neg_X = np.concatenate([neg_X, not_upright.X])
+    neg_fam = np.concatenate([neg_fam, np.full(len(not_upright), REAL_NONE_FAMILY)])
+    return real, not_upright, syn_X, syn_y, neg_X, neg_fam
 
 
 def main(argv=None):
@@ -176,14 +194,9 @@ def main(argv=None):
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
     t0 = time.time()
-    real = load_all(args.datasets, args.collected)
-    not_upright = load_not_upright(args.datasets, args.collected)
-    gestures = [g for g in LABELS if g != NONE]
-    syn_X, syn_names = generate(gestures, args.synthetic_per_class, SYNTH_TRAIN_SEED)
-    syn_y = np.array([LABELS.index(g) for g in syn_names])
-    neg_X, neg_fam = generate_none(SYNTH_NONE_FAMILIES, args.none_per_family, SYNTH_NONE_SEED)
-    neg_X = np.concatenate([neg_X, not_upright.X])
-    neg_fam = np.concatenate([neg_fam, np.full(len(not_upright), REAL_NONE_FAMILY)])
+    real, not_upright, syn_X, syn_y, neg_X, neg_fam = training_data(
+        args.datasets, args.collected, args.synthetic_per_class, args.none_per_family
+    )
     work = Path(args.work)
     (work / "runs").mkdir(parents=True, exist_ok=True)
     print(
