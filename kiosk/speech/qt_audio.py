@@ -182,12 +182,20 @@ class _AudioServer:
 
     @staticmethod
     def _answering(path: Path) -> tuple[int, int, int]:
-        """The identity of the socket file at `path` once a connection to it was accepted;
-        OSError when it is gone or nothing accepts."""
+        """The identity of the socket file at `path` once a server is seen listening on it;
+        OSError when it is gone or nothing listens (refused).
+
+        A listener too busy to take the probe is there all the same: on a loaded machine its
+        queue of connections not yet accepted fills (the connect fails at once with EAGAIN) or
+        the probe times out. Taken for "no server", one busy moment would pass for a server that
+        came back, and a kiosk without an audio output would restart for nothing."""
         st = path.stat()
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
             probe.settimeout(0.2)
-            probe.connect(str(path))
+            try:
+                probe.connect(str(path))
+            except (BlockingIOError, TimeoutError):
+                pass
         return _socket_identity(st)
 
     @property

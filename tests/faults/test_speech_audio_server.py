@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -154,6 +155,41 @@ def test_a_server_there_from_the_start_never_asks_for_a_restart(private_socket):
     assert checks_until(AudioComeback(server, has_output=lambda: False)) is None
     # Audio that works: nothing to do either, whatever the start was like.
     assert checks_until(AudioComeback(server, has_output=lambda: True)) is None
+
+
+def test_a_server_too_busy_to_accept_is_still_there(tmp_path, monkeypatch):
+    """A loaded machine: the server has not yet accepted the watch's earlier probes, its queue is
+    full and a new connect fails at once (EAGAIN). That is a busy server, not a missing one: no
+    "came back" restart, no audio given up. A socket file nothing listens on is no server."""
+    path = tmp_path / "native"
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{path}")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)  # and never accepts
+    server = _AudioServer()
+    server.note_start()
+    assert server.down_at_start is False
+    queued = []
+    for _ in range(3):  # fills the queue of a listener with backlog 1 (Linux takes backlog + 1)
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.setblocking(False)
+        try:
+            probe.connect(str(path))
+        except BlockingIOError:
+            probe.close()
+            break
+        queued.append(probe)
+    else:
+        pytest.fail("the listener's queue never filled: the busy case was not made")
+    try:
+        assert server.reachable() is not None
+        assert server.usable(), server.lost
+        assert checks_until(AudioComeback(server, has_output=lambda: False)) is None
+    finally:
+        for probe in queued:
+            probe.close()
+        listener.close()
+    assert server.reachable() is None, "a socket file nothing listens on was taken for a server"
 
 
 @needs_pulseaudio
