@@ -48,6 +48,7 @@ REAL_SHARE = 0.7  # share of a class's weight given to real rows when it has the
 # their orientation so they get less. 90 rather than 60: HaGRID -> kinivi +0.03 over seeds (model card)
 ROTATE_DEG = {"like": 30.0, "dislike": 30.0}
 ROTATE_DEG_DEFAULT = 90.0
+MEMBER_SEED_STEP = 7919  # a prime: ensemble members' seeds never meet another run's seed offsets (0..1234)
 
 
 def build_model(n_classes: int, seed: int, n_inputs: int = 42):
@@ -122,16 +123,29 @@ def training_set(real_X, real_y, syn_X, syn_y, rng, neg_X=None, neg_fam=None, no
     return X, y, w
 
 
-def fit(real_X, real_y, syn_X, syn_y, neg_X, neg_fam, epochs, seed, none_weight=NONE_WEIGHT, inputs=None):
+def fit(real_X, real_y, syn_X, syn_y, neg_X, neg_fam, epochs, seed, none_weight=NONE_WEIGHT, inputs=None, members=1):
     """The model trained on training_set's rows, and those rows as it saw them (for the int8
-    calibration). `inputs` maps the 42 features to the network's input (a study's; default: as is)."""
-    rng = np.random.default_rng(seed)
-    X, y, w = training_set(real_X, real_y, syn_X, syn_y, rng, neg_X, neg_fam, none_weight)
-    if inputs is not None:
-        X = inputs(X)
-    model = build_model(len(LABELS), seed, n_inputs=X.shape[1])
-    model.fit(X, y, sample_weight=w, epochs=epochs, batch_size=256, shuffle=True, verbose=0)
-    return model, X
+    calibration). `inputs` maps the 42 features to the network's input (a study's; default: as is).
+    `members` > 1 trains that many networks, each on its own augmentation draw and initialisation
+    (member j seeded seed + MEMBER_SEED_STEP * j), and returns one model averaging their softmax: a deep
+    ensemble in one file, so the runtime still runs one int8 model."""
+    trained, first_X = [], None
+    for j in range(members):
+        member_seed = seed + MEMBER_SEED_STEP * j
+        rng = np.random.default_rng(member_seed)
+        X, y, w = training_set(real_X, real_y, syn_X, syn_y, rng, neg_X, neg_fam, none_weight)
+        if inputs is not None:
+            X = inputs(X)
+        model = build_model(len(LABELS), member_seed, n_inputs=X.shape[1])
+        model.fit(X, y, sample_weight=w, epochs=epochs, batch_size=256, shuffle=True, verbose=0)
+        trained.append(model)
+        first_X = X if first_X is None else first_X
+    if members == 1:
+        return trained[0], first_X
+    import keras
+
+    inp = keras.Input((first_X.shape[1],))
+    return keras.Model(inp, keras.layers.Average()([m(inp) for m in trained])), first_X
 
 
 def training_data(datasets, collected=(), synthetic_per_class=1500, none_per_family=NONE_PER_FAMILY):
@@ -165,6 +179,12 @@ def main(argv=None):
         help="offset added to every model's seed; compare changes over several (runs move by +-0.02)",
     )
     ap.add_argument("--none-per-family", type=int, default=NONE_PER_FAMILY)
+    ap.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        help="networks averaged in every model (a deep ensemble in one int8 file); 1 = a single network",
+    )
     ap.add_argument(
         "--none-weight",
         type=float,
@@ -228,7 +248,16 @@ def main(argv=None):
         if not use_real:
             keep &= neg_fam != REAL_NONE_FAMILY
         model, X = fit(
-            rX, ry, sX, sy, neg_X[keep], neg_fam[keep], args.epochs, seed=args.seed + seed, none_weight=args.none_weight
+            rX,
+            ry,
+            sX,
+            sy,
+            neg_X[keep],
+            neg_fam[keep],
+            args.epochs,
+            seed=args.seed + seed,
+            none_weight=args.none_weight,
+            members=args.members,
         )
         path = work / f"{name}.tflite"
         export_int8(model, X, path)
@@ -276,7 +305,16 @@ def main(argv=None):
 
     # the shipped model: every real row + synthetic poses
     model, X = fit(
-        real.X, real.y, syn_X, syn_y, neg_X, neg_fam, args.epochs, seed=args.seed + 1234, none_weight=args.none_weight
+        real.X,
+        real.y,
+        syn_X,
+        syn_y,
+        neg_X,
+        neg_fam,
+        args.epochs,
+        seed=args.seed + 1234,
+        none_weight=args.none_weight,
+        members=args.members,
     )
     out = Path(args.out)
     size = export_int8(model, X, out.with_suffix(".tflite"))
@@ -303,6 +341,7 @@ def main(argv=None):
             "synthetic_per_class": args.synthetic_per_class,
             "none_families": {f: args.none_per_family for f in SYNTH_NONE_FAMILIES},
             "real_augmented_copies": REAL_AUG_COPIES,
+            "ensemble_members": args.members,
             "rotation_augmentation_deg": {**{LABELS[i]: ROTATE_DEG_DEFAULT for i in range(len(LABELS))}, **ROTATE_DEG},
         },
         "training_command": " ".join(
