@@ -68,11 +68,15 @@ def check_config(path: str) -> int:
     from .preflight import preflight
     from .verdict import check_device_key, hook_problems
     from .vision.pipeline import VisionPipeline
+    from .vision.sources import missing_source
 
     problems: list[tuple[str, str]] = []
     key_problem = check_device_key(cfg.path(cfg.verdict.key_path))
     if key_problem:
         problems.append(("verdict.key_path", key_problem))
+    source_problem = missing_source(cfg.camera.source)
+    if source_problem:
+        problems.append(("camera.source", source_problem))
     pipeline = VisionPipeline(cfg, static_image_mode=True)
     try:
         checked = preflight(cfg, pipeline)

@@ -77,7 +77,7 @@ def resolve_path(root: Path, value: str) -> Path:
 
 @dataclass(frozen=True)
 class CameraConfig:
-    source: str = field(metadata=NOT_EMPTY)
+    source: str = field(metadata={**NOT_EMPTY, "resolve": lambda value, root: _resolve_source(value, root)})
     width: int = field(metadata=_between(16, 7680, "pixels"))
     height: int = field(metadata=_between(16, 4320, "pixels"))
     fps: int = field(metadata=_between(1, 240, "frames per second"))
@@ -329,6 +329,14 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), f"cannot be read: {exc}") from None
+
+
+def _resolve_source(source: str, root: Path) -> str:
+    """A camera index or a stream URL as written; a video file or image folder through the one path
+    resolver, so a site config names the same file whatever directory the service starts in."""
+    if source.isdigit() or "://" in source:
+        return source
+    return str(resolve_path(root, source))
 
 
 def _resolve_hook(hook: str, root: Path) -> str:

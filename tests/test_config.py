@@ -164,6 +164,11 @@ def test_site_file_overrides_a_subset(tmp_path):
     assert c.camera.source == "2" and c.challenges.count == 3 and c.challenges.attempts == 3
 
 
+def test_a_camera_index_or_stream_url_is_kept_as_written(tmp_path):
+    for source in ("0", "2", "rtsp://127.0.0.1:8554/cam", "/dev/video0"):
+        assert config_from_dict({"camera": {"source": source}}, root=tmp_path).camera.source == source
+
+
 def test_broken_toml_is_reported(tmp_path):
     f = tmp_path / "bad.toml"
     f.write_text("[camera\nsource = 1")
@@ -229,9 +234,11 @@ def test_every_path_resolves_against_the_root_not_the_working_directory(tmp_path
             "security": {"state_path": "state/lockout.json"},
             "verdict": {"key_path": "state/device.key", "hook": "file:out/verdicts.jsonl", "nonce_file": "run/nonce"},
             "speech": {"cache_dir": "cache/tts", "azure_key_file": "azure.key"},
+            "camera": {"source": "recordings/lobby"},
         },
         root=root,
     )
+    assert c.camera.source == str(root / "recordings/lobby")
     assert c.security.state_path == str(root / "state/lockout.json")
     assert c.verdict.key_path == str(root / "state/device.key")
     assert c.verdict.hook == f"file:{root / 'out/verdicts.jsonl'}"

@@ -249,6 +249,17 @@ class FrozenFeedDetector:
         self.changed = False
 
 
+def missing_source(spec: str) -> str | None:
+    """Why a configured source can never deliver a frame, or None. A camera index, a device node
+    or a stream URL may come and go while the kiosk runs (the camera screen and the reconnect loop
+    are for that); a video file or image folder that is not there is a mistake in the config."""
+    if spec.isdigit() or "://" in spec or spec.startswith("/dev/"):
+        return None
+    if not Path(spec).exists():
+        return f"no camera index, file or folder {spec!r}: the kiosk would show the camera screen for good"
+    return None
+
+
 def open_source(spec: str, width: int = 640, height: int = 480, fps: int = 25, hold: int = 1, loop: bool = False):
     """A camera index ("0"), a video file, or an image folder. Every kind delivers frames no larger
     than width x height, so a recording or a photo is processed as the kiosk's camera would give it."""

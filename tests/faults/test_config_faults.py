@@ -107,6 +107,20 @@ def test_a_hook_program_that_is_not_there_is_a_note_not_a_failure(tmp_path, caps
     assert "note: verdict.hook: program" in out and "not found" in out and ": ok (" in out
 
 
+def test_a_source_file_or_folder_that_is_not_there_fails_check_config(tmp_path, capsys):
+    """A video file or image folder that does not exist can never give a frame: run would show the
+    camera screen for good, so check-config names the key. A camera index, a device node or a
+    stream URL may come and go while the kiosk runs (the reconnect loop is for that): they pass."""
+    f = site(tmp_path, '[camera]\nsource = "recordings/lobby.mp4"\n')
+    assert main(["check-config", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "'camera.source'" in err and "lobby.mp4" in err
+    for fine in ("0", "/dev/video9", "rtsp://127.0.0.1:8554/cam", str(tmp_path)):
+        f = site(tmp_path, f'[camera]\nsource = "{fine}"\n')
+        assert main(["check-config", str(f)]) == 0, capsys.readouterr().err
+        assert "camera.source" not in capsys.readouterr().out
+
+
 def test_no_hook_is_a_note_that_verdicts_go_nowhere(tmp_path, capsys):
     # allowed for a demonstration, but a site that forgot the hook must hear it before the host
     # misses its verdicts: with no hook each one is signed and shown, then dropped
