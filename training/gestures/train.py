@@ -206,6 +206,8 @@ def main(argv=None):
     )
     ap.add_argument("--skip-validation", action="store_true", help="only train the shipped model (= --parts shipped)")
     args = ap.parse_args(argv)
+    if args.members < 1:
+        ap.error(f"--members {args.members}: at least one network")
     parts = {"shipped"} if args.skip_validation else set(args.parts)
 
     import tensorflow as tf
