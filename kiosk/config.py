@@ -331,12 +331,15 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(str(path), f"cannot be read: {exc}") from None
 
 
+def source_is_path(source: str) -> bool:
+    """Whether a camera source names a video file or image folder, not a camera index or a stream URL."""
+    return not (source.isdigit() or "://" in source)
+
+
 def _resolve_source(source: str, root: Path) -> str:
     """A camera index or a stream URL as written; a video file or image folder through the one path
     resolver, so a site config names the same file whatever directory the service starts in."""
-    if source.isdigit() or "://" in source:
-        return source
-    return str(resolve_path(root, source))
+    return str(resolve_path(root, source)) if source_is_path(source) else source
 
 
 def _resolve_hook(hook: str, root: Path) -> str:

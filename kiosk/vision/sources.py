@@ -15,6 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..config import source_is_path
+
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -253,7 +255,7 @@ def missing_source(spec: str) -> str | None:
     """Why a configured source can never deliver a frame, or None. A camera index, a device node
     or a stream URL may come and go while the kiosk runs (the camera screen and the reconnect loop
     are for that); a video file or image folder that is not there is a mistake in the config."""
-    if spec.isdigit() or "://" in spec or spec.startswith("/dev/"):
+    if not source_is_path(spec) or spec.startswith("/dev/"):
         return None
     if not Path(spec).exists():
         return f"no camera index, file or folder {spec!r}: the kiosk would show the camera screen for good"
