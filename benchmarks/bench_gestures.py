@@ -7,7 +7,8 @@ With --reference (a model file with its .json beside it, e.g. the previous versi
 same calls are timed on it in the same run, interleaved, and the medians are given as ratios: on a
 shared machine only the ratio is comparable between runs.
 
-MediaPipe hand detection is not included (it runs once per frame, whatever the challenge).
+MediaPipe hand detection is not included (it runs once per frame, whatever the challenge). The
+hands carry depth, so classify(hand) includes the palm tilt (palm_tilt_degrees) that `palm_facing` reads.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from kiosk.vision.gestures import GestureClassifier, hand_features  # noqa: E402
+from kiosk.vision.gestures import GestureClassifier, hand_features, palm_tilt_degrees  # noqa: E402
 from kiosk.vision.hands import Hand  # noqa: E402
 from kiosk.vision.tflite import RUNTIME  # noqa: E402
 from training.gestures.synth import HandPoser  # noqa: E402
@@ -53,10 +54,8 @@ def main() -> None:
     poser = HandPoser(np.random.default_rng(0))
     hands = []
     for label in [lbl for lbl in clf.labels]:
-        xy = poser.sample(label) * 120 + 320
-        hands.append(
-            Hand(np.c_[xy, np.zeros(21)].astype(np.float32), "Left" if len(hands) % 2 else "Right", 0.99, (640, 480))
-        )
+        pts = poser.sample_with_depth(label) * 120 + [320, 320, 0]  # with depth, as MediaPipe gives it
+        hands.append(Hand(pts.astype(np.float32), "Left" if len(hands) % 2 else "Right", 0.99, (640, 480)))
     feats = [hand_features(h.landmarks, h.handedness) for h in hands]
     for h in hands:  # warm-up
         clf.classify(h)
@@ -90,6 +89,12 @@ def main() -> None:
             us = np.concatenate(samples[(name, what)])
             medians[name][what] = float(np.median(us))
             print(f"{name:9s} {title}{stats(us)}")
+    # the depth check's own share of classify(hand), measured in the same run
+    tilt_us = time_calls(lambda h: palm_tilt_degrees(h.landmarks), hands, args.runs)
+    print(
+        f"palm_tilt_degrees   (the depth check's measure): {stats(tilt_us)}; "
+        f"{np.median(tilt_us) / medians['model']['classify']:.2f} of classify(hand)"
+    )
     if "reference" in models:
         print(
             "ratio model / reference (medians): "

@@ -24,6 +24,7 @@ from kiosk.vision.gestures import (  # noqa: E402
     finger_measures,
     hand_features,
     hand_shape,
+    palm_tilt_degrees,
 )
 from training.gestures.synth import posed_hand  # noqa: E402
 
@@ -537,3 +538,127 @@ def test_shape_margins_are_widened_per_measure_for_other_datasets_and_dropped_wh
     off = typical.copy()
     off[1] = 1.5  # 15 standard deviations in a measure both datasets agree on
     assert not envelope.admits("one", off)
+
+
+OPEN_PALM = dict(flex=(0.0, 0.0, 0.0, 0.0), thumb=dict(alpha=-50.0, oppose=5.0, mcp=0.0, ip=0.0), abduct=(-8, 0, 6, 14))
+
+
+def _turned_in_depth(xy: np.ndarray, degrees: float) -> np.ndarray:
+    """(21, 3) landmarks: the same image-plane hand, its palm plane turned `degrees` away from the
+    camera about the vertical axis (z = tan(degrees) * x), as MediaPipe's depth would give it."""
+    return np.c_[xy, np.tan(np.radians(degrees)) * (xy[:, 0] - xy[0, 0])].astype(np.float32)
+
+
+@pytest.mark.parametrize("degrees", [5.0, 30.0, 60.0, 85.0])
+def test_palm_tilt_is_how_far_the_palm_turns_from_the_camera(degrees):
+    xy = posed_hand(OPEN_PALM["flex"], OPEN_PALM["thumb"], OPEN_PALM["abduct"])
+    pts = _turned_in_depth(xy, degrees)
+    assert palm_tilt_degrees(pts) == pytest.approx(degrees, abs=0.01)
+    # the same wherever, however large and whichever way round (mirror image, depth sign) the hand is
+    assert palm_tilt_degrees(pts * 3.0 + [100.0, 50.0, 0.0]) == pytest.approx(degrees, abs=0.01)
+    assert palm_tilt_degrees(pts * [-1.0, 1.0, 1.0]) == pytest.approx(degrees, abs=0.01)
+    assert palm_tilt_degrees(pts * [1.0, 1.0, -1.0]) == pytest.approx(degrees, abs=0.01)
+
+
+def test_landmarks_without_depth_have_no_palm_tilt():
+    xy = posed_hand(OPEN_PALM["flex"], OPEN_PALM["thumb"], OPEN_PALM["abduct"])
+    assert palm_tilt_degrees(xy) is None  # (21, 2): kinivi rows, collected features
+    assert palm_tilt_degrees(np.c_[xy, np.zeros(21)]) is None  # a detector that gives no z
+    assert palm_tilt_degrees(np.full((21, 3), np.nan)) is None
+
+
+def test_an_open_hand_turned_edge_on_in_depth_is_not_an_open_palm(tmp_path):
+    """ "palm to the camera": the very same hand in the image is hi_five with its palm to the camera
+    and "none" ("palm turned") when its depth says it is seen edge-on; without depth it is judged as
+    before (the 2-D checks only)."""
+    from kiosk.vision.hands import Hand
+
+    facing = {"labels": ["hi_five"], "max_tilt_degrees": 60.0}
+    clf = GestureClassifier(MODEL, _meta_with(tmp_path, palm_facing=facing))
+    xy = posed_hand(OPEN_PALM["flex"], OPEN_PALM["thumb"], OPEN_PALM["abduct"]) * 100 + 300
+
+    def seen(degrees: float | None) -> GestureResult:
+        pts = np.c_[xy, np.zeros(21)].astype(np.float32) if degrees is None else _turned_in_depth(xy, degrees)
+        return clf.classify(Hand(pts, "Right", 0.99, (640, 480)))
+
+    assert seen(None).label == "hi_five"
+    assert seen(20.0).label == "hi_five"
+    edge_on = seen(75.0)
+    assert (edge_on.label, edge_on.rejected) == ("none", "palm turned")
+    assert edge_on.confidence == pytest.approx(seen(20.0).confidence)  # the classifier saw the same hand
+    # a label whose instruction says nothing of the palm is not checked
+    other = GestureClassifier(MODEL, _meta_with(tmp_path, palm_facing={"labels": ["one"], "max_tilt_degrees": 60.0}))
+    assert other.classify(Hand(_turned_in_depth(xy, 75.0), "Right", 0.99, (640, 480))).label == "hi_five"
+
+
+@pytest.mark.parametrize(
+    "facing, reason",
+    [
+        ({"labels": ["shaka"], "max_tilt_degrees": 60.0}, "shaka"),
+        ({"labels": ["hi_five"], "max_tilt_degrees": 0}, "max_tilt_degrees"),
+        ({"labels": ["hi_five"], "max_tilt_degrees": 120.0}, "max_tilt_degrees"),
+        ({"labels": ["hi_five"], "max_tilt_degrees": "60"}, "max_tilt_degrees"),
+        ({"labels": ["hi_five"]}, "max_tilt_degrees"),
+    ],
+)
+def test_a_bad_palm_facing_is_a_model_error_that_says_why(tmp_path, facing, reason):
+    from kiosk.vision.tflite import ModelError
+
+    with pytest.raises(ModelError, match=reason):
+        GestureClassifier(MODEL, _meta_with(tmp_path, palm_facing=facing))
+
+
+def test_palm_facing_bound_is_the_real_palms_largest_tilt_plus_the_margin():
+    """finger_rule.choose_palm_facing: for the labels whose instruction says "palm to the camera",
+    the largest tilt among their real hands with depth, plus the margin, rounded up; rows without
+    depth and other labels' rows do not move it; no depth at all: no check."""
+    from training.gestures import finger_rule
+    from training.gestures.labels import LABELS
+
+    hi_five, one = LABELS.index("hi_five"), LABELS.index("one")
+    y = np.array([hi_five, hi_five, hi_five, one, hi_five])
+    tilt = np.array([12.0, 41.3, np.nan, 88.0, 30.0])
+    chosen = finger_rule.choose_palm_facing(y, tilt)
+    assert chosen is not None
+    assert set(chosen["labels"]) == {"hi_five", "four"}  # INSTRUCTION_SHAPE: palm FACING
+    assert chosen["max_tilt_degrees"] == 55.0  # 41.3 + 10 -> 51.3, up to the next 5
+    assert chosen["rows_with_depth"] == 3
+    assert finger_rule.choose_palm_facing(y, np.full(len(y), np.nan)) is None
+
+
+def test_synthetic_hands_with_depth_are_the_same_hands_as_without():
+    """The evaluation's look-alike hands with their depth are the very rows it scored before, and
+    their tilt is what the runtime measures on (x, y, z) landmarks."""
+    from training.gestures import synth
+
+    X, fams = synth.generate_none(["flat_edge", "pinch"], 20, seed=3)
+    X2, fams2, tilt = synth.generate_none_with_tilt(["flat_edge", "pinch"], 20, seed=3)
+    assert np.array_equal(X, X2) and np.array_equal(fams, fams2)
+    assert tilt.shape == (40,) and np.isfinite(tilt).all() and ((tilt >= 0) & (tilt <= 90)).all()
+
+
+@pytest.mark.parametrize("name", THUMB_PHOTOS)
+def test_hands_found_in_a_photo_carry_the_depth_the_palm_check_reads(detector, photos, name):
+    for hand in detect(detector, load_photo(photos, name)):
+        tilt = palm_tilt_degrees(hand.landmarks)
+        assert tilt is not None and 0.0 <= tilt <= 90.0
+
+
+def test_real_open_palms_pass_the_shipped_palm_bound_and_real_side_views_do_not(datasets):
+    """On HaGRID's landmarks (MediaPipe's own depth on photos of many people): every open palm
+    ("palm", "stop", "stop_inverted") is within the shipped JSON's bound, and most "mute" hands (an
+    index finger held before the lips, the hand seen from the side) are beyond it: the estimated
+    depth, not only the synthetic one, tells a palm to the camera from a hand seen edge-on."""
+    from training.gestures.loaders import load_hagrid
+
+    bound = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))["palm_facing"]["max_tilt_degrees"]
+    rows = np.loadtxt(need_data(datasets / "gestures" / "hagrid_landmarks_train.csv"), delimiter=",")
+    tilt = {
+        c: np.array([palm_tilt_degrees(r[2:65].reshape(21, 3)) for r in rows[rows[:, 0] == c]]) for c in (4, 7, 10, 11)
+    }
+    open_palms = np.concatenate([tilt[7], tilt[10], tilt[11]])
+    assert len(open_palms) == 375 and (open_palms <= bound).all(), open_palms.max()
+    assert np.mean(tilt[4] > bound) > 0.5, np.median(tilt[4])  # class 4 = "mute"
+    # the loader keeps that depth for the evaluation (kinivi rows have none)
+    ds = load_hagrid(datasets / "gestures" / "hagrid_landmarks_train.csv")
+    assert np.isfinite(ds.tilt).all() and len(ds.tilt) == len(ds)

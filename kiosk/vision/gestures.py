@@ -9,6 +9,7 @@ and divided by the largest absolute value -> 42 float32 values in [-1, 1].
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Self
@@ -111,6 +112,55 @@ def upright_degrees(features) -> np.ndarray:
     return np.degrees(np.abs(np.arctan2(v[:, 0], -v[:, 1])))
 
 
+def palm_tilt_degrees(landmarks) -> float | None:
+    """Degrees between the palm's normal (the plane of the wrist, the index and the little
+    knuckle) and the camera's axis: near 0 with the palm or the back of the hand to the camera,
+    near 90 with the hand seen edge-on. Needs depth: (21, 3) landmarks whose z is on the scale of
+    x and y (MediaPipe's relative depth, as `kiosk.vision.hands` gives it). None for (21, 2)
+    landmarks, an all-zero z (no depth given) or three knuckles in a line.
+
+    The 2-D palm width (FINGER_MEASURES) cannot tell a palm turned away from one tipped back (both
+    narrow it); the depth can."""
+    pts = np.asarray(landmarks)
+    if pts.shape != (21, 3) or not pts[:, 2].any():
+        return None
+    # three points, per frame: plain floats are several times faster than numpy's cross and norm
+    (wx, wy, wz), (ax, ay, az), (bx, by, bz) = pts[[0, 5, 17]].tolist()
+    ax, ay, az, bx, by, bz = ax - wx, ay - wy, az - wz, bx - wx, by - wy, bz - wz
+    nx, ny, nz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
+    size = math.sqrt(nx * nx + ny * ny + nz * nz)
+    if not math.isfinite(size) or size <= 0.0:
+        return None
+    return math.degrees(math.acos(min(abs(nz) / size, 1.0)))
+
+
+@dataclass(frozen=True)
+class PalmFacing:
+    """The labels whose instruction says "palm to the camera" and how far, in depth, the palm may
+    turn away (`palm_tilt_degrees`). The JSON form: {"labels": [...], "max_tilt_degrees": 60.0};
+    absent: no check. A hand without depth is admitted (the 2-D palm width still applies)."""
+
+    labels: frozenset[str] = frozenset()
+    max_tilt_degrees: float = 90.0
+
+    @classmethod
+    def from_meta(cls, meta: dict | None, labels: list[str], source: str) -> PalmFacing:
+        from kiosk.vision.tflite import ModelError
+
+        if not meta:
+            return cls()
+        named = frozenset(meta.get("labels", ()))
+        if named - set(labels):
+            raise ModelError(f"{source}: palm_facing names unknown labels {sorted(named - set(labels))}")
+        limit = meta.get("max_tilt_degrees")
+        if not isinstance(limit, (int, float)) or not 0.0 < float(limit) <= 90.0:
+            raise ModelError(f"{source}: palm_facing max_tilt_degrees must be a number in (0, 90], got {limit!r}")
+        return cls(named, float(limit))
+
+    def admits(self, label: str, tilt: float | None) -> bool:
+        return tilt is None or label not in self.labels or tilt <= self.max_tilt_degrees
+
+
 @dataclass(frozen=True)
 class LabelBounds:
     """Per label, a lower and an upper bound on each of a fixed list of hand measures; a hand the
@@ -181,7 +231,8 @@ class GestureResult:
     label: str  # NONE_LABEL when unknown
     confidence: float
     probs: dict[str, float] = field(default_factory=dict)
-    # why the classifier's top label was not given: "confidence", "not upright", "shape", "fingers"
+    # why the classifier's top label was not given: "confidence", "not upright", "shape", "fingers",
+    # "palm turned"
     rejected: str = ""
 
 
@@ -193,7 +244,9 @@ class GestureClassifier:
     lower than `min_confidence` (the JSON's, or the caller's, e.g. the kiosk config); if the label is
     one the model defines with the fingers up (`fingers_up`), only with the hand no more than
     `max_degrees` from up; only if the hand's shape lies in that label's `shape_envelope`; and only
-    if its fingers and palm are as the label's instruction says (`finger_rule`)."""
+    if its fingers and palm are as the label's instruction says (`finger_rule`); and where the
+    landmarks carry depth, only with the palm turned no further from the camera than `palm_facing`
+    allows for labels whose instruction says "palm to the camera"."""
 
     def __init__(
         self,
@@ -232,6 +285,7 @@ class GestureClassifier:
             )
         self.envelope = ShapeEnvelope.from_meta(self.meta.get("shape_envelope"), self.labels, meta_path.name)
         self.finger_rule = FingerRule.from_meta(self.meta.get("finger_rule"), self.labels, meta_path.name)
+        self.palm_facing = PalmFacing.from_meta(self.meta.get("palm_facing"), self.labels, meta_path.name)
         # What the draw may trust: recall at the configured confidence, real or synthetic per class.
         self.card = ModelCard.from_meta(self.meta, self.validated_recall, reject_labels=frozenset({NONE_LABEL}))
 
@@ -252,9 +306,13 @@ class GestureClassifier:
 
     def classify(self, hand) -> GestureResult:
         """Classify a kiosk.vision.hands.Hand (pixel landmarks + MediaPipe handedness)."""
-        return self.classify_features(hand_features(hand.landmarks, hand.handedness))
+        return self.classify_features(
+            hand_features(hand.landmarks, hand.handedness), palm_tilt=palm_tilt_degrees(hand.landmarks)
+        )
 
-    def classify_features(self, features) -> GestureResult:
+    def classify_features(self, features, palm_tilt: float | None = None) -> GestureResult:
+        """features: (42,) `hand_features`; palm_tilt: `palm_tilt_degrees` of the same hand, None
+        when its landmarks carry no depth (then `palm_facing` is not checked)."""
         x = np.asarray(features, dtype=np.float32).reshape(1, 42)
         # 13 values: plain Python is cheaper than numpy calls here (see benchmarks/bench_gestures.py)
         p = [v if v > 0.0 else 0.0 for v in self.model.predict(x)[0].tolist()]
@@ -273,6 +331,8 @@ class GestureClassifier:
             rejected = "shape"
         elif not self.finger_rule.admits(label, finger_measures(x[0])):
             rejected = "fingers"
+        elif not self.palm_facing.admits(label, palm_tilt):
+            rejected = "palm turned"
         return GestureResult(
             NONE_LABEL if rejected else label, confidence, dict(zip(self.labels, p, strict=True)), rejected
         )

@@ -43,13 +43,15 @@ from training.gestures.loaders import load_all, load_not_upright  # noqa: E402
 COLUMNS = ("blocked", "lowest", "fist", "hi_five", "one", "hagrid>kinivi", "kinivi>hagrid", "loso_worst", "loso_mean")
 
 
-def score(work: Path, real, families_X, min_conf: float | None, without_checks: bool = False) -> dict[str, float]:
+def score(
+    work: Path, real, families_X, min_conf: float | None, without_checks: bool = False, families_tilt=None
+) -> dict[str, float]:
     manifest = json.loads((work / "runs.json").read_text())
     if len(real) != manifest["rows"]:
         sys.exit(f"{work}: trained on {manifest['rows']} real rows, the datasets now hold {len(real)}")
     meta = json.loads((work / "gesture_classifier.json").read_text())
-    if without_checks:  # the classifier alone: no orientation rule, no shape envelope, no finger rule
-        meta = {**meta, "fingers_up": None, "shape_envelope": None, "finger_rule": None}
+    if without_checks:  # the classifier alone: no orientation rule, no shape envelope, no finger or palm rule
+        meta = {**meta, "fingers_up": None, "shape_envelope": None, "finger_rule": None, "palm_facing": None}
     runs = read_runs(work)
     try:
         fold_y, fold_pred, _, _ = blocked_fold_predictions(work, runs, real, meta, min_conf)
@@ -68,8 +70,9 @@ def score(work: Path, real, families_X, min_conf: float | None, without_checks: 
                 **meta,
                 "shape_envelope": shape_check.refit(meta.get("shape_envelope"), shapes[own], real.y[own]),
                 "finger_rule": None if without_checks else finger_rule.rule_meta(finger_rule.words_only()),
+                "palm_facing": None if without_checks else finger_rule.choose_palm_facing(real.y[own], real.tilt[own]),
             }
-            pred, _ = classify(runtime_classifier(work / run["model"], run_meta, min_conf), real.X[idx])
+            pred, _ = classify(runtime_classifier(work / run["model"], run_meta, min_conf), real.X[idx], real.tilt[idx])
             out[f"{a}>{b}"] = macro_recall(per_class(real.y[idx], pred))
     blocked = per_class(fold_y, fold_pred)
     out["blocked"] = macro_recall(blocked)
@@ -79,7 +82,7 @@ def score(work: Path, real, families_X, min_conf: float | None, without_checks: 
     every_label = set(LABELS) - {NONE}
     loso = [
         v["accepted_as_any_gesture"]
-        for v in leave_one_shape_out(work, runs, meta, families_X, every_label, min_conf).values()
+        for v in leave_one_shape_out(work, runs, meta, families_X, every_label, min_conf, families_tilt).values()
     ]
     if loso:
         out["loso_worst"], out["loso_mean"] = max(loso), float(np.mean(loso))
@@ -108,10 +111,16 @@ def main(argv=None):
     if args.tipped_share is not None:
         synth.TIPPED_SHARE = args.tipped_share
     # the very hands evaluate.py reports on
-    X, fams = synth.generate_none(synth.SYNTH_NONE_FAMILIES, LOSO_PER_FAMILY, manifests[0]["synthetic_val_seed"])
+    X, fams, tilt = synth.generate_none_with_tilt(
+        synth.SYNTH_NONE_FAMILIES, LOSO_PER_FAMILY, manifests[0]["synthetic_val_seed"]
+    )
     families_X = {f: X[fams == f] for f in synth.SYNTH_NONE_FAMILIES}
-    families_X[REAL_NONE_FAMILY] = load_not_upright(args.datasets, manifests[0].get("collected", [])).X
-    rows = [(w.name, score(w, real, families_X, args.min_confidence, args.without_checks)) for w in args.work]
+    families_tilt = {f: tilt[fams == f] for f in synth.SYNTH_NONE_FAMILIES}
+    not_upright = load_not_upright(args.datasets, manifests[0].get("collected", []))
+    families_X[REAL_NONE_FAMILY], families_tilt[REAL_NONE_FAMILY] = not_upright.X, not_upright.tilt
+    rows = [
+        (w.name, score(w, real, families_X, args.min_confidence, args.without_checks, families_tilt)) for w in args.work
+    ]
     width = max(8, *(len(n) for n, _ in rows))
     print(f"{'run':{width}s} " + " ".join(f"{c:>13s}" for c in COLUMNS))
     for name, r in rows:

@@ -32,7 +32,7 @@ from training.gestures import finger_rule, shape_check  # noqa: E402
 from training.gestures.labels import LABELS, NONE, REAL_NONE_FAMILY, SIDEWAYS_DEG, SYNTHETIC_ONLY, UPRIGHT  # noqa: E402
 from training.gestures.loaders import load_all, load_not_upright, upright_mask  # noqa: E402
 from training.gestures.splits import blocked_folds  # noqa: E402
-from training.gestures.synth import SYNTH_NONE_FAMILIES, generate, generate_none  # noqa: E402
+from training.gestures.synth import SYNTH_NONE_FAMILIES, generate, generate_none_with_tilt  # noqa: E402
 
 REPORT = Path(__file__).resolve().parent / "report"
 SYNTH_VAL_PER_CLASS = 400
@@ -75,13 +75,24 @@ def runtime_classifier(model: Path, meta: dict, min_confidence: float | None = N
         return GestureClassifier(model, meta_path, min_confidence=min_confidence)
 
 
-def classify(clf: GestureClassifier, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Label index and top probability of every row, exactly as the kiosk decides them."""
-    results = [clf.classify_features(x) for x in X]
+def classify(clf: GestureClassifier, X: np.ndarray, tilt: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Label index and top probability of every row, exactly as the kiosk decides them; tilt: each
+    row's palm_tilt_degrees (NaN or None: the row has no depth, as the kiosk's own hands do)."""
+    results = classify_results(clf, X, tilt)
     return (
         np.array([LABELS.index(r.label) for r in results], int).reshape(-1),
         np.array([r.confidence for r in results], float).reshape(-1),
     )
+
+
+def classify_results(clf: GestureClassifier, X: np.ndarray, tilt: np.ndarray | None = None) -> list:
+    """GestureResult of every row through the runtime classifier (palm tilt as in `classify`)."""
+    if tilt is None:
+        return [clf.classify_features(x) for x in X]
+    return [
+        clf.classify_features(x, palm_tilt=None if not np.isfinite(t) else float(t))
+        for x, t in zip(X, tilt, strict=True)
+    ]
 
 
 def fold_splits(work: Path, runs: list[dict], real) -> list[tuple[dict, np.ndarray, np.ndarray]]:
@@ -119,7 +130,7 @@ def blocked_fold_predictions(
             fold_meta = {**meta, "shape_envelope": shape_check.refit(envelope, shapes[train], real.y[train])}
         if fold_changes:
             fold_meta = {**fold_meta, **fold_changes[k]}
-        pred, _ = classify(runtime_classifier(work / r["model"], fold_meta, min_conf), real.X[idx])
+        pred, _ = classify(runtime_classifier(work / r["model"], fold_meta, min_conf), real.X[idx], real.tilt[idx])
         parts.append((real.y[idx], pred, real.source[idx], real.group[idx]))
     if not parts:
         raise ValueError(f"{work}: no blocked-fold runs (trained with --parts without folds?)")
@@ -153,16 +164,18 @@ def leave_one_shape_out(
     families_X: dict[str, np.ndarray],
     drawn: set[str],
     min_conf: float | None = None,
+    families_tilt: dict[str, np.ndarray] | None = None,
 ) -> dict[str, dict]:
     """Share of each held-out "none" family taken for a drawn gesture (and for any gesture label) by
-    the model that never saw the family, through the runtime classifier."""
+    the model that never saw the family, through the runtime classifier (families_tilt: each hand's
+    palm_tilt_degrees, NaN without depth; None: no hand has depth)."""
     out = {}
     for r in runs:
         if r["kind"] != "leave_one_shape_out":
             continue
         family = r["held_out_family"]
         clf = runtime_classifier(work / r["model"], meta, min_conf)
-        results = [clf.classify_features(x) for x in families_X[family]]
+        results = classify_results(clf, families_X[family], (families_tilt or {}).get(family))
         names = [res.label for res in results]
         taken = Counter(n for n in names if n != NONE)
         out[family] = {
@@ -323,6 +336,7 @@ def main(argv=None):
     # (labels.UPRIGHT: the rule that also made the real sideways rows "none" in training)
     meta["fingers_up"] = {"labels": [k for k in LABELS if k in UPRIGHT], "max_degrees": SIDEWAYS_DEG}
     meta.pop("finger_rule", None)  # chosen again below, after the thresholds and the envelope it follows
+    meta.pop("palm_facing", None)  # likewise, after the finger rule
     report_dir.mkdir(parents=True, exist_ok=True)
     metrics = {
         "min_confidence": min_conf,
@@ -395,10 +409,39 @@ def main(argv=None):
         "admitted_per_dataset": finger_rule.admitted_per_source(rule, y0, measures0, src0),
     }
 
+    # 0d. "palm to the camera" in depth: the largest palm tilt of the facing labels' real hands that
+    #     carry depth, plus a margin; once on every row (shipped) and once per fold without its rows
+    y1, pred1, _, _ = blocked_fold_predictions(work, runs, real, meta, fold_changes=fold_rules)
+    before_palm = {k: round(v["recall"], 4) for k, v in per_class(y1, pred1).items()}
+    metrics["finger_rule"]["blocked_fold_recall_with"] = before_palm
+    palm = finger_rule.choose_palm_facing(real.y, real.tilt)
+    if palm is not None:
+        meta["palm_facing"] = palm
+        for k, (_, train, _) in enumerate(splits):
+            fold_palm = finger_rule.choose_palm_facing(real.y[train], real.tilt[train])
+            if fold_palm is not None:
+                fold_rules[k]["palm_facing"] = fold_palm
+    facing = np.isin(real.y, [LABELS.index(k) for k in finger_rule.facing_labels()]) & np.isfinite(real.tilt)
+    metrics["palm_facing"] = {
+        "rule": f"labels whose instruction says palm to the camera ({', '.join(finger_rule.facing_labels())}): "
+        "a hand whose landmarks carry depth is not that label when its palm's normal is further from the camera "
+        f"axis than the largest tilt of those labels' real hands with depth plus {finger_rule.PALM_TILT_MARGIN:g} "
+        f"degrees, rounded up to {finger_rule.PALM_TILT_STEP:g}; the recall with it has each fold's bound chosen "
+        "without that fold's rows",
+        "chosen": palm,
+        "per_fold": [fr.get("palm_facing") for fr in fold_rules],
+        "blocked_fold_recall_without": before_palm,
+        "real_tilt_percentiles": {
+            f"p{q}": round(float(np.percentile(real.tilt[facing], q)), 1) for q in (50, 90, 99, 100)
+        }
+        if facing.any()
+        else {},
+    }
+
     # 1. blocked folds, pooled: every real row is predicted once by the fold model that did not train on it
     fold_y, fold_pred, fold_src, fold_group = blocked_fold_predictions(work, runs, real, meta, fold_changes=fold_rules)
     blocked = per_class(fold_y, fold_pred)
-    metrics["finger_rule"]["blocked_fold_recall_with"] = {k: round(v["recall"], 4) for k, v in blocked.items()}
+    metrics["palm_facing"]["blocked_fold_recall_with"] = {k: round(v["recall"], 4) for k, v in blocked.items()}
     metrics["blocked_folds"] = {
         "per_class": blocked,
         "macro_recall": macro_recall(blocked),
@@ -452,15 +495,19 @@ def main(argv=None):
     metrics["four_like_real_rows"] = four_like_rows(real)
 
     # 2. leave-one-shape-out: each "none" family held out of training in turn
-    fam_X, fam_names = generate_none(SYNTH_NONE_FAMILIES, LOSO_PER_FAMILY, manifest["synthetic_val_seed"])
+    fam_X, fam_names, fam_tilt = generate_none_with_tilt(
+        SYNTH_NONE_FAMILIES, LOSO_PER_FAMILY, manifest["synthetic_val_seed"]
+    )
     families_X = {f: fam_X[fam_names == f] for f in SYNTH_NONE_FAMILIES}
+    families_tilt = {f: fam_tilt[fam_names == f] for f in SYNTH_NONE_FAMILIES}
     families_X[REAL_NONE_FAMILY] = not_upright.X
-    loso = leave_one_shape_out(work, runs, meta, families_X, drawn)
+    families_tilt[REAL_NONE_FAMILY] = not_upright.tilt
+    loso = leave_one_shape_out(work, runs, meta, families_X, drawn, families_tilt=families_tilt)
     worst_family = max(loso, key=lambda f: loso[f]["accepted_as_drawn"])
     shipped_clf = runtime_classifier(model_path, meta)
     in_training = {}
     for f, X in families_X.items():
-        pred, _ = classify(shipped_clf, X)
+        pred, _ = classify(shipped_clf, X, families_tilt[f])
         in_training[f] = float(np.mean([LABELS[i] in drawn for i in pred]))
     metrics["leave_one_shape_out"] = {
         "families": loso,
@@ -487,7 +534,9 @@ def main(argv=None):
         run_meta = {**meta, "shape_envelope": shape_check.refit(meta["shape_envelope"], shapes[own], real.y[own])}
         # the finger rule one dataset gives: the words' bounds only (finger_rule.choose on its rows)
         run_meta["finger_rule"] = finger_rule.rule_meta(finger_rule.words_only())
-        pred, _ = classify(runtime_classifier(work / r["model"], run_meta), real.X[idx])
+        # palm facing from the training dataset's own hands with depth (none: not checked)
+        run_meta["palm_facing"] = finger_rule.choose_palm_facing(real.y[own], real.tilt[own])
+        pred, _ = classify(runtime_classifier(work / r["model"], run_meta), real.X[idx], real.tilt[idx])
         stats = per_class(real.y[idx], pred)
         # classes the training source had real rows of (others were learnt from synthetic poses only)
         seen = set(real.y[real.source == train_src].tolist()) if train_src else set()
@@ -527,7 +576,7 @@ def main(argv=None):
     for t in SWEEP:
         y, p, _, _ = blocked_fold_predictions(work, runs, real, meta, t, fold_changes=fold_rules)
         stats = per_class(y, p)
-        lo = leave_one_shape_out(work, runs, meta, families_X, drawn, t)
+        lo = leave_one_shape_out(work, runs, meta, families_X, drawn, t, families_tilt)
         sweep[f"{t:.1f}"] = {
             "real_macro_recall": round(macro_recall(stats), 4),
             "real_recall": {k: round(v["recall"], 4) for k, v in stats.items()},
@@ -732,6 +781,26 @@ def render(m) -> str:
                 f"| {k} | {shape} | {bounds[0]} | {bounds[1]} | {fr['blocked_fold_recall_without'].get(k, 0):.3f} "
                 f"| {fr['blocked_fold_recall_with'].get(k, 0):.3f} | {admitted} |"
             )
+    if (m.get("palm_facing") or {}).get("chosen"):
+        pf = m["palm_facing"]
+        lines += [
+            "",
+            "### Palm facing (depth)",
+            f"Rule: {pf['rule']}. Bound **{pf['chosen']['max_tilt_degrees']:g} degrees** from "
+            f"{pf['chosen']['rows_with_depth']} real hands with depth (their tilt: "
+            + ", ".join(f"{q} {v:g}" for q, v in pf["real_tilt_percentiles"].items())
+            + "); per fold "
+            + ", ".join("-" if f is None else f"{f['max_tilt_degrees']:g}" for f in pf["per_fold"])
+            + ".",
+            "",
+            "| class | blocked-fold recall without | with |",
+            "|---|---|---|",
+        ]
+        for k in pf["chosen"]["labels"]:
+            if k in pf["blocked_fold_recall_without"]:
+                lines.append(
+                    f"| {k} | {pf['blocked_fold_recall_without'][k]:.3f} | {pf['blocked_fold_recall_with'].get(k, 0):.3f} |"
+                )
     lines += [
         "",
         "![leave-one-shape-out](leave_one_shape_out.png)",

@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from kiosk.vision.gestures import FINGER_MEASURES  # noqa: E402
-from training.gestures.labels import FOLDED, INSTRUCTION_SHAPE, LABELS, OUT  # noqa: E402
+from training.gestures.labels import FACING, FOLDED, INSTRUCTION_SHAPE, LABELS, OUT  # noqa: E402
 from training.gestures.shape_check import MAX_CROSS_LOSS, MIN_CROSS_ROWS  # noqa: E402
 
 MAX_RECALL_COST = 0.01
@@ -94,7 +94,7 @@ def choose(y: np.ndarray, pred: np.ndarray, M: np.ndarray, source: np.ndarray) -
     low = {k: v - MARGIN for k, v in low.items()}
     high = {k: v + MARGIN for k, v in high.items()}
     words_low, words_high = words_only()
-    for label in words_low.keys() - low.keys():  # no bounds from data: the words' own
+    for label in sorted(words_low.keys() - low.keys()):  # no bounds from data: the words' own (sorted: one JSON order)
         low[label], high[label] = words_low[label], words_high[label]
     return low, high
 
@@ -147,3 +147,27 @@ def rule_meta(bounds: Bounds) -> dict:
         "measures": list(FINGER_MEASURES),
         "bounds": {label: {"low": values(low[label]), "high": values(high[label])} for label in low},
     }
+
+
+# "Palm to the camera" in depth (`kiosk.vision.gestures.PalmFacing`): the largest palm tilt among the
+# real hands of the labels whose instruction says so, plus PALM_TILT_MARGIN, rounded up to
+# PALM_TILT_STEP. A fixed margin rather than a search: only one dataset (HaGRID) carries depth, so
+# there is no second one to say how far other people's palms turn (see `choose` above).
+PALM_TILT_MARGIN = 10.0
+PALM_TILT_STEP = 5.0
+
+
+def facing_labels() -> list[str]:
+    """Labels whose instruction says the palm faces the camera (INSTRUCTION_SHAPE's palm_width)."""
+    return [label for label, shape in INSTRUCTION_SHAPE.items() if shape[-1] == FACING]
+
+
+def choose_palm_facing(y: np.ndarray, tilt: np.ndarray) -> dict | None:
+    """The JSON's `palm_facing` from real rows: true label index y and palm_tilt_degrees (NaN for a
+    row without depth) of each row; None when no such row has depth."""
+    labels = facing_labels()
+    own = np.isin(y, [LABELS.index(k) for k in labels]) & np.isfinite(tilt)
+    if not own.any():
+        return None
+    limit = np.ceil((float(tilt[own].max()) + PALM_TILT_MARGIN) / PALM_TILT_STEP) * PALM_TILT_STEP
+    return {"labels": labels, "max_tilt_degrees": float(min(limit, 90.0)), "rows_with_depth": int(own.sum())}

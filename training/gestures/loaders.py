@@ -19,6 +19,7 @@ import csv
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kiosk.vision.gestures import hand_features, upright_degrees  # noqa: E402  (the single definitions)
+from kiosk.vision.gestures import hand_features, palm_tilt_degrees, upright_degrees  # noqa: E402  (the single definitions)
 from training.gestures.labels import HAGRID_CLASSES, KINIVI_CLASSES, LABELS, NONE, SIDEWAYS_DEG, UPRIGHT  # noqa: E402
 
 
@@ -37,26 +38,34 @@ class Dataset:
     source: np.ndarray  # (N,) str: dataset name
     group: np.ndarray  # (N,) str: subject/session id where known, else "<source>:<class>"
     order: np.ndarray  # (N,) int: row position within (source, class) in file order
+    # (N,) float: palm_tilt_degrees of the row's landmarks, NaN where the source has no depth (only
+    # HaGRID's landmarks carry MediaPipe's z; kinivi's and collect.py's are 2-D features)
+    tilt: np.ndarray
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("X", "y", "source", "group", "order", "tilt")
 
     def __len__(self) -> int:
         return len(self.y)
 
     def subset(self, mask) -> Dataset:
-        return Dataset(self.X[mask], self.y[mask], self.source[mask], self.group[mask], self.order[mask])
+        return Dataset(*(getattr(self, f)[mask] for f in Dataset.FIELDS))
 
     @staticmethod
     def concat(parts: list[Dataset]) -> Dataset:
         parts = [p for p in parts if len(p)]
         if not parts:
             return empty()
-        return Dataset(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("X", "y", "source", "group", "order"))
-        )
+        return Dataset(*(np.concatenate([getattr(p, f) for p in parts]) for f in Dataset.FIELDS))
 
 
 def empty() -> Dataset:
     return Dataset(
-        np.zeros((0, 42), np.float32), np.zeros(0, int), np.zeros(0, str), np.zeros(0, str), np.zeros(0, int)
+        np.zeros((0, 42), np.float32),
+        np.zeros(0, int),
+        np.zeros(0, str),
+        np.zeros(0, str),
+        np.zeros(0, int),
+        np.zeros(0, float),
     )
 
 
@@ -68,10 +77,11 @@ def _order_within_class(y: np.ndarray) -> np.ndarray:
     return order
 
 
-def _finish(X, y, name, groups=None) -> Dataset:
+def _finish(X, y, name, groups=None, tilt=None) -> Dataset:
     y = np.asarray(y, int)
     groups = np.asarray(groups if groups is not None else [f"{name}:{LABELS[c]}" for c in y])
-    return Dataset(np.asarray(X, np.float32), y, np.full(len(y), name), groups, _order_within_class(y))
+    tilt = np.full(len(y), np.nan) if tilt is None else np.asarray(tilt, float)
+    return Dataset(np.asarray(X, np.float32), y, np.full(len(y), name), groups, _order_within_class(y), tilt)
 
 
 def load_kinivi(path: str | Path) -> Dataset:
@@ -88,13 +98,15 @@ def load_hagrid(path: str | Path) -> Dataset:
     rows = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
     keep = np.isin(rows[:, 0].astype(int), list(HAGRID_CLASSES))
     rows = rows[keep]
-    X, y = [], []
+    X, y, tilt = [], [], []
     for r in rows:
         pts = r[2:65].reshape(21, 3)
         mediapipe_label = "Left" if int(r[1]) == 0 else "Right"
         X.append(hand_features(pts, mediapipe_label))
         y.append(LABELS.index(HAGRID_CLASSES[int(r[0])]))
-    return _finish(np.stack(X), y, "hagrid")
+        t = palm_tilt_degrees(pts)  # x, y and z on one scale (see above)
+        tilt.append(np.nan if t is None else t)
+    return _finish(np.stack(X), y, "hagrid", tilt=tilt)
 
 
 COLLECT_HEADER = ["label", "subject", "handedness"] + [f"f{i}" for i in range(42)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kiosk.vision.gestures import hand_features
+from kiosk.vision.gestures import hand_features, palm_tilt_degrees
 
 D = np.pi / 180.0
 PALM_NORMAL = np.array([0.0, 0.0, -1.0])  # palm faces the camera
@@ -362,13 +362,20 @@ class HandPoser:
     def sample(self, gesture: str, family: str | None = None) -> np.ndarray:
         """(21, 2) image-plane landmarks of one synthetic "Right" hand (pixel-proportional units).
         family: for "none", which of NONE_FAMILIES (random if None)."""
+        return self.sample_with_depth(gesture, family)[:, :2]
+
+    def sample_with_depth(self, gesture: str, family: str | None = None) -> np.ndarray:
+        """(21, 3) landmarks as MediaPipe gives them: the image-plane x, y of `sample` (the same
+        random draws) and a relative depth z on their scale. The depth is the hand's true one, without
+        the error of MediaPipe's estimate."""
         pts, orient = self.none_pose(family) if gesture == "none" else self.pose(gesture)
         pts = pts + self.rng.normal(0, 0.015, pts.shape)
         pts = (self.orientation(pts, orient) @ pts.T).T
         distance = self.u(4.0, 12.0)  # weak perspective, in palm lengths
-        xy = pts[:, :2] * (distance / (distance + pts[:, 2:3]))
-        xy[:, 1] *= self.u(0.92, 1.08)  # pixel aspect / lens error
-        return xy + self.rng.normal(0, self.u(0.005, 0.025), xy.shape)
+        out = pts * (distance / (distance + pts[:, 2:3]))
+        out[:, 1] *= self.u(0.92, 1.08)  # pixel aspect / lens error
+        out[:, :2] += self.rng.normal(0, self.u(0.005, 0.025), (len(out), 2))
+        return out
 
 
 def posed_hand(flex, thumb: dict, abduct=(0.0, 0.0, 0.0, 0.0), pitch: float = 0.0) -> np.ndarray:
@@ -383,29 +390,37 @@ def posed_hand(flex, thumb: dict, abduct=(0.0, 0.0, 0.0, 0.0), pitch: float = 0.
 
 def generate(gestures, per_class: int, seed: int = 0):
     """Returns features (N, 42) float32 and the gesture name of each row ("none": a random family)."""
-    X, names, _ = _generate([(g, None) for g in gestures], per_class, seed)
+    X, names, _, _ = _generate([(g, None) for g in gestures], per_class, seed)
     return X, names
 
 
 def generate_none(families, per_family: int, seed: int = 0):
     """ "none" hands family by family. Returns features (N, 42) float32 and the family of each row."""
-    X, _, fams = _generate([("none", f) for f in families], per_family, seed)
+    X, _, fams, _ = _generate([("none", f) for f in families], per_family, seed)
     return X, fams
+
+
+def generate_none_with_tilt(families, per_family: int, seed: int = 0):
+    """generate_none's hands (the same rows for the same seed) and each one's palm_tilt_degrees
+    from its depth, as the runtime measures it on MediaPipe's landmarks."""
+    X, _, fams, tilt = _generate([("none", f) for f in families], per_family, seed)
+    return X, fams, tilt
 
 
 def _generate(jobs, per_job: int, seed: int):
     rng = np.random.default_rng(seed)
     poser = HandPoser(rng)
-    X, names, fams = [], [], []
+    X, names, fams, tilt = [], [], [], []
     for g, family in jobs:
         for _ in range(per_job):
-            xy = poser.sample(g, family)
+            pts = poser.sample_with_depth(g, family)
+            t = palm_tilt_degrees(pts)
+            tilt.append(np.nan if t is None else t)  # a mirror image keeps its tilt
             # half of them as a left hand: mirror the image and label it "Left" as MediaPipe would
             if rng.random() < 0.5:
-                xy = xy * [-1, 1]
-                X.append(hand_features(xy, "Left"))
+                X.append(hand_features(pts[:, :2] * [-1, 1], "Left"))
             else:
-                X.append(hand_features(xy, "Right"))
+                X.append(hand_features(pts[:, :2], "Right"))
             names.append(g)
             fams.append(family or "")
-    return np.stack(X).astype(np.float32), np.array(names), np.array(fams)
+    return np.stack(X).astype(np.float32), np.array(names), np.array(fams), np.array(tilt)
