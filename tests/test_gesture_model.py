@@ -599,6 +599,7 @@ def test_an_open_hand_turned_edge_on_in_depth_is_not_an_open_palm(tmp_path):
         ({"labels": ["hi_five"], "max_tilt_degrees": 120.0}, "max_tilt_degrees"),
         ({"labels": ["hi_five"], "max_tilt_degrees": "60"}, "max_tilt_degrees"),
         ({"labels": ["hi_five"]}, "max_tilt_degrees"),
+        ({"labels": ["hi_five"], "max_tilt_degrees": True}, "max_tilt_degrees"),
     ],
 )
 def test_a_bad_palm_facing_is_a_model_error_that_says_why(tmp_path, facing, reason):

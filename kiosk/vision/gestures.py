@@ -153,7 +153,7 @@ class PalmFacing:
         if named - set(labels):
             raise ModelError(f"{source}: palm_facing names unknown labels {sorted(named - set(labels))}")
         limit = meta.get("max_tilt_degrees")
-        if not isinstance(limit, (int, float)) or not 0.0 < float(limit) <= 90.0:
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0.0 < float(limit) <= 90.0:
             raise ModelError(f"{source}: palm_facing max_tilt_degrees must be a number in (0, 90], got {limit!r}")
         return cls(named, float(limit))
 
