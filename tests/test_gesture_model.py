@@ -663,3 +663,34 @@ def test_real_open_palms_pass_the_shipped_palm_bound_and_real_side_views_do_not(
     # the loader keeps that depth for the evaluation (kinivi rows have none)
     ds = load_hagrid(datasets / "gestures" / "hagrid_landmarks_train.csv")
     assert np.isfinite(ds.tilt).all() and len(ds.tilt) == len(ds)
+
+
+def test_collected_rows_keep_the_palm_tilt_and_older_files_still_load(tmp_path):
+    """collect.py records each hand's palm tilt beside its features, so recordings of other people
+    can check the open hand's depth bound; a file begun before that column gets rows in its own
+    columns, and both load (the older rows without depth)."""
+    from kiosk.vision.hands import Hand
+    from training.gestures.collect import CsvSink
+    from training.gestures.loaders import load_collected
+
+    xy = posed_hand(OPEN_PALM["flex"], OPEN_PALM["thumb"], OPEN_PALM["abduct"]) * 100 + 300
+    turned = Hand(_turned_in_depth(xy, 40.0), "Right", 0.99, (640, 480))
+    flat = Hand(np.c_[xy, np.zeros(21)].astype(np.float32), "Right", 0.99, (640, 480))
+
+    sink = CsvSink(tmp_path / "new.csv", "p01")
+    sink.write("hi_five", turned)
+    sink.write("hi_five", flat)
+    sink.close()
+    ds = load_collected(tmp_path / "new.csv")
+    assert ds.tilt[0] == pytest.approx(40.0, abs=0.01) and np.isnan(ds.tilt[1])
+    assert list(ds.group) == ["collected:p01", "collected:p01"]
+
+    old = tmp_path / "old.csv"  # the columns collect.py wrote before palm_tilt
+    old.write_text(",".join(["label", "subject", "handedness"] + [f"f{i}" for i in range(42)]) + "\n")
+    sink = CsvSink(old, "p02")
+    sink.write("hi_five", turned)
+    sink.close()
+    assert all(len(line.split(",")) == 45 for line in old.read_text().splitlines())
+    ds = load_collected(old)
+    assert len(ds) == 1 and np.isnan(ds.tilt).all()
+    assert ds.X[0] == pytest.approx(hand_features(turned.landmarks, "Right"), abs=1e-5)

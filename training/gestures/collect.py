@@ -1,7 +1,9 @@
 """Operator tool: record hand landmarks per gesture at the kiosk, in the kiosk's feature format.
 
 Runs in the RUNTIME venv (MediaPipe). Each row appended to the CSV is
-    label, subject, handedness, f0 .. f41      (kiosk.vision.gestures.hand_features)
+    label, subject, handedness, f0 .. f41, palm_tilt
+(kiosk.vision.gestures.hand_features, then palm_tilt_degrees from MediaPipe's depth: what the open
+hand's palm_facing bound is chosen on; a file begun before that column keeps its own columns)
 The subject id lets train.py validate on people it never trained on: use one id per person.
 
 Interactive (camera, video file or image folder), press a key to record the hand in view:
@@ -21,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kiosk.vision.gestures import hand_features  # noqa: E402
+from kiosk.vision.gestures import hand_features, palm_tilt_degrees  # noqa: E402
 from training.gestures.labels import LABELS  # noqa: E402
+from training.gestures.loaders import COLLECT_HEADER as HEADER  # noqa: E402
 
-HEADER = ["label", "subject", "handedness"] + [f"f{i}" for i in range(42)]
 KEYS = {
     "1": "like",
     "2": "dislike",
@@ -73,6 +75,11 @@ class CsvSink:
         self.path, self.subject = Path(path), subject
         self.path.parent.mkdir(parents=True, exist_ok=True)
         new = not self.path.exists() or self.path.stat().st_size == 0
+        header = HEADER
+        if not new:  # append in the file's own columns (one begun before palm_tilt has none)
+            with open(self.path, newline="", encoding="utf-8") as fh:
+                header = next(csv.reader(fh), HEADER)
+        self._with_tilt = "palm_tilt" in header
         self._fh = open(self.path, "a", newline="", encoding="utf-8")
         self._w = csv.writer(self._fh)
         if new:
@@ -81,7 +88,11 @@ class CsvSink:
 
     def write(self, label: str, hand) -> None:
         feats = hand_features(hand.landmarks, hand.handedness)
-        self._w.writerow([label, self.subject, hand.handedness] + [f"{v:.5f}" for v in feats])
+        row = [label, self.subject, hand.handedness] + [f"{v:.5f}" for v in feats]
+        if self._with_tilt:
+            tilt = palm_tilt_degrees(hand.landmarks)
+            row.append("" if tilt is None else f"{tilt:.2f}")
+        self._w.writerow(row)
         self._fh.flush()
         self.counts[label] = self.counts.get(label, 0) + 1
 

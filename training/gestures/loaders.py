@@ -10,7 +10,8 @@ hagrid_landmarks_train.csv : class, handedness (0 right, 1 left), 21 x (x, y, z)
                        unmirrored photo, so 0 ("right") is what MediaPipe calls "Left" -> mirrored.
                        x and y are treated as the same scale (bone-length/direction analysis gave an
                        aspect close to 1: the landmarks come from hand crops); training jitters the aspect.
-collected CSV        : written by collect.py: label, subject, handedness, f0..f41 (already kiosk features).
+collected CSV        : written by collect.py: label, subject, handedness, f0..f41 (already kiosk features),
+                       palm_tilt (the depth's palm tilt; absent in files written before it).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Dataset:
     group: np.ndarray  # (N,) str: subject/session id where known, else "<source>:<class>"
     order: np.ndarray  # (N,) int: row position within (source, class) in file order
     # (N,) float: palm_tilt_degrees of the row's landmarks, NaN where the source has no depth (only
-    # HaGRID's landmarks carry MediaPipe's z; kinivi's and collect.py's are 2-D features)
+    # HaGRID's landmarks carry MediaPipe's z, and collect.py records the tilt; kinivi's rows are 2-D)
     tilt: np.ndarray
 
     FIELDS: ClassVar[tuple[str, ...]] = ("X", "y", "source", "group", "order", "tilt")
@@ -109,12 +110,14 @@ def load_hagrid(path: str | Path) -> Dataset:
     return _finish(np.stack(X), y, "hagrid", tilt=tilt)
 
 
-COLLECT_HEADER = ["label", "subject", "handedness"] + [f"f{i}" for i in range(42)]
+# collect.py's CSV columns. palm_tilt (palm_tilt_degrees of the recorded landmarks, empty without
+# depth) came later: files written before it lack the column, their rows load with no depth.
+COLLECT_HEADER = ["label", "subject", "handedness"] + [f"f{i}" for i in range(42)] + ["palm_tilt"]
 
 
 def load_collected(path: str | Path) -> Dataset:
     """CSV written by collect.py (label names; rows with unknown labels are skipped)."""
-    X, y, groups = [], [], []
+    X, y, groups, tilt = [], [], [], []
     with open(path, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             if row.get("label") not in LABELS:
@@ -122,9 +125,10 @@ def load_collected(path: str | Path) -> Dataset:
             X.append([float(row[f"f{i}"]) for i in range(42)])
             y.append(LABELS.index(row["label"]))
             groups.append(f"collected:{row.get('subject') or 'unknown'}")
+            tilt.append(float(row["palm_tilt"]) if row.get("palm_tilt") else np.nan)
     if not X:
         return empty()
-    return _finish(np.asarray(X), y, "collected", groups)
+    return _finish(np.asarray(X), y, "collected", groups, tilt)
 
 
 def upright_mask(X: np.ndarray, y: np.ndarray) -> np.ndarray:
