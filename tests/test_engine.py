@@ -703,3 +703,28 @@ def test_judge_thresholds():
     assert not j.matches(left, face(head_pose=(25, 40, 0))), "looking up while turning"
     assert not j.matches(EMOTION, face(emotion="happy", emotion_margin=0.05)), "needs a margin"
     assert not j.matches(left, Observation(face=False, head_pose=(30, 0, 0)))
+
+
+def test_an_asked_gesture_turned_away_for_a_reason_the_person_can_fix_is_a_hint():
+    """The hand shows the asked gesture but with its palm turned from the camera or the fingers
+    not up: the view says so (the controller tells the person); any other refusal, another
+    gesture's, or another kind of challenge says nothing. The frame still does not count."""
+    open_hand = Challenge("gesture", "hi_five", "✋", "Open hand", "Open hand.")
+    eng, clock = make(pool=[open_hand])
+    to_challenges(eng, clock)
+    feed(eng, clock, face(gesture="none", gesture_rejected=("hi_five", "palm turned")), 3)
+    v = eng.view()
+    assert v.gesture_hint == "palm turned" and v.streak == 0 and not v.detected
+    feed(eng, clock, face(gesture="none", gesture_rejected=("hi_five", "not upright")))
+    assert eng.view().gesture_hint == "not upright"
+    for rejected in (("hi_five", "confidence"), ("hi_five", "fingers"), ("one", "palm turned"), None):
+        feed(eng, clock, face(gesture="none", gesture_rejected=rejected))
+        assert eng.view().gesture_hint is None, rejected
+    feed(eng, clock, meeting(open_hand))
+    assert eng.view().gesture_hint is None and eng.view().detected
+
+    head = HEAD_POSE_CHALLENGES[0]
+    eng, clock = make(pool=[head])
+    to_challenges(eng, clock)
+    feed(eng, clock, face(gesture="none", gesture_rejected=("hi_five", "palm turned")))
+    assert eng.view().gesture_hint is None

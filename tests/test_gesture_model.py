@@ -584,7 +584,7 @@ def test_an_open_hand_turned_edge_on_in_depth_is_not_an_open_palm(tmp_path):
     assert seen(None).label == "hi_five"
     assert seen(20.0).label == "hi_five"
     edge_on = seen(75.0)
-    assert (edge_on.label, edge_on.rejected) == ("none", "palm turned")
+    assert (edge_on.label, edge_on.rejected, edge_on.top_label) == ("none", "palm turned", "hi_five")
     assert edge_on.confidence == pytest.approx(seen(20.0).confidence)  # the classifier saw the same hand
     # a label whose instruction says nothing of the palm is not checked
     other = GestureClassifier(MODEL, _meta_with(tmp_path, palm_facing={"labels": ["one"], "max_tilt_degrees": 60.0}))
@@ -646,8 +646,8 @@ def test_hands_found_in_a_photo_carry_the_depth_the_palm_check_reads(detector, p
 
 
 def test_real_open_palms_pass_the_shipped_palm_bound_and_real_side_views_do_not(datasets):
-    """On HaGRID's landmarks (MediaPipe's own depth on photos of many people): every open palm
-    ("palm", "stop", "stop_inverted") is within the shipped JSON's bound, and most "mute" hands (an
+    """On HaGRID's landmarks (MediaPipe's own depth on photos of many people): every open hand
+    ("palm", "stop", and "stop_inverted" with its back to the camera) is within the shipped JSON's bound, and most "mute" hands (an
     index finger held before the lips, the hand seen from the side) are beyond it: the estimated
     depth, not only the synthetic one, tells a palm to the camera from a hand seen edge-on."""
     from training.gestures.loaders import load_hagrid

@@ -1059,3 +1059,44 @@ def test_a_free_cancel_leaves_no_failure_and_no_session_marked_in_progress(tmp_p
     assert not limiter.locked() and limiter.failures_in_window() == 0
     again = RateLimiter(max_failures=2, state_path=state, clock=clock.now)
     assert again.interrupted == [] and again.failures_in_window() == 0, "a restart finds nothing cut short"
+
+
+@pytest.mark.parametrize("reason", ["palm turned", "not upright"])
+def test_an_asked_gesture_turned_away_for_a_fixable_reason_is_told_how_to_fix_it(app, state_dir, pipeline, reason):
+    """The person shows the asked gesture but with the palm turned from the camera or the fingers
+    not up (a check after the classifier turns it away): after a second the kiosk shows and says
+    how to put it right, once, in place of the instruction; when the hand is right the hint goes
+    and the hold counts."""
+    from kiosk.reporting import NullReporter
+
+    cfg = make_cfg(state_dir, ui={"voice": True}, challenges={"kinds": ["gesture"]})
+    with shown_kiosk(cfg, pipeline, rng=random.Random(3), reporter=NullReporter()) as k:
+        k.controller.model_problem = ""
+        c, eng = k.controller, k.controller.engine
+        clock: ManualClock = eng.clock
+
+        def frames(obs: Observation, n: int) -> None:
+            for _ in range(n):
+                clock.advance(DT)
+                c.on_observation(obs)
+
+        c.handle_command(Command.START)  # the choices
+        c.handle_command(Command.START)  # the check
+        assert eng.state == State.LIVENESS
+        frames(face(), eng.settings.real_frames)
+        asked = eng.view().challenge
+        assert eng.state == State.CHALLENGE and asked.kind == "gesture"
+        frames(face(gesture="none"), int((eng.settings.gap_s[1] + 0.2) / DT))  # the pause, and the onset
+        told = len(c.transcript)
+        turned = face(gesture="none", gesture_rejected=(asked.target, reason))
+        frames(turned, int(0.5 / DT))
+        assert len(c.transcript) == told, "a moment's refusal is not told"
+        frames(turned, int(0.8 / DT))
+        icon, text = S.GESTURE_HINTS[reason]
+        assert [e.text for e in list(c.transcript)[told:]] == [text]
+        assert k.window.session.detail.text() == text and k.window.session.icon.text() == icon
+        frames(turned, int(2.0 / DT))
+        assert len(c.transcript) == told + 1, "said once"
+        frames(showing(asked), 3)
+        assert eng.view().detected and eng.view().gesture_hint is None
+        assert k.window.session.detail.text() != text, "the hint goes once the hand is right"

@@ -213,3 +213,23 @@ def test_after_an_empty_frame_the_next_person_is_seen_as_by_a_fresh_pipeline(cfg
     assert fresh[0][0] == 1
     assert next_person(5, empty_frame=True) == fresh
     assert next_person(5, empty_frame=False) != fresh  # why the evaluation shows an empty frame
+
+
+def test_a_gesture_a_check_turned_away_is_reported_with_the_label_seen_and_the_reason(pipeline, photos, monkeypatch):
+    """The session engine tells the person how to put a hand right only if the pipeline says which
+    gesture the classifier saw and which check turned it into "none"."""
+    from kiosk.session.events import Need
+    from kiosk.vision.gestures import GestureResult
+
+    class TurnedAway:  # the classifier's verdict for an open hand seen edge-on
+        def classify(self, hand):
+            return GestureResult("none", 0.9, {"none": 0.05, "hi_five": 0.9, "like": 0.05}, "palm turned")
+
+    img = cv2.imread(str(photos / "business_person.png"))  # one face, hands in view
+    monkeypatch.setattr(pipeline, "gesture", TurnedAway())
+    obs = pipeline.process(img, frozenset({Need.FACE, Need.HANDS}))
+    assert obs.gesture == "none" and obs.gesture_rejected == ("hi_five", "palm turned")
+    monkeypatch.undo()
+    obs = pipeline.process(img, frozenset({Need.FACE, Need.HANDS}))
+    assert obs.gesture is not None  # the real classifier on the same hands
+    assert obs.gesture_rejected is None or obs.gesture_rejected[0] != "none"

@@ -295,7 +295,7 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
             if v.challenge is not None and v.challenge.id == "head_pose:left":  # a two-line title
                 shot(k, screenshot_dir, f"challenge_detected_{language}")
 
-        # the longest texts: help (full width, keys included), the cancel question, capture hints
+        # the longest texts: help (full width, keys included), the cancel question, capture and gesture hints
         c = k.controller
         c.handle_command("help")
         settle(k.window)
@@ -314,7 +314,7 @@ def test_every_screen_fits_1280x800_and_nothing_is_squeezed(app, state_dir, pipe
             assert w.width() >= w.sizeHint().width(), f"{language}: {w.text()!r} cut"
         shot(k, screenshot_dir, f"cancel_question_{language}")
         c.handle_command("deny")
-        for key, (_icon, text) in S.CAPTURE_HINTS.items():
+        for key, (_icon, text) in {**S.CAPTURE_HINTS, **S.GESTURE_HINTS}.items():
             s.show_view(
                 SessionView(State.LIVENESS, streak=40, needed=100, time_left=39.0),
                 (_icon, S.tr(S.LIVENESS_TITLE), S.tr(text)),

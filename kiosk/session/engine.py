@@ -89,6 +89,12 @@ def needs_for(state: State, kind: str | None = None) -> frozenset[Need]:
 MAX_PAUSE_S = 60.0
 
 
+# Checks after the gesture classifier whose failure the person can put right when told
+# (kiosk.vision.gestures.GestureResult.rejected); the others ("confidence", "shape", "fingers")
+# mean another hand shape, and the instruction already says which.
+GESTURE_HINT_REASONS = frozenset({"palm turned", "not upright"})
+
+
 class Clock(Protocol):
     def now(self) -> float: ...
 
@@ -224,6 +230,9 @@ class SessionView:
     profile: str = "standard"
     faces: int = 0  # faces in the latest frame (more than one: ask for one person)
     capture: CaptureProblem | None = None  # why the latest frame could not be judged
+    # during a gesture challenge: the asked gesture was seen but a check turned it away for a
+    # reason the person can fix ("palm turned", "not upright"; GESTURE_HINT_REASONS)
+    gesture_hint: str | None = None
     paused: bool = False  # help or a question stopped the countdown
     after_failure: bool = False  # the current challenge follows a failed one
 
@@ -251,6 +260,7 @@ class SessionEngine:
         self._paused_at: float | None = None
         self._welcome_after_face_gone = False
         self._capture: CaptureProblem | None = None
+        self._gesture_hint: str | None = None
         self._liveness_deadline = self._liveness_started = 0.0
         self._deadline = self._gap_until = self._challenge_started = 0.0
         self._face_since: float | None = None
@@ -281,6 +291,7 @@ class SessionEngine:
             reason=self._reason,
             faces=self._faces,
             capture=self._capture,
+            gesture_hint=self._gesture_hint,
             paused=self._paused_at is not None,
         )
         if self._state == State.CHALLENGE:
@@ -430,6 +441,7 @@ class SessionEngine:
         self._face = obs.face
         self._faces = obs.faces
         self._capture = obs.capture
+        self._gesture_hint = self._hint_for(obs) if self._state == State.CHALLENGE else None
         if obs.face:
             self._last_face_at = now
         if self.record is not None:
@@ -513,6 +525,7 @@ class SessionEngine:
         self._face = False
         self._faces = 0
         self._capture = None
+        self._gesture_hint = None
         self._face_since = None
         self._paused_at = None
         self._after_failure = False
@@ -654,6 +667,15 @@ class SessionEngine:
         """The record of the session under way (levels 1 and 2 always have one)."""
         assert self.record is not None, "no session under way"
         return self.record
+
+    def _hint_for(self, obs: Observation) -> str | None:
+        """The reason to tell the person when the hand shows the asked gesture in a way a check
+        turned away that they can put right (the palm turned from the camera, the fingers not up)."""
+        c = self._challenge
+        if c is None or c.kind != "gesture" or obs.gesture_rejected is None:
+            return None
+        seen, reason = obs.gesture_rejected
+        return reason if seen == c.target and reason in GESTURE_HINT_REASONS else None
 
     def _asked(self) -> Challenge:
         assert self._challenge is not None, "no challenge under way"

@@ -29,6 +29,9 @@ class Observation:
     shape: bool | None = None  # head turned like a 3D face (True), like a flat picture (False), unknown
     head_pose: tuple[float, float, float] | None = None  # yaw, pitch, roll in degrees
     gesture: str | None = None  # classifier label ("none" = a hand but no gesture)
+    # The label the classifier saw and the check after it that made it "none" ("palm turned",
+    # "not upright", "fingers", "shape", "confidence"); None when nothing was turned away.
+    gesture_rejected: tuple[str, str] | None = None
     emotion: str | None = None  # top emotion label
     emotion_margin: float = 0.0  # top probability minus the runner-up
     capture: CaptureProblem | None = None  # the frame is too poor to judge (None = fine or not checked)

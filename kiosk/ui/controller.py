@@ -126,7 +126,7 @@ class KioskController(QObject):
         self._listen_after_speech = False
         self._microphone_open = False  # the listener records a command
         self._help_open = False
-        self._hint: str | None = None  # the capture problem / two faces being told
+        self._hint: str | None = None  # the capture problem / two faces / gesture hint being told
         self._hint_candidate: str | None = None
         self._hint_since = 0.0
         self._locked_told = False  # the lockout was told to the person now at the kiosk
@@ -251,10 +251,12 @@ class KioskController(QObject):
             case AutoStarted():
                 self.say(tr(S.STARTING_NOW))
             case ChallengeStarted():
+                self._drop_gesture_hint()  # it was about the last challenge's hand
                 step = tr(S.CHALLENGE_OF).format(index=e.index, total=e.total)
                 self._instruction = f"{step}. {tr(e.challenge.instruction)}"
                 self.say(self._instruction)
             case Detected():
+                self._drop_gesture_hint()  # the hand is right now: no second's wait to say so
                 sp.play_earcon("detected")
             case ChallengePassed():
                 sp.play_earcon("step")
@@ -356,7 +358,8 @@ class KioskController(QObject):
 
     # ------------------------------------------------------------ hints
     def _update_hint(self) -> None:
-        """During a session: a capture problem or a second face, once it has lasted
+        """During a session: a capture problem, a second face or an asked gesture turned away
+        for a reason the person can fix (palm turned, fingers not up), once it has lasted
         HINT_AFTER_S, is shown in place of the instruction and said once."""
         v = self.engine.view()
         key = None
@@ -365,6 +368,8 @@ class KioskController(QObject):
                 key = "two_faces"
             elif v.capture is not None:
                 key = getattr(v.capture, "value", str(v.capture))
+            elif v.gesture_hint is not None:
+                key = v.gesture_hint
         now = self.engine.clock.now()
         if key != self._hint_candidate:
             self._hint_candidate, self._hint_since = key, now
@@ -374,15 +379,24 @@ class KioskController(QObject):
         if key is not None and not self.engine.paused:
             self.say(self._hint_text(key))
 
+    def _drop_gesture_hint(self) -> None:
+        """Forget a gesture hint (told or waiting) at once; a capture hint keeps its own timing."""
+        if self._hint in S.GESTURE_HINTS:
+            self._hint = None
+        if self._hint_candidate in S.GESTURE_HINTS:
+            self._hint_candidate = None
+
     @staticmethod
     def _hint_text(key: str) -> str:
         if key == "two_faces":
             return tr(S.TWO_FACES)
-        return tr(S.CAPTURE_HINTS[key][1])
+        return tr(S.GESTURE_HINTS[key][1] if key in S.GESTURE_HINTS else S.CAPTURE_HINTS[key][1])
 
     @staticmethod
     def _hint_icon(key: str) -> str:
-        return S.NOTICE_ICONS["two_faces"] if key == "two_faces" else S.CAPTURE_HINTS[key][0]
+        if key == "two_faces":
+            return S.NOTICE_ICONS["two_faces"]
+        return S.GESTURE_HINTS[key][0] if key in S.GESTURE_HINTS else S.CAPTURE_HINTS[key][0]
 
     # -------------------------------------------------------- questions, help
     def _ask(self, what: Command, by_voice: bool) -> None:

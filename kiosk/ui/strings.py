@@ -94,6 +94,12 @@ CAPTURE_HINTS = {
     "blurred": ("⏸️", "The picture is blurred. Please hold still for a moment."),
     "out_of_frame": ("🖼️", "Your face is not fully in the picture. Please move to the middle."),
 }
+GESTURE_HINTS = {
+    # GestureResult.rejected -> (icon, what to do), during a gesture challenge when the asked gesture
+    # was seen but turned away for this reason (session.engine.GESTURE_HINT_REASONS).
+    "palm turned": ("\u270b", "Turn the palm of your hand towards the camera."),
+    "not upright": ("\u261d\ufe0f", "Point your fingers up, towards the ceiling."),
+}
 NOTICE_ICONS = {"two_faces": "👥", "help": "❓", "cancel": "🛑", "voice_off": "🔇", "locked": "⏳"}
 
 PROFILE_LABELS = {
@@ -115,6 +121,7 @@ def all_source_strings() -> list[str]:
             found.append(value)
     found += PROFILE_LABELS.values()
     found += [text for _icon, text in CAPTURE_HINTS.values()]
+    found += [text for _icon, text in GESTURE_HINTS.values()]
     for c in every_challenge():
         found += [c.text, c.instruction]
     return list(dict.fromkeys(found))

@@ -235,6 +235,11 @@ class GestureResult:
     # "palm turned"
     rejected: str = ""
 
+    @property
+    def top_label(self) -> str:
+        """The classifier's own top label, before the checks after it (`label` when none turned it away)."""
+        return max(self.probs, key=self.probs.__getitem__) if self.probs else self.label
+
 
 class GestureClassifier:
     """Runs models/gesture_classifier.tflite; labels, thresholds and validated recall come from the JSON beside it.

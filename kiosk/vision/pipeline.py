@@ -182,6 +182,8 @@ class VisionPipeline:
             if hands:
                 result = self._timed("gesture", self.gesture.classify, hands[0])
                 obs["gesture"] = result.label
+                if result.rejected:
+                    obs["gesture_rejected"] = (result.top_label, result.rejected)
             else:
                 obs["gesture"] = None
         if Need.EMOTION in needs and self.emotion is not None and judged:

@@ -284,6 +284,14 @@
       <translation>Ihr Gesicht ist nicht ganz im Bild. Bitte gehen Sie zur Mitte.</translation>
     </message>
     <message>
+      <source>Turn the palm of your hand towards the camera.</source>
+      <translation>Drehen Sie die Handfläche zur Kamera.</translation>
+    </message>
+    <message>
+      <source>Point your fingers up, towards the ceiling.</source>
+      <translation>Zeigen Sie mit den Fingern nach oben, zur Decke.</translation>
+    </message>
+    <message>
       <source>Turn your head left</source>
       <translation>Kopf nach links drehen</translation>
     </message>

@@ -38,7 +38,9 @@ HAGRID_CLASSES = {
     8: "victory",
     9: "rock",
     10: "hi_five",  # "stop": open palm, fingers together
-    11: "hi_five",  # "stop_inverted": open palm pointing down
+    # "stop_inverted": the open hand turned round, fingers up, its back to the camera (all 125 rows
+    # upright; MediaPipe's depth and handedness put the back, not the palm, to the camera in 124)
+    11: "hi_five",
 }
 
 
