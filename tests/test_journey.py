@@ -1096,10 +1096,13 @@ def test_an_asked_gesture_turned_away_for_a_fixable_reason_is_told_how_to_fix_it
         frames(turned, int(0.5 / DT))
         assert len(c.transcript) == told, "a moment's refusal is not told"
         frames(turned, int(0.8 / DT))
-        icon, text = S.GESTURE_HINTS[reason]
+        text = S.GESTURE_HINTS[reason][1]
         assert [e.text for e in list(c.transcript)[told:]] == [text]
-        assert k.window.session.detail.text() == text and k.window.session.icon.text() == icon
-        QCoreApplication.processEvents()
+        # the words say what to change; the picture stays the asked gesture's
+        assert k.window.session.detail.text() == text and k.window.session.icon.text() == asked.icon
+        for _ in range(5):  # let the layout settle, as Journey.shot does
+            QCoreApplication.sendPostedEvents()
+            QCoreApplication.processEvents()
         assert k.window.grab().save(str(screenshot_dir / f"gesture_hint_{reason.replace(' ', '_')}.png"))
         frames(turned, int(2.0 / DT))
         assert len(c.transcript) == told + 1, "said once"

@@ -700,7 +700,10 @@ class KioskController(QObject):
             return self._question()[:3]
         if self._hint is not None:
             title = tr(v.challenge.text) if v.challenge is not None else tr(S.LIVENESS_TITLE)
-            return self._hint_icon(self._hint), title, self._hint_text(self._hint)
+            icon = self._hint_icon(self._hint)
+            if self._hint in S.GESTURE_HINTS and v.challenge is not None:
+                icon = v.challenge.icon  # the asked gesture stays in the picture; the words say what to change
+            return icon, title, self._hint_text(self._hint)
         return None
 
     def shutdown(self) -> None:

@@ -96,9 +96,11 @@ CAPTURE_HINTS = {
 }
 GESTURE_HINTS = {
     # GestureResult.rejected -> (icon, what to do), during a gesture challenge when the asked gesture
-    # was seen but turned away for this reason (session.engine.GESTURE_HINT_REASONS).
+    # was seen but turned away for this reason (session.engine.GESTURE_HINT_REASONS). On screen the
+    # asked gesture's own emoji stays: another hand's picture (a raised index finger for "fingers
+    # up") would read as another gesture to someone who goes by the pictures.
     "palm turned": ("\u270b", "Turn the palm of your hand towards the camera."),
-    "not upright": ("\u261d\ufe0f", "Point your fingers up, towards the ceiling."),
+    "not upright": ("\u270b", "Point your fingers up, towards the ceiling."),
 }
 NOTICE_ICONS = {"two_faces": "👥", "help": "❓", "cancel": "🛑", "voice_off": "🔇", "locked": "⏳"}
 
