@@ -28,16 +28,16 @@ if str(ROOT) not in sys.path:
 
 from training.gestures import finger_rule, shape_check, synth  # noqa: E402
 from training.gestures.evaluate import (  # noqa: E402
-    LOSO_PER_FAMILY,
     blocked_fold_predictions,
     classify,
     leave_one_shape_out,
+    look_alike_families,
     macro_recall,
     per_class,
     read_runs,
     runtime_classifier,
 )
-from training.gestures.labels import LABELS, NONE, REAL_NONE_FAMILY  # noqa: E402
+from training.gestures.labels import LABELS, NONE  # noqa: E402
 from training.gestures.loaders import load_all, load_not_upright  # noqa: E402
 
 COLUMNS = ("blocked", "lowest", "fist", "hi_five", "one", "hagrid>kinivi", "kinivi>hagrid", "loso_worst", "loso_mean")
@@ -111,13 +111,9 @@ def main(argv=None):
     if args.tipped_share is not None:
         synth.TIPPED_SHARE = args.tipped_share
     # the very hands evaluate.py reports on
-    X, fams, tilt = synth.generate_none_with_tilt(
-        synth.SYNTH_NONE_FAMILIES, LOSO_PER_FAMILY, manifests[0]["synthetic_val_seed"]
+    families_X, families_tilt = look_alike_families(
+        load_not_upright(args.datasets, manifests[0].get("collected", [])), manifests[0]["synthetic_val_seed"]
     )
-    families_X = {f: X[fams == f] for f in synth.SYNTH_NONE_FAMILIES}
-    families_tilt = {f: tilt[fams == f] for f in synth.SYNTH_NONE_FAMILIES}
-    not_upright = load_not_upright(args.datasets, manifests[0].get("collected", []))
-    families_X[REAL_NONE_FAMILY], families_tilt[REAL_NONE_FAMILY] = not_upright.X, not_upright.tilt
     rows = [
         (w.name, score(w, real, families_X, args.min_confidence, args.without_checks, families_tilt)) for w in args.work
     ]

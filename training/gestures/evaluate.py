@@ -191,6 +191,17 @@ def leave_one_shape_out(
     return out
 
 
+def look_alike_families(not_upright, seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The hands the open-set figures are measured on, per held-out family: LOSO_PER_FAMILY fresh
+    synthetic hands of each "none" family (seed), and the real rows of REAL_NONE_FAMILY
+    (`loaders.load_not_upright`); their features and each hand's palm_tilt_degrees (NaN without depth)."""
+    X, fams, tilt = generate_none_with_tilt(SYNTH_NONE_FAMILIES, LOSO_PER_FAMILY, seed)
+    families_X = {f: X[fams == f] for f in SYNTH_NONE_FAMILIES}
+    families_tilt = {f: tilt[fams == f] for f in SYNTH_NONE_FAMILIES}
+    families_X[REAL_NONE_FAMILY], families_tilt[REAL_NONE_FAMILY] = not_upright.X, not_upright.tilt
+    return families_X, families_tilt
+
+
 def four_like_rows(real) -> dict[str, int]:
     """Real rows whose 2-D shape is "four" (four fingers out, thumb tip by the index knuckle), per
     dataset label: a check whether any real data could stand for "four". Labels are not changed."""
@@ -495,13 +506,7 @@ def main(argv=None):
     metrics["four_like_real_rows"] = four_like_rows(real)
 
     # 2. leave-one-shape-out: each "none" family held out of training in turn
-    fam_X, fam_names, fam_tilt = generate_none_with_tilt(
-        SYNTH_NONE_FAMILIES, LOSO_PER_FAMILY, manifest["synthetic_val_seed"]
-    )
-    families_X = {f: fam_X[fam_names == f] for f in SYNTH_NONE_FAMILIES}
-    families_tilt = {f: fam_tilt[fam_names == f] for f in SYNTH_NONE_FAMILIES}
-    families_X[REAL_NONE_FAMILY] = not_upright.X
-    families_tilt[REAL_NONE_FAMILY] = not_upright.tilt
+    families_X, families_tilt = look_alike_families(not_upright, manifest["synthetic_val_seed"])
     loso = leave_one_shape_out(work, runs, meta, families_X, drawn, families_tilt=families_tilt)
     worst_family = max(loso, key=lambda f: loso[f]["accepted_as_drawn"])
     shipped_clf = runtime_classifier(model_path, meta)
