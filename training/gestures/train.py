@@ -129,7 +129,7 @@ def fit(real_X, real_y, syn_X, syn_y, neg_X, neg_fam, epochs, seed, none_weight=
     `members` > 1 trains that many networks, each on its own augmentation draw and initialisation
     (member j seeded seed + MEMBER_SEED_STEP * j), and returns one model averaging their softmax: a deep
     ensemble in one file, so the runtime still runs one int8 model."""
-    trained, first_X = [], None
+    trained, seen = [], []
     for j in range(members):
         member_seed = seed + MEMBER_SEED_STEP * j
         rng = np.random.default_rng(member_seed)
@@ -139,13 +139,13 @@ def fit(real_X, real_y, syn_X, syn_y, neg_X, neg_fam, epochs, seed, none_weight=
         model = build_model(len(LABELS), member_seed, n_inputs=X.shape[1])
         model.fit(X, y, sample_weight=w, epochs=epochs, batch_size=256, shuffle=True, verbose=0)
         trained.append(model)
-        first_X = X if first_X is None else first_X
+        seen.append(X)
     if members == 1:
-        return trained[0], first_X
+        return trained[0], seen[0]
     import keras
 
-    inp = keras.Input((first_X.shape[1],))
-    return keras.Model(inp, keras.layers.Average()([m(inp) for m in trained])), first_X
+    inp = keras.Input((seen[0].shape[1],))  # the first member's rows calibrate the int8 export
+    return keras.Model(inp, keras.layers.Average()([m(inp) for m in trained])), seen[0]
 
 
 def training_data(datasets, collected=(), synthetic_per_class=1500, none_per_family=NONE_PER_FAMILY):
