@@ -694,3 +694,29 @@ def test_collected_rows_keep_the_palm_tilt_and_older_files_still_load(tmp_path):
     ds = load_collected(old)
     assert len(ds) == 1 and np.isnan(ds.tilt).all()
     assert ds.X[0] == pytest.approx(hand_features(turned.landmarks, "Right"), abs=1e-5)
+
+
+def test_the_gesture_report_splits_recall_by_dataset_and_says_what_missed_rows_became():
+    """A class can meet its recall on one dataset and miss it on the other (HaGRID's photos of many
+    people against kinivi's webcam runs): the report shows both, and where the missed rows went."""
+    from training.gestures.evaluate import _source_table, missed_as, per_class
+    from training.gestures.labels import LABELS
+
+    fist, one, none = LABELS.index("fist"), LABELS.index("one"), LABELS.index("none")
+    y = np.array([fist] * 4 + [fist] * 4 + [one] * 2)
+    pred = np.array([fist] * 4 + [fist, none, none, one] + [one, fist])
+    source = np.array(["hagrid"] * 4 + ["kinivi"] * 4 + ["kinivi"] * 2)
+
+    missed = missed_as(y, pred, source)
+    assert missed == {"kinivi": {"fist": {"none": 2, "one": 1}, "one": {"fist": 1}}}
+    blocked = {
+        "per_class": per_class(y, pred),
+        "per_source_per_class": {
+            s: {k: v for k, v in per_class(y[source == s], pred[source == s]).items() if v["support"]}
+            for s in ("hagrid", "kinivi")
+        },
+        "missed_as": missed,
+    }
+    table = "\n".join(_source_table(blocked))
+    assert "| fist | 1.000 (4); - | 0.250 (4); none 2, one 1 |" in table
+    assert "| one | - | 0.500 (2); fist 1 |" in table

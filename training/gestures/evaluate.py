@@ -233,6 +233,17 @@ def per_class(y, pred, classes=None):
     return out
 
 
+def missed_as(y, pred, source) -> dict[str, dict[str, dict[str, int]]]:
+    """Per dataset and true label, what the rows that missed it were predicted as (most first)."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for s in sorted(set(source)):
+        for c in sorted(set(y[source == s])):
+            wrong = pred[(source == s) & (y == c) & (pred != c)]
+            if len(wrong):
+                out.setdefault(s, {})[LABELS[c]] = dict(Counter(LABELS[p] for p in wrong).most_common())
+    return out
+
+
 def macro_recall(stats):
     vals = [s["recall"] for s in stats.values() if s["recall"] is not None]
     return float(np.mean(vals)) if vals else None
@@ -460,6 +471,17 @@ def main(argv=None):
         "per_source_macro_recall": {
             s: macro_recall(per_class(fold_y[fold_src == s], fold_pred[fold_src == s])) for s in sorted(set(fold_src))
         },
+        # per dataset: HaGRID is photos of many people, kinivi webcam frames of one or a few, so a class
+        # can miss its target on one and not the other; and what each class's missed rows became
+        "per_source_per_class": {
+            s: {
+                k: {"recall": v["recall"], "support": v["support"]}
+                for k, v in per_class(fold_y[fold_src == s], fold_pred[fold_src == s]).items()
+                if v["support"]
+            }
+            for s in sorted(set(fold_src))
+        },
+        "missed_as": missed_as(fold_y, fold_pred, fold_src),
         # real rows of other gestures taken for a class no real data has
         "real_rows_predicted_as": {
             LABELS[c]: int((fold_pred == c).sum()) for c in range(len(LABELS)) if LABELS[c] in SYNTHETIC_ONLY
@@ -692,6 +714,35 @@ def _class_table(per_class: dict) -> list[str]:
     ]
 
 
+def _source_table(blocked: dict) -> list[str]:
+    """Recall per class and dataset, with what the missed rows were predicted as."""
+    by_source = blocked.get("per_source_per_class")
+    if not by_source:
+        return []
+    sources = list(by_source)
+    labels = [k for k in blocked["per_class"] if any(k in by_source[s] for s in sources)]
+    lines = [
+        "",
+        "Per dataset (HaGRID: photos of many people; kinivi: webcam frames of one or a few people, recorded in runs):",
+        "",
+        "| class | " + " | ".join(f"{s} recall (rows); missed rows predicted as" for s in sources) + " |",
+        "|---|" + "---|" * len(sources),
+    ]
+    for k in labels:
+        cells = []
+        for s in sources:
+            v = by_source[s].get(k)
+            if v is None:
+                cells.append("-")
+                continue
+            missed = blocked.get("missed_as", {}).get(s, {}).get(k, {})
+            cells.append(
+                f"{_fmt(v['recall'])} ({v['support']}); " + (", ".join(f"{p} {n}" for p, n in missed.items()) or "-")
+            )
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def render(m) -> str:
     th = ", ".join(f"{k} {v}" for k, v in m["min_confidence_by_label"].items()) or "none"
     lines = [
@@ -709,6 +760,7 @@ def render(m) -> str:
         + ", ".join(f"{k} {v}" for k, v in m["blocked_folds"]["real_rows_predicted_as"].items()),
         "",
         *_class_table(m["blocked_folds"]["per_class"]),
+        *_source_table(m["blocked_folds"]),
     ]
     lo = m["leave_one_shape_out"]
     lines += [
