@@ -437,3 +437,31 @@ def test_the_held_out_subjects_follow_LIVENESS_VAL_SUBJECTS_and_unknown_ones_are
     assert run("0001,0002").stdout.strip() == "[True, True, False, False, False]"
     bad = run("0001,0042")
     assert bad.returncode != 0 and "0042" in bad.stderr
+
+
+def test_the_operating_point_table_shows_each_folds_report_at_every_threshold(tmp_path, capsys):
+    """`report_tables.py --sweep`: the card's table of thresholds per held-out fold is read from the
+    evaluation reports, not typed; a threshold one report lacks shows as '-'."""
+    from training.liveness import report_tables
+
+    def report(name, subjects, sweep):
+        path = tmp_path / name
+        path.write_text(json.dumps({"val_subjects": subjects, "sweep_raw": sweep, "model": name, "command": "x"}))
+        return str(path)
+
+    a = report(
+        "a.json", ["0001"], {"0.10": {"BPCER_raw_live_all": 0.002, "APCER_raw_print": 0.0, "APCER_raw_screen": 0.061}}
+    )
+    b = report(
+        "b.json",
+        ["0009"],
+        {
+            "0.10": {"BPCER_raw_live_all": 0.05, "APCER_raw_print": 0.0, "APCER_raw_screen": 0.0},
+            "0.50": {"BPCER_raw_live_all": 0.174, "APCER_raw_print": 0.0, "APCER_raw_screen": 0.0},
+        },
+    )
+    report_tables.sweep([a, b])
+    out = capsys.readouterr().out
+    assert "screen accepted (0001)" in out and "live wrong (0009)" in out
+    assert "| 0.10 | 0.2 % | 0.0 % | 6.1 % | 5.0 % | 0.0 % | 0.0 % |" in out
+    assert "| 0.50 | - | - | - | 17.4 % | 0.0 % | 0.0 % |" in out

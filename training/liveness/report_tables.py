@@ -1,12 +1,13 @@
 """Markdown tables for the model card from a runtime evaluation report (no numbers typed by hand).
 
 python training/liveness/report_tables.py training/liveness/report/runtime_eval_liveness.json
+python training/liveness/report_tables.py --sweep REPORT [REPORT ...]   # operating points, one report per fold
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 
@@ -69,5 +70,37 @@ def main(path: str) -> None:
     print(f"command: {r['command']} ({r['seconds']} s)")
 
 
+def sweep(paths: list[str]) -> None:
+    """The raw model's operating points of several runtime evaluations side by side (e.g. one per
+    held-out fold): at each threshold, the share of live frames called spoof (every capture
+    condition) and of print / screen-replay frames called live."""
+    reports = [json.loads(Path(p).read_text()) for p in paths]
+    thresholds = sorted({t for r in reports for t in r["sweep_raw"]}, key=float)
+    kinds = ("BPCER_raw_live_all", "APCER_raw_print", "APCER_raw_screen")
+    names = {
+        "BPCER_raw_live_all": "live wrong",
+        "APCER_raw_print": "print accepted",
+        "APCER_raw_screen": "screen accepted",
+    }
+    head = [f"{names[k]} ({', '.join(r['val_subjects'])})" for r in reports for k in kinds]
+    print("| threshold | " + " | ".join(head) + " |")
+    print("|---|" + "---|" * len(head))
+    for t in thresholds:
+        cells = [pct(r["sweep_raw"].get(t, {}).get(k)) for r in reports for k in kinds]
+        print(f"| {t} | " + " | ".join(cells) + " |")
+    for p, r in zip(paths, reports, strict=True):
+        print(f"{p}: model {r['model']}; {r['command']}")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("reports", nargs="+", help="runtime_eval_*.json written by evaluate.py")
+    ap.add_argument(
+        "--sweep", action="store_true", help="the raw model's operating points of every report side by side"
+    )
+    args = ap.parse_args()
+    if args.sweep:
+        sweep(args.reports)
+    else:
+        for report in args.reports:
+            main(report)
