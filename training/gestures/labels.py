@@ -42,6 +42,22 @@ HAGRID_CLASSES = {
     # upright; MediaPipe's depth and handedness put the back, not the palm, to the camera in 124)
     11: "hi_five",
 }
+# HaGRID's own class names (the datasets README), kept as each row's group: several of them map onto
+# one label, and the report gives each its own recall (an open hand held flat, "stop", is not "palm")
+HAGRID_NAMES = {
+    0: "call",
+    1: "dislike",
+    2: "fist",
+    3: "like",
+    4: "mute",
+    5: "ok",
+    6: "one",
+    7: "palm",
+    8: "peace",
+    9: "rock",
+    10: "stop",
+    11: "stop_inverted",
+}
 
 
 # The kiosk asks for these with the fingers up. A hand lying sideways or pointing down (wrist ->

@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from kiosk.vision.gestures import hand_features, palm_tilt_degrees, upright_degrees  # noqa: E402  (the single definitions)
-from training.gestures.labels import HAGRID_CLASSES, KINIVI_CLASSES, LABELS, NONE, SIDEWAYS_DEG, UPRIGHT  # noqa: E402
+from training.gestures.labels import HAGRID_CLASSES, HAGRID_NAMES, KINIVI_CLASSES, LABELS, NONE, SIDEWAYS_DEG, UPRIGHT  # noqa: E402
 
 
 @dataclass
@@ -37,7 +37,9 @@ class Dataset:
     X: np.ndarray  # (N, 42) float32 kiosk features
     y: np.ndarray  # (N,) int index into LABELS
     source: np.ndarray  # (N,) str: dataset name
-    group: np.ndarray  # (N,) str: subject/session id where known, else "<source>:<class>"
+    # (N,) str: subject id where known (collect.py), HaGRID's own class name ("hagrid:stop"), else
+    # "<source>:<label>"
+    group: np.ndarray
     order: np.ndarray  # (N,) int: row position within (source, class) in file order
     # (N,) float: palm_tilt_degrees of the row's landmarks, NaN where the source has no depth (only
     # HaGRID's landmarks carry MediaPipe's z, and collect.py records the tilt; kinivi's rows are 2-D)
@@ -99,15 +101,16 @@ def load_hagrid(path: str | Path) -> Dataset:
     rows = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
     keep = np.isin(rows[:, 0].astype(int), list(HAGRID_CLASSES))
     rows = rows[keep]
-    X, y, tilt = [], [], []
+    X, y, tilt, groups = [], [], [], []
     for r in rows:
         pts = r[2:65].reshape(21, 3)
+        groups.append(f"hagrid:{HAGRID_NAMES[int(r[0])]}")
         mediapipe_label = "Left" if int(r[1]) == 0 else "Right"
         X.append(hand_features(pts, mediapipe_label))
         y.append(LABELS.index(HAGRID_CLASSES[int(r[0])]))
         t = palm_tilt_degrees(pts)  # x, y and z on one scale (see above)
         tilt.append(np.nan if t is None else t)
-    return _finish(np.stack(X), y, "hagrid", tilt=tilt)
+    return _finish(np.stack(X), y, "hagrid", groups=groups, tilt=tilt)
 
 
 # collect.py's CSV columns. palm_tilt (palm_tilt_degrees of the recorded landmarks, empty without
