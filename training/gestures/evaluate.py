@@ -751,8 +751,8 @@ def _source_table(blocked: dict) -> list[str]:
             )
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
     own = blocked.get("hagrid_by_own_class", {})
-    shared = {v["label"] for v in own.values()}
-    shared = {k for k in shared if sum(v["label"] == k for v in own.values()) > 1}
+    classes_per_label = Counter(v["label"] for v in own.values())
+    shared = {k for k, n in classes_per_label.items() if n > 1}
     if shared:
         lines += [
             "",
