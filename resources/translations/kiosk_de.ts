@@ -360,8 +360,8 @@
       <translation>Offene Hand</translation>
     </message>
     <message>
-      <source>Hold up your open hand, fingers up, palm to the camera.</source>
-      <translation>Zeigen Sie die offene Hand, Finger nach oben, Handfläche zur Kamera.</translation>
+      <source>Hold up your open hand, fingers spread and up, palm to the camera.</source>
+      <translation>Zeigen Sie die offene Hand, Finger gespreizt und nach oben, Handfläche zur Kamera.</translation>
     </message>
     <message>
       <source>Victory</source>

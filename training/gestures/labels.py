@@ -84,7 +84,7 @@ INSTRUCTION_SHAPE: dict[str, tuple[str | None, ...]] = {
     "dislike": (FOLDED, FOLDED, FOLDED, FOLDED, None),
     "call_me": (FOLDED, FOLDED, FOLDED, OUT, None),  # "thumb and little finger out, fold the others"
     "four": (OUT, OUT, OUT, OUT, FACING),
-    "hi_five": (OUT, OUT, OUT, OUT, FACING),  # "open hand, fingers up, palm to the camera"
+    "hi_five": (OUT, OUT, OUT, OUT, FACING),  # "open hand, fingers spread and up, palm to the camera"
     "victory": (OUT, OUT, FOLDED, FOLDED, None),
     "perfect": (RING, OUT, OUT, OUT, None),  # "thumb and index in a ring, other fingers up"
     "fist": (FOLDED, FOLDED, FOLDED, FOLDED, None),
