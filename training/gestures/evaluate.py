@@ -244,6 +244,18 @@ def missed_as(y, pred, source) -> dict[str, dict[str, dict[str, int]]]:
     return out
 
 
+def recall_by_group(y, pred, group, rows) -> dict[str, dict]:
+    """Recall of each group among `rows` (a mask) whose rows all share one label, e.g. HaGRID's own
+    classes ("hagrid:stop" -> "stop"): {name: {"label", "recall", "rows"}}."""
+    out = {}
+    for g in sorted(set(group[rows])):
+        m = group == g
+        label = LABELS[int(y[m][0])]
+        stats = per_class(y[m], pred[m])[label]
+        out[g.split(":", 1)[1]] = {"label": label, "recall": stats["recall"], "rows": stats["support"]}
+    return out
+
+
 def macro_recall(stats):
     vals = [s["recall"] for s in stats.values() if s["recall"] is not None]
     return float(np.mean(vals)) if vals else None
@@ -484,14 +496,7 @@ def main(argv=None):
         "missed_as": missed_as(fold_y, fold_pred, fold_src),
         # HaGRID's own classes where several map onto one label (palm, stop and stop_inverted are all
         # hi_five): an open hand held flat can be refused where a spread one is not
-        "hagrid_by_own_class": {
-            g.split(":", 1)[1]: {
-                "label": LABELS[int(fold_y[fold_group == g][0])],
-                "recall": float(np.mean(fold_pred[fold_group == g] == fold_y[fold_group == g])),
-                "rows": int((fold_group == g).sum()),
-            }
-            for g in sorted(set(fold_group[fold_src == "hagrid"]))
-        },
+        "hagrid_by_own_class": recall_by_group(fold_y, fold_pred, fold_group, fold_src == "hagrid"),
         # real rows of other gestures taken for a class no real data has
         "real_rows_predicted_as": {
             LABELS[c]: int((fold_pred == c).sum()) for c in range(len(LABELS)) if LABELS[c] in SYNTHETIC_ONLY
