@@ -476,23 +476,19 @@ def main(argv=None):
     fold_y, fold_pred, fold_src, fold_group = blocked_fold_predictions(work, runs, real, meta, fold_changes=fold_rules)
     blocked = per_class(fold_y, fold_pred)
     metrics["palm_facing"]["blocked_fold_recall_with"] = {k: round(v["recall"], 4) for k, v in blocked.items()}
+    # per dataset: HaGRID is photos of many people, kinivi webcam frames of one or a few, so a class
+    # can miss its target on one and not the other (per_class lists only the labels a dataset holds)
+    by_source = {s: per_class(fold_y[fold_src == s], fold_pred[fold_src == s]) for s in sorted(set(fold_src))}
     metrics["blocked_folds"] = {
         "per_class": blocked,
         "macro_recall": macro_recall(blocked),
         "rows": int(len(fold_y)),
-        "per_source_macro_recall": {
-            s: macro_recall(per_class(fold_y[fold_src == s], fold_pred[fold_src == s])) for s in sorted(set(fold_src))
-        },
-        # per dataset: HaGRID is photos of many people, kinivi webcam frames of one or a few, so a class
-        # can miss its target on one and not the other; and what each class's missed rows became
+        "per_source_macro_recall": {s: macro_recall(stats) for s, stats in by_source.items()},
         "per_source_per_class": {
-            s: {
-                k: {"recall": v["recall"], "support": v["support"]}
-                for k, v in per_class(fold_y[fold_src == s], fold_pred[fold_src == s]).items()
-                if v["support"]
-            }
-            for s in sorted(set(fold_src))
+            s: {k: {"recall": v["recall"], "support": v["support"]} for k, v in stats.items()}
+            for s, stats in by_source.items()
         },
+        # what each class's missed rows became, per dataset
         "missed_as": missed_as(fold_y, fold_pred, fold_src),
         # HaGRID's own classes where several map onto one label (palm, stop and stop_inverted are all
         # hi_five): an open hand held flat can be refused where a spread one is not
